@@ -1,1 +1,15 @@
+//! gapscore: measures the gap between the customer experience a company
+//! believes it delivers and the one its customers report.
+//!
+//! Layers: `scoring` (pure math, no I/O), `store` (PostgreSQL via sqlx),
+//! `api` (tonic services), wired together by `startup`.
 
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod health;
+pub mod proto;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

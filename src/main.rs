@@ -1,1 +1,34 @@
-fn main() {}
+//! The `gapscore` binary: parse the command line, set up logging, dispatch.
+
+use clap::Parser;
+use gapscore::{
+    cli,
+    config::{Cli, Command},
+    startup::{self, Application},
+    telemetry,
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Cli::parse();
+    telemetry::init(
+        args.log_format,
+        "info,sqlx=warn,h2=warn,tower=warn",
+        std::io::stderr,
+    );
+    match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let pool = startup::prepare_database(&args.database_url, &args.serve).await?;
+            let app = Application::build(args.serve, pool).await?;
+            tracing::info!(addr = %app.local_addr(), "gapscore listening");
+            app.run_until(startup::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            cli::connect(&args.database_url).await?;
+            println!("database is migrated");
+            Ok(())
+        }
+        Command::Tenant(cmd) => cli::tenant(&cli::connect(&args.database_url).await?, cmd).await,
+        Command::Key(cmd) => cli::key(&cli::connect(&args.database_url).await?, cmd).await,
+    }
+}

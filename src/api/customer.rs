@@ -1,0 +1,34 @@
+//! `gapscore.v1.CustomerService`.
+use super::{ApiError, AppState};
+use crate::proto::v1::{customer_service_server::CustomerService, *};
+use tonic::{Request, Response, Status};
+
+/// Implements `CustomerService`.
+#[derive(Clone)]
+pub struct CustomerServiceImpl {
+    pub state: AppState,
+}
+
+#[tonic::async_trait]
+impl CustomerService for CustomerServiceImpl {
+    async fn get_customer_risk(
+        &self,
+        _request: Request<GetCustomerRiskRequest>,
+    ) -> Result<Response<GetCustomerRiskResponse>, Status> {
+        Err(ApiError::Unimplemented("CustomerService.GetCustomerRisk").into())
+    }
+
+    async fn list_at_risk_customers(
+        &self,
+        _request: Request<ListAtRiskCustomersRequest>,
+    ) -> Result<Response<ListAtRiskCustomersResponse>, Status> {
+        Err(ApiError::Unimplemented("CustomerService.ListAtRiskCustomers").into())
+    }
+
+    async fn delete_customer_data(
+        &self,
+        _request: Request<DeleteCustomerDataRequest>,
+    ) -> Result<Response<DeleteCustomerDataResponse>, Status> {
+        Err(ApiError::Unimplemented("CustomerService.DeleteCustomerData").into())
+    }
+}

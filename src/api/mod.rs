@@ -1,0 +1,34 @@
+//! The gRPC layer: one module per service, translating between protobuf
+//! messages and the store and scoring layers.
+
+pub mod catalog;
+pub mod customer;
+pub mod error;
+pub mod journey;
+pub mod outcome;
+pub mod page;
+pub mod scoring;
+pub mod survey;
+pub mod validate;
+
+pub use error::{ApiError, ApiResult};
+
+use sqlx::PgPool;
+use tonic::Request;
+
+use crate::store::tenants::TenantId;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+}
+
+/// The tenant the auth layer resolved for this call.
+pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {
+    request
+        .extensions()
+        .get::<TenantId>()
+        .copied()
+        .ok_or_else(|| tonic::Status::unauthenticated("missing API key"))
+}

@@ -1,0 +1,193 @@
+//! Command line and environment: flags with environment fallbacks, one struct.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// gapscore: perception-gap, effort and loyalty-risk scores over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "gapscore", version, about, propagate_version = true)]
+pub struct Cli {
+    /// PostgreSQL URL; the database is created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://localhost:5432/gapscore",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "GAPSCORE_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do; `serve` when omitted.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service (the default).
+    Serve,
+    /// Create the database if missing and apply migrations, then exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `gapscore tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its first API key (shown once).
+    Create {
+        /// The tenant's unique name.
+        name: String,
+    },
+}
+
+/// `gapscore key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create another API key for a tenant (shown once).
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// List a tenant's keys (ids and dates, never secrets).
+    List {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a key by its id; it stops working immediately.
+    Revoke {
+        /// The key id shown by `key create` or `key list`.
+        key_id: String,
+    },
+}
+
+/// Settings of the gRPC server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "GAPSCORE_LISTEN",
+        default_value = "127.0.0.1:50051",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Address for Prometheus metrics at /metrics (off when unset).
+    #[arg(long, env = "GAPSCORE_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// PEM certificate chain for TLS (with --tls-key).
+    #[arg(long, env = "GAPSCORE_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, env = "GAPSCORE_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// HTTP/2 concurrent streams allowed per connection.
+    #[arg(
+        long,
+        env = "GAPSCORE_MAX_CONCURRENT_STREAMS",
+        default_value_t = 256,
+        global = true
+    )]
+    pub max_concurrent_streams: u32,
+
+    /// Largest request or response message, bytes.
+    #[arg(long, env = "GAPSCORE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    pub max_message_bytes: usize,
+
+    /// Upper bound on any unary call, seconds (client deadlines that are
+    /// shorter win).
+    #[arg(
+        long,
+        env = "GAPSCORE_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
+    /// How long in-flight calls may finish after SIGTERM/SIGINT, seconds.
+    #[arg(
+        long,
+        env = "GAPSCORE_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
+
+    /// Database connections in the pool.
+    #[arg(
+        long,
+        env = "GAPSCORE_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// How long a call waits for a database connection before UNAVAILABLE, ms.
+    #[arg(
+        long,
+        env = "GAPSCORE_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
+
+    /// How often health checks the database, ms.
+    #[arg(
+        long,
+        env = "GAPSCORE_HEALTH_INTERVAL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub health_interval_ms: u64,
+}
+
+impl ServeArgs {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+    pub fn health_interval(&self) -> Duration {
+        Duration::from_millis(self.health_interval_ms)
+    }
+    pub fn pool_config(&self) -> crate::store::PoolConfig {
+        crate::store::PoolConfig {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+        }
+    }
+}
+
+impl Default for ServeArgs {
+    /// The defaults of the flags above, for tests and embedding.
+    fn default() -> Self {
+        Cli::parse_from(["gapscore"]).serve
+    }
+}

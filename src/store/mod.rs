@@ -1,0 +1,188 @@
+//! PostgreSQL storage: connection, schema and one module per record kind.
+//!
+//! Everything here speaks sqlx and domain types, never tonic: the gRPC layer
+//! maps [`StoreError`] to a status once, in `api::error`.
+
+pub mod catalog;
+pub mod tenants;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    ConnectOptions, Connection, PgConnection, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+/// Embedded migrations, run at start and by `gapscore migrate`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A storage failure, split by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is shutting down: retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else the database reported: a bug or a broken invariant.
+    #[error("database error: {0}")]
+    Internal(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Internal(err)
+        }
+    }
+}
+
+/// Whether an error means "the database is not there right now" (retry later)
+/// rather than "the query is wrong". Connection exceptions (SQLSTATE class 08),
+/// shutdowns (57P01-57P03) and too-many-connections (53300) count as outages.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Pool settings. Short acquire timeouts make a database outage fail calls
+/// fast with UNAVAILABLE instead of hanging until the client's deadline.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Parses a PostgreSQL URL. Without a user in the URL or `PGUSER`, connects
+/// as the operating-system user, as `psql` does (sqlx 0.9 would otherwise
+/// log in as "anonymous").
+pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    use anyhow::Context;
+    let options =
+        PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let has_user = url.split_once("://").is_some_and(|(_, rest)| {
+        rest.split(['/', '?'])
+            .next()
+            .is_some_and(|authority| authority.contains('@'))
+    });
+    if has_user || std::env::var_os("PGUSER").is_some() {
+        return Ok(options);
+    }
+    Ok(match os_user() {
+        Some(user) => options.username(&user),
+        None => options,
+    })
+}
+
+/// The current user's name: `$USER`, `$LOGNAME`, or the passwd entry of our uid.
+fn os_user() -> Option<String> {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(name) = std::env::var(var) {
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+/// Creates the database named in `url` if it does not exist yet, connecting
+/// to the server's `postgres` database to do so.
+pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let options = connect_options(url)?;
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
+    if let Ok(conn) = options.connect().await {
+        conn.close().await.ok();
+        return Ok(());
+    }
+    let mut admin: PgConnection = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}:{}",
+                options.get_host(),
+                options.get_port()
+            )
+        })?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        // The name is quoted as an identifier above; CREATE DATABASE takes no bind parameters.
+        match sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
+            .execute(&mut admin)
+            .await
+        {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another replica created it at the same moment.
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+            Err(err) => return Err(err).context("cannot create the database"),
+        }
+    }
+    admin.close().await.ok();
+    Ok(())
+}
+
+/// Opens a lazily connecting pool: the service starts (and reports
+/// NOT_SERVING) even when the database is down, and recovers on its own.
+pub fn connect_lazy(url: &str, config: &PoolConfig) -> anyhow::Result<PgPool> {
+    let options = connect_options(url)?;
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_lazy_with(options))
+}
+
+/// Runs the embedded migrations.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// A cheap round trip used by the health watcher.
+pub async fn ping(pool: &PgPool) -> StoreResult<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Tenants and API keys.
+//!
+//! A key looks like `gsk_<key_id>_<secret>`. Only SHA-256(key) is stored; the
+//! key id finds the row and the hashes are compared in constant time, so
+//! timing reveals nothing about a stored hash.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+
+use super::{StoreResult, catalog};
+
+/// The tenant an authenticated call acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(pub i64);
+
+/// A tenant as listed by the operator CLI.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Tenant {
+    pub tenant_id: i64,
+    pub name: String,
+}
+
+/// A key's metadata; the secret itself is never stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyInfo {
+    pub key_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A newly created key: `secret` is shown once and then forgotten.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub key_id: String,
+    pub secret: String,
+}
+
+fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn generate_key() -> NewApiKey {
+    let mut rng = rand::rng();
+    let mut id = [0u8; 6];
+    let mut secret = [0u8; 24];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    let key_id = hex::encode(id);
+    let secret = format!("gsk_{key_id}_{}", hex::encode(secret));
+    NewApiKey { key_id, secret }
+}
+
+/// Splits `gsk_<id>_<secret>` into its id, or `None` if the shape is wrong.
+fn key_id_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("gsk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 12 && !secret.is_empty()).then_some(id)
+}
+
+/// Creates a tenant with the built-in questions, the default scoring model
+/// and a first API key, in one transaction.
+pub async fn create_tenant(pool: &PgPool, name: &str) -> StoreResult<(Tenant, NewApiKey)> {
+    let mut tx = pool.begin().await?;
+    let tenant: Tenant =
+        sqlx::query_as("INSERT INTO tenants (name) VALUES ($1) RETURNING tenant_id, name")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+    catalog::seed_tenant(&mut tx, TenantId(tenant.tenant_id)).await?;
+    let key = insert_key(&mut tx, tenant.tenant_id).await?;
+    tx.commit().await?;
+    Ok((tenant, key))
+}
+
+async fn insert_key(conn: &mut sqlx::PgConnection, tenant_id: i64) -> StoreResult<NewApiKey> {
+    let key = generate_key();
+    sqlx::query("INSERT INTO api_keys (tenant_id, key_id, key_hash) VALUES ($1, $2, $3)")
+        .bind(tenant_id)
+        .bind(&key.key_id)
+        .bind(hash_key(&key.secret).as_slice())
+        .execute(conn)
+        .await?;
+    Ok(key)
+}
+
+/// Finds a tenant by name.
+pub async fn find_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<Tenant>> {
+    Ok(
+        sqlx::query_as("SELECT tenant_id, name FROM tenants WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Creates another key for a tenant.
+pub async fn create_key(pool: &PgPool, tenant: TenantId) -> StoreResult<NewApiKey> {
+    let mut conn = pool.acquire().await?;
+    insert_key(&mut conn, tenant.0).await
+}
+
+/// Lists a tenant's keys, newest first.
+pub async fn list_keys(pool: &PgPool, tenant: TenantId) -> StoreResult<Vec<ApiKeyInfo>> {
+    Ok(sqlx::query_as(
+        "SELECT key_id, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, key_id",
+    )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Revokes a key; it stops working for the next call. Returns false for an
+/// unknown or already revoked key.
+pub async fn revoke_key(pool: &PgPool, key_id: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Resolves a presented key to its tenant. Unknown, malformed and revoked keys
+/// all give `None`, so callers cannot tell them apart.
+pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<TenantId>> {
+    let Some(key_id) = key_id_of(key) else {
+        return Ok(None);
+    };
+    let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT tenant_id, key_hash FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_id)
+    .fetch_optional(pool)
+    .await?;
+    let presented = hash_key(key);
+    Ok(row.and_then(|(tenant_id, stored)| {
+        bool::from(stored.as_slice().ct_eq(presented.as_slice())).then_some(TenantId(tenant_id))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_parse_back_to_their_id() {
+        let key = generate_key();
+        assert_eq!(key_id_of(&key.secret), Some(key.key_id.as_str()));
+    }
+
+    #[test]
+    fn malformed_keys_have_no_id() {
+        for bad in [
+            "",
+            "gsk_",
+            "gsk_abc_def",
+            "xyz_0123456789ab_s",
+            "gsk_0123456789ab_",
+        ] {
+            assert_eq!(key_id_of(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Logging setup and the per-RPC span.
+//!
+//! Every call gets one `rpc` span with method, tenant, status code and
+//! latency. Only these fields are recorded: never request bodies (which hold
+//! free-text comments) nor headers (which hold API keys).
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use tower::{Layer, Service};
+use tracing::{Instrument, field::Empty};
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Installs the global subscriber writing to `writer`. Generic over the
+/// writer so tests can capture or silence output.
+pub fn init<W>(format: LogFormat, default_filter: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+}
+
+/// Adds the `rpc` span around every call.
+#[derive(Clone, Copy, Default)]
+pub struct RpcSpanLayer;
+
+impl<S> Layer<S> for RpcSpanLayer {
+    type Service = RpcSpan<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcSpan { inner }
+    }
+}
+
+/// See [`RpcSpanLayer`].
+#[derive(Clone)]
+pub struct RpcSpan<S> {
+    inner: S,
+}
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// The gRPC status of a response whose status travels in the headers
+/// (errors, "trailers-only"); otherwise the call succeeded so far.
+fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(0);
+    match tonic::Code::from_i32(code) {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::Unknown => "UNKNOWN",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::OutOfRange => "OUT_OF_RANGE",
+        tonic::Code::Unimplemented => "UNIMPLEMENTED",
+        tonic::Code::Internal => "INTERNAL",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::DataLoss => "DATA_LOSS",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+impl<S, B, R> Service<http::Request<B>> for RpcSpan<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+    B: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let method = request.uri().path().to_owned();
+        let span = tracing::info_span!("rpc", method = %method, tenant = Empty, code = Empty, latency_ms = Empty);
+        Box::pin(
+            async move {
+                let started = Instant::now();
+                let result = inner.call(request).await;
+                let span = tracing::Span::current();
+                span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+                match &result {
+                    Ok(response) => {
+                        let code = grpc_code(response);
+                        span.record("code", code);
+                        tracing::info!(code, "rpc finished");
+                    }
+                    Err(err) => {
+                        span.record("code", "TRANSPORT_ERROR");
+                        tracing::warn!(error = %err, "rpc failed");
+                    }
+                }
+                result
+            }
+            .instrument(span),
+        )
+    }
+}

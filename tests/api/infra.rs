@@ -1,0 +1,80 @@
+//! Health, reflection and authentication.
+
+use gapscore::proto::v1::ListQuestionsRequest;
+use sqlx::PgPool;
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::helpers::{error_reason, spawn_app};
+
+#[sqlx::test]
+async fn health_needs_no_key_and_reports_serving(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut health = HealthClient::new(app.channel.clone());
+    // The watcher reports within one interval (200 ms in tests).
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..50 {
+        status = health
+            .check(HealthCheckRequest {
+                service: "gapscore.v1.SurveyService".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        if status == ServingStatus::Serving {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, ServingStatus::Serving);
+}
+
+#[sqlx::test]
+async fn calls_without_a_valid_key_are_unauthenticated(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for key in [
+        None,
+        Some("gsk_000000000000_nope"),
+        Some("garbage"),
+        Some(""),
+    ] {
+        let err = app
+            .catalog_as(key)
+            .list_questions(ListQuestionsRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated, "{key:?}");
+    }
+    let ok = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.questions.len(), 13);
+}
+
+#[sqlx::test]
+async fn a_revoked_key_stops_working_immediately(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap();
+    let key_id = app.key.split('_').nth(1).unwrap().to_owned();
+    assert!(
+        gapscore::store::tenants::revoke_key(&app.pool, &key_id)
+            .await
+            .unwrap()
+    );
+    let err = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    assert!(error_reason(&err).is_empty() || error_reason(&err) == "UNAUTHENTICATED");
+}

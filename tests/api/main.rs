@@ -1,0 +1,5 @@
+//! End-to-end tests: a real server on a real socket, a real tonic client and
+//! a fresh PostgreSQL database per test (`#[sqlx::test]`).
+
+mod helpers;
+mod infra;
