@@ -116,7 +116,7 @@ pub async fn seed_tenant(conn: &mut PgConnection, tenant: TenantId) -> StoreResu
     sqlx::query("INSERT INTO scoring_models (tenant_id, model, etag) VALUES ($1, $2, $3)")
         .bind(tenant.0)
         .bind(sqlx::types::Json(&model))
-        .bind(model.etag())
+        .bind(new_etag())
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -298,13 +298,13 @@ impl Default for ScoringModel {
     }
 }
 
-impl ScoringModel {
-    /// A content hash: equal models have equal etags.
-    pub fn etag(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let json = serde_json::to_vec(self).expect("model serializes");
-        hex::encode(&Sha256::digest(&json)[..8])
-    }
+/// A fresh etag. Random rather than a content hash, so A -> B -> A still
+/// invalidates an editor's copy of the first A.
+fn new_etag() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// The model in force for a tenant, with its etag.
@@ -319,11 +319,7 @@ pub async fn get_scoring_model(
             .await?;
     Ok(match row {
         Some((model, etag)) => (model.0, etag),
-        None => {
-            let model = ScoringModel::default();
-            let etag = model.etag();
-            (model, etag)
-        }
+        None => (ScoringModel::default(), String::new()),
     })
 }
 
@@ -335,7 +331,7 @@ pub async fn update_scoring_model(
     model: &ScoringModel,
     expected_etag: &str,
 ) -> StoreResult<Option<String>> {
-    let etag = model.etag();
+    let etag = new_etag();
     let done = sqlx::query(
         "INSERT INTO scoring_models (tenant_id, model, etag) VALUES ($1, $2, $3)
          ON CONFLICT (tenant_id) DO UPDATE SET model = EXCLUDED.model, etag = EXCLUDED.etag, updated_at = now()

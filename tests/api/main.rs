@@ -1,5 +1,6 @@
 //! End-to-end tests: a real server on a real socket, a real tonic client and
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
+mod catalog;
 mod helpers;
 mod infra;
