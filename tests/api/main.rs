@@ -4,3 +4,5 @@
 mod catalog;
 mod helpers;
 mod infra;
+mod operations;
+mod proxy;

@@ -1,0 +1,88 @@
+//! Operations: health follows the database, outages are UNAVAILABLE, and
+//! the service recovers without a restart.
+
+use std::time::{Duration, Instant};
+
+use gapscore::proto::v1::ListQuestionsRequest;
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use tonic::Code;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::{
+    helpers::{TestApp, error_reason, spawn_app},
+    proxy::Proxy,
+};
+
+async fn wait_for_health(app: &TestApp, want: ServingStatus, within: Duration) -> Duration {
+    let started = Instant::now();
+    let mut health = HealthClient::new(app.channel.clone());
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        if status == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "health did not become {want:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Connects to the test database through `proxy` with a short acquire timeout.
+async fn pool_through(pool: &PgPool, proxy: &Proxy) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .host("127.0.0.1")
+        .port(proxy.addr.port());
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
+    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let app = spawn_app(pool_through(&pool, &proxy).await).await;
+    wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+
+    proxy.cut();
+    wait_for_health(&app, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let err = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert_eq!(error_reason(&err), "DATABASE_UNAVAILABLE");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "failed slowly: {:?}",
+        started.elapsed()
+    );
+
+    proxy.restore();
+    let recovered = wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+    eprintln!("health back to SERVING {recovered:?} after the database returned");
+    let questions = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .questions;
+    assert_eq!(questions.len(), 13);
+}
