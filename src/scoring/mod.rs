@@ -17,6 +17,16 @@
 //!   layer validates the allowed range (SPEC §5: 0.5–0.999), see
 //!   [`stats::check_confidence_level`].
 
+pub mod gap;
 pub mod stats;
+pub mod themes;
 
+pub use gap::{
+    ByRole, Comparison, QuestionGap, RatingQuestion, Role, RoleComparison, RoleFigures, RoleShares,
+    compare, question_gap, role_figures,
+};
 pub use stats::Interval;
+pub use themes::{
+    ThemeComparison, ThemeDifference, ThemeFigures, ThemeGapKind, ThemeShare, ThemesReport,
+    compare_themes, theme_figures, themes_report,
+};
