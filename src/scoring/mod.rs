@@ -17,10 +17,16 @@
 //!   layer validates the allowed range (SPEC §5: 0.5–0.999), see
 //!   [`stats::check_confidence_level`].
 
+pub mod effort;
 pub mod gap;
 pub mod stats;
 pub mod themes;
 
+pub use effort::{
+    Channel, EffortAccumulator, EffortAggregate, EffortBreakdown, EffortComponent,
+    EffortComponents, EffortDriver, EffortModel, EffortTier, SurveyEffort, TouchpointInput,
+    TouchpointOutcome, effort_breakdown, reasons, tier_for_index,
+};
 pub use gap::{
     ByRole, Comparison, QuestionGap, RatingQuestion, Role, RoleComparison, RoleFigures, RoleShares,
     compare, question_gap, role_figures,
@@ -30,3 +36,12 @@ pub use themes::{
     ThemeComparison, ThemeDifference, ThemeFigures, ThemeGapKind, ThemeShare, ThemesReport,
     compare_themes, theme_figures, themes_report,
 };
+
+/// A field of a scoring model that fails validation (SPEC §7.5), with a
+/// readable description; the gRPC layer turns these into a `BadRequest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelViolation {
+    /// Field name as in the proto / SQL column, e.g. `weight_transfer`.
+    pub field: &'static str,
+    pub description: String,
+}
