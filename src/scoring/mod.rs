@@ -19,6 +19,7 @@
 
 pub mod effort;
 pub mod gap;
+pub mod loyalty;
 pub mod stats;
 pub mod themes;
 
@@ -30,6 +31,11 @@ pub use effort::{
 pub use gap::{
     ByRole, Comparison, QuestionGap, RatingQuestion, Role, RoleComparison, RoleFigures, RoleShares,
     compare, question_gap, role_figures,
+};
+pub use loyalty::{
+    LoyaltyRisk, OutcomeCounts, OutcomeKind, OutcomeRisk, Posterior, PosteriorTable, Prior,
+    PriorMeans, PriorModel, TierCounts, TierKindTable, TierRate, TierShare, loyalty_risk,
+    posterior, tier_from_ease,
 };
 pub use stats::Interval;
 pub use themes::{
