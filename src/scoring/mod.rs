@@ -22,6 +22,7 @@ pub mod gap;
 pub mod loyalty;
 pub mod stats;
 pub mod themes;
+pub mod trend;
 
 pub use effort::{
     Channel, EffortAccumulator, EffortAggregate, EffortBreakdown, EffortComponent,
@@ -42,6 +43,7 @@ pub use themes::{
     ThemeComparison, ThemeDifference, ThemeFigures, ThemeGapKind, ThemeShare, ThemesReport,
     compare_themes, theme_figures, themes_report,
 };
+pub use trend::{MAX_TREND_BUCKETS, TrendBucket, TrendError, bucket_floor, bucket_starts};
 
 /// A field of a scoring model that fails validation (SPEC §7.5), with a
 /// readable description; the gRPC layer turns these into a `BadRequest`.
