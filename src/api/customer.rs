@@ -13,16 +13,22 @@ pub struct CustomerServiceImpl {
 impl CustomerService for CustomerServiceImpl {
     async fn get_customer_risk(
         &self,
-        _request: Request<GetCustomerRiskRequest>,
+        request: Request<GetCustomerRiskRequest>,
     ) -> Result<Response<GetCustomerRiskResponse>, Status> {
-        Err(ApiError::Unimplemented("CustomerService.GetCustomerRisk").into())
+        let t = super::tenant(&request)?;
+        Ok(Response::new(
+            super::loyalty::customer_risk(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn list_at_risk_customers(
         &self,
-        _request: Request<ListAtRiskCustomersRequest>,
+        request: Request<ListAtRiskCustomersRequest>,
     ) -> Result<Response<ListAtRiskCustomersResponse>, Status> {
-        Err(ApiError::Unimplemented("CustomerService.ListAtRiskCustomers").into())
+        let t = super::tenant(&request)?;
+        Ok(Response::new(
+            super::loyalty::at_risk_customers(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn delete_customer_data(

@@ -3,12 +3,18 @@
 
 pub mod catalog;
 pub mod customer;
+pub mod effort;
 pub mod error;
+pub mod gap;
 pub mod journey;
+pub mod loyalty;
 pub mod outcome;
 pub mod page;
+pub mod scope;
+pub mod scorecard;
 pub mod scoring;
 pub mod survey;
+pub mod trend;
 pub mod validate;
 
 pub use error::{ApiError, ApiResult};

@@ -1,7 +1,9 @@
-//! `gapscore.v1.ScoringService`.
-use super::{ApiError, AppState};
-use crate::proto::v1::{scoring_service_server::ScoringService, *};
+//! `gapscore.v1.ScoringService`: thin adapters to one module per score.
+
 use tonic::{Request, Response, Status};
+
+use super::{AppState, effort, gap, loyalty, scorecard, tenant, trend};
+use crate::proto::v1::{scoring_service_server::ScoringService, *};
 
 /// Implements `ScoringService`.
 #[derive(Clone)]
@@ -13,36 +15,51 @@ pub struct ScoringServiceImpl {
 impl ScoringService for ScoringServiceImpl {
     async fn get_perception_gap(
         &self,
-        _request: Request<GetPerceptionGapRequest>,
+        request: Request<GetPerceptionGapRequest>,
     ) -> Result<Response<GetPerceptionGapResponse>, Status> {
-        Err(ApiError::Unimplemented("ScoringService.GetPerceptionGap").into())
+        let t = tenant(&request)?;
+        Ok(Response::new(
+            gap::perception_gap(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn get_effort_index(
         &self,
-        _request: Request<GetEffortIndexRequest>,
+        request: Request<GetEffortIndexRequest>,
     ) -> Result<Response<GetEffortIndexResponse>, Status> {
-        Err(ApiError::Unimplemented("ScoringService.GetEffortIndex").into())
+        let t = tenant(&request)?;
+        Ok(Response::new(
+            effort::effort_index(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn get_loyalty_risk(
         &self,
-        _request: Request<GetLoyaltyRiskRequest>,
+        request: Request<GetLoyaltyRiskRequest>,
     ) -> Result<Response<GetLoyaltyRiskResponse>, Status> {
-        Err(ApiError::Unimplemented("ScoringService.GetLoyaltyRisk").into())
+        let t = tenant(&request)?;
+        Ok(Response::new(
+            loyalty::loyalty_risk(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn get_scorecard(
         &self,
-        _request: Request<GetScorecardRequest>,
+        request: Request<GetScorecardRequest>,
     ) -> Result<Response<GetScorecardResponse>, Status> {
-        Err(ApiError::Unimplemented("ScoringService.GetScorecard").into())
+        let t = tenant(&request)?;
+        Ok(Response::new(
+            scorecard::scorecard(&self.state, t, request.into_inner()).await?,
+        ))
     }
 
     async fn get_trend(
         &self,
-        _request: Request<GetTrendRequest>,
+        request: Request<GetTrendRequest>,
     ) -> Result<Response<GetTrendResponse>, Status> {
-        Err(ApiError::Unimplemented("ScoringService.GetTrend").into())
+        let t = tenant(&request)?;
+        Ok(Response::new(
+            trend::trend(&self.state, t, request.into_inner()).await?,
+        ))
     }
 }

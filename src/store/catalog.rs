@@ -345,3 +345,57 @@ pub async fn update_scoring_model(
     .await?;
     Ok((done.rows_affected() == 1).then_some(etag))
 }
+
+impl ScoringModel {
+    /// The effort part of the model, for `scoring::effort`.
+    pub fn effort_model(&self) -> crate::scoring::effort::EffortModel {
+        let w = &self.weights;
+        crate::scoring::effort::EffortModel {
+            weight_extra_contact: w.extra_contact,
+            weight_channel_switch: w.channel_switch,
+            weight_failed_self_service: w.failed_self_service,
+            weight_transfer: w.transfer,
+            weight_repeated_information: w.repeated_information,
+            free_minutes: w.free_minutes,
+            minutes_rate: w.minute,
+            time_cap: w.time_cap,
+            weight_unresolved: w.unresolved,
+            tier_low_below: self.low_effort_below,
+            tier_high_from: self.high_effort_from,
+        }
+    }
+
+    /// The loyalty priors, for `scoring::loyalty`.
+    pub fn prior_model(&self) -> crate::scoring::loyalty::PriorModel {
+        use crate::scoring::loyalty::{PriorMeans, PriorModel};
+        let side = |pick: fn(&OutcomePriorMeans) -> f64| PriorMeans {
+            negative_word_of_mouth: pick(&self.negative_word_of_mouth),
+            disloyalty: pick(&self.disloyalty),
+            repurchase: pick(&self.repurchase),
+            spend_increase: pick(&self.spend_increase),
+        };
+        PriorModel {
+            prior_strength: self.prior_strength,
+            low: side(|p| p.low),
+            high: side(|p| p.high),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_model_matches_the_scoring_defaults() {
+        let model = ScoringModel::default();
+        assert_eq!(
+            model.effort_model(),
+            crate::scoring::effort::EffortModel::default()
+        );
+        assert_eq!(
+            model.prior_model(),
+            crate::scoring::loyalty::PriorModel::default()
+        );
+    }
+}
