@@ -48,6 +48,10 @@ pub struct TestApp {
     pub tenant: TenantId,
     pub key: String,
     pub channel: Channel,
+    /// Sending on it starts a graceful shutdown (SIGTERM in production).
+    pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server task; it ends when the server has shut down.
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// Logs go to stdout when `TEST_LOG` is set, nowhere otherwise.
@@ -80,7 +84,10 @@ pub async fn spawn_app_with(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)
         .await
         .expect("server builds");
     let addr = app.local_addr();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stop.await;
+    }));
     let (tenant, key) = tenants::create_tenant(&pool, "acme")
         .await
         .expect("tenant created");
@@ -95,6 +102,8 @@ pub async fn spawn_app_with(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)
         tenant: TenantId(tenant.tenant_id),
         key: key.secret,
         channel,
+        shutdown: Some(shutdown),
+        server,
     }
 }
 

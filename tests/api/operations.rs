@@ -86,3 +86,44 @@ async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
         .questions;
     assert_eq!(questions.len(), 13);
 }
+
+#[sqlx::test]
+async fn shutdown_lets_in_flight_calls_finish_and_stops_within_the_grace_period(pool: PgPool) {
+    let mut app = crate::helpers::spawn_app_with(pool, |args| args.shutdown_grace_secs = 2).await;
+    // A call started before the shutdown signal.
+    let mut catalog = app.catalog();
+    let in_flight =
+        tokio::spawn(async move { catalog.list_questions(ListQuestionsRequest {}).await });
+    app.shutdown.take().unwrap().send(()).unwrap();
+    let started = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(5), &mut app.server).await;
+    let stopped = result
+        .expect("server stopped within the grace period")
+        .expect("server task joined");
+    assert!(stopped.is_ok(), "{stopped:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The in-flight call either completed or failed cleanly; it never hangs.
+    let outcome = tokio::time::timeout(Duration::from_secs(2), in_flight)
+        .await
+        .expect("call settled")
+        .unwrap();
+    if let Err(status) = outcome {
+        assert!(
+            matches!(
+                status.code(),
+                Code::Unavailable | Code::Cancelled | Code::Unknown
+            ),
+            "{status:?}"
+        );
+    }
+    // New connections are refused after shutdown.
+    let refused = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
+        .unwrap()
+        .connect()
+        .await;
+    assert!(refused.is_err());
+}
