@@ -6,3 +6,4 @@ mod helpers;
 mod infra;
 mod operations;
 mod proxy;
+mod survey;
