@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod metrics;
 pub mod proto;
 pub mod scoring;
 pub mod startup;

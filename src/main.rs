@@ -18,6 +18,9 @@ async fn main() -> anyhow::Result<()> {
     );
     match args.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            if let Some(addr) = args.serve.metrics_listen {
+                gapscore::metrics::install(addr)?;
+            }
             let pool = startup::prepare_database(&args.database_url, &args.serve).await?;
             let app = Application::build(args.serve, pool).await?;
             tracing::info!(addr = %app.local_addr(), "gapscore listening");

@@ -114,17 +114,25 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let method = request.uri().path().to_owned();
-        let span = tracing::info_span!("rpc", method = %method, tenant = Empty, code = Empty, latency_ms = Empty);
+        let span = tracing::info_span!(
+            "rpc",
+            method = %method,
+            tenant = Empty,
+            code = Empty,
+            latency_ms = Empty
+        );
         Box::pin(
             async move {
                 let started = Instant::now();
                 let result = inner.call(request).await;
                 let span = tracing::Span::current();
-                span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+                let elapsed = started.elapsed().as_secs_f64();
+                span.record("latency_ms", elapsed * 1e3);
                 match &result {
                     Ok(response) => {
                         let code = grpc_code(response);
                         span.record("code", code);
+                        crate::metrics::record_rpc(&method, code, elapsed);
                         tracing::info!(code, "rpc finished");
                     }
                     Err(err) => {
