@@ -214,7 +214,7 @@ pub fn generate(seed: u64) -> DemoData {
         ("product range", 0.2),
     ];
 
-    let mut push_inside =
+    let push_inside =
         |rng: &mut StdRng, data: &mut DemoData, role: RespondentRole, n: usize, prefix: &str| {
             for i in 1..=n {
                 let region = pick(rng, &REGIONS);
