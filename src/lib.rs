@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod proto;
+pub mod scoring;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

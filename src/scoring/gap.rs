@@ -1,0 +1,453 @@
+//! Perception gap on RATING questions (SPEC §5): per-role figures from a
+//! score histogram, and the comparison of two roles.
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::{Interval, newcombe_diff_interval, pooled_z_test_p_value, wilson_interval};
+
+/// Who answered: the three sides of the gap (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    Leadership,
+    Staff,
+    Customer,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Leadership, Role::Staff, Role::Customer];
+
+    /// The three comparisons of SPEC §5 in report order, each from the more
+    /// inside view to the more outside one, so a positive gap always means
+    /// "the inside view is rosier".
+    pub const COMPARISONS: [(Role, Role); 3] = [
+        (Role::Leadership, Role::Customer),
+        (Role::Staff, Role::Customer),
+        (Role::Leadership, Role::Staff),
+    ];
+
+    /// The proto / SQL spelling without prefix: `LEADERSHIP`, `STAFF`,
+    /// `CUSTOMER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Leadership => "LEADERSHIP",
+            Role::Staff => "STAFF",
+            Role::Customer => "CUSTOMER",
+        }
+    }
+}
+
+/// One value per role; what a per-question report holds for each side.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ByRole<T> {
+    pub leadership: T,
+    pub staff: T,
+    pub customer: T,
+}
+
+impl<T> ByRole<T> {
+    pub fn get(&self, role: Role) -> &T {
+        match role {
+            Role::Leadership => &self.leadership,
+            Role::Staff => &self.staff,
+            Role::Customer => &self.customer,
+        }
+    }
+
+    pub fn map<U>(&self, mut f: impl FnMut(Role, &T) -> U) -> ByRole<U> {
+        ByRole {
+            leadership: f(Role::Leadership, &self.leadership),
+            staff: f(Role::Staff, &self.staff),
+            customer: f(Role::Customer, &self.customer),
+        }
+    }
+}
+
+/// The scoring-relevant part of a RATING question (SPEC §4).
+///
+/// Invariants (checked by the catalog on upsert): `scale_min < scale_max`,
+/// `favorable_min` within the scale, `unfavorable_max < favorable_min`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingQuestion {
+    pub scale_min: i32,
+    pub scale_max: i32,
+    /// A score `≥ favorable_min` is favorable (top-box).
+    pub favorable_min: i32,
+    /// A score `≤ unfavorable_max` is unfavorable, when the question has one.
+    pub unfavorable_max: Option<i32>,
+}
+
+impl RatingQuestion {
+    pub fn is_favorable(&self, score: i32) -> bool {
+        score >= self.favorable_min
+    }
+
+    pub fn is_unfavorable(&self, score: i32) -> bool {
+        self.unfavorable_max.is_some_and(|max| score <= max)
+    }
+}
+
+/// One role's figures on one RATING question.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RoleFigures {
+    /// n: respondents of this role who answered the question.
+    pub respondents: u64,
+    /// True when `respondents < max(min_group_size, 1)`: only the count may
+    /// be shown, and no comparison uses this role.
+    pub suppressed: bool,
+    /// The shares; `None` exactly when `suppressed`.
+    pub shares: Option<RoleShares>,
+}
+
+/// The figures of a role that is not suppressed (so `n ≥ 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RoleShares {
+    /// f: respondents with score ≥ favorable_min.
+    pub favorable: u64,
+    /// p = f/n.
+    pub favorable_share: f64,
+    /// Wilson score interval of p.
+    pub favorable_ci: Interval,
+    /// Respondents with score ≤ unfavorable_max; `None` when the question
+    /// declares no unfavorable_max.
+    pub unfavorable: Option<u64>,
+    pub unfavorable_share: Option<f64>,
+    /// Wilson score interval of the unfavorable share.
+    pub unfavorable_ci: Option<Interval>,
+    /// (favorable_share − unfavorable_share) × 100; NPS for
+    /// `likelihood_to_recommend`. Without unfavorable_max the unfavorable
+    /// share counts as 0, so this is favorable_share × 100.
+    pub net_score: f64,
+    /// Mean raw score.
+    pub mean_score: f64,
+    /// (mean − scale_min)/(scale_max − scale_min) × 100, comparable across
+    /// scales.
+    pub mean_normalized: f64,
+}
+
+/// One role's figures from its score histogram.
+///
+/// `histogram` is `(score, count)` as aggregated in SQL (`GROUP BY score`);
+/// repeated scores are summed, zero counts ignored. Scores are assumed to lie
+/// within the question's scale (validated at ingest).
+///
+/// ```text
+/// n = Σ count;  f = Σ count [score ≥ favorable_min];  p = f/n
+/// u = Σ count [score ≤ unfavorable_max];  net = (f − u)/n × 100
+/// mean = Σ score·count / n
+/// mean_normalized = (mean − scale_min)/(scale_max − scale_min) × 100
+/// ```
+///
+/// A role is suppressed when `n < min_group_size` (SPEC §5, anonymity), and
+/// also when `n = 0` even if `min_group_size` is 0: with no respondents there
+/// is no share to report, and "suppressed" already means "count only".
+///
+/// # Panics
+/// If `scale_min ≥ scale_max` (the catalog rejects such questions).
+pub fn role_figures(
+    question: &RatingQuestion,
+    histogram: &[(i32, u64)],
+    min_group_size: u64,
+    confidence: f64,
+) -> RoleFigures {
+    assert!(
+        question.scale_min < question.scale_max,
+        "a rating question needs scale_min < scale_max"
+    );
+    let mut n: u64 = 0;
+    let mut favorable: u64 = 0;
+    let mut unfavorable: u64 = 0;
+    // i128 keeps Σ score·count exact for any realistic volume.
+    let mut score_sum: i128 = 0;
+    for &(score, count) in histogram {
+        n += count;
+        score_sum += i128::from(score) * i128::from(count);
+        if question.is_favorable(score) {
+            favorable += count;
+        }
+        if question.is_unfavorable(score) {
+            unfavorable += count;
+        }
+    }
+
+    if n == 0 || n < min_group_size {
+        return RoleFigures {
+            respondents: n,
+            suppressed: true,
+            shares: None,
+        };
+    }
+
+    let n_f = n as f64;
+    let favorable_share = favorable as f64 / n_f;
+    let has_unfavorable = question.unfavorable_max.is_some();
+    let unfavorable_share = has_unfavorable.then(|| unfavorable as f64 / n_f);
+    let mean_score = score_sum as f64 / n_f;
+    let span = f64::from(question.scale_max - question.scale_min);
+    RoleFigures {
+        respondents: n,
+        suppressed: false,
+        shares: Some(RoleShares {
+            favorable,
+            favorable_share,
+            favorable_ci: wilson_interval(favorable, n, confidence).expect("n > 0 and f ≤ n"),
+            unfavorable: has_unfavorable.then_some(unfavorable),
+            unfavorable_share,
+            unfavorable_ci: has_unfavorable
+                .then(|| wilson_interval(unfavorable, n, confidence).expect("n > 0 and u ≤ n")),
+            net_score: (favorable_share - unfavorable_share.unwrap_or(0.0)) * 100.0,
+            mean_score,
+            mean_normalized: (mean_score - f64::from(question.scale_min)) / span * 100.0,
+        }),
+    }
+}
+
+/// The gap between two roles on one question, "from" the inside view "to"
+/// the outside one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// (p_from − p_to) × 100; positive: the inside view is rosier.
+    pub gap_points: f64,
+    /// Newcombe hybrid score interval of p_from − p_to, × 100.
+    pub gap_points_ci: Interval,
+    /// Two-sided pooled two-proportion z-test of p_from = p_to.
+    pub p_value: f64,
+    /// True when `gap_points_ci` excludes 0.
+    pub significant: bool,
+    /// mean_normalized_from − mean_normalized_to.
+    pub mean_gap_points: f64,
+    /// p_to / p_from: "for every 10 leaders who think we are superior, 1
+    /// customer agrees". `None` when p_from = 0.
+    pub agreement_ratio: Option<f64>,
+}
+
+/// Compares two roles' favorable shares (SPEC §5):
+///
+/// ```text
+/// gap_points      = (p_from − p_to) × 100
+/// gap_points_ci   = Newcombe(f_from, n_from, f_to, n_to) × 100
+/// p_value         = pooled z-test, two-sided
+/// significant     = 0 ∉ gap_points_ci
+/// mean_gap_points = mean_normalized_from − mean_normalized_to
+/// agreement_ratio = p_to / p_from
+/// ```
+///
+/// Significance is read from the interval, not the p-value, so the two
+/// numbers a user sees side by side (gap and interval) always agree; the
+/// score-based interval and the z-test can disagree at the margin.
+///
+/// `None` when either role is suppressed.
+///
+/// Example (SPEC §5): leadership 80/100, customers 8/100 → gap 72.0,
+/// interval [60.69, 79.72], agreement ratio 0.10.
+pub fn compare(from: &RoleFigures, to: &RoleFigures, confidence: f64) -> Option<Comparison> {
+    let a = from.shares.as_ref()?;
+    let b = to.shares.as_ref()?;
+    let (n_from, n_to) = (from.respondents, to.respondents);
+    let ci = newcombe_diff_interval(a.favorable, n_from, b.favorable, n_to, confidence)?;
+    let gap_points_ci = ci.scaled(100.0);
+    Some(Comparison {
+        gap_points: (a.favorable_share - b.favorable_share) * 100.0,
+        gap_points_ci,
+        p_value: pooled_z_test_p_value(a.favorable, n_from, b.favorable, n_to),
+        significant: gap_points_ci.excludes_zero(),
+        mean_gap_points: a.mean_normalized - b.mean_normalized,
+        agreement_ratio: (a.favorable_share > 0.0).then(|| b.favorable_share / a.favorable_share),
+    })
+}
+
+/// A comparison between two roles, `None` when either is suppressed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleComparison<T> {
+    pub from: Role,
+    pub to: Role,
+    pub comparison: Option<T>,
+}
+
+/// Everything SPEC §5 reports for one RATING question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionGap {
+    pub roles: ByRole<RoleFigures>,
+    /// In the order of [`Role::COMPARISONS`].
+    pub comparisons: Vec<RoleComparison<Comparison>>,
+}
+
+/// Figures for the three roles and their three comparisons on one question.
+/// `histograms` holds each role's `(score, count)` rows (empty if none).
+pub fn question_gap(
+    question: &RatingQuestion,
+    histograms: ByRole<&[(i32, u64)]>,
+    min_group_size: u64,
+    confidence: f64,
+) -> QuestionGap {
+    let roles = histograms.map(|_, h| role_figures(question, h, min_group_size, confidence));
+    let comparisons = Role::COMPARISONS
+        .iter()
+        .map(|&(from, to)| RoleComparison {
+            from,
+            to,
+            comparison: compare(roles.get(from), roles.get(to), confidence),
+        })
+        .collect();
+    QuestionGap { roles, comparisons }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::stats::tests::assert_close;
+
+    const FIVE_POINT: RatingQuestion = RatingQuestion {
+        scale_min: 1,
+        scale_max: 5,
+        favorable_min: 4,
+        unfavorable_max: Some(2),
+    };
+
+    const NPS: RatingQuestion = RatingQuestion {
+        scale_min: 0,
+        scale_max: 10,
+        favorable_min: 9,
+        unfavorable_max: Some(6),
+    };
+
+    /// `favorable` of `n` answered 4, the rest 3 (neutral).
+    fn hist(favorable: u64, n: u64) -> Vec<(i32, u64)> {
+        vec![(4, favorable), (3, n - favorable)]
+    }
+
+    #[test]
+    fn delivery_gap_worked_example() {
+        let leaders = role_figures(&FIVE_POINT, &hist(80, 100), 5, 0.95);
+        let customers = role_figures(&FIVE_POINT, &hist(8, 100), 5, 0.95);
+        let c = compare(&leaders, &customers, 0.95).unwrap();
+        assert_close(c.gap_points, 72.0, 1e-12);
+        assert_eq!((c.gap_points_ci.lower * 100.0).round() / 100.0, 60.69);
+        assert_eq!((c.gap_points_ci.upper * 100.0).round() / 100.0, 79.72);
+        assert_close(c.agreement_ratio.unwrap(), 0.10, 1e-12);
+        assert!(c.significant);
+        // statsmodels proportions_ztest, tests/reference/stats_reference.py
+        assert!((c.p_value - 1.1069972132181755e-24).abs() < 1e-9 * 1.1069972132181755e-24);
+        // Means: 0.8·4 + 0.2·3 = 3.8 → 70; 0.08·4 + 0.92·3 = 3.08 → 52.
+        assert_close(c.mean_gap_points, 70.0 - 52.0, 1e-12);
+    }
+
+    #[test]
+    fn role_figures_on_nps_scale() {
+        // 0–10: 50 promoters (9, 10), 30 passives (7, 8), 20 detractors.
+        let h = [(10, 20), (9, 30), (8, 20), (7, 10), (6, 5), (0, 15)];
+        let f = role_figures(&NPS, &h, 5, 0.95);
+        assert_eq!(f.respondents, 100);
+        assert!(!f.suppressed);
+        let s = f.shares.unwrap();
+        assert_eq!(s.favorable, 50);
+        assert_eq!(s.unfavorable, Some(20));
+        assert_close(s.favorable_share, 0.5, 1e-15);
+        assert_close(s.unfavorable_share.unwrap(), 0.2, 1e-15);
+        assert_close(s.net_score, 30.0, 1e-12);
+        let mean = (200.0 + 270.0 + 160.0 + 70.0 + 30.0) / 100.0;
+        assert_close(s.mean_score, mean, 1e-15);
+        assert_close(s.mean_normalized, mean * 10.0, 1e-12);
+        assert_eq!(
+            s.favorable_ci,
+            crate::scoring::stats::wilson_interval(50, 100, 0.95).unwrap()
+        );
+        assert!(s.unfavorable_ci.unwrap().contains(0.2));
+    }
+
+    #[test]
+    fn question_without_unfavorable_max_counts_unfavorable_as_zero() {
+        let q = RatingQuestion {
+            unfavorable_max: None,
+            ..FIVE_POINT
+        };
+        let s = role_figures(&q, &[(1, 6), (5, 4)], 5, 0.95).shares.unwrap();
+        assert_eq!(s.unfavorable, None);
+        assert_eq!(s.unfavorable_share, None);
+        assert_eq!(s.unfavorable_ci, None);
+        assert_close(s.net_score, 40.0, 1e-12);
+    }
+
+    #[test]
+    fn small_and_empty_roles_are_suppressed() {
+        let small = role_figures(&FIVE_POINT, &hist(3, 4), 5, 0.95);
+        assert_eq!(small.respondents, 4);
+        assert!(small.suppressed);
+        assert_eq!(small.shares, None);
+
+        let empty = role_figures(&FIVE_POINT, &[], 5, 0.95);
+        assert_eq!((empty.respondents, empty.suppressed), (0, true));
+        // n = 0 is "count only" even without an anonymity threshold.
+        let empty = role_figures(&FIVE_POINT, &[(4, 0)], 0, 0.95);
+        assert_eq!((empty.respondents, empty.suppressed), (0, true));
+        // Exactly min_group_size is enough.
+        assert!(!role_figures(&FIVE_POINT, &hist(3, 5), 5, 0.95).suppressed);
+        // Without a threshold a single answer is shown.
+        assert!(!role_figures(&FIVE_POINT, &[(5, 1)], 0, 0.95).suppressed);
+
+        let big = role_figures(&FIVE_POINT, &hist(50, 100), 5, 0.95);
+        assert_eq!(compare(&big, &small, 0.95), None);
+        assert_eq!(compare(&small, &big, 0.95), None);
+        assert_eq!(compare(&big, &empty, 0.95), None);
+    }
+
+    #[test]
+    fn nobody_and_everybody_favorable() {
+        let none = role_figures(&FIVE_POINT, &hist(0, 40), 5, 0.95);
+        let all = role_figures(&FIVE_POINT, &hist(40, 40), 5, 0.95);
+        let s = none.shares.unwrap();
+        assert_eq!(s.favorable_share, 0.0);
+        assert_eq!(s.favorable_ci.lower, 0.0);
+        assert_eq!(all.shares.unwrap().favorable_ci.upper, 1.0);
+
+        let c = compare(&all, &none, 0.95).unwrap();
+        assert_eq!(c.gap_points, 100.0);
+        assert!(c.gap_points_ci.upper <= 100.0 && c.significant);
+        assert_eq!(c.agreement_ratio, Some(0.0));
+
+        // From a role where nobody is favorable: no agreement ratio.
+        let c = compare(&none, &all, 0.95).unwrap();
+        assert_eq!(c.agreement_ratio, None);
+        assert_eq!(c.gap_points, -100.0);
+
+        // Identical extremes: pooled share 0 → p-value 1, not significant.
+        let c = compare(&none, &none, 0.95).unwrap();
+        assert_eq!((c.gap_points, c.p_value, c.significant), (0.0, 1.0, false));
+    }
+
+    #[test]
+    fn other_confidence_levels_widen_and_narrow() {
+        let a = role_figures(&FIVE_POINT, &hist(30, 40), 5, 0.90);
+        let b = role_figures(&FIVE_POINT, &hist(45, 90), 5, 0.90);
+        let c90 = compare(&a, &b, 0.90).unwrap();
+        let c99 = compare(&a, &b, 0.99).unwrap();
+        // statsmodels confint_proportions_2indep(method="newcomb")
+        assert_close(c90.gap_points_ci.lower, 9.779865701683046, 1e-9);
+        assert_close(c90.gap_points_ci.upper, 37.723145623453425, 1e-9);
+        assert_close(c99.gap_points_ci.lower, 0.8624262734893973, 1e-9);
+        assert_close(c99.gap_points_ci.upper, 43.56888222312442, 1e-9);
+        assert_eq!(c90.p_value, c99.p_value);
+    }
+
+    #[test]
+    fn question_gap_reports_three_comparisons() {
+        let leaders = hist(80, 100);
+        let staff = hist(2, 3);
+        let customers = hist(8, 100);
+        let g = question_gap(
+            &FIVE_POINT,
+            ByRole {
+                leadership: &leaders,
+                staff: &staff,
+                customer: &customers,
+            },
+            5,
+            0.95,
+        );
+        assert!(g.roles.staff.suppressed);
+        let pairs: Vec<_> = g.comparisons.iter().map(|c| (c.from, c.to)).collect();
+        assert_eq!(pairs, Role::COMPARISONS);
+        assert_close(g.comparisons[0].comparison.unwrap().gap_points, 72.0, 1e-12);
+        assert_eq!(g.comparisons[1].comparison, None);
+        assert_eq!(g.comparisons[2].comparison, None);
+    }
+}

@@ -1,0 +1,651 @@
+//! General statistics used by every score: normal quantiles, binomial
+//! proportion intervals, the two-proportion test, Beta posteriors, cosine
+//! similarity and continuous percentiles.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{Beta, ContinuousCDF, Normal};
+use statrs::function::erf::erfc;
+
+/// Smallest confidence level the API accepts (SPEC §5).
+pub const MIN_CONFIDENCE_LEVEL: f64 = 0.5;
+/// Largest confidence level the API accepts (SPEC §5).
+pub const MAX_CONFIDENCE_LEVEL: f64 = 0.999;
+
+/// A closed interval `[lower, upper]`: a confidence interval, a credible
+/// interval, or either scaled to points.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Interval {
+    pub fn new(lower: f64, upper: f64) -> Self {
+        Interval { lower, upper }
+    }
+
+    /// Both bounds multiplied by `factor` (e.g. 100 to turn shares into
+    /// points). `factor` must be non-negative to keep `lower ≤ upper`.
+    pub fn scaled(self, factor: f64) -> Self {
+        Interval::new(self.lower * factor, self.upper * factor)
+    }
+
+    /// Both bounds clamped into `[min, max]`.
+    pub fn clamped(self, min: f64, max: f64) -> Self {
+        Interval::new(self.lower.clamp(min, max), self.upper.clamp(min, max))
+    }
+
+    pub fn contains(&self, value: f64) -> bool {
+        self.lower <= value && value <= self.upper
+    }
+
+    /// True when 0 lies outside the interval: the difference it describes is
+    /// statistically significant at the interval's level.
+    pub fn excludes_zero(&self) -> bool {
+        self.lower > 0.0 || self.upper < 0.0
+    }
+}
+
+/// Checks that a requested confidence level is within the range the API
+/// accepts, `[0.5, 0.999]` (SPEC §5). Returns a readable description of the
+/// problem otherwise.
+pub fn check_confidence_level(level: f64) -> Result<(), String> {
+    if (MIN_CONFIDENCE_LEVEL..=MAX_CONFIDENCE_LEVEL).contains(&level) {
+        Ok(())
+    } else {
+        Err(format!(
+            "confidence_level must be between {MIN_CONFIDENCE_LEVEL} and {MAX_CONFIDENCE_LEVEL}, got {level}"
+        ))
+    }
+}
+
+/// Two-sided standard normal quantile for a confidence level:
+///
+/// ```text
+/// z = Φ⁻¹(1 − (1 − level)/2) = Φ⁻¹((1 + level)/2)
+/// ```
+///
+/// e.g. 0.95 → 1.959964, 0.90 → 1.644854, 0.99 → 2.575829.
+///
+/// # Panics
+/// If `level` is not strictly between 0 and 1 (a programming error: the API
+/// layer validates levels with [`check_confidence_level`]).
+pub fn z_for_confidence(level: f64) -> f64 {
+    assert!(
+        level > 0.0 && level < 1.0,
+        "confidence level must be in (0, 1), got {level}"
+    );
+    standard_normal().inverse_cdf(0.5 + level / 2.0)
+}
+
+fn standard_normal() -> Normal {
+    Normal::standard()
+}
+
+/// Wilson score interval for a binomial proportion `p = x/n`, without
+/// continuity correction (Wilson 1927):
+///
+/// ```text
+/// centre = (p + z²/(2n)) / (1 + z²/n)
+/// half   = z / (1 + z²/n) · sqrt(p(1 − p)/n + z²/(4n²))
+/// [centre − half, centre + half]
+/// ```
+///
+/// Chosen over the Wald interval because it stays inside `[0, 1]` and keeps
+/// its coverage for small groups and for shares near 0 or 1 — exactly the
+/// "8% of customers agree" case. At `x = 0` the lower bound is exactly 0 and
+/// at `x = n` the upper bound is exactly 1.
+///
+/// `None` when `n = 0` (no share exists) or `x > n` (invalid input).
+pub fn wilson_interval(successes: u64, n: u64, confidence: f64) -> Option<Interval> {
+    if n == 0 || successes > n {
+        return None;
+    }
+    let z = z_for_confidence(confidence);
+    let n_f = n as f64;
+    let p = successes as f64 / n_f;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n_f;
+    let centre = (p + z2 / (2.0 * n_f)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
+    // At the boundaries centre and half are equal mathematically; pin them so
+    // rounding can never report a lower bound of 1e-17 for "nobody agrees".
+    let lower = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).clamp(0.0, 1.0)
+    };
+    let upper = if successes == n {
+        1.0
+    } else {
+        (centre + half).clamp(0.0, 1.0)
+    };
+    Some(Interval::new(lower, upper))
+}
+
+/// Newcombe's hybrid score interval for a difference of two independent
+/// proportions `d = p1 − p2` (Newcombe 1998, method 10), built from the two
+/// Wilson intervals `[l1, u1]` and `[l2, u2]`:
+///
+/// ```text
+/// lower = d − sqrt((p1 − l1)² + (u2 − p2)²)
+/// upper = d + sqrt((u1 − p1)² + (p2 − l2)²)
+/// ```
+///
+/// It inherits Wilson's good behaviour at 0 and 1 and never leaves
+/// `[−1, 1]`. SPEC §5 example: 80/100 vs 8/100 at 95% → [0.6069, 0.7972].
+///
+/// `None` when either group is empty or has more successes than members.
+pub fn newcombe_diff_interval(
+    x1: u64,
+    n1: u64,
+    x2: u64,
+    n2: u64,
+    confidence: f64,
+) -> Option<Interval> {
+    let w1 = wilson_interval(x1, n1, confidence)?;
+    let w2 = wilson_interval(x2, n2, confidence)?;
+    let p1 = x1 as f64 / n1 as f64;
+    let p2 = x2 as f64 / n2 as f64;
+    let d = p1 - p2;
+    let lower = d - ((p1 - w1.lower).powi(2) + (w2.upper - p2).powi(2)).sqrt();
+    let upper = d + ((w1.upper - p1).powi(2) + (p2 - w2.lower).powi(2)).sqrt();
+    Some(Interval::new(lower, upper).clamped(-1.0, 1.0))
+}
+
+/// Two-sided p-value of the pooled two-proportion z-test of `p1 = p2`:
+///
+/// ```text
+/// p̂ = (x1 + x2)/(n1 + n2)
+/// z = (p1 − p2) / sqrt(p̂(1 − p̂)(1/n1 + 1/n2))
+/// p-value = 2(1 − Φ(|z|)) = erfc(|z|/√2)
+/// ```
+///
+/// Returns 1.0 when the test is undefined: a group is empty (or has more
+/// successes than members), or the pooled share is 0 or 1 (both groups
+/// answered identically, so there is no evidence of a difference).
+pub fn pooled_z_test_p_value(x1: u64, n1: u64, x2: u64, n2: u64) -> f64 {
+    if n1 == 0 || n2 == 0 || x1 > n1 || x2 > n2 {
+        return 1.0;
+    }
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let pooled = (x1 + x2) as f64 / (n1f + n2f);
+    if pooled <= 0.0 || pooled >= 1.0 {
+        return 1.0;
+    }
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1f + 1.0 / n2f)).sqrt();
+    let z = (x1 as f64 / n1f - x2 as f64 / n2f) / se;
+    // erfc keeps precision in the far tail where 1 − Φ(|z|) would round to 0.
+    erfc(z.abs() / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
+}
+
+/// Mean of a Beta(α, β) distribution: `α / (α + β)`.
+///
+/// # Panics
+/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0` (see [`beta_credible_interval`]).
+pub fn beta_mean(alpha: f64, beta: f64) -> f64 {
+    check_beta_parameters(alpha, beta);
+    alpha / (alpha + beta)
+}
+
+/// Variance of a Beta(α, β) distribution:
+///
+/// ```text
+/// αβ / ((α + β)² (α + β + 1))
+/// ```
+///
+/// # Panics
+/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0`.
+pub fn beta_variance(alpha: f64, beta: f64) -> f64 {
+    check_beta_parameters(alpha, beta);
+    let s = alpha + beta;
+    alpha * beta / (s * s * (s + 1.0))
+}
+
+/// Equal-tailed credible interval of a Beta(α, β) distribution:
+///
+/// ```text
+/// [F⁻¹((1 − c)/2), F⁻¹((1 + c)/2)]
+/// ```
+///
+/// with `F⁻¹` the Beta quantile function (statrs `Beta::inverse_cdf`).
+///
+/// A zero shape parameter is the limit of a prior mean of exactly 0 or 1
+/// (a tenant may set one, SPEC §7.5): the distribution is then a point mass
+/// and the interval is `[0, 0]` (α = 0) or `[1, 1]` (β = 0).
+///
+/// # Panics
+/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0` (guaranteed by a valid prior
+/// model: `prior_strength > 0`), or if `confidence` is outside `(0, 1)`.
+pub fn beta_credible_interval(alpha: f64, beta: f64, confidence: f64) -> Interval {
+    check_beta_parameters(alpha, beta);
+    assert!(
+        confidence > 0.0 && confidence < 1.0,
+        "confidence level must be in (0, 1), got {confidence}"
+    );
+    if alpha == 0.0 {
+        return Interval::new(0.0, 0.0);
+    }
+    if beta == 0.0 {
+        return Interval::new(1.0, 1.0);
+    }
+    let dist = Beta::new(alpha, beta).expect("shape parameters checked above");
+    let tail = (1.0 - confidence) / 2.0;
+    Interval::new(dist.inverse_cdf(tail), dist.inverse_cdf(1.0 - tail)).clamped(0.0, 1.0)
+}
+
+fn check_beta_parameters(alpha: f64, beta: f64) {
+    assert!(
+        alpha >= 0.0 && beta >= 0.0 && alpha + beta > 0.0 && (alpha + beta).is_finite(),
+        "Beta parameters must satisfy α ≥ 0, β ≥ 0, α + β > 0; got α = {alpha}, β = {beta}"
+    );
+}
+
+/// Cosine similarity of two vectors:
+///
+/// ```text
+/// cos(a, b) = Σ aᵢbᵢ / (sqrt(Σ aᵢ²) · sqrt(Σ bᵢ²))
+/// ```
+///
+/// For non-negative vectors (theme shares) it lies in `[0, 1]`: 1 when the
+/// two profiles are proportional, 0 when they share nothing. The result is
+/// clamped to `[−1, 1]` against rounding.
+///
+/// `None` when either vector is empty or all zeros (no direction to compare).
+///
+/// # Panics
+/// If the vectors have different lengths (a programming error: both must be
+/// indexed by the same themes).
+pub fn cosine_similarity(a: &[f64], b: &[f64]) -> Option<f64> {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "cosine similarity needs vectors of equal length"
+    );
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm_a = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let norm_b = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if norm_a == 0.0 || norm_b == 0.0 {
+        return None;
+    }
+    Some((dot / (norm_a * norm_b)).clamp(-1.0, 1.0))
+}
+
+/// Continuous percentile of sorted values, exactly as PostgreSQL's
+/// `percentile_cont(q) WITHIN GROUP (ORDER BY v)`:
+///
+/// ```text
+/// pos = q · (n − 1);  lo = ⌊pos⌋;  hi = ⌈pos⌉
+/// value = v[lo] + (pos − lo) · (v[hi] − v[lo])
+/// ```
+///
+/// `None` when `sorted` is empty or `q` is outside `[0, 1]` (PostgreSQL
+/// raises an error for the latter). `sorted` must be in ascending order.
+pub fn percentile_cont(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    debug_assert!(
+        sorted.windows(2).all(|w| w[0] <= w[1]),
+        "percentile_cont needs ascending input"
+    );
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor();
+    let hi = pos.ceil();
+    let lo_value = sorted[lo as usize];
+    let hi_value = sorted[hi as usize];
+    Some(lo_value + (pos - lo) * (hi_value - lo_value))
+}
+
+/// `numerator / denominator` as a share, `None` when the denominator is 0
+/// (a share of nobody is undefined, not 0 and not NaN).
+pub fn share(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `|actual − expected| ≤ rel · max(1, |expected|)`: relative for large
+    /// values, absolute near 0 (where a relative bound is meaningless).
+    #[track_caller]
+    pub(crate) fn assert_close(actual: f64, expected: f64, rel: f64) {
+        let tol = rel * expected.abs().max(1.0);
+        assert!(
+            (actual - expected).abs() <= tol,
+            "expected {expected}, got {actual} (diff {:e}, tolerance {tol:e})",
+            (actual - expected).abs()
+        );
+    }
+
+    #[track_caller]
+    fn assert_interval(actual: Interval, expected: (f64, f64), rel: f64) {
+        assert_close(actual.lower, expected.0, rel);
+        assert_close(actual.upper, expected.1, rel);
+    }
+
+    const TOL: f64 = 1e-9;
+
+    #[test]
+    fn z_matches_textbook_values() {
+        assert_close(z_for_confidence(0.95), 1.959963984540054, 1e-12);
+        assert_close(z_for_confidence(0.90), 1.6448536269514722, 1e-12);
+        assert_close(z_for_confidence(0.99), 2.5758293035489004, 1e-12);
+        assert_close(z_for_confidence(0.5), 0.6744897501960817, 1e-12);
+    }
+
+    #[test]
+    #[should_panic(expected = "confidence level must be in (0, 1)")]
+    fn z_rejects_level_of_one() {
+        z_for_confidence(1.0);
+    }
+
+    #[test]
+    fn confidence_level_range_is_checked() {
+        assert!(check_confidence_level(0.95).is_ok());
+        assert!(check_confidence_level(0.5).is_ok());
+        assert!(check_confidence_level(0.999).is_ok());
+        assert!(check_confidence_level(0.4).is_err());
+        assert!(check_confidence_level(1.0).is_err());
+        assert!(check_confidence_level(f64::NAN).is_err());
+    }
+
+    // Reference values: printed by tests/reference/stats_reference.py
+    // (statsmodels 0.15.0, scipy 1.17.1).
+
+    #[test]
+    fn wilson_matches_statsmodels() {
+        // proportion_confint(x, n, alpha=1 - c, method="wilson")
+        let cases: &[(u64, u64, f64, (f64, f64))] = &[
+            (80, 100, 0.95, (0.7111708344068411, 0.8666330666689676)),
+            (8, 100, 0.95, (0.041093461484380624, 0.14998107700948735)),
+            (0, 10, 0.95, (0.0, 0.2775327998628892)),
+            (10, 10, 0.95, (0.7224672001371107, 0.9999999999999999)),
+            (1, 1, 0.95, (0.20654931437723745, 1.0)),
+            (3, 7, 0.9, (0.186443190363956, 0.7105229089864071)),
+            (3, 7, 0.99, (0.11637368051613817, 0.8102850959116124)),
+            (523, 1200, 0.95, (0.40802642067482403, 0.46404975773586027)),
+        ];
+        for &(x, n, c, expected) in cases {
+            assert_interval(wilson_interval(x, n, c).unwrap(), expected, TOL);
+        }
+    }
+
+    #[test]
+    fn wilson_is_exact_at_the_boundaries() {
+        let zero = wilson_interval(0, 25, 0.95).unwrap();
+        assert_eq!(zero.lower, 0.0);
+        assert!(zero.upper > 0.0 && zero.upper < 1.0);
+        let all = wilson_interval(25, 25, 0.95).unwrap();
+        assert_eq!(all.upper, 1.0);
+        assert!(all.lower > 0.0 && all.lower < 1.0);
+    }
+
+    #[test]
+    fn wilson_is_none_without_data() {
+        assert_eq!(wilson_interval(0, 0, 0.95), None);
+        assert_eq!(wilson_interval(3, 2, 0.95), None);
+    }
+
+    #[test]
+    fn newcombe_matches_spec_example() {
+        let ci = newcombe_diff_interval(80, 100, 8, 100, 0.95).unwrap();
+        assert_eq!((ci.lower * 10_000.0).round() / 100.0, 60.69);
+        assert_eq!((ci.upper * 10_000.0).round() / 100.0, 79.72);
+    }
+
+    #[test]
+    fn newcombe_matches_statsmodels() {
+        // confint_proportions_2indep(x1, n1, x2, n2, compare="diff",
+        //                            method="newcomb", alpha=1 - c)
+        // (x1, n1, x2, n2, confidence, (lower, upper))
+        type Case = (u64, u64, u64, u64, f64, (f64, f64));
+        let cases: &[Case] = &[
+            (
+                80,
+                100,
+                8,
+                100,
+                0.95,
+                (0.6069160851430027, 0.7971601212607812),
+            ),
+            (
+                8,
+                100,
+                80,
+                100,
+                0.95,
+                (-0.7971601212607812, -0.6069160851430027),
+            ),
+            (5, 5, 0, 7, 0.95, (0.4393529903596999, 1.0)),
+            (
+                0,
+                12,
+                0,
+                9,
+                0.95,
+                (-0.2991450484195441, 0.24249400665524085),
+            ),
+            (
+                30,
+                40,
+                45,
+                90,
+                0.9,
+                (0.09779865701683046, 0.37723145623453425),
+            ),
+            (
+                30,
+                40,
+                45,
+                90,
+                0.99,
+                (0.008624262734893973, 0.43568882223124417),
+            ),
+        ];
+        for &(x1, n1, x2, n2, c, expected) in cases {
+            assert_interval(
+                newcombe_diff_interval(x1, n1, x2, n2, c).unwrap(),
+                expected,
+                TOL,
+            );
+        }
+        assert_eq!(newcombe_diff_interval(1, 0, 1, 2, 0.95), None);
+    }
+
+    #[test]
+    fn pooled_z_test_matches_statsmodels() {
+        // proportions_ztest([x1, x2], [n1, n2], alternative="two-sided")
+        let cases: &[(u64, u64, u64, u64, f64)] = &[
+            (80, 100, 8, 100, 1.1069972132181755e-24),
+            (30, 40, 45, 90, 0.007747593679451278),
+            (12, 20, 10, 20, 0.5250099664186034),
+            (5, 5, 0, 7, 0.0005320055051392492),
+        ];
+        for &(x1, n1, x2, n2, expected) in cases {
+            let p = pooled_z_test_p_value(x1, n1, x2, n2);
+            // Relative even for tiny p-values: erfc keeps them precise.
+            assert!(
+                (p - expected).abs() <= TOL * expected,
+                "{x1}/{n1} vs {x2}/{n2}: expected {expected}, got {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn pooled_z_test_is_one_when_undefined() {
+        assert_eq!(pooled_z_test_p_value(0, 10, 0, 20), 1.0);
+        assert_eq!(pooled_z_test_p_value(10, 10, 20, 20), 1.0);
+        assert_eq!(pooled_z_test_p_value(3, 10, 0, 0), 1.0);
+        assert_eq!(pooled_z_test_p_value(0, 0, 0, 0), 1.0);
+        assert_eq!(pooled_z_test_p_value(4, 10, 4, 10), 1.0);
+    }
+
+    /// scipy.stats.beta(a, b): (a, b, c, mean, var, ppf((1-c)/2), ppf((1+c)/2)).
+    pub(crate) const BETA_REFERENCE: &[(f64, f64, f64, f64, f64, f64, f64)] = &[
+        (
+            40.5,
+            9.5,
+            0.95,
+            0.81,
+            0.0030176470588235294,
+            0.6915452736369296,
+            0.9050376914264296,
+        ),
+        (
+            0.5,
+            49.5,
+            0.95,
+            0.01,
+            0.00019411764705882354,
+            9.970066657287018e-06,
+            0.049723385287822046,
+        ),
+        (
+            10.25,
+            14.75,
+            0.9,
+            0.41,
+            0.009303846153846154,
+            0.2552753332509225,
+            0.573078760825851,
+        ),
+        (
+            48.0,
+            2.0,
+            0.99,
+            0.96,
+            0.0007529411764705883,
+            0.8579350749716737,
+            0.997868249914412,
+        ),
+        (
+            70.5,
+            19.5,
+            0.95,
+            0.7833333333333333,
+            0.0018650793650793651,
+            0.6930866280385355,
+            0.8616652668521917,
+        ),
+        (
+            10.25,
+            14.75,
+            0.95,
+            0.41,
+            0.009303846153846154,
+            0.22958310776175847,
+            0.6040628341694254,
+        ),
+    ];
+
+    #[test]
+    fn beta_matches_scipy() {
+        for &(a, b, c, mean, var, lo, hi) in BETA_REFERENCE {
+            assert_close(beta_mean(a, b), mean, 1e-12);
+            assert_close(beta_variance(a, b), var, 1e-12);
+            let ci = beta_credible_interval(a, b, c);
+            // Relative to the bound itself: the lower bound can be ~1e-5.
+            assert!(
+                (ci.lower - lo).abs() <= TOL * lo && (ci.upper - hi).abs() <= TOL * hi,
+                "Beta({a}, {b}) at {c}: expected [{lo}, {hi}], got {ci:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn beta_with_a_zero_shape_is_a_point_mass() {
+        assert_eq!(beta_mean(0.0, 50.0), 0.0);
+        assert_eq!(beta_variance(0.0, 50.0), 0.0);
+        assert_eq!(
+            beta_credible_interval(0.0, 50.0, 0.95),
+            Interval::new(0.0, 0.0)
+        );
+        assert_eq!(
+            beta_credible_interval(50.0, 0.0, 0.95),
+            Interval::new(1.0, 1.0)
+        );
+    }
+
+    #[test]
+    fn cosine_similarity_basics() {
+        assert_close(
+            cosine_similarity(&[1.0, 0.0], &[0.0, 1.0]).unwrap(),
+            0.0,
+            1e-15,
+        );
+        assert_close(
+            cosine_similarity(&[0.2, 0.4], &[0.1, 0.2]).unwrap(),
+            1.0,
+            1e-15,
+        );
+        assert_close(
+            cosine_similarity(&[0.5, 0.25, 0.0], &[0.1, 0.3, 0.6]).unwrap(),
+            0.3296902366978935, // stats_reference.py
+            1e-12,
+        );
+        assert_eq!(cosine_similarity(&[], &[]), None);
+        assert_eq!(cosine_similarity(&[0.0, 0.0], &[0.1, 0.2]), None);
+    }
+
+    #[test]
+    fn percentile_cont_matches_postgres() {
+        // SELECT percentile_cont(q) WITHIN GROUP (ORDER BY v)
+        //   FROM unnest('{10,20,30,40}'::float8[]) v;
+        let v = [10.0, 20.0, 30.0, 40.0];
+        assert_eq!(percentile_cont(&v, 0.5), Some(25.0));
+        assert_eq!(percentile_cont(&v, 0.9), Some(37.0));
+        assert_eq!(percentile_cont(&v, 0.0), Some(10.0));
+        assert_eq!(percentile_cont(&v, 1.0), Some(40.0));
+        assert_eq!(percentile_cont(&[90.0], 0.9), Some(90.0));
+        assert_eq!(percentile_cont(&[], 0.5), None);
+        assert_eq!(percentile_cont(&v, 1.5), None);
+        assert_eq!(percentile_cont(&v, f64::NAN), None);
+    }
+
+    proptest! {
+        #[test]
+        fn wilson_contains_p_and_stays_in_unit_interval(
+            n in 1u64..5_000,
+            frac in 0.0f64..=1.0,
+            level in 0.5f64..0.999,
+        ) {
+            let x = ((n as f64) * frac).round() as u64;
+            let ci = wilson_interval(x, n, level).unwrap();
+            let p = x as f64 / n as f64;
+            prop_assert!(0.0 <= ci.lower && ci.lower <= p && p <= ci.upper && ci.upper <= 1.0,
+                "{x}/{n} at {level}: {ci:?}");
+        }
+
+        #[test]
+        fn newcombe_contains_the_difference(
+            n1 in 1u64..2_000, f1 in 0.0f64..=1.0,
+            n2 in 1u64..2_000, f2 in 0.0f64..=1.0,
+            level in 0.5f64..0.999,
+        ) {
+            let x1 = ((n1 as f64) * f1).round() as u64;
+            let x2 = ((n2 as f64) * f2).round() as u64;
+            let ci = newcombe_diff_interval(x1, n1, x2, n2, level).unwrap();
+            let d = x1 as f64 / n1 as f64 - x2 as f64 / n2 as f64;
+            prop_assert!(-1.0 <= ci.lower && ci.lower <= d + 1e-12
+                && d - 1e-12 <= ci.upper && ci.upper <= 1.0, "{ci:?} vs {d}");
+            let p = pooled_z_test_p_value(x1, n1, x2, n2);
+            prop_assert!((0.0..=1.0).contains(&p));
+        }
+
+        #[test]
+        fn beta_interval_is_ordered_and_holds_the_median(
+            mean in 0.001f64..0.999, strength in 1.0f64..500.0, level in 0.5f64..0.999,
+        ) {
+            let (a, b) = (mean * strength, (1.0 - mean) * strength);
+            let ci = beta_credible_interval(a, b, level);
+            prop_assert!(0.0 <= ci.lower && ci.lower <= ci.upper && ci.upper <= 1.0);
+            // Any central interval holds the median (for very skewed shapes
+            // it need not hold the mean).
+            let median = Beta::new(a, b).unwrap().inverse_cdf(0.5);
+            prop_assert!(ci.contains(median));
+        }
+    }
+}
