@@ -167,17 +167,17 @@ pub fn check_timestamp(
         v.add(field, "is not a valid timestamp (years 0001-9999)");
         return None;
     };
-    if let Some(ahead) = max_future {
-        if t > chrono::Utc::now() + ahead {
-            v.add(
-                field,
-                format!(
-                    "must not be more than {} minutes in the future",
-                    ahead.num_minutes()
-                ),
-            );
-            return None;
-        }
+    if let Some(ahead) = max_future
+        && t > chrono::Utc::now() + ahead
+    {
+        v.add(
+            field,
+            format!(
+                "must not be more than {} minutes in the future",
+                ahead.num_minutes()
+            ),
+        );
+        return None;
     }
     Some(t)
 }

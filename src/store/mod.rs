@@ -98,10 +98,10 @@ pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// The current user's name: `$USER`, `$LOGNAME`, or the passwd entry of our uid.
 fn os_user() -> Option<String> {
     for var in ["USER", "LOGNAME"] {
-        if let Ok(name) = std::env::var(var) {
-            if !name.is_empty() {
-                return Some(name);
-            }
+        if let Ok(name) = std::env::var(var)
+            && !name.is_empty()
+        {
+            return Some(name);
         }
     }
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
