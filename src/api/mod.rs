@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod customer;
 pub mod error;
+pub mod filter;
 pub mod journey;
 pub mod outcome;
 pub mod page;

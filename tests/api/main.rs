@@ -3,3 +3,4 @@
 
 mod helpers;
 mod infra;
+mod journeys;
