@@ -4,3 +4,4 @@
 mod helpers;
 mod infra;
 mod journeys;
+mod outcomes;
