@@ -4,6 +4,10 @@
 //! maps [`StoreError`] to a status once, in `api::error`.
 
 pub mod catalog;
+pub mod customers;
+pub mod ingest;
+pub mod journeys;
+pub mod outcomes;
 pub mod scope;
 pub mod tenants;
 

@@ -2,7 +2,10 @@
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
 mod catalog;
+mod erasure;
 mod helpers;
 mod infra;
+mod journeys;
 mod operations;
+mod outcomes;
 mod proxy;
