@@ -101,7 +101,7 @@ impl JourneyService for JourneyServiceImpl {
                 what: "journey",
                 id: id.clone(),
             })?;
-        let model = effort_model(tenant);
+        let model = effort_model(&self.state.pool, tenant).await?;
         Ok(Response::new(GetJourneyResponse {
             journey: Some(journey_to_proto(journey, &model)),
         }))
@@ -172,7 +172,7 @@ async fn list(
         ),
         _ => String::new(),
     };
-    let model = effort_model(tenant);
+    let model = effort_model(pool, tenant).await?;
     Ok(ListJourneysResponse {
         journeys: journeys
             .into_iter()
@@ -182,10 +182,11 @@ async fn list(
     })
 }
 
-/// The effort model journeys are scored with.
-// TODO: the tenant's scoring model (SPEC §7.5) once the catalog store serves it.
-fn effort_model(_tenant: TenantId) -> EffortModel {
-    EffortModel::default()
+/// The effort model journeys are scored with: the tenant's model in force
+/// now (SPEC §7.5), so Get/List agree with GetEffortIndex.
+async fn effort_model(pool: &sqlx::PgPool, tenant: TenantId) -> Result<EffortModel, ApiError> {
+    let (model, _) = crate::store::catalog::get_scoring_model(pool, tenant).await?;
+    Ok(model.effort_model())
 }
 
 fn counts_to_proto(c: ingest::IngestCounts) -> IngestCounts {
