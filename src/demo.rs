@@ -542,3 +542,122 @@ mod tests {
         assert_eq!(data.journeys[0].id, "jrn-card-update");
     }
 }
+
+/// Loads the demo data set into the `demo` tenant (created, or emptied and
+/// refilled), through the same validation and storage code as the gRPC API,
+/// and returns a new API key for it.
+pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use tonic::Request;
+
+    use crate::{
+        api::{
+            AppState, journey::JourneyServiceImpl, outcome::OutcomeServiceImpl,
+            survey::SurveyServiceImpl,
+        },
+        proto::v1::{
+            journey_service_server::JourneyService, outcome_service_server::OutcomeService,
+            survey_service_server::SurveyService,
+        },
+        store::tenants::{self, TenantId},
+    };
+
+    let tenant = match tenants::find_tenant(pool, DEMO_TENANT).await? {
+        Some(t) => {
+            let id = TenantId(t.tenant_id);
+            crate::store::tenants::clear_tenant_data(pool, id).await?;
+            id
+        }
+        None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
+    };
+    let key = tenants::create_key(pool, tenant).await?;
+    let state = AppState { pool: pool.clone() };
+    fn authed<T>(tenant: TenantId, mut request: Request<T>) -> Request<T> {
+        request.extensions_mut().insert(tenant);
+        request
+    }
+    let data = generate(SEED);
+    let surveys = SurveyServiceImpl {
+        state: state.clone(),
+    };
+    for chunk in data.responses.chunks(1000) {
+        let request = SubmitSurveyResponsesRequest {
+            responses: chunk.to_vec(),
+        };
+        surveys
+            .submit_survey_responses(authed(tenant, Request::new(request)))
+            .await
+            .context("loading survey responses")?;
+    }
+    let journeys = JourneyServiceImpl {
+        state: state.clone(),
+    };
+    for chunk in data.journeys.chunks(1000) {
+        let request = SubmitJourneysRequest {
+            journeys: chunk.to_vec(),
+        };
+        journeys
+            .submit_journeys(authed(tenant, Request::new(request)))
+            .await
+            .context("loading journeys")?;
+    }
+    let outcomes = OutcomeServiceImpl { state };
+    for chunk in data.outcomes.chunks(1000) {
+        let request = SubmitOutcomesRequest {
+            outcomes: chunk.to_vec(),
+        };
+        outcomes
+            .submit_outcomes(authed(tenant, Request::new(request)))
+            .await
+            .context("loading outcomes")?;
+    }
+    println!(
+        "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
+        data.responses.len(),
+        data.journeys.len(),
+        data.outcomes.len(),
+        demo_start().date_naive(),
+        demo_end().date_naive(),
+    );
+    Ok(key.secret)
+}
+
+/// The demo tenant's name.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Ready-to-paste grpcurl commands for a server at `addr` with `key`.
+pub fn grpcurl_commands(addr: &str, key: &str) -> String {
+    let call = |method: &str, body: &str| {
+        format!(
+            "grpcurl -plaintext -H \"authorization: Bearer $GAPSCORE_KEY\" -d '{body}' {addr} gapscore.v1.{method}"
+        )
+    };
+    [
+        format!("export GAPSCORE_KEY={key}"),
+        String::new(),
+        "# The scorecard: delivery gap, largest gaps, NPS, CES, effort and loyalty".into(),
+        call("ScoringService/GetScorecard", "{}"),
+        String::new(),
+        "# The perception gap per question and role, by region".into(),
+        call(
+            "ScoringService/GetPerceptionGap",
+            r#"{"questions": ["overall_experience"], "group_by": "region"}"#,
+        ),
+        String::new(),
+        "# Journey effort and the hidden-effort gap".into(),
+        call("ScoringService/GetEffortIndex", "{}"),
+        String::new(),
+        "# Loyalty risk: likely detractors".into(),
+        call("ScoringService/GetLoyaltyRisk", "{}"),
+        String::new(),
+        "# Who to call back first".into(),
+        call("CustomerService/ListAtRiskCustomers", r#"{"page_size": 5}"#),
+        String::new(),
+        "# The card-update customer of SPEC §1".into(),
+        call(
+            "CustomerService/GetCustomerRisk",
+            r#"{"customer_id": "cust-0001"}"#,
+        ),
+    ]
+    .join("\n")
+}
