@@ -489,60 +489,6 @@ fn random_journey(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generation_is_deterministic() {
-        let a = generate(SEED);
-        let b = generate(SEED);
-        assert_eq!(a.responses, b.responses);
-        assert_eq!(a.journeys, b.journeys);
-        assert_eq!(a.outcomes, b.outcomes);
-        assert!(a.responses.len() > 2000 && a.journeys.len() > 1500 && a.outcomes.len() > 1000);
-    }
-
-    #[test]
-    fn the_delivery_gap_is_near_the_published_figures() {
-        let data = generate(SEED);
-        let share = |role: RespondentRole| {
-            let scores: Vec<i32> = data
-                .responses
-                .iter()
-                .filter(|r| r.role == role as i32)
-                .flat_map(|r| {
-                    r.answers
-                        .iter()
-                        .filter(|a| a.question == "overall_experience")
-                        .filter_map(|a| a.score)
-                })
-                .collect();
-            scores.iter().filter(|s| **s >= 4).count() as f64 / scores.len() as f64
-        };
-        let (lead, cust) = (
-            share(RespondentRole::Leadership),
-            share(RespondentRole::Customer),
-        );
-        assert!((0.7..0.9).contains(&lead), "leadership {lead}");
-        assert!((0.05..0.12).contains(&cust), "customers {cust}");
-    }
-
-    #[test]
-    fn every_channel_appears() {
-        let data = generate(SEED);
-        for channel in 1..=9 {
-            assert!(
-                data.journeys
-                    .iter()
-                    .any(|j| j.touchpoints.iter().any(|t| t.channel == channel)),
-                "channel {channel} missing"
-            );
-        }
-        assert_eq!(data.journeys[0].id, "jrn-card-update");
-    }
-}
-
 /// Loads the demo data set into the `demo` tenant (created, or emptied and
 /// refilled), through the same validation and storage code as the gRPC API,
 /// and returns a new API key for it.
@@ -660,4 +606,58 @@ pub fn grpcurl_commands(addr: &str, key: &str) -> String {
         ),
     ]
     .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a = generate(SEED);
+        let b = generate(SEED);
+        assert_eq!(a.responses, b.responses);
+        assert_eq!(a.journeys, b.journeys);
+        assert_eq!(a.outcomes, b.outcomes);
+        assert!(a.responses.len() > 2000 && a.journeys.len() > 1500 && a.outcomes.len() > 1000);
+    }
+
+    #[test]
+    fn the_delivery_gap_is_near_the_published_figures() {
+        let data = generate(SEED);
+        let share = |role: RespondentRole| {
+            let scores: Vec<i32> = data
+                .responses
+                .iter()
+                .filter(|r| r.role == role as i32)
+                .flat_map(|r| {
+                    r.answers
+                        .iter()
+                        .filter(|a| a.question == "overall_experience")
+                        .filter_map(|a| a.score)
+                })
+                .collect();
+            scores.iter().filter(|s| **s >= 4).count() as f64 / scores.len() as f64
+        };
+        let (lead, cust) = (
+            share(RespondentRole::Leadership),
+            share(RespondentRole::Customer),
+        );
+        assert!((0.7..0.9).contains(&lead), "leadership {lead}");
+        assert!((0.05..0.12).contains(&cust), "customers {cust}");
+    }
+
+    #[test]
+    fn every_channel_appears() {
+        let data = generate(SEED);
+        for channel in 1..=9 {
+            assert!(
+                data.journeys
+                    .iter()
+                    .any(|j| j.touchpoints.iter().any(|t| t.channel == channel)),
+                "channel {channel} missing"
+            );
+        }
+        assert_eq!(data.journeys[0].id, "jrn-card-update");
+    }
 }
