@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod customers;
+pub mod gap;
 pub mod ingest;
 pub mod journeys;
 pub mod outcomes;

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod erasure;
+mod gap;
 mod helpers;
 mod infra;
 mod journeys;
