@@ -26,6 +26,7 @@ use crate::{
     proto::v1::{survey_service_server::SurveyService, *},
     store::{
         catalog::{KIND_RATING, KIND_THEMES, Question},
+        ingest,
         responses::{self, AnswerRecord, ListFilter, ResponseRecord},
         scope::Scope,
         tenants::TenantId,
@@ -70,7 +71,7 @@ impl SurveyService for SurveyServiceImpl {
     ) -> Result<Response<StreamSurveyResponsesResponse>, Status> {
         let tenant = super::tenant(&request)?;
         let mut stream = request.into_inner();
-        let mut totals = responses::IngestCounts::default();
+        let mut totals = ingest::IngestCounts::default();
         let mut messages: i64 = 0;
         // One message at a time: memory stays bounded by one message however
         // long the stream is, and HTTP/2 flow control paces the client.
@@ -134,7 +135,7 @@ async fn ingest(
     state: &AppState,
     tenant: TenantId,
     batch: &[SurveyResponse],
-) -> ApiResult<responses::IngestCounts> {
+) -> ApiResult<ingest::IngestCounts> {
     if batch.is_empty() || batch.len() > MAX_RESPONSES_PER_MESSAGE {
         return Err(ApiError::invalid(
             "responses",
@@ -434,7 +435,7 @@ fn record_to_proto(r: &ResponseRecord) -> SurveyResponse {
     }
 }
 
-fn counts_to_proto(c: responses::IngestCounts) -> IngestCounts {
+fn counts_to_proto(c: ingest::IngestCounts) -> IngestCounts {
     IngestCounts {
         inserted: c.inserted,
         updated: c.updated,

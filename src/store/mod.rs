@@ -4,6 +4,11 @@
 //! maps [`StoreError`] to a status once, in `api::error`.
 
 pub mod catalog;
+pub mod customers;
+pub mod gap;
+pub mod ingest;
+pub mod journeys;
+pub mod outcomes;
 pub mod responses;
 pub mod scope;
 pub mod tenants;

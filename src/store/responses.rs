@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
+use super::ingest::IngestCounts;
 use super::{StoreResult, catalog::Question, scope::Scope, tenants::TenantId};
 
 /// One answer as stored. Empty optional strings are `None` (NULL).
@@ -37,22 +38,6 @@ pub struct ResponseRecord {
     pub answers: Vec<AnswerRecord>,
     /// SHA-256 of the normalized record; equal hashes mean an identical re-send.
     pub content_hash: Vec<u8>,
-}
-
-/// What an ingest did, per record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IngestCounts {
-    pub inserted: i64,
-    pub updated: i64,
-    pub unchanged: i64,
-}
-
-impl std::ops::AddAssign for IngestCounts {
-    fn add_assign(&mut self, other: Self) {
-        self.inserted += other.inserted;
-        self.updated += other.updated;
-        self.unchanged += other.unchanged;
-    }
 }
 
 /// The catalog questions named by `keys`, locked `FOR SHARE` until the

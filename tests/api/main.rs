@@ -2,8 +2,12 @@
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
 mod catalog;
+mod erasure;
+mod gap;
 mod helpers;
 mod infra;
+mod journeys;
 mod operations;
+mod outcomes;
 mod proxy;
 mod survey;
