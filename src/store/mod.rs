@@ -4,6 +4,7 @@
 //! maps [`StoreError`] to a status once, in `api::error`.
 
 pub mod catalog;
+pub mod effort;
 pub mod scope;
 pub mod tenants;
 

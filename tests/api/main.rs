@@ -2,6 +2,7 @@
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
 mod catalog;
+mod effort;
 mod helpers;
 mod infra;
 mod operations;
