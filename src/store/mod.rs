@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod effort;
+pub mod loyalty;
 pub mod scope;
 pub mod tenants;
 

@@ -5,5 +5,6 @@ mod catalog;
 mod effort;
 mod helpers;
 mod infra;
+mod loyalty;
 mod operations;
 mod proxy;
