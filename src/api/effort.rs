@@ -50,7 +50,6 @@ fn count(n: u64) -> i64 {
 }
 
 fn summary(a: &EffortAggregate, customers: i64) -> EffortSummary {
-    let total: f64 = a.drivers.iter().map(|d| d.points).sum();
     EffortSummary {
         journeys: count(a.journeys),
         customers,
@@ -72,7 +71,7 @@ fn summary(a: &EffortAggregate, customers: i64) -> EffortSummary {
             .map(|d| EffortDriver {
                 component: d.component.as_str().to_owned(),
                 points: d.points,
-                share: if total > 0.0 { d.share } else { 0.0 },
+                share: d.share,
             })
             .collect(),
         company_fcr_rate: a.company_fcr_rate.unwrap_or(0.0),
