@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Load a realistic demonstration data set into the `demo` tenant and
+    /// print an API key and ready-to-paste grpcurl commands.
+    Demo,
 }
 
 /// `gapscore tenant ...`

@@ -37,6 +37,8 @@ pub async fn watch_database(pool: PgPool, reporter: HealthReporter, interval: Du
             .await,
             Ok(Ok(()))
         );
+        crate::metrics::record_database_up(up);
+        crate::metrics::record_pool(&pool);
         if last != Some(up) {
             if up {
                 tracing::info!("database reachable: SERVING");

@@ -18,6 +18,9 @@ async fn main() -> anyhow::Result<()> {
     );
     match args.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            if let Some(addr) = args.serve.metrics_listen {
+                gapscore::metrics::install(addr)?;
+            }
             let pool = startup::prepare_database(&args.database_url, &args.serve).await?;
             let app = Application::build(args.serve, pool).await?;
             tracing::info!(addr = %app.local_addr(), "gapscore listening");
@@ -30,5 +33,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Tenant(cmd) => cli::tenant(&cli::connect(&args.database_url).await?, cmd).await,
         Command::Key(cmd) => cli::key(&cli::connect(&args.database_url).await?, cmd).await,
+        Command::Demo => {
+            let key = gapscore::demo::load(&cli::connect(&args.database_url).await?).await?;
+            let addr = args.serve.listen.to_string();
+            println!("\nAPI key of the demo tenant (shown once):\n{key}\n");
+            println!("Start the service (`gapscore serve`) and paste:\n");
+            println!("{}", gapscore::demo::grpcurl_commands(&addr, &key));
+            Ok(())
+        }
     }
 }

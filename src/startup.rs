@@ -105,11 +105,12 @@ impl Application {
 
         let builder = Server::builder()
             .max_concurrent_streams(args.max_concurrent_streams)
-            .timeout(args.request_timeout())
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
         let router = builder
-            .layer(RpcSpanLayer)
+            .layer(RpcSpanLayer {
+                unary_timeout: Some(args.request_timeout()),
+            })
             .layer(AuthLayer::new(pool.clone()))
             .add_service(health_service)
             .add_service(reflection_v1)

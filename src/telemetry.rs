@@ -44,15 +44,26 @@ where
     };
 }
 
-/// Adds the `rpc` span around every call.
+/// Adds the `rpc` span around every call, and bounds unary calls by
+/// `unary_timeout`.
+///
+/// The bound is here rather than tonic's server-wide timeout because that
+/// one also cuts off client streams, and a 50,000-record `Stream*` upload
+/// may rightly take longer than any single unary call. Client deadlines
+/// (`grpc-timeout`) are honoured by tonic for every call either way.
 #[derive(Clone, Copy, Default)]
-pub struct RpcSpanLayer;
+pub struct RpcSpanLayer {
+    pub unary_timeout: Option<std::time::Duration>,
+}
 
 impl<S> Layer<S> for RpcSpanLayer {
     type Service = RpcSpan<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RpcSpan { inner }
+        RpcSpan {
+            inner,
+            unary_timeout: self.unary_timeout,
+        }
     }
 }
 
@@ -60,6 +71,14 @@ impl<S> Layer<S> for RpcSpanLayer {
 #[derive(Clone)]
 pub struct RpcSpan<S> {
     inner: S,
+    unary_timeout: Option<std::time::Duration>,
+}
+
+/// Client-streaming methods are named `Stream*` (SPEC §3).
+fn is_streaming(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|m| m.starts_with("Stream"))
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -100,7 +119,7 @@ where
     S::Future: Send + 'static,
     S::Error: std::fmt::Display,
     B: Send + 'static,
-    R: Send + 'static,
+    R: Default + Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -114,17 +133,36 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let method = request.uri().path().to_owned();
-        let span = tracing::info_span!("rpc", method = %method, tenant = Empty, code = Empty, latency_ms = Empty);
+        let timeout = self.unary_timeout.filter(|_| !is_streaming(&method));
+        let span = tracing::info_span!(
+            "rpc",
+            method = %method,
+            tenant = Empty,
+            code = Empty,
+            latency_ms = Empty
+        );
         Box::pin(
             async move {
                 let started = Instant::now();
-                let result = inner.call(request).await;
+                let result = match timeout {
+                    Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
+                        Ok(result) => result,
+                        Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
+                            "the call took longer than the server's {}s limit",
+                            limit.as_secs()
+                        ))
+                        .into_http()),
+                    },
+                    None => inner.call(request).await,
+                };
                 let span = tracing::Span::current();
-                span.record("latency_ms", started.elapsed().as_secs_f64() * 1e3);
+                let elapsed = started.elapsed().as_secs_f64();
+                span.record("latency_ms", elapsed * 1e3);
                 match &result {
                     Ok(response) => {
                         let code = grpc_code(response);
                         span.record("code", code);
+                        crate::metrics::record_rpc(&method, code, elapsed);
                         tracing::info!(code, "rpc finished");
                     }
                     Err(err) => {
@@ -136,5 +174,21 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stream_methods_escape_the_unary_timeout() {
+        assert!(is_streaming(
+            "/gapscore.v1.SurveyService/StreamSurveyResponses"
+        ));
+        assert!(!is_streaming(
+            "/gapscore.v1.SurveyService/SubmitSurveyResponses"
+        ));
+        assert!(!is_streaming("/gapscore.v1.ScoringService/GetScorecard"));
     }
 }

@@ -1,6 +1,12 @@
 //! `gapscore.v1.CustomerService`.
-use super::{ApiError, AppState};
-use crate::proto::v1::{customer_service_server::CustomerService, *};
+use super::{
+    ApiError, AppState,
+    validate::{Violations, check_id},
+};
+use crate::{
+    proto::v1::{customer_service_server::CustomerService, *},
+    store::customers,
+};
 use tonic::{Request, Response, Status};
 
 /// Implements `CustomerService`.
@@ -33,8 +39,26 @@ impl CustomerService for CustomerServiceImpl {
 
     async fn delete_customer_data(
         &self,
-        _request: Request<DeleteCustomerDataRequest>,
+        request: Request<DeleteCustomerDataRequest>,
     ) -> Result<Response<DeleteCustomerDataResponse>, Status> {
-        Err(ApiError::Unimplemented("CustomerService.DeleteCustomerData").into())
+        let tenant = super::tenant(&request)?;
+        let customer_id = &request.get_ref().customer_id;
+        let mut v = Violations::default();
+        check_id(&mut v, "customer_id", customer_id);
+        v.into_result()?;
+        let erased = customers::delete_customer_data(&self.state.pool, tenant, customer_id)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(
+            survey_responses = erased.survey_responses_deleted,
+            journeys = erased.journeys_deleted,
+            outcomes = erased.outcomes_deleted,
+            "erased customer data"
+        );
+        Ok(Response::new(DeleteCustomerDataResponse {
+            survey_responses_deleted: erased.survey_responses_deleted,
+            journeys_deleted: erased.journeys_deleted,
+            outcomes_deleted: erased.outcomes_deleted,
+        }))
     }
 }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod customer;
 pub mod effort;
 pub mod error;
+pub mod filter;
 pub mod gap;
 pub mod journey;
 pub mod loyalty;

@@ -4,8 +4,13 @@
 //! maps [`StoreError`] to a status once, in `api::error`.
 
 pub mod catalog;
+pub mod customers;
 pub mod effort;
+pub mod gap;
+pub mod ingest;
+pub mod journeys;
 pub mod loyalty;
+pub mod outcomes;
 pub mod scope;
 pub mod tenants;
 

@@ -141,6 +141,29 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<Tenant
     }))
 }
 
+/// Erases a tenant's records (responses, journeys, outcomes) and custom
+/// questions, and resets its scoring model; keys stay. Used by `demo` to
+/// refresh its tenant.
+pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    for table in ["survey_responses", "journeys", "outcomes", "scoring_models"] {
+        // Table names are constants of this function, not input.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1"
+        )))
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM questions WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
+    catalog::seed_tenant(&mut tx, tenant).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,12 @@
 
 mod catalog;
 mod effort;
+mod erasure;
+mod gap;
 mod helpers;
 mod infra;
+mod journeys;
 mod loyalty;
 mod operations;
+mod outcomes;
 mod proxy;

@@ -1,0 +1,663 @@
+//! `gapscore demo`: a realistic, deterministic data set in a `demo` tenant.
+//!
+//! The numbers echo the studies in SPEC §1: leaders rate the experience
+//! superior about 80% of the time, customers about 8%; staff sit between.
+//! Customers' themes reveal blind spots (wait times, billing errors,
+//! failed self-service) that leadership does not mention. Journeys span
+//! every channel, and customer 1 lives through the §1 card-update story.
+//! Everything is generated from a fixed seed and fixed dates, so every run
+//! loads the same records and prints the same scores.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::{api::validate::utc_to_timestamp, proto::v1::*};
+
+/// The seed of the demo data set.
+pub const SEED: u64 = 20_261_101;
+
+/// The demo window: 26 weeks ending on this instant (exclusive).
+pub fn demo_end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+/// Start of the demo window.
+pub fn demo_start() -> DateTime<Utc> {
+    demo_end() - Duration::weeks(26)
+}
+
+/// The generated records.
+#[derive(Debug, Clone, Default)]
+pub struct DemoData {
+    pub responses: Vec<SurveyResponse>,
+    pub journeys: Vec<Journey>,
+    pub outcomes: Vec<Outcome>,
+}
+
+const REGIONS: [&str; 3] = ["emea", "amer", "apac"];
+const PRODUCTS: [&str; 3] = ["broadband", "mobile", "tv"];
+const CUSTOMERS: usize = 2400;
+const LEADERS: usize = 60;
+const STAFF: usize = 420;
+
+/// Probability that a role rates a five-point question favorably.
+struct Favorability {
+    leadership: f64,
+    staff: f64,
+    customer: f64,
+}
+
+/// The five-point questions and how rosy each side is about them. The
+/// delivery gap (overall_experience) is the 80%-vs-8% of Bain's study;
+/// customer centricity the 50%-vs-10%; the rest smaller gaps.
+const RATINGS: [(&str, Favorability); 6] = [
+    (
+        "overall_experience",
+        Favorability {
+            leadership: 0.80,
+            staff: 0.52,
+            customer: 0.08,
+        },
+    ),
+    (
+        "customer_centricity",
+        Favorability {
+            leadership: 0.50,
+            staff: 0.38,
+            customer: 0.10,
+        },
+    ),
+    (
+        "speed",
+        Favorability {
+            leadership: 0.66,
+            staff: 0.45,
+            customer: 0.31,
+        },
+    ),
+    (
+        "convenience",
+        Favorability {
+            leadership: 0.70,
+            staff: 0.58,
+            customer: 0.42,
+        },
+    ),
+    (
+        "knowledgeable_help",
+        Favorability {
+            leadership: 0.72,
+            staff: 0.61,
+            customer: 0.55,
+        },
+    ),
+    (
+        "friendly_support",
+        Favorability {
+            leadership: 0.78,
+            staff: 0.74,
+            customer: 0.71,
+        },
+    ),
+];
+
+/// Regional tilt of customers' favorability: APAC customers are a little
+/// happier, EMEA customers a little less.
+fn regional_tilt(region: &str) -> f64 {
+    match region {
+        "apac" => 1.5,
+        "emea" => 0.7,
+        _ => 1.0,
+    }
+}
+
+/// A score on 1..=5 that is favorable (4-5) with probability `p`, and
+/// otherwise mostly unfavorable (1-2) or neutral (3).
+fn five_point(rng: &mut StdRng, p: f64) -> i32 {
+    if rng.random_bool(p.clamp(0.0, 1.0)) {
+        if rng.random_bool(0.45) { 5 } else { 4 }
+    } else if rng.random_bool(0.6) {
+        rng.random_range(1..=2)
+    } else {
+        3
+    }
+}
+
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items[rng.random_range(0..items.len())]
+}
+
+/// Picks themes: each candidate is mentioned with its probability.
+fn themes(rng: &mut StdRng, candidates: &[(&str, f64)]) -> Vec<String> {
+    let mut out: Vec<String> = candidates
+        .iter()
+        .filter(|(_, p)| rng.random_bool(*p))
+        .map(|(t, _)| (*t).to_owned())
+        .collect();
+    if out.is_empty() {
+        out.push(candidates[0].0.to_owned());
+    }
+    out
+}
+
+fn rating(question: &str, score: i32) -> Answer {
+    Answer {
+        question: question.into(),
+        score: Some(score),
+        themes: vec![],
+        comment: String::new(),
+    }
+}
+
+fn theme_answer(question: &str, themes: Vec<String>) -> Answer {
+    Answer {
+        question: question.into(),
+        score: None,
+        themes,
+        comment: String::new(),
+    }
+}
+
+fn at(rng: &mut StdRng) -> DateTime<Utc> {
+    let span = (demo_end() - demo_start()).num_seconds() - 3600;
+    demo_start() + Duration::seconds(rng.random_range(0..span))
+}
+
+fn labels(region: &str, product: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("region".to_owned(), region.to_owned()),
+        ("product".to_owned(), product.to_owned()),
+    ])
+}
+
+/// Generates the demo data set from `seed`.
+pub fn generate(seed: u64) -> DemoData {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut data = DemoData::default();
+
+    // Each customer's home region and product, and how effortful their
+    // experience tends to be (drives journeys, ease, NPS and outcomes).
+    let customers: Vec<(String, &str, &str, f64)> = (1..=CUSTOMERS)
+        .map(|i| {
+            let region = pick(&mut rng, &REGIONS);
+            let product = pick(&mut rng, &PRODUCTS);
+            let strain: f64 = rng.random();
+            (format!("cust-{i:04}"), region, product, strain)
+        })
+        .collect();
+
+    let inside_improve = [
+        ("product range", 0.5),
+        ("pricing", 0.4),
+        ("marketing", 0.3),
+        ("wait times", 0.08),
+    ];
+    let customer_improve = [
+        ("wait times", 0.55),
+        ("billing errors", 0.4),
+        ("self-service failures", 0.35),
+        ("repeating information", 0.3),
+        ("pricing", 0.25),
+    ];
+    let inside_do_well = [
+        ("innovation", 0.5),
+        ("friendly staff", 0.5),
+        ("product range", 0.4),
+    ];
+    let customer_do_well = [
+        ("friendly staff", 0.5),
+        ("coverage", 0.3),
+        ("product range", 0.2),
+    ];
+
+    let push_inside =
+        |rng: &mut StdRng, data: &mut DemoData, role: RespondentRole, n: usize, prefix: &str| {
+            for i in 1..=n {
+                let region = pick(rng, &REGIONS);
+                let product = pick(rng, &PRODUCTS);
+                let mut answers: Vec<Answer> = RATINGS
+                    .iter()
+                    .map(|(q, f)| {
+                        let p = if role == RespondentRole::Leadership {
+                            f.leadership
+                        } else {
+                            f.staff
+                        };
+                        rating(q, five_point(rng, p))
+                    })
+                    .collect();
+                answers.push(theme_answer("improve", themes(rng, &inside_improve)));
+                answers.push(theme_answer("do_well", themes(rng, &inside_do_well)));
+                data.responses.push(SurveyResponse {
+                    id: format!("{prefix}-{i:04}"),
+                    role: role as i32,
+                    respondent_id: format!("{prefix}-{i:04}"),
+                    survey_id: "cx-pulse-2026".into(),
+                    submitted_at: Some(utc_to_timestamp(at(rng))),
+                    labels: labels(region, product),
+                    answers,
+                });
+            }
+        };
+    push_inside(
+        &mut rng,
+        &mut data,
+        RespondentRole::Leadership,
+        LEADERS,
+        "lead",
+    );
+    push_inside(&mut rng, &mut data, RespondentRole::Staff, STAFF, "staff");
+
+    for (i, (customer, region, product, strain)) in customers.iter().enumerate() {
+        // Most customers answer the survey; some only leave journeys.
+        if i % 10 == 9 {
+            continue;
+        }
+        let tilt = regional_tilt(region);
+        let mut answers: Vec<Answer> = RATINGS
+            .iter()
+            .map(|(q, f)| rating(q, five_point(&mut rng, (f.customer * tilt).min(0.95))))
+            .collect();
+        // Ease (1-7): high strain means a hard time.
+        let ease = (7.0 - strain * 6.0 + rng.random_range(-1.0..1.0))
+            .round()
+            .clamp(1.0, 7.0) as i32;
+        answers.push(rating("ease", ease));
+        let nps = (10.0 - strain * 8.0 + rng.random_range(-2.0..2.0))
+            .round()
+            .clamp(0.0, 10.0) as i32;
+        answers.push(rating("likelihood_to_recommend", nps));
+        answers.push(rating("csat", five_point(&mut rng, 0.75 - strain * 0.6)));
+        answers.push(theme_answer("improve", themes(&mut rng, &customer_improve)));
+        answers.push(theme_answer("do_well", themes(&mut rng, &customer_do_well)));
+        data.responses.push(SurveyResponse {
+            id: format!("resp-{customer}"),
+            role: RespondentRole::Customer as i32,
+            respondent_id: customer.clone(),
+            survey_id: "cx-pulse-2026".into(),
+            submitted_at: Some(utc_to_timestamp(at(&mut rng))),
+            labels: labels(region, product),
+            answers,
+        });
+    }
+
+    data.journeys.push(card_update_story(
+        &customers[0].0,
+        customers[0].1,
+        customers[0].2,
+    ));
+    for (i, (customer, region, product, strain)) in customers.iter().enumerate().skip(1) {
+        if i % 4 == 3 {
+            continue;
+        }
+        data.journeys.push(random_journey(
+            &mut rng,
+            &format!("jrn-{i:04}"),
+            customer,
+            region,
+            product,
+            *strain,
+        ));
+    }
+
+    // Outcomes observed a few weeks after the experience, for a third of
+    // the customers: high strain makes bad outcomes likelier.
+    let mut n = 0;
+    for (i, (customer, _, _, strain)) in customers.iter().enumerate() {
+        if i % 3 != 0 {
+            continue;
+        }
+        let observed_at = demo_end() - Duration::days(rng.random_range(1..20));
+        let events = [
+            (
+                OutcomeKind::NegativeWordOfMouth,
+                0.02 + 0.75 * strain * strain,
+            ),
+            (OutcomeKind::Disloyalty, 0.08 + 0.8 * strain * strain),
+            (OutcomeKind::Repurchase, 0.92 - 0.85 * strain),
+        ];
+        for (kind, p) in events {
+            n += 1;
+            data.outcomes.push(Outcome {
+                id: format!("out-{n:05}"),
+                customer_id: customer.clone(),
+                kind: kind as i32,
+                occurred: rng.random_bool(p.clamp(0.0, 1.0)),
+                observed_at: Some(utc_to_timestamp(observed_at)),
+            });
+        }
+    }
+    data
+}
+
+fn touchpoint(
+    channel: Channel,
+    initiator: Initiator,
+    occurred_at: DateTime<Utc>,
+    duration_seconds: i32,
+    wait_seconds: i32,
+    outcome: TouchpointOutcome,
+) -> Touchpoint {
+    Touchpoint {
+        channel: channel as i32,
+        initiator: initiator as i32,
+        occurred_at: Some(utc_to_timestamp(occurred_at)),
+        duration_seconds,
+        wait_seconds,
+        outcome: outcome as i32,
+        transfers: 0,
+        repeated_information: false,
+    }
+}
+
+/// SPEC §1: three reminder e-mails ignored, 20 minutes failing on the web
+/// portal, 10 in the IVR, then an agent fixes it on the first call after an
+/// 8-minute wait. The company records a first-contact resolution; the
+/// customer made four attempts (effort index 90, HIGH).
+pub fn card_update_story(customer: &str, region: &str, product: &str) -> Journey {
+    use {
+        Channel::*,
+        Initiator::*,
+        TouchpointOutcome::{Resolved, Unresolved},
+    };
+    let t0 = demo_end() - Duration::days(20);
+    let minutes = |m: i64| t0 + Duration::minutes(m);
+    Journey {
+        id: "jrn-card-update".into(),
+        customer_id: customer.into(),
+        intent: "update_payment_method".into(),
+        labels: labels(region, product),
+        touchpoints: vec![
+            touchpoint(
+                Email,
+                Company,
+                t0 - Duration::days(9),
+                0,
+                0,
+                TouchpointOutcome::Unspecified,
+            ),
+            touchpoint(
+                Email,
+                Company,
+                t0 - Duration::days(6),
+                0,
+                0,
+                TouchpointOutcome::Unspecified,
+            ),
+            touchpoint(
+                Email,
+                Company,
+                t0 - Duration::days(3),
+                0,
+                0,
+                TouchpointOutcome::Unspecified,
+            ),
+            touchpoint(Web, Customer, minutes(0), 20 * 60, 0, Unresolved),
+            touchpoint(Ivr, Customer, minutes(30), 10 * 60, 0, Unresolved),
+            touchpoint(Phone, Customer, minutes(45), 7 * 60, 8 * 60, Resolved),
+        ],
+        effort_index: 0.0,
+        effort_tier: 0,
+    }
+}
+
+const INTENTS: [&str; 5] = [
+    "update_payment_method",
+    "billing_question",
+    "technical_support",
+    "change_plan",
+    "cancel_subscription",
+];
+
+fn random_journey(
+    rng: &mut StdRng,
+    id: &str,
+    customer: &str,
+    region: &str,
+    product: &str,
+    strain: f64,
+) -> Journey {
+    use Channel::*;
+    let self_service = [Web, MobileApp, Ivr, Chatbot];
+    let assisted = [Phone, LiveChat, Email, Social, InPerson];
+    let mut t = at(rng) - Duration::days(2);
+    let contacts = 1 + (strain * 3.5 * rng.random::<f64>()).round() as usize;
+    let mut touchpoints = Vec::new();
+    if rng.random_bool(0.3) {
+        touchpoints.push(touchpoint(
+            Email,
+            Initiator::Company,
+            t,
+            0,
+            0,
+            TouchpointOutcome::Unspecified,
+        ));
+        t += Duration::hours(rng.random_range(1..48));
+    }
+    let mut channel = if rng.random_bool(0.6) {
+        self_service[rng.random_range(0..4)]
+    } else {
+        assisted[rng.random_range(0..5)]
+    };
+    for i in 0..contacts {
+        let last = i + 1 == contacts;
+        let resolved = last && rng.random_bool(0.93);
+        let outcome = if resolved {
+            TouchpointOutcome::Resolved
+        } else if rng.random_bool(0.3) {
+            TouchpointOutcome::Abandoned
+        } else {
+            TouchpointOutcome::Unresolved
+        };
+        let is_self = matches!(channel, Web | MobileApp | Ivr | Chatbot);
+        let duration = rng.random_range(60..(if is_self { 900 } else { 1200 }));
+        let wait = if is_self {
+            0
+        } else {
+            rng.random_range(0..(120 + (strain * 900.0) as i32))
+        };
+        let mut tp = touchpoint(channel, Initiator::Customer, t, duration, wait, outcome);
+        if !is_self {
+            tp.transfers = if rng.random_bool(strain * 0.5) {
+                rng.random_range(1..3)
+            } else {
+                0
+            };
+            tp.repeated_information = tp.transfers > 0 || rng.random_bool(strain * 0.3);
+        }
+        touchpoints.push(tp);
+        t += Duration::minutes(rng.random_range(5..240));
+        // After a failed self-service attempt customers usually escalate.
+        if is_self && rng.random_bool(0.7) {
+            channel = assisted[rng.random_range(0..5)];
+        } else if rng.random_bool(0.3) {
+            channel = self_service[rng.random_range(0..4)];
+        }
+    }
+    Journey {
+        id: id.into(),
+        customer_id: customer.into(),
+        intent: INTENTS[rng.random_range(0..INTENTS.len())].into(),
+        labels: labels(region, product),
+        touchpoints,
+        effort_index: 0.0,
+        effort_tier: 0,
+    }
+}
+
+/// Loads the demo data set into the `demo` tenant (created, or emptied and
+/// refilled), through the same validation and storage code as the gRPC API,
+/// and returns a new API key for it.
+pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use tonic::Request;
+
+    use crate::{
+        api::{
+            AppState, journey::JourneyServiceImpl, outcome::OutcomeServiceImpl,
+            survey::SurveyServiceImpl,
+        },
+        proto::v1::{
+            journey_service_server::JourneyService, outcome_service_server::OutcomeService,
+            survey_service_server::SurveyService,
+        },
+        store::tenants::{self, TenantId},
+    };
+
+    let tenant = match tenants::find_tenant(pool, DEMO_TENANT).await? {
+        Some(t) => {
+            let id = TenantId(t.tenant_id);
+            crate::store::tenants::clear_tenant_data(pool, id).await?;
+            id
+        }
+        None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
+    };
+    let key = tenants::create_key(pool, tenant).await?;
+    let state = AppState { pool: pool.clone() };
+    fn authed<T>(tenant: TenantId, mut request: Request<T>) -> Request<T> {
+        request.extensions_mut().insert(tenant);
+        request
+    }
+    let data = generate(SEED);
+    let surveys = SurveyServiceImpl {
+        state: state.clone(),
+    };
+    for chunk in data.responses.chunks(1000) {
+        let request = SubmitSurveyResponsesRequest {
+            responses: chunk.to_vec(),
+        };
+        surveys
+            .submit_survey_responses(authed(tenant, Request::new(request)))
+            .await
+            .context("loading survey responses")?;
+    }
+    let journeys = JourneyServiceImpl {
+        state: state.clone(),
+    };
+    for chunk in data.journeys.chunks(1000) {
+        let request = SubmitJourneysRequest {
+            journeys: chunk.to_vec(),
+        };
+        journeys
+            .submit_journeys(authed(tenant, Request::new(request)))
+            .await
+            .context("loading journeys")?;
+    }
+    let outcomes = OutcomeServiceImpl { state };
+    for chunk in data.outcomes.chunks(1000) {
+        let request = SubmitOutcomesRequest {
+            outcomes: chunk.to_vec(),
+        };
+        outcomes
+            .submit_outcomes(authed(tenant, Request::new(request)))
+            .await
+            .context("loading outcomes")?;
+    }
+    println!(
+        "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
+        data.responses.len(),
+        data.journeys.len(),
+        data.outcomes.len(),
+        demo_start().date_naive(),
+        demo_end().date_naive(),
+    );
+    Ok(key.secret)
+}
+
+/// The demo tenant's name.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Ready-to-paste grpcurl commands for a server at `addr` with `key`.
+pub fn grpcurl_commands(addr: &str, key: &str) -> String {
+    let call = |method: &str, body: &str| {
+        format!(
+            "grpcurl -plaintext -H \"authorization: Bearer $GAPSCORE_KEY\" -d '{body}' {addr} gapscore.v1.{method}"
+        )
+    };
+    [
+        format!("export GAPSCORE_KEY={key}"),
+        String::new(),
+        "# The scorecard: delivery gap, largest gaps, NPS, CES, effort and loyalty".into(),
+        call("ScoringService/GetScorecard", "{}"),
+        String::new(),
+        "# The perception gap per question and role, by region".into(),
+        call(
+            "ScoringService/GetPerceptionGap",
+            r#"{"questions": ["overall_experience"], "group_by": "region"}"#,
+        ),
+        String::new(),
+        "# Journey effort and the hidden-effort gap".into(),
+        call("ScoringService/GetEffortIndex", "{}"),
+        String::new(),
+        "# Loyalty risk: likely detractors".into(),
+        call("ScoringService/GetLoyaltyRisk", "{}"),
+        String::new(),
+        "# Who to call back first".into(),
+        call("CustomerService/ListAtRiskCustomers", r#"{"page_size": 5}"#),
+        String::new(),
+        "# The card-update customer of SPEC §1".into(),
+        call(
+            "CustomerService/GetCustomerRisk",
+            r#"{"customer_id": "cust-0001"}"#,
+        ),
+    ]
+    .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic() {
+        let a = generate(SEED);
+        let b = generate(SEED);
+        assert_eq!(a.responses, b.responses);
+        assert_eq!(a.journeys, b.journeys);
+        assert_eq!(a.outcomes, b.outcomes);
+        assert!(a.responses.len() > 2000 && a.journeys.len() > 1500 && a.outcomes.len() > 1000);
+    }
+
+    #[test]
+    fn the_delivery_gap_is_near_the_published_figures() {
+        let data = generate(SEED);
+        let share = |role: RespondentRole| {
+            let scores: Vec<i32> = data
+                .responses
+                .iter()
+                .filter(|r| r.role == role as i32)
+                .flat_map(|r| {
+                    r.answers
+                        .iter()
+                        .filter(|a| a.question == "overall_experience")
+                        .filter_map(|a| a.score)
+                })
+                .collect();
+            scores.iter().filter(|s| **s >= 4).count() as f64 / scores.len() as f64
+        };
+        let (lead, cust) = (
+            share(RespondentRole::Leadership),
+            share(RespondentRole::Customer),
+        );
+        assert!((0.7..0.9).contains(&lead), "leadership {lead}");
+        assert!((0.05..0.12).contains(&cust), "customers {cust}");
+    }
+
+    #[test]
+    fn every_channel_appears() {
+        let data = generate(SEED);
+        for channel in 1..=9 {
+            assert!(
+                data.journeys
+                    .iter()
+                    .any(|j| j.touchpoints.iter().any(|t| t.channel == channel)),
+                "channel {channel} missing"
+            );
+        }
+        assert_eq!(data.journeys[0].id, "jrn-card-update");
+    }
+}

@@ -1,0 +1,131 @@
+//! Observed loyalty outcomes (SPEC §7.3), which calibrate the loyalty priors.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{StoreResult, ingest::IngestCounts, tenants::TenantId};
+
+/// An outcome as written and as stored. `kind` holds the
+/// `gapscore.v1.OutcomeKind` number.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Outcome {
+    pub id: String,
+    pub customer_id: String,
+    pub kind: i16,
+    pub occurred: bool,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// Which outcomes a list returns. `None` means "no restriction".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutcomeFilter {
+    /// Inclusive lower bound on `observed_at`.
+    pub start: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `observed_at`.
+    pub end: Option<DateTime<Utc>>,
+    pub customer_id: Option<String>,
+    pub kind: Option<i16>,
+}
+
+/// Position in the list order `(observed_at, id)`: rows strictly after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeCursor {
+    pub observed_at: DateTime<Utc>,
+    pub id: String,
+}
+
+/// Inserts new outcomes, replaces changed ones and leaves identical ones
+/// alone, in one statement (so one transaction). Ids must be unique within
+/// `outcomes` (the caller validates this).
+pub async fn upsert_outcomes(
+    pool: &PgPool,
+    tenant: TenantId,
+    outcomes: &[Outcome],
+) -> StoreResult<IngestCounts> {
+    if outcomes.is_empty() {
+        return Ok(IngestCounts::default());
+    }
+    let ids: Vec<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
+    let customer_ids: Vec<&str> = outcomes.iter().map(|o| o.customer_id.as_str()).collect();
+    let kinds: Vec<i16> = outcomes.iter().map(|o| o.kind).collect();
+    let occurred: Vec<bool> = outcomes.iter().map(|o| o.occurred).collect();
+    let observed_at: Vec<DateTime<Utc>> = outcomes.iter().map(|o| o.observed_at).collect();
+    // Identical rows are neither updated nor returned; `xmax = 0` marks a
+    // fresh insert (see `journeys::upsert_journeys`).
+    let inserted: Vec<bool> = sqlx::query_scalar(
+        "INSERT INTO outcomes (tenant_id, id, customer_id, kind, occurred, observed_at)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::smallint[], $5::bool[],
+             $6::timestamptz[])
+         ON CONFLICT (tenant_id, id) DO UPDATE SET
+             customer_id = EXCLUDED.customer_id,
+             kind = EXCLUDED.kind,
+             occurred = EXCLUDED.occurred,
+             observed_at = EXCLUDED.observed_at
+         WHERE (outcomes.customer_id, outcomes.kind, outcomes.occurred, outcomes.observed_at)
+             IS DISTINCT FROM
+             (EXCLUDED.customer_id, EXCLUDED.kind, EXCLUDED.occurred, EXCLUDED.observed_at)
+         RETURNING (xmax = 0) AS inserted",
+    )
+    .bind(tenant.0)
+    .bind(&ids)
+    .bind(&customer_ids)
+    .bind(&kinds)
+    .bind(&occurred)
+    .bind(&observed_at)
+    .fetch_all(pool)
+    .await?;
+    let mut counts = IngestCounts::default();
+    for fresh in inserted {
+        if fresh {
+            counts.inserted += 1;
+        } else {
+            counts.updated += 1;
+        }
+    }
+    counts.unchanged = outcomes.len() as i64 - counts.inserted - counts.updated;
+    Ok(counts)
+}
+
+/// Up to `limit` outcomes after `after` in `(observed_at, id)` order, and
+/// whether more follow.
+pub async fn list_outcomes(
+    pool: &PgPool,
+    tenant: TenantId,
+    filter: &OutcomeFilter,
+    after: Option<&OutcomeCursor>,
+    limit: i64,
+) -> StoreResult<(Vec<Outcome>, bool)> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT id, customer_id, kind, occurred, observed_at FROM outcomes WHERE tenant_id = ",
+    );
+    query.push_bind(tenant.0);
+    if let Some(start) = filter.start {
+        query.push(" AND observed_at >= ").push_bind(start);
+    }
+    if let Some(end) = filter.end {
+        query.push(" AND observed_at < ").push_bind(end);
+    }
+    if let Some(customer_id) = &filter.customer_id {
+        query
+            .push(" AND customer_id = ")
+            .push_bind(customer_id.clone());
+    }
+    if let Some(kind) = filter.kind {
+        query.push(" AND kind = ").push_bind(kind);
+    }
+    if let Some(cursor) = after {
+        query
+            .push(" AND (observed_at, id) > (")
+            .push_bind(cursor.observed_at)
+            .push(", ")
+            .push_bind(cursor.id.clone())
+            .push(")");
+    }
+    query
+        .push(" ORDER BY observed_at, id LIMIT ")
+        .push_bind(limit + 1);
+    let mut rows: Vec<Outcome> = query.build_query_as().fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows, more))
+}
