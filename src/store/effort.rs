@@ -197,6 +197,11 @@ async fn ease_histogram(
             " AND a.role = {ROLE_CUSTOMER} AND a.score IS NOT NULL"
         ));
     scope.push_response_conditions(&mut qb, "a.submitted_at", "r");
+    if scope.needs_response_row() {
+        // The same window on the response side of the join, so its time
+        // index narrows the responses too (answers.submitted_at is a copy).
+        scope.push_window(&mut qb, "r.submitted_at");
+    }
     qb.push(" GROUP BY a.score ORDER BY a.score");
     let rows: Vec<(i32, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
     Ok(rows

@@ -141,9 +141,10 @@ fn push_assessed(
           AND a.score IS NOT NULL AND a.question = "
     ))
     .push_bind(EASE_QUESTION);
-    // On the answers' copy of role and submitted_at, so the
-    // (tenant_id, question, submitted_at) index of answers applies.
+    // The window on both copies of submitted_at: the answers' index applies
+    // to a window scan, survey_responses' time index to its side of the join.
     scope.push_window(qb, "a.submitted_at");
+    scope.push_window(qb, "r.submitted_at");
     scope.push_labels(qb, "r.labels");
     if let Some(c) = customer {
         qb.push(" AND r.respondent_id = ").push_bind(c.to_owned());
