@@ -30,10 +30,14 @@ use data::*;
 pub mod data {
     use chrono::{DateTime, Duration, Utc};
     use gapscore::{
+        api::validate::utc_to_timestamp,
+        proto::v1,
         scoring::{Channel, EffortComponents, TouchpointInput, TouchpointOutcome},
         store::tenants::TenantId,
     };
     use sqlx::PgPool;
+
+    use crate::helpers::TestApp;
 
     /// RFC 3339 to UTC.
     pub fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -307,6 +311,69 @@ pub mod data {
         .expect("outcome stored");
     }
 
+    /// The `gapscore.v1.Journey` of `touchpoints`, a minute apart from
+    /// `start`, intent `update_payment_method`.
+    pub fn proto_journey(
+        id: &str,
+        customer_id: &str,
+        start: &str,
+        touchpoints: &[TouchpointInput],
+    ) -> v1::Journey {
+        let start = at(start);
+        v1::Journey {
+            id: id.into(),
+            customer_id: customer_id.into(),
+            intent: "update_payment_method".into(),
+            touchpoints: touchpoints
+                .iter()
+                .enumerate()
+                .map(|(i, t)| v1::Touchpoint {
+                    channel: i32::from(channel_value(t.channel)),
+                    initiator: if t.initiator_customer { 1 } else { 2 },
+                    occurred_at: Some(utc_to_timestamp(start + Duration::minutes(i as i64))),
+                    duration_seconds: t.duration_seconds as i32,
+                    wait_seconds: t.wait_seconds as i32,
+                    outcome: i32::from(outcome_value(t.outcome)),
+                    transfers: t.transfers as i32,
+                    repeated_information: t.repeated_information,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Submits journeys through `JourneyService.SubmitJourneys`.
+    pub async fn submit_journeys(app: &TestApp, journeys: Vec<v1::Journey>) {
+        app.journeys()
+            .submit_journeys(v1::SubmitJourneysRequest { journeys })
+            .await
+            .expect("SubmitJourneys");
+    }
+
+    /// Submits one outcome through `OutcomeService.SubmitOutcomes`; `kind`
+    /// is the `gapscore.v1.OutcomeKind` value.
+    pub async fn submit_outcome(
+        app: &TestApp,
+        id: &str,
+        customer_id: &str,
+        kind: i16,
+        occurred: bool,
+        observed_at: &str,
+    ) {
+        app.outcomes()
+            .submit_outcomes(v1::SubmitOutcomesRequest {
+                outcomes: vec![v1::Outcome {
+                    id: id.into(),
+                    customer_id: customer_id.into(),
+                    kind: i32::from(kind),
+                    occurred,
+                    observed_at: Some(utc_to_timestamp(at(observed_at))),
+                }],
+            })
+            .await
+            .expect("SubmitOutcomes");
+    }
+
     /// The id of a tenant created with `add_tenant`.
     pub async fn tenant_id(pool: &PgPool, name: &str) -> TenantId {
         let t = gapscore::store::tenants::find_tenant(pool, name)
@@ -482,15 +549,8 @@ async fn sql_effort_expressions_equal_the_pure_breakdown(pool: PgPool) {
 #[sqlx::test]
 async fn the_card_update_journey_scores_90_with_a_100_point_hidden_effort_gap(pool: PgPool) {
     let app = spawn_app(pool).await;
-    journey(
-        &app.pool,
-        app.tenant,
-        "j1",
-        "cust-1",
-        "2026-01-10T09:00:00Z",
-        &card_update(),
-    )
-    .await;
+    let card = proto_journey("j1", "cust-1", "2026-01-10T09:00:00Z", &card_update());
+    submit_journeys(&app, vec![card]).await;
     let r = effort(&app, None).await;
     assert_eq!(r.confidence_level, 0.95);
     let s = r.summary.unwrap();

@@ -307,33 +307,35 @@ async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool)
     let app = spawn_app(pool).await;
     let (p, t) = (&app.pool, app.tenant);
     let jan10 = "2026-01-10T09:00:00Z";
-    for c in ["h1", "h2", "h3", "h4", "m1", "n1"] {
-        journey(p, t, &format!("j-{c}"), c, jan10, &card_update()).await;
-    }
-    journey(p, t, "j-l1", "l1", jan10, &easy()).await;
+    let mut journeys: Vec<_> = ["h1", "h2", "h3", "h4", "m1", "n1"]
+        .into_iter()
+        .map(|c| proto_journey(&format!("j-{c}"), c, jan10, &card_update()))
+        .collect();
+    journeys.push(proto_journey("j-l1", "l1", jan10, &easy()));
+    submit_journeys(&app, journeys).await;
     // m1 said it was easy before the outcome: CES decides (LOW).
     ease(p, t, "r-m1", "m1", "2026-01-20T09:00:00Z", 6).await;
     // n1 said so only after the outcome: the journey decides (HIGH).
     ease(p, t, "r-n1", "n1", "2026-03-01T09:00:00Z", 7).await;
 
     // HIGH, NWOM: h1, h2, h4 occurred, h3 did not.
-    outcome(p, t, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
-    outcome(p, t, "o2", "h2", NWOM, true, "2026-03-01T00:00:00Z").await;
-    outcome(p, t, "o3", "h3", NWOM, false, "2026-02-15T00:00:00Z").await;
+    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o2", "h2", NWOM, true, "2026-03-01T00:00:00Z").await;
+    submit_outcome(&app, "o3", "h3", NWOM, false, "2026-02-15T00:00:00Z").await;
     // Exactly 90 days after the journey: still inside [observed − 90 d, observed).
-    outcome(p, t, "o4", "h4", NWOM, true, "2026-04-10T09:00:00Z").await;
+    submit_outcome(&app, "o4", "h4", NWOM, true, "2026-04-10T09:00:00Z").await;
     // A second later the journey is out of the 90 days: not attributed.
-    outcome(p, t, "o5", "h4", NWOM, false, "2026-04-10T09:00:01Z").await;
+    submit_outcome(&app, "o5", "h4", NWOM, false, "2026-04-10T09:00:01Z").await;
     // At the journey's own instant: nothing before it, not attributed.
-    outcome(p, t, "o6", "h3", NWOM, false, jan10).await;
+    submit_outcome(&app, "o6", "h3", NWOM, false, jan10).await;
     // A customer with no data at all.
-    outcome(p, t, "o7", "ghost", NWOM, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o7", "ghost", NWOM, true, "2026-02-01T00:00:00Z").await;
     // LOW, NWOM: l1 did not, m1 did.
-    outcome(p, t, "o8", "l1", NWOM, false, "2026-02-01T00:00:00Z").await;
-    outcome(p, t, "o9", "m1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o8", "l1", NWOM, false, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o9", "m1", NWOM, true, "2026-02-01T00:00:00Z").await;
     // HIGH, DISLOYALTY: h1 and n1.
-    outcome(p, t, "o10", "h1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
-    outcome(p, t, "o11", "n1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o10", "h1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o11", "n1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
 
     // The report covers January; calibration uses every outcome.
     let r = risk(&app, january()).await;
@@ -388,17 +390,12 @@ async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool)
 async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
     let app = spawn_app(pool).await;
     let (p, t) = (&app.pool, app.tenant);
-    journey(
-        p,
-        t,
-        "j-card",
-        "cust-1",
-        "2026-01-10T09:00:00Z",
-        &card_update(),
-    )
-    .await;
-    journey(p, t, "j-easy", "cust-1", "2026-01-20T09:00:00Z", &easy()).await;
-    journey(p, t, "j-other", "cust-2", "2026-01-20T09:00:00Z", &stuck()).await;
+    let journeys = vec![
+        proto_journey("j-card", "cust-1", "2026-01-10T09:00:00Z", &card_update()),
+        proto_journey("j-easy", "cust-1", "2026-01-20T09:00:00Z", &easy()),
+        proto_journey("j-other", "cust-2", "2026-01-20T09:00:00Z", &stuck()),
+    ];
+    submit_journeys(&app, journeys).await;
 
     let c = customer(&app, "cust-1", None).await;
     assert_eq!(c.customer_id, "cust-1");
