@@ -2,11 +2,13 @@
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
 mod catalog;
+mod effort;
 mod erasure;
 mod gap;
 mod helpers;
 mod infra;
 mod journeys;
+mod loyalty;
 mod operations;
 mod outcomes;
 mod proxy;
