@@ -21,10 +21,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Reflection also serves the error details gapscore sends, so grpcurl
     // can print them; tonic-types already provides their Rust types.
     let reflected = protox::compile(
-        files.iter().copied().chain(["google/rpc/error_details.proto"]),
+        files
+            .iter()
+            .copied()
+            .chain(["google/rpc/error_details.proto"]),
         ["proto"],
     )?;
-    fs::write(out.join("gapscore_descriptor.bin"), reflected.encode_to_vec())?;
+    fs::write(
+        out.join("gapscore_descriptor.bin"),
+        reflected.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         // BTreeMap keeps label maps in key order, so a record encodes to the
         // same bytes every time and its content hash detects re-sends.
