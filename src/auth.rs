@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Paths served without a key.
-fn is_public(path: &str) -> bool {
+pub fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/grpc.reflection.v1.ServerReflection/")
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")

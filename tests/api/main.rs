@@ -9,4 +9,6 @@ mod infra;
 mod journeys;
 mod operations;
 mod outcomes;
+mod overload;
 mod proxy;
+mod tls;
