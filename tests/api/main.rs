@@ -11,4 +11,5 @@ mod operations;
 mod outcomes;
 mod overload;
 mod proxy;
+mod security;
 mod tls;
