@@ -8,41 +8,75 @@ use tonic_types::FieldViolation;
 /// All violations found in a request.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Violations {
+    /// The violations that will be listed.
     items: Vec<(String, String)>,
+    /// Bytes of paths and descriptions in `items`.
+    bytes: usize,
+    /// Violations found but left out of the list (over a limit below).
+    omitted: usize,
 }
 
-/// At most this many violations are returned; a batch of 1,000 broken
-/// records should not produce a multi-megabyte error.
+/// At most this many violations are listed; a batch of 1,000 broken records
+/// should not produce a multi-megabyte error.
 const MAX_REPORTED: usize = 200;
+/// ... and at most this many bytes of paths and descriptions. The
+/// `BadRequest` travels base64-encoded in the `grpc-status-details-bin`
+/// trailer, and clients cap metadata: tonic/hyper reject more than 16 KiB
+/// (the call fails with an HTTP/2 protocol error instead of the violations),
+/// gRPC C-core based clients 8 KiB by default.
+const MAX_REPORTED_BYTES: usize = 4096;
+/// A longer path (a label key is caller input) or description is cut short.
+const MAX_PART_BYTES: usize = 256;
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_PART_BYTES {
+        let mut cut = MAX_PART_BYTES - '…'.len_utf8();
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
 
 impl Violations {
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        if self.items.len() < MAX_REPORTED {
-            self.items.push((field.into(), description.into()));
+        let (field, description) = (clip(field.into()), clip(description.into()));
+        let size = field.len() + description.len();
+        if self.items.len() < MAX_REPORTED && self.bytes + size <= MAX_REPORTED_BYTES {
+            self.bytes += size;
+            self.items.push((field, description));
+        } else {
+            self.omitted += 1;
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.omitted == 0
     }
 
+    /// How many violations were found, listed or not.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.len() + self.omitted
     }
 
-    /// (field, description) pairs in the order found.
+    /// (field, description) pairs in the order found, as listed.
     pub fn items(&self) -> &[(String, String)] {
         &self.items
     }
 
     /// Prefixes every path, e.g. with `messages[3].` for a stream.
     pub fn prefixed(self, prefix: &str) -> Self {
+        let items: Vec<(String, String)> = self
+            .items
+            .into_iter()
+            .map(|(f, d)| (format!("{prefix}{f}"), d))
+            .collect();
         Self {
-            items: self
-                .items
-                .into_iter()
-                .map(|(f, d)| (format!("{prefix}{f}"), d))
-                .collect(),
+            bytes: items.iter().map(|(f, d)| f.len() + d.len()).sum(),
+            items,
+            omitted: self.omitted,
         }
     }
 
@@ -60,7 +94,10 @@ impl Violations {
         match self.items.as_slice() {
             [] => "invalid request".into(),
             [(f, d)] => format!("{f}: {d}"),
-            [(f, d), rest @ ..] => format!("{f}: {d} (and {} more violations)", rest.len()),
+            [(f, d), rest @ ..] => format!(
+                "{f}: {d} (and {} more violations)",
+                rest.len() + self.omitted
+            ),
         }
     }
 
@@ -228,6 +265,34 @@ mod tests {
         check_id(&mut v, "d", &"x".repeat(129));
         let fields: Vec<_> = v.items().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["b", "c", "d"]);
+    }
+
+    #[test]
+    fn the_list_stays_small_enough_for_a_trailer() {
+        let mut v = Violations::default();
+        for i in 0..1000 {
+            v.add(
+                format!("responses[{i}].answers[0].score"),
+                "7 is outside the scale of question \"speed\" (1-5)",
+            );
+        }
+        v.add(format!("labels[{:?}]", "K".repeat(100_000)), "bad key");
+        assert_eq!(v.len(), 1001);
+        let listed = v.items().len();
+        assert!((40..1001).contains(&listed), "{listed}");
+        let bytes: usize = v.items().iter().map(|(f, d)| f.len() + d.len()).sum();
+        assert!(bytes <= MAX_REPORTED_BYTES);
+        assert!(
+            v.summary()
+                .ends_with(&format!("(and {} more violations)", 1000)),
+            "{}",
+            v.summary()
+        );
+
+        let mut long = Violations::default();
+        long.add(format!("labels[{:?}]", "é".repeat(1000)), "bad key");
+        assert!(long.items()[0].0.len() <= MAX_PART_BYTES);
+        assert!(long.items()[0].0.ends_with('…'));
     }
 
     #[test]

@@ -652,6 +652,67 @@ impl EffortAccumulator {
         b
     }
 
+    /// The aggregate of the journeys added so far; see
+    /// [`EffortAggregate::from_sums`] for the formulas.
+    pub fn finish(mut self, confidence: f64) -> EffortAggregate {
+        self.indexes.sort_by(f64::total_cmp);
+        let sums = EffortSums {
+            journeys: self.indexes.len() as u64,
+            effort_index_sum: self.indexes.iter().sum(),
+            effort_index_p50: percentile_cont(&self.indexes, 0.5),
+            effort_index_p90: percentile_cont(&self.indexes, 0.9),
+            high_journeys: self.high,
+            medium_journeys: self.medium,
+            low_journeys: self.low,
+            customer_touchpoints: self.contacts,
+            channel_switches: self.switches,
+            customer_seconds: self.seconds,
+            unresolved_journeys: self.unresolved,
+            component_points: self.component_points,
+            assisted_journeys: self.assisted,
+            first_assisted_resolved: self.first_assisted_resolved,
+            first_customer_resolved: self.one_touch,
+        };
+        EffortAggregate::from_sums(&sums, confidence)
+    }
+}
+
+/// Counts and sums over the journeys in scope: what one aggregate query
+/// returns (each journey's index and points computed under the model in
+/// force), so the storage layer need not ship a row per journey. The
+/// percentiles come precomputed (`percentile_cont`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct EffortSums {
+    pub journeys: u64,
+    /// Σ effort index.
+    pub effort_index_sum: f64,
+    /// `percentile_cont(0.5)` of the effort index; `None` without journeys.
+    pub effort_index_p50: Option<f64>,
+    /// `percentile_cont(0.9)` of the effort index; `None` without journeys.
+    pub effort_index_p90: Option<f64>,
+    pub high_journeys: u64,
+    pub medium_journeys: u64,
+    pub low_journeys: u64,
+    /// Σ customer touchpoints.
+    pub customer_touchpoints: i64,
+    /// Σ channel switches.
+    pub channel_switches: i64,
+    /// Σ customer seconds.
+    pub customer_seconds: i64,
+    /// Journeys with no `RESOLVED` touchpoint.
+    pub unresolved_journeys: u64,
+    /// Σ points of each component, in [`EffortComponent::ALL`] order (raw,
+    /// before the per-journey cap at 100).
+    pub component_points: [f64; 7],
+    /// Journeys with an assisted customer touchpoint.
+    pub assisted_journeys: u64,
+    /// Of those, journeys whose first assisted customer touchpoint resolved.
+    pub first_assisted_resolved: u64,
+    /// Journeys whose first customer touchpoint resolved.
+    pub first_customer_resolved: u64,
+}
+
+impl EffortAggregate {
     /// Formulas (n journeys, index iᵢ):
     ///
     /// ```text
@@ -664,15 +725,15 @@ impl EffortAccumulator {
     /// one_touch_rate = #first customer contact resolved / n
     /// hidden_effort_gap_points = (company_fcr_rate − one_touch_rate) × 100
     /// ```
-    pub fn finish(mut self, confidence: f64) -> EffortAggregate {
-        let n = self.indexes.len() as u64;
-        self.indexes.sort_by(f64::total_cmp);
+    pub fn from_sums(sums: &EffortSums, confidence: f64) -> EffortAggregate {
+        let s = sums;
+        let n = s.journeys;
         let mean_of = |sum: f64| (n > 0).then(|| sum / n as f64);
 
-        let total_points: f64 = self.component_points.iter().sum();
+        let total_points: f64 = s.component_points.iter().sum();
         let mut drivers: Vec<EffortDriver> = EffortComponent::ALL
             .into_iter()
-            .zip(self.component_points)
+            .zip(s.component_points)
             .filter(|&(_, points)| points > 0.0)
             .map(|(component, points)| EffortDriver {
                 component,
@@ -683,26 +744,26 @@ impl EffortAccumulator {
         // Stable sort keeps table order for equal points.
         drivers.sort_by(|a, b| b.points.total_cmp(&a.points));
 
-        let company_fcr_rate = share(self.first_assisted_resolved, self.assisted);
-        let one_touch_rate = share(self.one_touch, n);
+        let company_fcr_rate = share(s.first_assisted_resolved, s.assisted_journeys);
+        let one_touch_rate = share(s.first_customer_resolved, n);
         EffortAggregate {
             journeys: n,
-            effort_index_mean: mean_of(self.indexes.iter().sum()),
-            effort_index_p50: percentile_cont(&self.indexes, 0.5),
-            effort_index_p90: percentile_cont(&self.indexes, 0.9),
-            high_journeys: self.high,
-            high_share: share(self.high, n),
-            high_share_ci: wilson_interval(self.high, n, confidence),
-            medium_journeys: self.medium,
-            low_journeys: self.low,
-            low_share: share(self.low, n),
-            mean_contacts: mean_of(self.contacts as f64),
-            mean_channel_switches: mean_of(self.switches as f64),
-            mean_customer_minutes: mean_of(self.seconds as f64 / 60.0),
-            unresolved_journeys: self.unresolved,
-            unresolved_share: share(self.unresolved, n),
+            effort_index_mean: mean_of(s.effort_index_sum),
+            effort_index_p50: s.effort_index_p50.filter(|_| n > 0),
+            effort_index_p90: s.effort_index_p90.filter(|_| n > 0),
+            high_journeys: s.high_journeys,
+            high_share: share(s.high_journeys, n),
+            high_share_ci: wilson_interval(s.high_journeys, n, confidence),
+            medium_journeys: s.medium_journeys,
+            low_journeys: s.low_journeys,
+            low_share: share(s.low_journeys, n),
+            mean_contacts: mean_of(s.customer_touchpoints as f64),
+            mean_channel_switches: mean_of(s.channel_switches as f64),
+            mean_customer_minutes: mean_of(s.customer_seconds as f64 / 60.0),
+            unresolved_journeys: s.unresolved_journeys,
+            unresolved_share: share(s.unresolved_journeys, n),
             drivers,
-            assisted_journeys: self.assisted,
+            assisted_journeys: s.assisted_journeys,
             company_fcr_rate,
             one_touch_rate,
             hidden_effort_gap_points: company_fcr_rate
@@ -1077,6 +1138,68 @@ mod tests {
             ]
         );
         assert_close(a.drivers.iter().map(|d| d.share).sum(), 1.0, 1e-12);
+    }
+
+    #[test]
+    fn aggregate_from_sums_equals_aggregate_from_journeys() {
+        // What the aggregate query returns for the journeys of
+        // `aggregate_over_several_journeys`, summed by hand.
+        let m = EffortModel::default();
+        let spec = EffortComponents::from_touchpoints(&spec_journey());
+        let easy = EffortComponents::from_touchpoints(&[tp(
+            Channel::Web,
+            true,
+            TouchpointOutcome::Resolved,
+            3,
+            0,
+        )]);
+        let stuck = EffortComponents::from_touchpoints(&[
+            tp(Channel::Web, true, TouchpointOutcome::Abandoned, 9, 0),
+            tp(Channel::Web, true, TouchpointOutcome::Abandoned, 1, 0),
+        ]);
+        let sums = EffortSums {
+            journeys: 4,
+            effort_index_sum: 90.0 + 67.5,
+            effort_index_p50: Some(33.75),
+            effort_index_p90: Some(67.5 + 0.7 * 22.5),
+            high_journeys: 2,
+            medium_journeys: 0,
+            low_journeys: 2,
+            customer_touchpoints: 3 + 1 + 2 + 1,
+            channel_switches: 2,
+            customer_seconds: (45 + 3 + 10 + 3) * 60,
+            unresolved_journeys: 1,
+            component_points: [45.0, 20.0, 40.0, 0.0, 0.0, 22.5, 30.0],
+            assisted_journeys: 1,
+            first_assisted_resolved: 1,
+            first_customer_resolved: 2,
+        };
+        let from_rows = EffortAggregate::from_journeys(&[spec, easy, stuck, easy], &m, 0.9);
+        let from_sums = EffortAggregate::from_sums(&sums, 0.9);
+        assert_close(
+            from_sums.effort_index_p90.unwrap(),
+            from_rows.effort_index_p90.unwrap(),
+            1e-12,
+        );
+        assert_eq!(
+            EffortAggregate {
+                effort_index_p90: from_rows.effort_index_p90,
+                ..from_sums
+            },
+            from_rows
+        );
+        // No journeys: the percentiles are absent even if a caller passes some.
+        let empty = EffortAggregate::from_sums(
+            &EffortSums {
+                effort_index_p50: Some(0.0),
+                ..EffortSums::default()
+            },
+            0.95,
+        );
+        assert_eq!(
+            empty,
+            EffortAggregate::from_journeys(&[], &EffortModel::default(), 0.95)
+        );
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub mod trend;
 
 pub use effort::{
     Channel, EffortAccumulator, EffortAggregate, EffortBreakdown, EffortComponent,
-    EffortComponents, EffortDriver, EffortModel, EffortTier, SurveyEffort, TouchpointInput,
-    TouchpointOutcome, effort_breakdown, reasons, tier_for_index,
+    EffortComponents, EffortDriver, EffortModel, EffortSums, EffortTier, SurveyEffort,
+    TouchpointInput, TouchpointOutcome, effort_breakdown, reasons, tier_for_index,
 };
 pub use gap::{
     ByRole, Comparison, QuestionGap, RatingQuestion, Role, RoleComparison, RoleFigures, RoleShares,

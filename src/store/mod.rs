@@ -5,10 +5,13 @@
 
 pub mod catalog;
 pub mod customers;
+pub mod effort;
 pub mod gap;
 pub mod ingest;
 pub mod journeys;
+pub mod loyalty;
 pub mod outcomes;
+pub mod responses;
 pub mod scope;
 pub mod tenants;
 

@@ -2,14 +2,18 @@
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
 mod catalog;
+mod effort;
 mod erasure;
 mod gap;
 mod helpers;
 mod infra;
 mod journeys;
+mod loyalty;
 mod operations;
 mod outcomes;
 mod overload;
 mod proxy;
+mod scorecard;
 mod security;
+mod survey;
 mod tls;

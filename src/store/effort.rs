@@ -1,0 +1,211 @@
+//! Effort aggregates over the journeys and `ease` answers in scope (SPEC §6).
+//!
+//! The heavy lifting is three aggregate queries, run in one read-only
+//! snapshot so the parts of a report agree:
+//!
+//! 1. over journeys: each journey's effort index and component points under
+//!    the tenant's model (`effort_index_sql`, `effort_points_sql`), then
+//!    counts, sums and `percentile_cont` over them: one row;
+//! 2. over the customer touchpoints of those journeys, per channel;
+//! 3. the histogram of CUSTOMER `ease` answers in scope.
+//!
+//! The statistics (shares, Wilson intervals, drivers) are computed from
+//! these sums in `scoring::effort`.
+
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+
+use super::{
+    StoreResult,
+    scope::{Scope, effort_index_sql, effort_points_sql, effort_tier_sql},
+    tenants::TenantId,
+};
+use crate::scoring::effort::{EffortModel, EffortSums};
+
+/// `gapscore.v1.RespondentRole.RESPONDENT_ROLE_CUSTOMER` as stored.
+pub const ROLE_CUSTOMER: i16 = 3;
+/// `gapscore.v1.Initiator.INITIATOR_CUSTOMER` as stored.
+pub const INITIATOR_CUSTOMER: i16 = 1;
+/// `gapscore.v1.TouchpointOutcome.TOUCHPOINT_OUTCOME_RESOLVED` as stored.
+pub const OUTCOME_RESOLVED: i16 = 1;
+/// The built-in CES question (SPEC §4).
+pub const EASE_QUESTION: &str = "ease";
+
+/// Customer touchpoints of one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelSums {
+    /// `gapscore.v1.Channel` value.
+    pub channel: i16,
+    pub touchpoints: i64,
+    /// Touchpoints whose outcome is not `RESOLVED`.
+    pub unresolved: i64,
+    /// Σ wait_seconds.
+    pub wait_seconds: i64,
+}
+
+/// Everything `GetEffortIndex` needs from the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffortData {
+    pub journeys: EffortSums,
+    /// Distinct customers of the journeys in scope.
+    pub customers: i64,
+    /// Ordered by channel.
+    pub channels: Vec<ChannelSums>,
+    /// `(score, answers)` of CUSTOMER `ease` answers in scope, by score.
+    pub ease_histogram: Vec<(i32, u64)>,
+}
+
+/// Reads the effort data of `scope` under `model`, in one snapshot.
+pub async fn effort_data(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+) -> StoreResult<EffortData> {
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let (journeys, customers) = journey_sums(&mut tx, tenant, scope, model).await?;
+    let channels = channel_sums(&mut tx, tenant, scope).await?;
+    let ease_histogram = ease_histogram(&mut tx, tenant, scope).await?;
+    tx.commit().await?;
+    Ok(EffortData {
+        journeys,
+        customers,
+        channels,
+        ease_histogram,
+    })
+}
+
+fn count(row: &sqlx::postgres::PgRow, column: &str) -> StoreResult<u64> {
+    let n: i64 = row.try_get(column)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Query 1: one row of counts and sums over the journeys in scope.
+async fn journey_sums(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+) -> StoreResult<(EffortSums, i64)> {
+    let points = effort_points_sql("j", model);
+    let index = effort_index_sql("j", model);
+    let tier = effort_tier_sql("e.effort_index", model);
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("WITH e AS (SELECT j.customer_id, ");
+    qb.push(format_args!("{index} AS effort_index"));
+    for (i, p) in points.iter().enumerate() {
+        qb.push(format_args!(", {p} AS p{i}"));
+    }
+    qb.push(
+        ", j.customer_touchpoints, j.channel_switches, j.customer_seconds, j.resolved, \
+           j.has_assisted, j.first_assisted_resolved, j.first_customer_resolved \
+         FROM journeys j WHERE j.tenant_id = ",
+    )
+    .push_bind(tenant.0);
+    scope.push_journey_conditions(&mut qb, "j");
+    qb.push(format_args!(
+        ") SELECT count(*) AS journeys, count(DISTINCT e.customer_id) AS customers, \
+           coalesce(sum(e.effort_index), 0)::float8 AS index_sum, \
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY e.effort_index) AS p50, \
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY e.effort_index) AS p90, \
+           count(*) FILTER (WHERE {tier} = 3) AS high, \
+           count(*) FILTER (WHERE {tier} = 2) AS medium, \
+           count(*) FILTER (WHERE {tier} = 1) AS low, \
+           coalesce(sum(e.customer_touchpoints), 0)::int8 AS contacts, \
+           coalesce(sum(e.channel_switches), 0)::int8 AS switches, \
+           coalesce(sum(e.customer_seconds), 0)::int8 AS seconds, \
+           count(*) FILTER (WHERE NOT e.resolved) AS unresolved, \
+           count(*) FILTER (WHERE e.has_assisted) AS assisted, \
+           count(*) FILTER (WHERE e.has_assisted AND e.first_assisted_resolved) AS fcr, \
+           count(*) FILTER (WHERE e.first_customer_resolved) AS one_touch"
+    ));
+    for i in 0..points.len() {
+        qb.push(format_args!(", coalesce(sum(e.p{i}), 0)::float8 AS s{i}"));
+    }
+    qb.push(" FROM e");
+    let row = qb.build().fetch_one(&mut *conn).await?;
+    let mut component_points = [0.0; 7];
+    for (i, sum) in component_points.iter_mut().enumerate() {
+        *sum = row.try_get(format!("s{i}").as_str())?;
+    }
+    let sums = EffortSums {
+        journeys: count(&row, "journeys")?,
+        effort_index_sum: row.try_get("index_sum")?,
+        effort_index_p50: row.try_get("p50")?,
+        effort_index_p90: row.try_get("p90")?,
+        high_journeys: count(&row, "high")?,
+        medium_journeys: count(&row, "medium")?,
+        low_journeys: count(&row, "low")?,
+        customer_touchpoints: row.try_get("contacts")?,
+        channel_switches: row.try_get("switches")?,
+        customer_seconds: row.try_get("seconds")?,
+        unresolved_journeys: count(&row, "unresolved")?,
+        component_points,
+        assisted_journeys: count(&row, "assisted")?,
+        first_assisted_resolved: count(&row, "fcr")?,
+        first_customer_resolved: count(&row, "one_touch")?,
+    };
+    Ok((sums, row.try_get("customers")?))
+}
+
+/// Query 2: customer touchpoints of the journeys in scope, per channel.
+async fn channel_sums(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<ChannelSums>> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT t.channel, count(*) AS touchpoints, \
+           count(*) FILTER (WHERE t.outcome <> {OUTCOME_RESOLVED}) AS unresolved, \
+           coalesce(sum(t.wait_seconds), 0)::int8 AS wait_seconds \
+         FROM journeys j JOIN touchpoints t ON t.tenant_id = j.tenant_id AND t.jid = j.jid \
+         WHERE t.initiator = {INITIATOR_CUSTOMER} AND j.tenant_id = "
+    ));
+    qb.push_bind(tenant.0);
+    scope.push_journey_conditions(&mut qb, "j");
+    qb.push(" GROUP BY t.channel ORDER BY t.channel");
+    let rows = qb.build().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ChannelSums {
+                channel: row.try_get("channel")?,
+                touchpoints: row.try_get("touchpoints")?,
+                unresolved: row.try_get("unresolved")?,
+                wait_seconds: row.try_get("wait_seconds")?,
+            })
+        })
+        .collect()
+}
+
+/// Query 3: `(score, answers)` of `ease` answers by CUSTOMER respondents
+/// in scope (window on `submitted_at`, labels, survey_id).
+async fn ease_histogram(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<(i32, u64)>> {
+    let mut qb: QueryBuilder<Postgres> =
+        QueryBuilder::new("SELECT a.score, count(*) FROM answers a");
+    if scope.needs_response_row() {
+        qb.push(" JOIN survey_responses r ON r.tenant_id = a.tenant_id AND r.rid = a.rid");
+    }
+    qb.push(" WHERE a.tenant_id = ")
+        .push_bind(tenant.0)
+        .push(" AND a.question = ")
+        .push_bind(EASE_QUESTION)
+        .push(format_args!(
+            " AND a.role = {ROLE_CUSTOMER} AND a.score IS NOT NULL"
+        ));
+    scope.push_response_conditions(&mut qb, "a.submitted_at", "r");
+    if scope.needs_response_row() {
+        // The same window on the response side of the join, so its time
+        // index narrows the responses too (answers.submitted_at is a copy).
+        scope.push_window(&mut qb, "r.submitted_at");
+    }
+    qb.push(" GROUP BY a.score ORDER BY a.score");
+    let rows: Vec<(i32, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(score, n)| (score, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}

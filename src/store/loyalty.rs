@@ -1,0 +1,464 @@
+//! Customer effort tiers and outcome calibration (SPEC §7), in SQL.
+//!
+//! A customer is *assessed* over a window (SPEC §7.1):
+//! 1. the latest CUSTOMER `ease` answer in the window decides (≥ 5 LOW,
+//!    ≤ 3 HIGH, else MEDIUM; source CES); "latest" is by `submitted_at`,
+//!    ties broken by the greater response id;
+//! 2. otherwise the highest effort index of the customer's journeys in the
+//!    window, under the tenant's model (source JOURNEYS);
+//! 3. otherwise the customer is not assessed.
+//!
+//! The label filter applies to both sources (response labels, journey
+//! labels); `survey_id` and `intent` do not scope loyalty (SPEC §7.4 scopes
+//! it by window and labels only).
+//!
+//! Each outcome is attributed to the customer's tier assessed over the
+//! `CALIBRATION_HOURS` before its `observed_at`, half-open
+//! `[observed_at − 90 × 24 h, observed_at)`, without label filter: the
+//! posteriors are properties of the tenant's model, so every report and
+//! every customer sees the same calibration, computed from all of the
+//! tenant's outcomes (not only those in a request's window). An outcome of
+//! a customer with no assessment in those 90 days cannot be attributed and
+//! is left out.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
+
+use super::{
+    StoreResult,
+    effort::{EASE_QUESTION, ROLE_CUSTOMER},
+    scope::{Scope, effort_index_sql, effort_tier_sql},
+    tenants::TenantId,
+};
+use crate::scoring::{
+    effort::{
+        EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN, EffortComponents, EffortModel, EffortTier,
+    },
+    loyalty::{OutcomeCounts, OutcomeKind, TierCounts, TierKindTable},
+};
+
+/// Calibration looks back 90 days of 24 hours from an outcome (exact
+/// hours, so the window does not depend on the session time zone's DST).
+pub const CALIBRATION_HOURS: i64 = 90 * 24;
+
+/// `gapscore.v1.TierSource` values.
+pub const SOURCE_CES: i32 = 1;
+pub const SOURCE_JOURNEYS: i32 = 2;
+
+/// `gapscore.v1.EffortTier` value of a tier (1 LOW, 2 MEDIUM, 3 HIGH).
+pub fn tier_value(tier: EffortTier) -> i32 {
+    match tier {
+        EffortTier::Low => 1,
+        EffortTier::Medium => 2,
+        EffortTier::High => 3,
+    }
+}
+
+/// The tier of a `gapscore.v1.EffortTier` value.
+pub fn tier_of_value(value: i32) -> Option<EffortTier> {
+    match value {
+        1 => Some(EffortTier::Low),
+        2 => Some(EffortTier::Medium),
+        3 => Some(EffortTier::High),
+        _ => None,
+    }
+}
+
+/// The `gapscore.v1.OutcomeKind` value of a kind.
+pub fn outcome_kind_value(kind: OutcomeKind) -> i16 {
+    match kind {
+        OutcomeKind::Repurchase => 1,
+        OutcomeKind::SpendIncrease => 2,
+        OutcomeKind::NegativeWordOfMouth => 3,
+        OutcomeKind::Disloyalty => 4,
+    }
+}
+
+fn outcome_kind_of_value(value: i16) -> Option<OutcomeKind> {
+    OutcomeKind::ALL
+        .into_iter()
+        .find(|&k| outcome_kind_value(k) == value)
+}
+
+/// SQL tier (1 LOW, 2 MEDIUM, 3 HIGH) of an `ease` score expression.
+fn ease_tier_sql(score: &str) -> String {
+    format!(
+        "(CASE WHEN ({score}) >= {EASE_LOW_EFFORT_MIN} THEN 1 \
+               WHEN ({score}) <= {EASE_HIGH_EFFORT_MAX} THEN 3 ELSE 2 END)"
+    )
+}
+
+/// One assessed customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub customer_id: String,
+    /// `gapscore.v1.EffortTier` value.
+    pub tier: i32,
+    /// `gapscore.v1.TierSource` value.
+    pub tier_source: i32,
+    /// The latest `ease` answer in the window.
+    pub latest_ease: Option<i32>,
+    /// Highest effort index of the customer's journeys in the window.
+    pub worst_effort_index: Option<f64>,
+    /// The journey with that index (ties: the latest, then the smallest id).
+    pub worst_journey_id: Option<String>,
+}
+
+impl Assessment {
+    fn from_row(row: &PgRow) -> StoreResult<Assessment> {
+        Ok(Assessment {
+            customer_id: row.try_get("customer_id")?,
+            tier: row.try_get("tier")?,
+            tier_source: row.try_get("tier_source")?,
+            latest_ease: row.try_get("latest_ease")?,
+            worst_effort_index: row.try_get("worst_effort_index")?,
+            worst_journey_id: row.try_get("worst_journey_id")?,
+        })
+    }
+}
+
+/// Pushes `WITH ces AS (…), worst AS (…), assessed AS (…)`: one row per
+/// customer assessed in `scope` (optionally only `customer`), with columns
+/// `customer_id, tier, tier_source, latest_ease, worst_effort_index,
+/// worst_journey_id`.
+fn push_assessed(
+    qb: &mut QueryBuilder<Postgres>,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+    customer: Option<&str>,
+) {
+    qb.push(
+        "WITH ces AS (SELECT DISTINCT ON (r.respondent_id) \
+           r.respondent_id AS customer_id, a.score AS latest_ease \
+         FROM survey_responses r \
+         JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
+         WHERE r.tenant_id = ",
+    )
+    .push_bind(tenant.0)
+    .push(format_args!(
+        " AND a.role = {ROLE_CUSTOMER} AND r.respondent_id IS NOT NULL \
+          AND a.score IS NOT NULL AND a.question = "
+    ))
+    .push_bind(EASE_QUESTION);
+    // The window on both copies of submitted_at: the answers' index applies
+    // to a window scan, survey_responses' time index to its side of the join.
+    scope.push_window(qb, "a.submitted_at");
+    scope.push_window(qb, "r.submitted_at");
+    scope.push_labels(qb, "r.labels");
+    if let Some(c) = customer {
+        qb.push(" AND r.respondent_id = ").push_bind(c.to_owned());
+    }
+    qb.push(
+        " ORDER BY r.respondent_id, r.submitted_at DESC, r.id COLLATE \"C\" DESC), \
+         worst AS (SELECT DISTINCT ON (j.customer_id) j.customer_id, ",
+    )
+    .push(format_args!(
+        "{} AS worst_effort_index, j.id AS worst_journey_id \
+         FROM journeys j WHERE j.tenant_id = ",
+        effort_index_sql("j", model)
+    ))
+    .push_bind(tenant.0);
+    scope.push_window(qb, "j.started_at");
+    scope.push_labels(qb, "j.labels");
+    if let Some(c) = customer {
+        qb.push(" AND j.customer_id = ").push_bind(c.to_owned());
+    }
+    qb.push(format_args!(
+        " ORDER BY j.customer_id, worst_effort_index DESC, j.started_at DESC, j.id COLLATE \"C\"), \
+         assessed AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \
+           CASE WHEN c.customer_id IS NOT NULL THEN {ease_tier} ELSE {index_tier} END AS tier, \
+           CASE WHEN c.customer_id IS NOT NULL THEN {SOURCE_CES} ELSE {SOURCE_JOURNEYS} END \
+             AS tier_source, \
+           c.latest_ease, w.worst_effort_index, w.worst_journey_id \
+         FROM ces c FULL JOIN worst w ON w.customer_id = c.customer_id) ",
+        ease_tier = ease_tier_sql("c.latest_ease"),
+        index_tier = effort_tier_sql("w.worst_effort_index", model),
+    ));
+}
+
+/// Customers assessed in `scope`, per tier.
+async fn tier_counts(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+) -> StoreResult<TierCounts> {
+    let mut qb = QueryBuilder::new("");
+    push_assessed(&mut qb, tenant, scope, model, None);
+    qb.push("SELECT tier, count(*) FROM assessed GROUP BY tier");
+    let rows: Vec<(i32, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let mut counts = TierCounts::default();
+    for (tier, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        match tier_of_value(tier) {
+            Some(EffortTier::Low) => counts.low = n,
+            Some(EffortTier::Medium) => counts.medium = n,
+            Some(EffortTier::High) => counts.high = n,
+            None => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// The tenant's outcomes per (tier, kind), each attributed to the
+/// customer's tier over the 90 days before it was observed.
+///
+/// Set-based rather than one correlated lookup per outcome: the latest
+/// `ease` answer and the worst journey of each outcome's look-back window
+/// are joins on (customer, time range) that the planner can run as hash
+/// joins for many outcomes or as index lookups
+/// (`journeys_customer`, `survey_responses_respondent`) for few.
+async fn outcome_counts(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    model: &EffortModel,
+) -> StoreResult<TierKindTable<OutcomeCounts>> {
+    let sql = format!(
+        "WITH o AS (SELECT id, customer_id, kind, occurred, observed_at, \
+             observed_at - interval '{CALIBRATION_HOURS} hours' AS since \
+           FROM outcomes WHERE tenant_id = $1), \
+         e AS (SELECT DISTINCT ON (o.id) o.id, a.score \
+           FROM o \
+           JOIN survey_responses r ON r.tenant_id = $1 AND r.respondent_id = o.customer_id \
+             AND r.role = {ROLE_CUSTOMER} \
+             AND r.submitted_at >= o.since AND r.submitted_at < o.observed_at \
+           JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
+             AND a.question = '{EASE_QUESTION}' AND a.score IS NOT NULL \
+           ORDER BY o.id, r.submitted_at DESC, r.id COLLATE \"C\" DESC), \
+         w AS (SELECT o.id, max({index}) AS worst \
+           FROM o \
+           JOIN journeys j ON j.tenant_id = $1 AND j.customer_id = o.customer_id \
+             AND j.started_at >= o.since AND j.started_at < o.observed_at \
+           GROUP BY o.id) \
+         SELECT o.kind, \
+           CASE WHEN e.id IS NOT NULL THEN {ease_tier} ELSE {index_tier} END AS tier, \
+           count(*) FILTER (WHERE o.occurred) AS occurred, \
+           count(*) FILTER (WHERE NOT o.occurred) AS not_occurred \
+         FROM o LEFT JOIN e ON e.id = o.id LEFT JOIN w ON w.id = o.id \
+         WHERE e.id IS NOT NULL OR w.id IS NOT NULL \
+         GROUP BY 1, 2",
+        ease_tier = ease_tier_sql("e.score"),
+        index_tier = effort_tier_sql("w.worst", model),
+        index = effort_index_sql("j", model),
+    );
+    let rows: Vec<(i16, i32, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut table = TierKindTable::<OutcomeCounts>::default();
+    for (kind, tier, occurred, not_occurred) in rows {
+        if let (Some(kind), Some(tier)) = (outcome_kind_of_value(kind), tier_of_value(tier)) {
+            *table.get_mut(tier, kind) = OutcomeCounts {
+                occurred: u64::try_from(occurred).unwrap_or(0),
+                not_occurred: u64::try_from(not_occurred).unwrap_or(0),
+            };
+        }
+    }
+    Ok(table)
+}
+
+/// What `GetLoyaltyRisk` needs: tier counts in scope and the calibration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoyaltyData {
+    pub tiers: TierCounts,
+    pub outcomes: TierKindTable<OutcomeCounts>,
+}
+
+/// Reads the loyalty data of `scope`, in one snapshot.
+pub async fn loyalty_data(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+) -> StoreResult<LoyaltyData> {
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let tiers = tier_counts(&mut tx, tenant, scope, model).await?;
+    let outcomes = outcome_counts(&mut tx, tenant, model).await?;
+    tx.commit().await?;
+    Ok(LoyaltyData { tiers, outcomes })
+}
+
+/// One journey of a customer with its effort under the current model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerJourneyRow {
+    pub id: String,
+    pub intent: String,
+    pub effort_index: f64,
+    /// `gapscore.v1.EffortTier` value.
+    pub tier: i32,
+}
+
+/// What `GetCustomerRisk` needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerData {
+    pub assessment: Assessment,
+    /// Journeys in scope, most recent first, at most the requested limit.
+    pub journeys: Vec<CustomerJourneyRow>,
+    /// All journeys of the customer in scope.
+    pub journeys_in_scope: i64,
+    /// The stored components of the worst journey.
+    pub worst_components: Option<EffortComponents>,
+    pub outcomes: TierKindTable<OutcomeCounts>,
+}
+
+/// Reads one customer's data in `scope`, in one snapshot; `None` when the
+/// customer is not assessed there (no `ease` answer and no journey).
+pub async fn customer_data(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+    customer: &str,
+    journey_limit: i64,
+) -> StoreResult<Option<CustomerData>> {
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let mut qb = QueryBuilder::new("");
+    push_assessed(&mut qb, tenant, scope, model, Some(customer));
+    qb.push("SELECT * FROM assessed");
+    let Some(row) = qb.build().fetch_optional(&mut *tx).await? else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let assessment = Assessment::from_row(&row)?;
+
+    let index = effort_index_sql("j", model);
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT j.id, j.intent, {index} AS effort_index, {tier} AS tier, \
+           count(*) OVER () AS total \
+         FROM journeys j WHERE j.tenant_id = ",
+        tier = effort_tier_sql(&index, model),
+    ));
+    qb.push_bind(tenant.0)
+        .push(" AND j.customer_id = ")
+        .push_bind(customer.to_owned());
+    scope.push_window(&mut qb, "j.started_at");
+    scope.push_labels(&mut qb, "j.labels");
+    qb.push(" ORDER BY j.started_at DESC, j.id COLLATE \"C\" LIMIT ")
+        .push_bind(journey_limit);
+    let rows = qb.build().fetch_all(&mut *tx).await?;
+    let journeys_in_scope = match rows.first() {
+        Some(row) => row.try_get("total")?,
+        None => 0,
+    };
+    let journeys = rows
+        .iter()
+        .map(|row| {
+            Ok(CustomerJourneyRow {
+                id: row.try_get("id")?,
+                intent: row.try_get("intent")?,
+                effort_index: row.try_get("effort_index")?,
+                tier: row.try_get("tier")?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+
+    let worst_components = match &assessment.worst_journey_id {
+        Some(id) => journey_components(&mut tx, tenant, id).await?,
+        None => None,
+    };
+    let outcomes = outcome_counts(&mut tx, tenant, model).await?;
+    tx.commit().await?;
+    Ok(Some(CustomerData {
+        assessment,
+        journeys,
+        journeys_in_scope,
+        worst_components,
+        outcomes,
+    }))
+}
+
+/// The stored effort components of one journey.
+async fn journey_components(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    journey_id: &str,
+) -> StoreResult<Option<EffortComponents>> {
+    let row = sqlx::query(
+        "SELECT customer_touchpoints, distinct_channels, channel_switches, failed_self_service, \
+           transfers, repeated_information, customer_seconds, resolved, first_customer_resolved, \
+           has_assisted, first_assisted_resolved \
+         FROM journeys WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant.0)
+    .bind(journey_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(EffortComponents {
+            customer_touchpoints: row.try_get("customer_touchpoints")?,
+            distinct_channels: row.try_get("distinct_channels")?,
+            channel_switches: row.try_get("channel_switches")?,
+            failed_self_service: row.try_get("failed_self_service")?,
+            transfers: row.try_get("transfers")?,
+            repeated_information: row.try_get("repeated_information")?,
+            customer_seconds: row.try_get("customer_seconds")?,
+            resolved: row.try_get("resolved")?,
+            first_customer_resolved: row.try_get("first_customer_resolved")?,
+            has_assisted: row.try_get("has_assisted")?,
+            first_assisted_resolved: row.try_get("first_assisted_resolved")?,
+        })
+    })
+    .transpose()
+}
+
+/// The sort key of `ListAtRiskCustomers`: tier descending, worst effort
+/// index (0 without journeys) descending, customer id ascending (byte
+/// order). Also the content of its page tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AtRiskKey {
+    pub tier: i32,
+    pub worst_effort_index: f64,
+    pub customer_id: String,
+}
+
+impl AtRiskKey {
+    pub fn of(a: &Assessment) -> AtRiskKey {
+        AtRiskKey {
+            tier: a.tier,
+            worst_effort_index: a.worst_effort_index.unwrap_or(0.0),
+            customer_id: a.customer_id.clone(),
+        }
+    }
+}
+
+/// Up to `limit` customers assessed in `scope` with tier ≥ `min_tier`,
+/// after `after`, in [`AtRiskKey`] order.
+pub async fn at_risk_customers(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+    min_tier: EffortTier,
+    after: Option<&AtRiskKey>,
+    limit: i64,
+) -> StoreResult<Vec<Assessment>> {
+    let mut qb = QueryBuilder::new("");
+    push_assessed(&mut qb, tenant, scope, model, None);
+    qb.push("SELECT * FROM assessed WHERE tier >= ")
+        .push_bind(tier_value(min_tier));
+    const WORST: &str = "coalesce(worst_effort_index, 0::float8)";
+    if let Some(k) = after {
+        qb.push(" AND (tier < ")
+            .push_bind(k.tier)
+            .push(" OR (tier = ")
+            .push_bind(k.tier)
+            .push(format_args!(" AND ({WORST} < "))
+            .push_bind(k.worst_effort_index)
+            .push(format_args!(" OR ({WORST} = "))
+            .push_bind(k.worst_effort_index)
+            .push(" AND customer_id COLLATE \"C\" > ")
+            .push_bind(k.customer_id.clone())
+            .push("))))");
+    }
+    qb.push(format_args!(
+        " ORDER BY tier DESC, {WORST} DESC, customer_id COLLATE \"C\" LIMIT "
+    ))
+    .push_bind(limit);
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(Assessment::from_row).collect()
+}

@@ -1,0 +1,331 @@
+//! Survey responses and their answers.
+//!
+//! Ingest is a batch upsert keyed by (tenant_id, id): one transaction, a
+//! fixed number of round trips per batch (array binds with `UNNEST`, never
+//! one statement per record or answer), and a content hash that turns an
+//! identical re-send into a no-op.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
+
+use super::ingest::IngestCounts;
+use super::{StoreResult, catalog::Question, scope::Scope, tenants::TenantId};
+
+/// One answer as stored. Empty optional strings are `None` (NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    pub question: String,
+    /// Set for RATING answers.
+    pub score: Option<i32>,
+    /// Normalized themes of a THEMES answer; empty for RATING answers
+    /// (stored as NULL).
+    pub themes: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// One survey response as stored, its answers in request order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub id: String,
+    /// `gapscore.v1.RespondentRole` value.
+    pub role: i16,
+    pub respondent_id: Option<String>,
+    pub survey_id: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+    pub labels: BTreeMap<String, String>,
+    pub answers: Vec<AnswerRecord>,
+    /// SHA-256 of the normalized record; equal hashes mean an identical re-send.
+    pub content_hash: Vec<u8>,
+}
+
+/// The catalog questions named by `keys`, locked `FOR SHARE` until the
+/// transaction ends: a concurrent `UpsertQuestion` (which locks the row
+/// `FOR UPDATE` and refuses to change a scale once answers exist) waits for
+/// this ingest, so answers are always validated against the scale in force
+/// when they are committed. Unknown keys are simply absent from the result.
+pub async fn lock_questions(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    keys: &[String],
+) -> StoreResult<Vec<Question>> {
+    Ok(sqlx::query_as(
+        "SELECT key, kind, text, scale_min, scale_max, favorable_min, unfavorable_max, built_in
+         FROM questions WHERE tenant_id = $1 AND key = ANY($2)
+         ORDER BY key FOR SHARE",
+    )
+    .bind(tenant.0)
+    .bind(keys)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Upserts a batch of responses inside the caller's transaction.
+///
+/// Ids must be unique within `records` (the API layer rejects duplicates).
+/// A record whose id is new is inserted; one whose stored `content_hash`
+/// differs replaces the stored row and all its answers; one with an equal
+/// hash is left alone (no row is written). Three statements per batch,
+/// whatever its size.
+pub async fn upsert(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    records: &[ResponseRecord],
+) -> StoreResult<IngestCounts> {
+    if records.is_empty() {
+        return Ok(IngestCounts::default());
+    }
+    // A stable lock order (by id) keeps two overlapping concurrent batches
+    // from deadlocking on each other's rows.
+    let mut order: Vec<&ResponseRecord> = records.iter().collect();
+    order.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+
+    let n = order.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut roles = Vec::with_capacity(n);
+    let mut respondents = Vec::with_capacity(n);
+    let mut surveys = Vec::with_capacity(n);
+    let mut times = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    let mut hashes = Vec::with_capacity(n);
+    for r in &order {
+        ids.push(r.id.as_str());
+        roles.push(r.role);
+        respondents.push(r.respondent_id.as_deref());
+        surveys.push(r.survey_id.as_deref());
+        times.push(r.submitted_at);
+        labels.push(Json(&r.labels));
+        hashes.push(r.content_hash.as_slice());
+    }
+
+    // Rows come back only when inserted or actually changed: the WHERE of
+    // DO UPDATE skips identical content. `xmax = 0` holds exactly for a
+    // freshly inserted tuple (an ON CONFLICT update leaves the row lock's
+    // xid in xmax), which is also right when a concurrent transaction
+    // inserted the same id first.
+    let written: Vec<(String, i64, bool)> = sqlx::query_as(
+        "INSERT INTO survey_responses
+             (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash)
+         SELECT $1, t.id, t.role, t.respondent_id, t.survey_id, t.submitted_at, t.labels, t.content_hash
+         FROM UNNEST($2::text[], $3::smallint[], $4::text[], $5::text[], $6::timestamptz[],
+                     $7::jsonb[], $8::bytea[])
+              AS t(id, role, respondent_id, survey_id, submitted_at, labels, content_hash)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET
+             role = EXCLUDED.role,
+             respondent_id = EXCLUDED.respondent_id,
+             survey_id = EXCLUDED.survey_id,
+             submitted_at = EXCLUDED.submitted_at,
+             labels = EXCLUDED.labels,
+             content_hash = EXCLUDED.content_hash
+         WHERE survey_responses.content_hash <> EXCLUDED.content_hash
+         RETURNING id, rid, (xmax = 0) AS inserted",
+    )
+    .bind(tenant.0)
+    .bind(&ids)
+    .bind(&roles)
+    .bind(&respondents)
+    .bind(&surveys)
+    .bind(&times)
+    .bind(&labels)
+    .bind(&hashes)
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let inserted = written.iter().filter(|(_, _, ins)| *ins).count() as i64;
+    let counts = IngestCounts {
+        inserted,
+        updated: written.len() as i64 - inserted,
+        unchanged: (n - written.len()) as i64,
+    };
+    if written.is_empty() {
+        return Ok(counts);
+    }
+
+    let replaced: Vec<i64> = written
+        .iter()
+        .filter(|(_, _, ins)| !*ins)
+        .map(|(_, rid, _)| *rid)
+        .collect();
+    if !replaced.is_empty() {
+        sqlx::query("DELETE FROM answers WHERE tenant_id = $1 AND rid = ANY($2)")
+            .bind(tenant.0)
+            .bind(&replaced)
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    let by_id: HashMap<&str, &ResponseRecord> = order.iter().map(|r| (r.id.as_str(), *r)).collect();
+    let mut a_rids = Vec::new();
+    let mut a_questions = Vec::new();
+    let mut a_roles = Vec::new();
+    let mut a_times = Vec::new();
+    let mut a_scores = Vec::new();
+    let mut a_themes = Vec::new();
+    let mut a_comments = Vec::new();
+    let mut a_ordinals = Vec::new();
+    for (id, rid, _) in &written {
+        let r = by_id[id.as_str()];
+        for (ordinal, a) in r.answers.iter().enumerate() {
+            a_rids.push(*rid);
+            a_questions.push(a.question.as_str());
+            a_roles.push(r.role);
+            a_times.push(r.submitted_at);
+            a_scores.push(a.score);
+            a_themes.push((!a.themes.is_empty()).then_some(Json(&a.themes)));
+            a_comments.push(a.comment.as_deref());
+            a_ordinals.push(ordinal as i16);
+        }
+    }
+    // Themes travel as one JSON array per answer: UNNEST cannot take a
+    // ragged two-dimensional text array.
+    sqlx::query(
+        "INSERT INTO answers
+             (tenant_id, rid, question, role, submitted_at, score, themes, comment, ordinal)
+         SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.score,
+                CASE WHEN t.themes IS NULL THEN NULL
+                     ELSE ARRAY(SELECT jsonb_array_elements_text(t.themes)) END,
+                t.comment, t.ordinal
+         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[], $6::int[],
+                     $7::jsonb[], $8::text[], $9::smallint[])
+              AS t(rid, question, role, submitted_at, score, themes, comment, ordinal)",
+    )
+    .bind(tenant.0)
+    .bind(&a_rids)
+    .bind(&a_questions)
+    .bind(&a_roles)
+    .bind(&a_times)
+    .bind(&a_scores)
+    .bind(&a_themes)
+    .bind(&a_comments)
+    .bind(&a_ordinals)
+    .execute(&mut *conn)
+    .await?;
+    Ok(counts)
+}
+
+#[derive(sqlx::FromRow)]
+struct ResponseRow {
+    rid: i64,
+    id: String,
+    role: i16,
+    respondent_id: Option<String>,
+    survey_id: Option<String>,
+    submitted_at: DateTime<Utc>,
+    labels: Json<BTreeMap<String, String>>,
+    content_hash: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AnswerRow {
+    rid: i64,
+    question: String,
+    score: Option<i32>,
+    themes: Option<Vec<String>>,
+    comment: Option<String>,
+}
+
+const RESPONSE_COLUMNS: &str =
+    "rid, id, role, respondent_id, survey_id, submitted_at, labels, content_hash";
+
+/// Loads the answers of `rows` (two queries in all) and assembles records in
+/// the order of `rows`, answers in their original order.
+async fn with_answers(
+    pool: &PgPool,
+    tenant: TenantId,
+    rows: Vec<ResponseRow>,
+) -> StoreResult<Vec<ResponseRecord>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rids: Vec<i64> = rows.iter().map(|r| r.rid).collect();
+    let answers: Vec<AnswerRow> = sqlx::query_as(
+        "SELECT rid, question, score, themes, comment FROM answers
+         WHERE tenant_id = $1 AND rid = ANY($2) ORDER BY rid, ordinal",
+    )
+    .bind(tenant.0)
+    .bind(&rids)
+    .fetch_all(pool)
+    .await?;
+    let mut by_rid: HashMap<i64, Vec<AnswerRecord>> = HashMap::with_capacity(rows.len());
+    for a in answers {
+        by_rid.entry(a.rid).or_default().push(AnswerRecord {
+            question: a.question,
+            score: a.score,
+            themes: a.themes.unwrap_or_default(),
+            comment: a.comment,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ResponseRecord {
+            answers: by_rid.remove(&r.rid).unwrap_or_default(),
+            id: r.id,
+            role: r.role,
+            respondent_id: r.respondent_id,
+            survey_id: r.survey_id,
+            submitted_at: r.submitted_at,
+            labels: r.labels.0,
+            content_hash: r.content_hash,
+        })
+        .collect())
+}
+
+/// One response by id, or `None`.
+pub async fn get(pool: &PgPool, tenant: TenantId, id: &str) -> StoreResult<Option<ResponseRecord>> {
+    let row: Option<ResponseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RESPONSE_COLUMNS} FROM survey_responses WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(with_answers(pool, tenant, row.into_iter().collect())
+        .await?
+        .pop())
+}
+
+/// Which responses to list: the shared scope (window on `submitted_at`,
+/// labels, survey_id) plus role and respondent. Unset parts match everything.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub scope: Scope,
+    pub role: Option<i16>,
+    pub respondent_id: Option<String>,
+}
+
+/// Up to `limit` responses ordered by (submitted_at, id), strictly after
+/// `after` when given (keyset pagination: stable under concurrent inserts,
+/// and served by the `(tenant_id, submitted_at, id)` index).
+pub async fn list(
+    pool: &PgPool,
+    tenant: TenantId,
+    filter: &ListFilter,
+    after: Option<(DateTime<Utc>, &str)>,
+    limit: i64,
+) -> StoreResult<Vec<ResponseRecord>> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {RESPONSE_COLUMNS} FROM survey_responses r WHERE r.tenant_id = "
+    ));
+    q.push_bind(tenant.0);
+    filter
+        .scope
+        .push_response_conditions(&mut q, "r.submitted_at", "r");
+    if let Some(role) = filter.role {
+        q.push(" AND r.role = ").push_bind(role);
+    }
+    if let Some(respondent) = &filter.respondent_id {
+        q.push(" AND r.respondent_id = ").push_bind(respondent);
+    }
+    if let Some((time, id)) = after {
+        q.push(" AND (r.submitted_at, r.id) > (")
+            .push_bind(time)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(" ORDER BY r.submitted_at, r.id LIMIT ")
+        .push_bind(limit);
+    let rows: Vec<ResponseRow> = q.build_query_as().fetch_all(pool).await?;
+    with_answers(pool, tenant, rows).await
+}

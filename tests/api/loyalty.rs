@@ -1,0 +1,738 @@
+//! ScoringService.GetLoyaltyRisk, CustomerService.GetCustomerRisk and
+//! ListAtRiskCustomers (SPEC §7).
+
+use gapscore::{
+    proto::v1::{
+        EffortTier, GetCustomerRiskRequest, GetCustomerRiskResponse, GetLoyaltyRiskRequest,
+        GetLoyaltyRiskResponse, GetScoringModelRequest, ListAtRiskCustomersRequest,
+        ListAtRiskCustomersResponse, OutcomeKind, ScoreFilter, TierSource,
+        UpdateScoringModelRequest,
+    },
+    scoring::{
+        EffortComponents, PosteriorTable, PriorModel, TierCounts, TierKindTable, loyalty_risk,
+    },
+    store::tenants::TenantId,
+};
+use sqlx::PgPool;
+use tonic::Code;
+
+use crate::{
+    effort::data::*,
+    helpers::{TestApp, error_reason, spawn_app, ts, violation_fields},
+};
+
+const HIGH: i32 = EffortTier::High as i32;
+const MEDIUM: i32 = EffortTier::Medium as i32;
+const LOW: i32 = EffortTier::Low as i32;
+const CES: i32 = TierSource::Ces as i32;
+const JOURNEYS: i32 = TierSource::Journeys as i32;
+const NWOM: i16 = OutcomeKind::NegativeWordOfMouth as i16;
+const DISLOYALTY: i16 = OutcomeKind::Disloyalty as i16;
+
+fn january() -> Option<ScoreFilter> {
+    Some(ScoreFilter {
+        start_time: Some(ts("2026-01-01T00:00:00Z")),
+        end_time: Some(ts("2026-02-01T00:00:00Z")),
+        ..Default::default()
+    })
+}
+
+fn with_labels(filter: Option<ScoreFilter>, key: &str, value: &str) -> Option<ScoreFilter> {
+    let mut f = filter.unwrap_or_default();
+    f.labels.insert(key.into(), value.into());
+    Some(f)
+}
+
+async fn risk(app: &TestApp, filter: Option<ScoreFilter>) -> GetLoyaltyRiskResponse {
+    app.scoring()
+        .get_loyalty_risk(GetLoyaltyRiskRequest {
+            filter,
+            confidence_level: None,
+        })
+        .await
+        .expect("GetLoyaltyRisk")
+        .into_inner()
+}
+
+async fn customer(app: &TestApp, id: &str, filter: Option<ScoreFilter>) -> GetCustomerRiskResponse {
+    app.customers()
+        .get_customer_risk(GetCustomerRiskRequest {
+            customer_id: id.into(),
+            filter,
+            confidence_level: None,
+        })
+        .await
+        .expect("GetCustomerRisk")
+        .into_inner()
+}
+
+fn tier_counts(r: &GetLoyaltyRiskResponse) -> Vec<(i32, i64)> {
+    r.tiers.iter().map(|t| (t.tier, t.customers)).collect()
+}
+
+fn assert_close(actual: f64, expected: f64) {
+    assert!(
+        (actual - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+        "{actual} != {expected}"
+    );
+}
+
+/// The posterior mean of (tier, kind) in a loyalty report.
+fn posterior_mean(r: &GetLoyaltyRiskResponse, tier: i32, kind: i16) -> (f64, i64, i64) {
+    let o = r
+        .outcomes
+        .iter()
+        .find(|o| o.kind == i32::from(kind))
+        .unwrap();
+    let t = o.tier_rates.iter().find(|t| t.tier == tier).unwrap();
+    (t.posterior_mean, t.observed, t.occurrences)
+}
+
+#[sqlx::test]
+async fn tiers_come_from_the_latest_ease_answer_before_journeys(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (p, t) = (&app.pool, app.tenant);
+    let eu = || serde_json::json!({"region": "eu"});
+    let none = || serde_json::json!({});
+    // ann: a HIGH journey, but her ease answer says LOW: CES decides.
+    journey(p, t, "j-ann", "ann", "2026-01-10T09:00:00Z", &card_update()).await;
+    ease(p, t, "r-ann", "ann", "2026-01-12T09:00:00Z", 6).await;
+    // bob: journeys only, the worst decides (67.5, HIGH).
+    journey(p, t, "j-bob-1", "bob", "2026-01-05T09:00:00Z", &easy()).await;
+    let stuck_start = at("2026-01-06T09:00:00Z");
+    journey_with(p, t, "j-bob-2", "bob", "x", eu(), stuck_start, &stuck()).await;
+    // cat: the latest answer in the window (2) decides, not the earlier 6
+    // or the later 7 outside the window.
+    ease(p, t, "r-cat-1", "cat", "2026-01-03T09:00:00Z", 6).await;
+    let at_20 = "2026-01-20T09:00:00Z";
+    ease_with(p, t, "r-cat-2", 3, Some("cat"), None, eu(), at_20, 2).await;
+    ease(p, t, "r-cat-3", "cat", "2026-02-02T09:00:00Z", 7).await;
+    // dan: 4 is MEDIUM.
+    ease(p, t, "r-dan", "dan", "2026-01-04T09:00:00Z", 4).await;
+    // eve: 28.5 is MEDIUM; fay: 0 is LOW.
+    journey(p, t, "j-eve", "eve", "2026-01-07T09:00:00Z", &two_calls(1)).await;
+    journey(p, t, "j-fay", "fay", "2026-01-08T09:00:00Z", &easy()).await;
+    // gus: only data before the window; hal: a staff answer.
+    ease(p, t, "r-gus", "gus", "2025-12-20T09:00:00Z", 2).await;
+    ease_with(p, t, "r-hal", 2, Some("hal"), None, none(), at_20, 1).await;
+    // ivy: two answers at the same instant: the greater response id wins.
+    ease(p, t, "r-ivy-b", "ivy", "2026-01-09T09:00:00Z", 1).await;
+    ease(p, t, "r-ivy-a", "ivy", "2026-01-09T09:00:00Z", 7).await;
+
+    let r = risk(&app, january()).await;
+    assert_eq!(r.customers, 7);
+    assert_eq!(tier_counts(&r), [(LOW, 2), (MEDIUM, 2), (HIGH, 3)]);
+    let shares: Vec<f64> = r.tiers.iter().map(|t| t.share).collect();
+    assert_eq!(shares, [2.0 / 7.0, 2.0 / 7.0, 3.0 / 7.0]);
+
+    let expect = [
+        ("ann", LOW, CES, Some(6)),
+        ("bob", HIGH, JOURNEYS, None),
+        ("cat", HIGH, CES, Some(2)),
+        ("dan", MEDIUM, CES, Some(4)),
+        ("eve", MEDIUM, JOURNEYS, None),
+        ("fay", LOW, JOURNEYS, None),
+        ("ivy", HIGH, CES, Some(1)),
+    ];
+    for (id, tier, source, latest_ease) in expect {
+        let c = customer(&app, id, january()).await;
+        assert_eq!(
+            (c.tier, c.tier_source, c.latest_ease),
+            (tier, source, latest_ease),
+            "{id}"
+        );
+    }
+    // Without a window cat's latest answer is the 7 of February.
+    let c = customer(&app, "cat", None).await;
+    assert_eq!((c.tier, c.latest_ease), (LOW, Some(7)));
+
+    // Labels apply to both sources: only cat's labelled answer and bob's
+    // labelled journey are in scope.
+    let r = risk(&app, with_labels(january(), "region", "eu")).await;
+    assert_eq!(tier_counts(&r), [(LOW, 0), (MEDIUM, 0), (HIGH, 2)]);
+    let eu_only = with_labels(january(), "region", "eu");
+    let c = customer(&app, "bob", eu_only.clone()).await;
+    assert_eq!((c.tier, c.worst_journey_id.as_str()), (HIGH, "j-bob-2"));
+    assert_eq!(c.journeys.len(), 1);
+    let c = customer(&app, "cat", eu_only).await;
+    assert_eq!((c.tier, c.latest_ease), (HIGH, Some(2)));
+}
+
+/// Stores `n` journeys with the components of `touchpoints` for customers
+/// `{prefix}0000`, `{prefix}0001`, … in one statement.
+async fn many_journeys(
+    pool: &PgPool,
+    tenant: TenantId,
+    prefix: &str,
+    n: i32,
+    touchpoints: &[gapscore::scoring::TouchpointInput],
+) {
+    let c = EffortComponents::from_touchpoints(touchpoints);
+    sqlx::query(
+        "INSERT INTO journeys (tenant_id, id, customer_id, intent, started_at, content_hash,
+           customer_touchpoints, channel_switches, failed_self_service, transfers,
+           repeated_information, customer_seconds, resolved, first_customer_resolved,
+           has_assisted, first_assisted_resolved, distinct_channels)
+         SELECT $1, $2 || '-j' || lpad(i::text, 4, '0'), $2 || lpad(i::text, 4, '0'), 'x',
+           '2026-01-15T00:00:00Z', '\\x00', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+         FROM generate_series(0, $3 - 1) i",
+    )
+    .bind(tenant.0)
+    .bind(prefix)
+    .bind(n)
+    .bind(c.customer_touchpoints)
+    .bind(c.channel_switches)
+    .bind(c.failed_self_service)
+    .bind(c.transfers)
+    .bind(c.repeated_information)
+    .bind(c.customer_seconds)
+    .bind(c.resolved)
+    .bind(c.first_customer_resolved)
+    .bind(c.has_assisted)
+    .bind(c.first_assisted_resolved)
+    .bind(c.distinct_channels)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test]
+async fn the_headline_counts_likely_detractors_with_the_default_priors(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    many_journeys(&app.pool, app.tenant, "h", 1200, &card_update()).await;
+    many_journeys(&app.pool, app.tenant, "l", 300, &easy()).await;
+    many_journeys(&app.pool, app.tenant, "m", 500, &two_calls(1)).await;
+    let r = risk(&app, january()).await;
+    assert_eq!(r.confidence_level, 0.95);
+    assert_eq!(r.customers, 2000);
+    assert_eq!(tier_counts(&r), [(LOW, 300), (MEDIUM, 500), (HIGH, 1200)]);
+    assert_close(r.likely_detractors, 1200.0 * 0.81);
+    assert_eq!(
+        r.headline,
+        "of our 1,200 high-effort customers, about 972 are likely to speak badly of us"
+    );
+
+    // Everything else is scoring::loyalty over the tier counts.
+    let posteriors =
+        PosteriorTable::from_model(&PriorModel::default(), &TierKindTable::default(), 0.95);
+    let counts = TierCounts {
+        low: 300,
+        medium: 500,
+        high: 1200,
+    };
+    let want = loyalty_risk(counts, &posteriors, 0.95);
+    let ci = r.high_share_ci.unwrap();
+    let want_ci = want.high_share_ci.unwrap();
+    assert_eq!((ci.lower, ci.upper), (want_ci.lower, want_ci.upper));
+    let kinds: Vec<i32> = r.outcomes.iter().map(|o| o.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            OutcomeKind::NegativeWordOfMouth as i32,
+            OutcomeKind::Disloyalty as i32,
+            OutcomeKind::Repurchase as i32,
+            OutcomeKind::SpendIncrease as i32,
+        ]
+    );
+    for (got, want) in r.outcomes.iter().zip(&want.outcomes) {
+        assert_eq!(got.expected_share, want.expected_share.unwrap());
+        assert_eq!(got.expected_customers, want.expected_customers);
+        let ci = got.expected_share_ci.unwrap();
+        let want_ci = want.interval.unwrap();
+        assert_eq!((ci.lower, ci.upper), (want_ci.lower, want_ci.upper));
+        let rates: Vec<_> = got
+            .tier_rates
+            .iter()
+            .map(|t| (t.tier, t.posterior_mean, t.prior_interpolated, t.observed))
+            .collect();
+        let want_rates: Vec<_> = want
+            .tier_rates
+            .iter()
+            .zip([LOW, MEDIUM, HIGH])
+            .map(|(t, tier)| (tier, t.rate, t.interpolated, 0))
+            .collect();
+        assert_eq!(rates, want_rates);
+    }
+    // NWOM: 0.15 × 0.01 + 0.25 × 0.41 + 0.6 × 0.81.
+    let nwom = &r.outcomes[0];
+    assert_close(nwom.expected_share, 0.15 * 0.01 + 0.25 * 0.41 + 0.6 * 0.81);
+    let rates: Vec<f64> = nwom.tier_rates.iter().map(|t| t.prior_mean).collect();
+    assert_close(rates[1], 0.41);
+    assert_eq!((rates[0], rates[2]), (0.01, 0.81));
+}
+
+#[sqlx::test]
+async fn small_and_empty_scopes_have_readable_headlines(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (p, t) = (&app.pool, app.tenant);
+    let r = risk(&app, None).await;
+    assert_eq!(r.customers, 0);
+    assert_eq!(tier_counts(&r), [(LOW, 0), (MEDIUM, 0), (HIGH, 0)]);
+    assert!(r.tiers.iter().all(|t| t.share == 0.0));
+    assert_eq!(r.high_share_ci, None);
+    assert_eq!(r.likely_detractors, 0.0);
+    assert_eq!(r.headline, "no customers with effort data in scope");
+    for o in &r.outcomes {
+        assert_eq!((o.expected_share, o.expected_customers), (0.0, 0.0));
+        assert_eq!(o.expected_share_ci, None);
+        assert_eq!(o.tier_rates.len(), 3);
+        assert!(o.tier_rates.iter().all(|t| t.posterior_mean.is_finite()));
+    }
+
+    journey(p, t, "j1", "c1", "2026-01-10T09:00:00Z", &easy()).await;
+    let r = risk(&app, None).await;
+    assert_eq!(
+        r.headline,
+        "none of our 1 assessed customer had a high-effort experience"
+    );
+    journey(p, t, "j2", "c2", "2026-01-10T09:00:00Z", &card_update()).await;
+    let r = risk(&app, None).await;
+    assert_eq!(
+        r.headline,
+        "of our 1 high-effort customer, about 1 is likely to speak badly of us"
+    );
+    for c in ["c3", "c4", "c5", "c6"] {
+        journey(p, t, &format!("j-{c}"), c, "2026-01-10T09:00:00Z", &stuck()).await;
+    }
+    let r = risk(&app, None).await;
+    assert_close(r.likely_detractors, 5.0 * 0.81);
+    assert_eq!(
+        r.headline,
+        "of our 5 high-effort customers, about 4 are likely to speak badly of us"
+    );
+}
+
+#[sqlx::test]
+async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (p, t) = (&app.pool, app.tenant);
+    let jan10 = "2026-01-10T09:00:00Z";
+    let mut journeys: Vec<_> = ["h1", "h2", "h3", "h4", "m1", "n1"]
+        .into_iter()
+        .map(|c| proto_journey(&format!("j-{c}"), c, jan10, &card_update()))
+        .collect();
+    journeys.push(proto_journey("j-l1", "l1", jan10, &easy()));
+    submit_journeys(&app, journeys).await;
+    // m1 said it was easy before the outcome: CES decides (LOW).
+    ease(p, t, "r-m1", "m1", "2026-01-20T09:00:00Z", 6).await;
+    // n1 said so only after the outcome: the journey decides (HIGH).
+    ease(p, t, "r-n1", "n1", "2026-03-01T09:00:00Z", 7).await;
+
+    // HIGH, NWOM: h1, h2, h4 occurred, h3 did not.
+    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o2", "h2", NWOM, true, "2026-03-01T00:00:00Z").await;
+    submit_outcome(&app, "o3", "h3", NWOM, false, "2026-02-15T00:00:00Z").await;
+    // Exactly 90 days after the journey: still inside [observed − 90 d, observed).
+    submit_outcome(&app, "o4", "h4", NWOM, true, "2026-04-10T09:00:00Z").await;
+    // A second later the journey is out of the 90 days: not attributed.
+    submit_outcome(&app, "o5", "h4", NWOM, false, "2026-04-10T09:00:01Z").await;
+    // At the journey's own instant: nothing before it, not attributed.
+    submit_outcome(&app, "o6", "h3", NWOM, false, jan10).await;
+    // A customer with no data at all.
+    submit_outcome(&app, "o7", "ghost", NWOM, true, "2026-02-01T00:00:00Z").await;
+    // LOW, NWOM: l1 did not, m1 did.
+    submit_outcome(&app, "o8", "l1", NWOM, false, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o9", "m1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    // HIGH, DISLOYALTY: h1 and n1.
+    submit_outcome(&app, "o10", "h1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
+    submit_outcome(&app, "o11", "n1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
+
+    // The report covers January; calibration uses every outcome.
+    let r = risk(&app, january()).await;
+    // h1-h4, n1 HIGH (n1's answer is after January); m1 LOW by CES; l1 LOW.
+    assert_eq!(tier_counts(&r), [(LOW, 2), (MEDIUM, 0), (HIGH, 5)]);
+    let (mean, observed, occurred) = posterior_mean(&r, HIGH, NWOM);
+    assert_eq!((observed, occurred), (4, 3));
+    assert_close(mean, (40.5 + 3.0) / (50.0 + 4.0));
+    let (mean, observed, occurred) = posterior_mean(&r, LOW, NWOM);
+    assert_eq!((observed, occurred), (2, 1));
+    assert_close(mean, (0.5 + 1.0) / (50.0 + 2.0));
+    let (mean, observed, occurred) = posterior_mean(&r, HIGH, DISLOYALTY);
+    assert_eq!((observed, occurred), (2, 2));
+    assert_close(mean, (48.0 + 2.0) / (50.0 + 2.0));
+    let (mean, observed, _) = posterior_mean(&r, MEDIUM, NWOM);
+    assert_eq!(observed, 0);
+    assert_close(mean, 0.41);
+    assert_close(r.likely_detractors, 5.0 * 43.5 / 54.0);
+
+    // The customer view shows the same calibrated rates for its tier.
+    let c = customer(&app, "h1", None).await;
+    assert_eq!(c.tier, HIGH);
+    let nwom = c
+        .outcomes
+        .iter()
+        .find(|o| o.kind == i32::from(NWOM))
+        .unwrap();
+    assert_close(nwom.posterior_mean, 43.5 / 54.0);
+
+    // A weaker prior lets the tenant's outcomes weigh more.
+    let mut catalog = app.catalog();
+    let mut model = catalog
+        .get_scoring_model(GetScoringModelRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .model
+        .unwrap();
+    model.prior_strength = 10.0;
+    catalog
+        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
+        .await
+        .unwrap();
+    let r = risk(&app, january()).await;
+    let (mean, _, _) = posterior_mean(&r, HIGH, NWOM);
+    assert_close(mean, (8.1 + 3.0) / (10.0 + 4.0));
+    let c = customer(&app, "h1", None).await;
+    assert_close(c.outcomes[0].posterior_mean, (8.1 + 3.0) / 14.0);
+}
+
+#[sqlx::test]
+async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (p, t) = (&app.pool, app.tenant);
+    let journeys = vec![
+        proto_journey("j-card", "cust-1", "2026-01-10T09:00:00Z", &card_update()),
+        proto_journey("j-easy", "cust-1", "2026-01-20T09:00:00Z", &easy()),
+        proto_journey("j-other", "cust-2", "2026-01-20T09:00:00Z", &stuck()),
+    ];
+    submit_journeys(&app, journeys).await;
+
+    let c = customer(&app, "cust-1", None).await;
+    assert_eq!(c.customer_id, "cust-1");
+    assert_eq!(
+        (c.tier, c.tier_source, c.latest_ease),
+        (HIGH, JOURNEYS, None)
+    );
+    let journeys: Vec<_> = c
+        .journeys
+        .iter()
+        .map(|j| {
+            (
+                j.journey_id.as_str(),
+                j.intent.as_str(),
+                j.effort_index,
+                j.effort_tier,
+            )
+        })
+        .collect();
+    assert_eq!(
+        journeys,
+        [
+            ("j-easy", "update_payment_method", 0.0, LOW),
+            ("j-card", "update_payment_method", 90.0, HIGH),
+        ]
+    );
+    assert_eq!(c.journeys_in_scope, 2);
+    assert_eq!(
+        (c.worst_journey_id.as_str(), c.worst_effort_index),
+        ("j-card", 90.0)
+    );
+    assert_eq!(
+        c.reasons,
+        [
+            "3 contacts across 3 channels",
+            "2 channel switches",
+            "2 failed self-service attempts",
+            "45 minutes of the customer's time",
+        ]
+    );
+    let outcomes: Vec<_> = c
+        .outcomes
+        .iter()
+        .map(|o| (o.kind, o.posterior_mean))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (OutcomeKind::NegativeWordOfMouth as i32, 0.81),
+            (OutcomeKind::Disloyalty as i32, 0.96),
+            (OutcomeKind::Repurchase as i32, 0.04),
+            (OutcomeKind::SpendIncrease as i32, 0.04),
+        ]
+    );
+    let ci = c.outcomes[0].posterior_ci.unwrap();
+    assert!(ci.lower < 0.81 && 0.81 < ci.upper, "{ci:?}");
+
+    // A later ease answer of 5 decides the tier; the reasons still explain
+    // the worst journey.
+    ease(p, t, "r1", "cust-1", "2026-02-01T09:00:00Z", 5).await;
+    let c = customer(&app, "cust-1", None).await;
+    assert_eq!((c.tier, c.tier_source, c.latest_ease), (LOW, CES, Some(5)));
+    assert_eq!(c.reasons.len(), 4);
+    assert_close(c.outcomes[0].posterior_mean, 0.01);
+    // In January, before the answer, the journeys decide again.
+    let c = customer(&app, "cust-1", january()).await;
+    assert_eq!((c.tier, c.latest_ease), (HIGH, None));
+
+    // The model in force scores the journeys and words the reasons.
+    let mut catalog = app.catalog();
+    let mut model = catalog
+        .get_scoring_model(GetScoringModelRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .model
+        .unwrap();
+    model.weights.as_mut().unwrap().channel_switch = 0.0;
+    model.high_effort_from = 80.0;
+    catalog
+        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
+        .await
+        .unwrap();
+    let c = customer(&app, "cust-1", january()).await;
+    assert_eq!((c.tier, c.worst_effort_index), (MEDIUM, 70.0));
+    assert_eq!(c.journeys[1].effort_tier, MEDIUM);
+    assert!(
+        !c.reasons.iter().any(|r| r.contains("switch")),
+        "{:?}",
+        c.reasons
+    );
+    assert_eq!(c.reasons.len(), 3);
+}
+
+#[sqlx::test]
+async fn customer_risk_is_not_found_without_data_and_validates_the_id(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (p, t) = (&app.pool, app.tenant);
+    journey(p, t, "j1", "known", "2026-03-10T09:00:00Z", &easy()).await;
+    outcome(
+        p,
+        t,
+        "o1",
+        "outcome-only",
+        NWOM,
+        true,
+        "2026-03-10T09:00:00Z",
+    )
+    .await;
+    let mut customers = app.customers();
+    for (id, filter) in [
+        ("nobody", None),
+        ("outcome-only", None),
+        ("known", january()),
+    ] {
+        let err = customers
+            .get_customer_risk(GetCustomerRiskRequest {
+                customer_id: id.into(),
+                filter,
+                confidence_level: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "{id}: {err:?}");
+        assert_eq!(error_reason(&err), "NOT_FOUND");
+    }
+    for bad in ["", "has space", "x".repeat(129).as_str()] {
+        let err = customers
+            .get_customer_risk(GetCustomerRiskRequest {
+                customer_id: bad.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violation_fields(&err), ["customer_id"]);
+    }
+    let err = customers
+        .get_customer_risk(GetCustomerRiskRequest {
+            customer_id: "known".into(),
+            confidence_level: Some(0.2),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violation_fields(&err), ["confidence_level"]);
+}
+
+/// Eleven customers: seven HIGH, two MEDIUM, two LOW.
+async fn at_risk_population(app: &TestApp) {
+    let (p, t) = (&app.pool, app.tenant);
+    let d = "2026-01-10T09:00:00Z";
+    journey(p, t, "j-a1", "a1", d, &card_update()).await;
+    journey(p, t, "j-a2", "a2", d, &stuck()).await;
+    journey(p, t, "j-a3", "a3", d, &card_update()).await;
+    journey(p, t, "j-a4", "a4", d, &stuck()).await;
+    ease(p, t, "r-b1", "b1", d, 1).await;
+    ease(p, t, "r-b2", "b2", d, 3).await;
+    ease(p, t, "r-b3", "b3", d, 2).await;
+    journey(p, t, "j-b3", "b3", d, &easy()).await;
+    journey(p, t, "j-m1", "m1", d, &two_calls(1)).await;
+    ease(p, t, "r-m2", "m2", d, 4).await;
+    journey(p, t, "j-l1", "l1", d, &easy()).await;
+    ease(p, t, "r-l2", "l2", d, 7).await;
+    journey(p, t, "j-l2", "l2", d, &card_update()).await;
+}
+
+async fn list(
+    app: &TestApp,
+    key: Option<&str>,
+    min_tier: i32,
+    page_size: i32,
+    page_token: &str,
+) -> Result<ListAtRiskCustomersResponse, tonic::Status> {
+    app.customers_as(Some(key.unwrap_or(&app.key)))
+        .list_at_risk_customers(ListAtRiskCustomersRequest {
+            filter: january(),
+            min_tier,
+            page_size,
+            page_token: page_token.into(),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[sqlx::test]
+async fn at_risk_customers_are_listed_worst_first(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    at_risk_population(&app).await;
+    let r = list(&app, None, 0, 0, "").await.unwrap();
+    assert_eq!(r.next_page_token, "");
+    let rows: Vec<_> = r
+        .customers
+        .iter()
+        .map(|c| {
+            (
+                c.customer_id.as_str(),
+                c.tier,
+                c.tier_source,
+                c.worst_effort_index,
+                c.worst_journey_id.as_str(),
+                c.latest_ease,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("a1", HIGH, JOURNEYS, 90.0, "j-a1", None),
+            ("a3", HIGH, JOURNEYS, 90.0, "j-a3", None),
+            ("a2", HIGH, JOURNEYS, 67.5, "j-a2", None),
+            ("a4", HIGH, JOURNEYS, 67.5, "j-a4", None),
+            ("b1", HIGH, CES, 0.0, "", Some(1)),
+            ("b2", HIGH, CES, 0.0, "", Some(3)),
+            ("b3", HIGH, CES, 0.0, "j-b3", Some(2)),
+        ]
+    );
+    let r = list(&app, None, MEDIUM, 0, "").await.unwrap();
+    let ids: Vec<_> = r.customers.iter().map(|c| c.customer_id.as_str()).collect();
+    assert_eq!(ids, ["a1", "a3", "a2", "a4", "b1", "b2", "b3", "m1", "m2"]);
+}
+
+#[sqlx::test]
+async fn at_risk_pages_visit_every_customer_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    at_risk_population(&app).await;
+    let all = [
+        "a1", "a3", "a2", "a4", "b1", "b2", "b3", "m1", "m2", "l2", "l1",
+    ];
+    for size in [1, 2, 3, 4, 10, 11, 12] {
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        let mut pages = 0;
+        loop {
+            let r = list(&app, None, LOW, size, &token).await.unwrap();
+            assert!(r.customers.len() <= size as usize);
+            seen.extend(r.customers.into_iter().map(|c| c.customer_id));
+            pages += 1;
+            if r.next_page_token.is_empty() {
+                break;
+            }
+            token = r.next_page_token;
+        }
+        assert_eq!(seen, all, "page size {size}");
+        assert_eq!(pages, all.len().div_ceil(size as usize), "page size {size}");
+    }
+    // Page size may change between pages (AIP-158); above 1,000 is coerced.
+    let first = list(&app, None, LOW, 4, "").await.unwrap();
+    let rest = list(&app, None, LOW, 5000, &first.next_page_token)
+        .await
+        .unwrap();
+    assert_eq!(rest.customers.len(), 7);
+    assert_eq!(rest.next_page_token, "");
+
+    // A token belongs to its query.
+    let err = list(&app, None, HIGH, 4, &first.next_page_token)
+        .await
+        .unwrap_err();
+    assert_eq!(violation_fields(&err), ["page_token"]);
+    let err = list(&app, None, LOW, 4, "not-a-token").await.unwrap_err();
+    assert_eq!(violation_fields(&err), ["page_token"]);
+    let err = list(&app, None, LOW, -1, "").await.unwrap_err();
+    assert_eq!(violation_fields(&err), ["page_size"]);
+    let err = list(&app, None, 9, 0, "").await.unwrap_err();
+    assert_eq!(violation_fields(&err), ["min_tier"]);
+}
+
+#[sqlx::test]
+async fn loyalty_and_customers_are_isolated_between_tenants(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    at_risk_population(&app).await;
+    outcome(
+        &app.pool,
+        app.tenant,
+        "o1",
+        "a1",
+        NWOM,
+        false,
+        "2026-02-01T00:00:00Z",
+    )
+    .await;
+    let other_key = app.add_tenant("globex").await;
+    let other = tenant_id(&app.pool, "globex").await;
+    // globex has one customer, with an id acme also uses.
+    journey(
+        &app.pool,
+        other,
+        "j-a1",
+        "a1",
+        "2026-01-10T09:00:00Z",
+        &easy(),
+    )
+    .await;
+
+    let mine = risk(&app, january()).await;
+    assert_eq!(mine.customers, 11);
+    let theirs = app
+        .scoring_as(Some(&other_key))
+        .get_loyalty_risk(GetLoyaltyRiskRequest {
+            filter: january(),
+            confidence_level: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(theirs.customers, 1);
+    assert_eq!(tier_counts(&theirs), [(LOW, 1), (MEDIUM, 0), (HIGH, 0)]);
+    // acme's outcome does not calibrate globex's model.
+    assert_eq!(posterior_mean(&theirs, HIGH, NWOM).1, 0);
+    assert_eq!(posterior_mean(&mine, HIGH, NWOM).1, 1);
+
+    let c = app
+        .customers_as(Some(&other_key))
+        .get_customer_risk(GetCustomerRiskRequest {
+            customer_id: "a1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((c.tier, c.worst_journey_id.as_str()), (LOW, "j-a1"));
+    let err = app
+        .customers_as(Some(&other_key))
+        .get_customer_risk(GetCustomerRiskRequest {
+            customer_id: "b1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+
+    let r = list(&app, Some(&other_key), LOW, 0, "").await.unwrap();
+    let ids: Vec<_> = r.customers.iter().map(|c| c.customer_id.as_str()).collect();
+    assert_eq!(ids, ["a1"]);
+    // A page token of acme's is not globex's.
+    let page = list(&app, None, LOW, 2, "").await.unwrap();
+    let err = list(&app, Some(&other_key), LOW, 2, &page.next_page_token)
+        .await
+        .unwrap_err();
+    assert_eq!(violation_fields(&err), ["page_token"]);
+}
