@@ -7,6 +7,7 @@ mod erasure;
 mod gap;
 mod helpers;
 mod infra;
+mod isolation;
 mod journeys;
 mod loyalty;
 mod operations;
