@@ -186,7 +186,7 @@ async fn load(app: &TestApp, key: &str, flavour: i32) {
                 kinds[(i + flavour as usize) % 3],
                 "2026-01-30T12:00:00Z",
             );
-            o.occurred = (i + flavour as usize) % 2 == 0;
+            o.occurred = (i + flavour as usize).is_multiple_of(2);
             o
         })
         .collect();
