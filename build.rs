@@ -35,6 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // BTreeMap keeps label maps in key order, so a record encodes to the
         // same bytes every time and its content hash detects re-sends.
         .btree_map(".")
+        // Malformed requests are INVALID_ARGUMENT, not INTERNAL (src/codec.rs).
+        .codec_path("crate::codec::ProstCodec")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Paths served without a key.
-fn is_public(path: &str) -> bool {
+pub fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/grpc.reflection.v1.ServerReflection/")
         || path.starts_with("/grpc.reflection.v1alpha.ServerReflection/")
@@ -116,8 +116,21 @@ where
     }
 }
 
+/// The one answer to every missing, malformed, unknown or revoked key, so a
+/// caller cannot tell them apart.
 fn unauthenticated() -> Status {
-    Status::unauthenticated("missing or invalid API key: send `authorization: Bearer <key>`")
+    use tonic_types::{ErrorDetails, StatusExt};
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "UNAUTHENTICATED",
+        crate::api::error::DOMAIN,
+        std::collections::HashMap::new(),
+    );
+    Status::with_error_details(
+        tonic::Code::Unauthenticated,
+        "missing or invalid API key: send `authorization: Bearer <key>`",
+        details,
+    )
 }
 
 #[cfg(test)]

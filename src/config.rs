@@ -1,6 +1,6 @@
 //! Command line and environment: flags with environment fallbacks, one struct.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, num::NonZeroU32, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -109,6 +109,35 @@ pub struct ServeArgs {
     /// PEM private key for TLS (with --tls-cert).
     #[arg(long, env = "GAPSCORE_TLS_KEY", global = true, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Serve plaintext gRPC on a non-loopback address. Without TLS
+    /// (`--tls-cert`/`--tls-key`) the server refuses to listen on anything but
+    /// a loopback address unless this is set, e.g. behind a TLS-terminating
+    /// load balancer or service mesh.
+    #[arg(long, env = "GAPSCORE_ALLOW_PLAINTEXT", global = true)]
+    pub allow_plaintext: bool,
+
+    /// Calls served at once, across all connections; calls beyond it are
+    /// rejected at once with RESOURCE_EXHAUSTED (health and reflection are
+    /// exempt).
+    #[arg(
+        long,
+        env = "GAPSCORE_MAX_IN_FLIGHT",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub max_in_flight: u32,
+
+    /// Calls per second each tenant may make (off when unset); calls beyond
+    /// it get RESOURCE_EXHAUSTED with reason RATE_LIMITED and a RetryInfo.
+    #[arg(long, env = "GAPSCORE_TENANT_RATE_LIMIT", global = true)]
+    pub tenant_rate_limit: Option<NonZeroU32>,
+
+    /// Calls a tenant may make in a burst above its rate (default: one
+    /// second's worth).
+    #[arg(long, env = "GAPSCORE_TENANT_RATE_BURST", global = true)]
+    pub tenant_rate_burst: Option<NonZeroU32>,
 
     /// HTTP/2 concurrent streams allowed per connection.
     #[arg(

@@ -7,9 +7,11 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod proto;
 pub mod scoring;

@@ -18,12 +18,13 @@ async fn main() -> anyhow::Result<()> {
     );
     match args.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            startup::check_transport(&args.serve)?;
             if let Some(addr) = args.serve.metrics_listen {
                 gapscore::metrics::install(addr)?;
             }
             let pool = startup::prepare_database(&args.database_url, &args.serve).await?;
             let app = Application::build(args.serve, pool).await?;
-            tracing::info!(addr = %app.local_addr(), "gapscore listening");
+            tracing::info!(addr = %app.local_addr(), tls = app.is_tls(), "gapscore listening");
             app.run_until(startup::shutdown_signal()).await
         }
         Command::Migrate => {

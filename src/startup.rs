@@ -6,7 +6,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
     auth::AuthLayer,
     config::ServeArgs,
     health,
+    limits::{InFlightLayer, TenantRateLimitLayer},
     proto::{
         self,
         v1::{
@@ -37,12 +38,67 @@ pub struct Application {
     listener: TcpListener,
     pool: PgPool,
     args: ServeArgs,
+    tls: Option<ServerTlsConfig>,
+}
+
+/// How long a client may take to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loads and checks the TLS certificate chain and key (PEM), so a bad file
+/// fails at start with a clear message rather than at the first connection.
+fn load_tls(args: &ServeArgs) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let (cert_path, key_path) = match (&args.tls_cert, &args.tls_key) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
+    };
+    let cert = std::fs::read(cert_path)
+        .with_context(|| format!("cannot read the TLS certificate {}", cert_path.display()))?;
+    let key = std::fs::read(key_path)
+        .with_context(|| format!("cannot read the TLS key {}", key_path.display()))?;
+    let config = ServerTlsConfig::new()
+        .identity(Identity::from_pem(cert, key))
+        .timeout(TLS_HANDSHAKE_TIMEOUT);
+    Server::builder()
+        .tls_config(config.clone())
+        .with_context(|| {
+            format!(
+                "invalid TLS certificate {} or key {} (PEM expected; the key must match the certificate)",
+                cert_path.display(),
+                key_path.display()
+            )
+        })?;
+    Ok(Some(config))
+}
+
+/// Plaintext is for loopback only, unless explicitly allowed: API keys
+/// travel in every call's headers.
+fn check_plaintext(args: &ServeArgs, tls: bool) -> anyhow::Result<()> {
+    if tls || args.allow_plaintext || args.listen.ip().is_loopback() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to serve plaintext gRPC on {} (API keys would cross the network unencrypted): \
+         give a certificate with --tls-cert/--tls-key (GAPSCORE_TLS_CERT/GAPSCORE_TLS_KEY), \
+         listen on a loopback address, or set --allow-plaintext (GAPSCORE_ALLOW_PLAINTEXT=true) \
+         when a proxy in front of gapscore terminates TLS",
+        args.listen
+    )
+}
+
+/// Checks the TLS files and the plaintext rule without binding anything, so
+/// `serve` can refuse a bad setup before it touches the database.
+pub fn check_transport(args: &ServeArgs) -> anyhow::Result<()> {
+    let tls = load_tls(args)?;
+    check_plaintext(args, tls.is_some())
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free one). The pool must already
-    /// be migrated.
+    /// Checks the TLS settings and binds the listener (port 0 picks a free
+    /// one). The pool must already be migrated.
     pub async fn build(args: ServeArgs, pool: PgPool) -> anyhow::Result<Self> {
+        let tls = load_tls(&args)?;
+        check_plaintext(&args, tls.is_some())?;
         let listener = TcpListener::bind(args.listen).await.with_context(|| {
             format!("cannot listen on {} (is another gapscore already running? set --listen or GAPSCORE_LISTEN)", args.listen)
         })?;
@@ -50,7 +106,13 @@ impl Application {
             listener,
             pool,
             args,
+            tls,
         })
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address the server listens on.
@@ -70,6 +132,7 @@ impl Application {
             listener,
             pool,
             args,
+            tls,
         } = self;
         let (reporter, health_service) = tonic_health::server::health_reporter();
         health::set_all(&reporter, ServingStatus::NotServing).await;
@@ -103,15 +166,28 @@ impl Application {
             };
         }
 
-        let builder = Server::builder()
+        let mut builder = Server::builder()
             .max_concurrent_streams(args.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+        if let Some(tls) = tls {
+            builder = builder
+                .tls_config(tls)
+                .context("invalid TLS configuration")?;
+        }
+        // Outermost first: every call gets its span (so rejections are logged
+        // and counted), then the global in-flight bound, authentication, and
+        // the per-tenant rate limit, which needs the tenant.
         let router = builder
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
             })
+            .layer(InFlightLayer::new(args.max_in_flight))
             .layer(AuthLayer::new(pool.clone()))
+            .layer(TenantRateLimitLayer::new(
+                args.tenant_rate_limit,
+                args.tenant_rate_burst,
+            ))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

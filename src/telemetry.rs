@@ -12,7 +12,7 @@ use std::{
 
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
-use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
+use tracing_subscriber::{EnvFilter, fmt::MakeWriter, util::SubscriberInitExt};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,25 +23,42 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber writing to `writer`. Generic over the
-/// writer so tests can capture or silence output.
+/// Installs the global subscriber writing to `writer`, filtered by
+/// `RUST_LOG` or else `default_filter`. Generic over the writer so tests can
+/// capture or silence output.
 pub fn init<W>(format: LogFormat, default_filter: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // try_init also routes the `log` crate's records into tracing.
+    let _ = subscriber(format, filter, writer).try_init();
+}
+
+/// The subscriber [`init`] installs, for callers that scope it themselves
+/// (`tracing::subscriber::set_default`), such as tests that capture logs.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
-    let _ = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
-    };
+    match format {
+        LogFormat::Pretty => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .finish(),
+        ),
+    }
 }
 
 /// Adds the `rpc` span around every call, and bounds unary calls by

@@ -80,6 +80,7 @@ pub async fn spawn_app_with(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)
         ..ServeArgs::default()
     };
     configure(&mut args);
+    let tls = args.tls_cert.is_some();
     let app = Application::build(args, pool.clone())
         .await
         .expect("server builds");
@@ -91,11 +92,14 @@ pub async fn spawn_app_with(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)
     let (tenant, key) = tenants::create_tenant(&pool, "acme")
         .await
         .expect("tenant created");
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .expect("server reachable");
+    let endpoint = Endpoint::from_shared(format!("http://{addr}")).unwrap();
+    // A TLS server does not speak plaintext: the channel then only serves to
+    // show that (see `tls.rs`), so it must not be required to connect.
+    let channel = if tls {
+        endpoint.connect_lazy()
+    } else {
+        endpoint.connect().await.expect("server reachable")
+    };
     TestApp {
         addr,
         pool,
@@ -117,7 +121,7 @@ impl TestApp {
             .secret
     }
 
-    fn bearer(key: Option<&str>) -> Bearer {
+    pub fn bearer(key: Option<&str>) -> Bearer {
         Bearer(key.map(|k| format!("Bearer {k}").parse().expect("ascii key")))
     }
 

@@ -1,0 +1,164 @@
+//! TLS (rustls) end to end, and the refusal to serve plaintext off loopback.
+
+use std::path::PathBuf;
+
+use gapscore::{config::ServeArgs, proto::v1::ListQuestionsRequest, startup::Application};
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// A self-signed certificate for `localhost`, written as PEM files into a
+/// fresh directory: (certificate PEM, certificate path, key path).
+fn self_signed() -> (String, PathBuf, PathBuf) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("gapscore-tls-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let pem = certified.cert.pem();
+    std::fs::write(&cert_path, &pem).unwrap();
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
+    (pem, cert_path, key_path)
+}
+
+#[sqlx::test]
+async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: PgPool) {
+    let (pem, cert, key) = self_signed();
+    let app = spawn_app_with(pool, |args| {
+        args.tls_cert = Some(cert);
+        args.tls_key = Some(key);
+    })
+    .await;
+    let url = format!("https://127.0.0.1:{}", app.addr.port());
+
+    // A client trusting the certificate: health and an authenticated call.
+    let trusted = Endpoint::from_shared(url.clone())
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&pem))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .expect("TLS handshake with a trusted certificate");
+    let status = HealthClient::new(trusted.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .status();
+    assert_eq!(status, ServingStatus::Serving);
+    let bearer = TestApp::bearer(Some(&app.key));
+    let questions =
+        gapscore::proto::v1::catalog_service_client::CatalogServiceClient::with_interceptor(
+            trusted, bearer,
+        )
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .expect("authenticated call over TLS")
+        .into_inner()
+        .questions;
+    assert_eq!(questions.len(), 13);
+
+    // A client that does not trust the certificate cannot connect.
+    let untrusted = Endpoint::from_shared(url)
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().domain_name("localhost"))
+        .unwrap()
+        .connect()
+        .await;
+    assert!(untrusted.is_err(), "an untrusted certificate was accepted");
+
+    // A plaintext client gets no answer from a TLS server.
+    let plaintext = app.catalog().list_questions(ListQuestionsRequest {}).await;
+    let err = plaintext.expect_err("plaintext call to a TLS server succeeded");
+    eprintln!(
+        "plaintext client against TLS: {:?} {}",
+        err.code(),
+        err.message()
+    );
+}
+
+/// A pool that never connects: these servers are built, not called.
+fn unconnected_pool() -> PgPool {
+    PgPoolOptions::new()
+        .connect_lazy("postgres://127.0.0.1:1/none")
+        .unwrap()
+}
+
+fn args(listen: &str) -> ServeArgs {
+    ServeArgs {
+        listen: listen.parse().unwrap(),
+        ..ServeArgs::default()
+    }
+}
+
+fn build_error(result: anyhow::Result<Application>) -> String {
+    match result {
+        Ok(_) => panic!("the server was built"),
+        Err(err) => format!("{err:#}"),
+    }
+}
+
+#[tokio::test]
+async fn plaintext_is_refused_off_loopback_unless_allowed() {
+    let err = build_error(Application::build(args("0.0.0.0:0"), unconnected_pool()).await);
+    assert!(err.contains("refusing to serve plaintext"), "{err}");
+    assert!(err.contains("--allow-plaintext"), "{err}");
+
+    let allowed = ServeArgs {
+        allow_plaintext: true,
+        ..args("0.0.0.0:0")
+    };
+    Application::build(allowed, unconnected_pool())
+        .await
+        .expect("plaintext allowed explicitly");
+
+    let (_, cert, key) = self_signed();
+    let with_tls = ServeArgs {
+        tls_cert: Some(cert),
+        tls_key: Some(key),
+        ..args("0.0.0.0:0")
+    };
+    let app = Application::build(with_tls, unconnected_pool())
+        .await
+        .expect("TLS on any address");
+    assert!(app.is_tls());
+
+    Application::build(args("[::1]:0"), unconnected_pool())
+        .await
+        .map(|_| ())
+        .or_else(|err| {
+            // Hosts without IPv6 cannot bind ::1; the plaintext check passed.
+            let err = format!("{err:#}");
+            assert!(err.contains("cannot listen"), "{err}");
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unreadable_or_mismatched_tls_files_fail_at_start_with_the_path() {
+    let (_, cert, key) = self_signed();
+    let missing = ServeArgs {
+        tls_cert: Some(cert.clone()),
+        tls_key: Some(key.with_file_name("missing.pem")),
+        ..args("127.0.0.1:0")
+    };
+    let err = build_error(Application::build(missing, unconnected_pool()).await);
+    assert!(err.contains("missing.pem"), "{err}");
+
+    let (_, _, other_key) = self_signed();
+    let mismatched = ServeArgs {
+        tls_cert: Some(cert),
+        tls_key: Some(other_key),
+        ..args("127.0.0.1:0")
+    };
+    let err = build_error(Application::build(mismatched, unconnected_pool()).await);
+    assert!(err.contains("invalid TLS certificate"), "{err}");
+}
