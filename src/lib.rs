@@ -12,6 +12,7 @@ pub mod demo;
 pub mod health;
 pub mod metrics;
 pub mod proto;
+pub mod report;
 pub mod scoring;
 pub mod startup;
 pub mod store;

@@ -1,5 +1,6 @@
 //! The `gapscore` binary: parse the command line, set up logging, dispatch.
 
+use anyhow::Context;
 use clap::Parser;
 use gapscore::{
     cli,
@@ -39,6 +40,20 @@ async fn main() -> anyhow::Result<()> {
             println!("\nAPI key of the demo tenant (shown once):\n{key}\n");
             println!("Start the service (`gapscore serve`) and paste:\n");
             println!("{}", gapscore::demo::grpcurl_commands(&addr, &key));
+            Ok(())
+        }
+        Command::Report { tenant, out } => {
+            let pool = cli::connect(&args.database_url).await?;
+            let html = gapscore::report::build(&pool, &tenant).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, html).with_context(|| {
+                        format!("cannot write the report to {}", path.display())
+                    })?;
+                    eprintln!("wrote {} (open it in a browser)", path.display());
+                }
+                None => print!("{html}"),
+            }
             Ok(())
         }
     }

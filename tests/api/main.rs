@@ -12,4 +12,5 @@ mod loyalty;
 mod operations;
 mod outcomes;
 mod proxy;
+mod report;
 mod survey;
