@@ -18,7 +18,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let fds = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    fs::write(out.join("gapscore_descriptor.bin"), fds.encode_to_vec())?;
+    // Reflection also serves the error details gapscore sends, so grpcurl
+    // can print them; tonic-types already provides their Rust types.
+    let reflected = protox::compile(
+        files
+            .iter()
+            .copied()
+            .chain(["google/rpc/error_details.proto"]),
+        ["proto"],
+    )?;
+    fs::write(
+        out.join("gapscore_descriptor.bin"),
+        reflected.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         // BTreeMap keeps label maps in key order, so a record encodes to the
         // same bytes every time and its content hash detects re-sends.

@@ -186,6 +186,8 @@ pub fn generate(seed: u64) -> DemoData {
             let region = pick(&mut rng, &REGIONS);
             let product = pick(&mut rng, &PRODUCTS);
             let strain: f64 = rng.random();
+            // Customer 1 lives the card-update story: a hard time.
+            let strain = if i == 1 { 0.95 } else { strain };
             (format!("cust-{i:04}"), region, product, strain)
         })
         .collect();
@@ -425,7 +427,10 @@ fn random_journey(
     let self_service = [Web, MobileApp, Ivr, Chatbot];
     let assisted = [Phone, LiveChat, Email, Social, InPerson];
     let mut t = at(rng) - Duration::days(2);
-    let contacts = 1 + (strain * 3.5 * rng.random::<f64>()).round() as usize;
+    // Self-service often fails and customers escalate; agents usually fix
+    // what reaches them, so the contact centre's first-contact resolution
+    // looks far better than the customer's one-touch experience.
+    let max_contacts = 1 + (strain * 4.0 * rng.random::<f64>()).round() as usize;
     let mut touchpoints = Vec::new();
     if rng.random_bool(0.3) {
         touchpoints.push(touchpoint(
@@ -443,9 +448,15 @@ fn random_journey(
     } else {
         assisted[rng.random_range(0..5)]
     };
-    for i in 0..contacts {
-        let last = i + 1 == contacts;
-        let resolved = last && rng.random_bool(0.93);
+    for i in 0..max_contacts {
+        let is_self = matches!(channel, Web | MobileApp | Ivr | Chatbot);
+        let p_resolve = if is_self {
+            0.55 - 0.4 * strain
+        } else {
+            0.9 - 0.25 * strain
+        };
+        let last = i + 1 == max_contacts;
+        let resolved = rng.random_bool(p_resolve) || (last && rng.random_bool(0.85));
         let outcome = if resolved {
             TouchpointOutcome::Resolved
         } else if rng.random_bool(0.3) {
@@ -453,7 +464,6 @@ fn random_journey(
         } else {
             TouchpointOutcome::Unresolved
         };
-        let is_self = matches!(channel, Web | MobileApp | Ivr | Chatbot);
         let duration = rng.random_range(60..(if is_self { 900 } else { 1200 }));
         let wait = if is_self {
             0
@@ -470,6 +480,9 @@ fn random_journey(
             tp.repeated_information = tp.transfers > 0 || rng.random_bool(strain * 0.3);
         }
         touchpoints.push(tp);
+        if resolved {
+            break;
+        }
         t += Duration::minutes(rng.random_range(5..240));
         // After a failed self-service attempt customers usually escalate.
         if is_self && rng.random_bool(0.7) {

@@ -163,6 +163,7 @@ async fn ingest(
     let records = validate_batch(batch, &catalog)?;
     let counts = responses::upsert(&mut tx, tenant, &records).await?;
     tx.commit().await.map_err(ApiError::from)?;
+    counts.record_metrics("survey_response");
     Ok(counts)
 }
 

@@ -233,6 +233,7 @@ pub async fn upsert_journeys(
         .await?;
     }
     tx.commit().await?;
+    counts.record_metrics("journey");
     Ok(counts)
 }
 

@@ -83,6 +83,7 @@ pub async fn upsert_outcomes(
         }
     }
     counts.unchanged = outcomes.len() as i64 - counts.inserted - counts.updated;
+    counts.record_metrics("outcome");
     Ok(counts)
 }
 

@@ -13,4 +13,5 @@ mod operations;
 mod outcomes;
 mod proxy;
 mod report;
+mod scorecard;
 mod survey;
