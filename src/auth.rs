@@ -117,7 +117,11 @@ where
 }
 
 fn unauthenticated() -> Status {
-    Status::unauthenticated("missing or invalid API key: send `authorization: Bearer <key>`")
+    Status::unauthenticated(
+        "missing or invalid API key: send the metadata `authorization: Bearer <key>` \
+         (grpcurl: -H \"authorization: Bearer $KEY\"); `gapscore tenant create NAME` prints a \
+         tenant's first key and `gapscore key create --tenant NAME` another",
+    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod catalog;
 mod effort;
 mod erasure;
+mod errors;
 mod gap;
 mod helpers;
 mod infra;
