@@ -128,7 +128,9 @@ fn unauthenticated() -> Status {
     );
     Status::with_error_details(
         tonic::Code::Unauthenticated,
-        "missing or invalid API key: send `authorization: Bearer <key>`",
+        "missing or invalid API key: send the metadata `authorization: Bearer <key>` \
+         (grpcurl: -H \"authorization: Bearer $KEY\"); `gapscore tenant create NAME` prints a \
+         tenant's first key and `gapscore key create --tenant NAME` another",
         details,
     )
 }

@@ -52,6 +52,16 @@ pub enum Command {
     /// Load a realistic demonstration data set into the `demo` tenant and
     /// print an API key and ready-to-paste grpcurl commands.
     Demo,
+    /// Render a tenant's scorecard as a one-page HTML report with a chart of
+    /// the favorable share per question and role.
+    Report {
+        /// The tenant's name (`demo` after `gapscore demo`).
+        #[arg(long)]
+        tenant: String,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, value_name = "FILE.html")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `gapscore tenant ...`

@@ -14,6 +14,7 @@ pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod proto;
+pub mod report;
 pub mod scoring;
 pub mod startup;
 pub mod store;

@@ -1,22 +1,46 @@
 //! The `gapscore` binary: parse the command line, set up logging, dispatch.
+//!
+//! A failure ends the process with one readable line (`error: ...` with its
+//! causes, exit code 1), never a panic or a backtrace.
 
+use std::process::ExitCode;
+
+use anyhow::Context;
 use clap::Parser;
 use gapscore::{
     cli,
     config::{Cli, Command},
     startup::{self, Application},
-    telemetry,
+    telemetry::{self, LogFormat},
 };
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Cli::parse();
-    telemetry::init(
-        args.log_format,
-        "info,sqlx=warn,h2=warn,tower=warn",
-        std::io::stderr,
-    );
-    match args.command.unwrap_or(Command::Serve) {
+async fn main() -> ExitCode {
+    let mut args = Cli::parse();
+    let command = args.command.take().unwrap_or(Command::Serve);
+    // One-off commands keep sqlx's slow-statement warnings out of the
+    // terminal; the server logs them, they are an operator's signal.
+    let default_filter = match command {
+        Command::Serve => "info,sqlx=warn,h2=warn,tower=warn",
+        _ => "info,sqlx=error,h2=warn,tower=warn",
+    };
+    telemetry::init(args.log_format, default_filter, std::io::stderr);
+    let log_format = args.log_format;
+    match run(args, command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let message = telemetry::error_chain(&err);
+            match log_format {
+                LogFormat::Json => tracing::error!(error = %message, "gapscore stopped"),
+                LogFormat::Pretty => eprintln!("error: {message}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Cli, command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
             startup::check_transport(&args.serve)?;
             if let Some(addr) = args.serve.metrics_listen {
@@ -40,6 +64,20 @@ async fn main() -> anyhow::Result<()> {
             println!("\nAPI key of the demo tenant (shown once):\n{key}\n");
             println!("Start the service (`gapscore serve`) and paste:\n");
             println!("{}", gapscore::demo::grpcurl_commands(&addr, &key));
+            Ok(())
+        }
+        Command::Report { tenant, out } => {
+            let pool = cli::connect(&args.database_url).await?;
+            let html = gapscore::report::build(&pool, &tenant).await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, html).with_context(|| {
+                        format!("cannot write the report to {}", path.display())
+                    })?;
+                    eprintln!("wrote {} (open it in a browser)", path.display());
+                }
+                None => print!("{html}"),
+            }
             Ok(())
         }
     }

@@ -267,7 +267,15 @@ pub async fn prepare_database(url: &str, args: &ServeArgs) -> anyhow::Result<PgP
         match attempt.await {
             Ok(pool) => return Ok(pool),
             Err(err) if is_retryable(&err) => {
-                tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "PostgreSQL is not reachable yet; retrying (check DATABASE_URL)");
+                let server = crate::store::connect_options(url)
+                    .map(|o| crate::store::server_address(&o))
+                    .unwrap_or_default();
+                tracing::warn!(
+                    %server,
+                    error = %crate::telemetry::error_chain(&err),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "PostgreSQL at {server} is not reachable yet; retrying"
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
@@ -285,4 +293,47 @@ fn is_retryable(err: &anyhow::Error) -> bool {
                 matches!(m, sqlx::migrate::MigrateError::Execute(e) if crate::store::is_unavailable(e))
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_malformed_database_url_fails_at_once_and_says_what_is_expected() {
+        for url in [
+            "not a url",
+            "mysql://localhost/gapscore",
+            "postgres://host:port/db",
+        ] {
+            let started = std::time::Instant::now();
+            let err = prepare_database(url, &ServeArgs::default())
+                .await
+                .expect_err(url);
+            let message = crate::telemetry::error_chain(&err);
+            assert!(message.starts_with("DATABASE_URL is not a"), "{message}");
+            assert!(
+                message.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+                "{message}"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "no retries for {url}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_worth_retrying() {
+        // Nothing listens on port 1.
+        let err = crate::store::ensure_database("postgres://127.0.0.1:1/gapscore")
+            .await
+            .unwrap_err();
+        assert!(is_retryable(&err), "{err:#}");
+        let message = crate::telemetry::error_chain(&err);
+        assert!(
+            message.starts_with("cannot connect to PostgreSQL at 127.0.0.1:1 (is it running?"),
+            "{message}"
+        );
+    }
 }

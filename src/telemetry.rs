@@ -61,6 +61,24 @@ where
     }
 }
 
+/// An error and its causes on one line, `outer: cause: root cause`, for
+/// people. A cause whose text its parent already ends with is left out
+/// (sqlx and io errors often repeat their source in their own message).
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Adds the `rpc` span around every call, and bounds unary calls by
 /// `unary_timeout`.
 ///
@@ -207,5 +225,23 @@ mod tests {
             "/gapscore.v1.SurveyService/SubmitSurveyResponses"
         ));
         assert!(!is_streaming("/gapscore.v1.ScoringService/GetScorecard"));
+    }
+
+    #[test]
+    fn error_chains_read_as_one_line_without_repeats() {
+        use anyhow::Context;
+        let io = std::io::Error::other("connection refused");
+        // Like sqlx: the message repeats the source's text.
+        #[derive(Debug, thiserror::Error)]
+        #[error("error communicating with database: {0}")]
+        struct Wrapped(#[source] std::io::Error);
+        let err = Err::<(), _>(Wrapped(io))
+            .context("cannot connect to PostgreSQL at db:5432")
+            .unwrap_err();
+        assert_eq!(
+            error_chain(&err),
+            "cannot connect to PostgreSQL at db:5432: error communicating with database: \
+             connection refused"
+        );
     }
 }

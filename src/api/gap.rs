@@ -155,10 +155,7 @@ impl GapRequest {
                 } else {
                     v.add(
                         format!("questions[{i}]"),
-                        format!(
-                            "unknown question {key:?}; list the valid keys with \
-                             gapscore.v1.CatalogService/ListQuestions"
-                        ),
+                        validate::unknown_question(key, by_key.keys().copied()),
                     );
                 }
             }

@@ -275,11 +275,9 @@ fn normalize_response(
         let question = catalog.get(a.question.as_str()).copied();
         let Some(question) = question else {
             if !a.question.is_empty() {
-                v.add(format!("{apath}.question"),
-                    format!(
-                        "unknown question {:?}: it is not in this tenant's catalog; list the valid keys with CatalogService/ListQuestions",
-                        a.question
-                    ),
+                v.add(
+                    format!("{apath}.question"),
+                    super::validate::unknown_question(&a.question, catalog.keys().copied()),
                 );
             }
             continue;

@@ -129,6 +129,47 @@ pub fn check_id(v: &mut Violations, field: &str, value: &str) {
     }
 }
 
+/// The description of an unknown question key: how to list the valid keys,
+/// and the nearest valid key when the caller probably mistyped it. Short on
+/// purpose: a batch with many such answers lists each one within the
+/// violation budget above.
+pub fn unknown_question<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>) -> String {
+    let how = "list the valid keys with gapscore.v1.CatalogService/ListQuestions";
+    match nearest_key(key, valid) {
+        Some(near) => format!("unknown question {key:?} (did you mean {near:?}?); {how}"),
+        None => format!("unknown question {key:?}; {how}"),
+    }
+}
+
+/// The valid key closest to `key` by edit distance, if it is close enough
+/// to be a typo (at most a third of the key's length, at least 1, at most
+/// 3 edits); ties go to the key first in order.
+fn nearest_key<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (key.chars().count() / 3).clamp(1, 3);
+    valid
+        .into_iter()
+        .map(|v| (edit_distance(key, v), v))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, v)| v)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// `[a-z][a-z0-9_]{0,62}`: label keys, intents and question keys.
 pub fn is_key(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -254,6 +295,25 @@ pub fn confidence_level(value: Option<f64>, default: f64) -> Result<f64, super::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_questions_say_how_to_list_the_keys_and_suggest_a_near_one() {
+        let keys = ["ease", "overall_experience", "speed"];
+        assert_eq!(
+            unknown_question("overall_experiance", keys),
+            "unknown question \"overall_experiance\" (did you mean \"overall_experience\"?); \
+             list the valid keys with gapscore.v1.CatalogService/ListQuestions"
+        );
+        assert_eq!(
+            unknown_question("nps", keys),
+            "unknown question \"nps\"; list the valid keys with \
+             gapscore.v1.CatalogService/ListQuestions"
+        );
+        assert!(unknown_question("sped", keys).contains("\"speed\"?"));
+        assert!(unknown_question("x", []).contains("ListQuestions"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn ids_follow_the_spec_alphabet() {

@@ -88,8 +88,13 @@ impl Default for PoolConfig {
 /// log in as "anonymous").
 pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     use anyhow::Context;
-    let options =
-        PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    const EXPECTED: &str = "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, \
+                            for example postgres://localhost:5432/gapscore";
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!("DATABASE_URL is not a PostgreSQL URL ({EXPECTED})");
+    }
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("DATABASE_URL is not a valid PostgreSQL URL ({EXPECTED})"))?;
     let has_user = url.split_once("://").is_some_and(|(_, rest)| {
         rest.split(['/', '?'])
             .next()
@@ -128,6 +133,11 @@ fn os_user() -> Option<String> {
     })
 }
 
+/// `host:port` of the server, for messages (never the user or password).
+pub fn server_address(options: &PgConnectOptions) -> String {
+    format!("{}:{}", options.get_host(), options.get_port())
+}
+
 /// Creates the database named in `url` if it does not exist yet, connecting
 /// to the server's `postgres` database to do so.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
@@ -147,9 +157,8 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| {
             format!(
-                "cannot connect to PostgreSQL at {}:{}",
-                options.get_host(),
-                options.get_port()
+                "cannot connect to PostgreSQL at {} (is it running? is DATABASE_URL right?)",
+                server_address(&options)
             )
         })?;
     let exists: bool =

@@ -4,6 +4,7 @@
 mod catalog;
 mod effort;
 mod erasure;
+mod errors;
 mod gap;
 mod helpers;
 mod infra;
@@ -14,6 +15,7 @@ mod operations;
 mod outcomes;
 mod overload;
 mod proxy;
+mod report;
 mod scorecard;
 mod security;
 mod survey;

@@ -1,0 +1,123 @@
+//! `gapscore report` (issue 4, "a picture"): the demo tenant's report shows
+//! the same figures the API serves.
+
+use gapscore::{
+    proto::v1::*,
+    report::{self, agreement_sentence, pct, pct_interval, points},
+};
+use sqlx::PgPool;
+
+use crate::helpers::spawn_app;
+
+fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
+    q.roles
+        .iter()
+        .find(|r| r.role == role as i32)
+        .expect("the demo has every role on every rating question")
+}
+
+#[sqlx::test]
+async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = gapscore::demo::load(&pool).await.expect("demo loads");
+
+    // What a dashboard would fetch over gRPC with the demo key.
+    let card = app
+        .scoring_as(Some(&key))
+        .get_scorecard(GetScorecardRequest::default())
+        .await
+        .expect("scorecard")
+        .into_inner();
+    let gaps = app
+        .scoring_as(Some(&key))
+        .get_perception_gap(GetPerceptionGapRequest::default())
+        .await
+        .expect("perception gap")
+        .into_inner();
+
+    let html = report::build(&pool, "demo").await.expect("report renders");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains("<script"), "no scripts");
+    assert!(
+        !html.contains("src=") && !html.contains("href="),
+        "no external assets"
+    );
+
+    // The headline: leaders against customers on overall_experience.
+    let questions = &gaps.overall.as_ref().expect("overall report").questions;
+    let overall = questions
+        .iter()
+        .find(|q| q.question == "overall_experience")
+        .expect("overall_experience");
+    let (leaders, customers) = (
+        role(overall, RespondentRole::Leadership),
+        role(overall, RespondentRole::Customer),
+    );
+    let delivery = card.delivery_gap.as_ref().expect("delivery gap");
+    for text in [
+        format!(
+            "<span class=\"big leaders\">{}</span>",
+            pct(leaders.favorable_share)
+        ),
+        format!(
+            "<span class=\"big customers\">{}</span>",
+            pct(customers.favorable_share)
+        ),
+        pct_interval(leaders.favorable_share_ci.as_ref()),
+        pct_interval(customers.favorable_share_ci.as_ref()),
+        points(delivery.gap_points),
+        agreement_sentence(delivery.agreement_ratio),
+    ] {
+        assert!(html.contains(&text), "the report shows {text:?}");
+    }
+    // The demo echoes the published 80% vs 8%: about one customer in ten.
+    let ratio = delivery.agreement_ratio.expect("leaders rate favorably");
+    assert!((0.05..0.2).contains(&ratio), "{ratio}");
+
+    // NPS, CES, hidden effort and loyalty.
+    let nps = card.customer_nps.as_ref().expect("NPS");
+    assert!(html.contains(&format!("{:+.0}", nps.net_score).replace('-', "−")));
+    let ces = card.customer_ces.as_ref().expect("CES");
+    assert!(html.contains(&format!("{:.1}<small> / 7</small>", ces.mean)));
+    let effort = card.effort.as_ref().expect("effort");
+    assert!(html.contains(&format!(
+        "hidden-effort gap of {}",
+        points(effort.hidden_effort_gap_points)
+    )));
+    let loyalty = card.loyalty.as_ref().expect("loyalty");
+    // Shown as a sentence: capitalised, with a full stop.
+    assert!(html.contains(&report::esc(&loyalty.headline[1..])));
+    assert_eq!(card.largest_gaps.len(), 3);
+    for g in &card.largest_gaps {
+        let c = g.comparison.as_ref().unwrap();
+        assert!(html.contains(&points(c.gap_points)));
+    }
+
+    // The chart: every rating question by key, one <rect> per reported bar.
+    let chart = &html[html.find("<svg").expect("inline SVG")..];
+    let mut bars = 0;
+    for q in questions {
+        assert!(
+            chart.contains(&format!(">{}</text>", q.question)),
+            "{} is charted",
+            q.question
+        );
+        bars += q.roles.iter().filter(|r| !r.suppressed).count();
+    }
+    // Every role answers overall_experience; some questions only customers.
+    assert!(bars >= questions.len() + 2, "{bars} bars");
+    assert_eq!(html.matches("<rect").count(), bars);
+
+    // Tenant-provided text is escaped.
+    let escaped = report::render_html(&card, &gaps, "<script>alert('x')</script> & Co");
+    assert!(!escaped.contains("<script>"));
+    assert!(escaped.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co"));
+}
+
+#[sqlx::test]
+async fn an_unknown_tenant_says_how_to_get_one(pool: PgPool) {
+    let err = report::build(&pool, "nobody").await.unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("no tenant named \"nobody\""), "{message}");
+    assert!(message.contains("gapscore demo"), "{message}");
+}
