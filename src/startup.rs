@@ -5,8 +5,7 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
@@ -199,7 +198,11 @@ impl Application {
             .add_service(limited!(CatalogServiceServer, CatalogServiceImpl));
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let incoming = TcpListenerStream::new(listener);
+        // TCP_NODELAY: a unary response is written as headers, body and
+        // trailers; with Nagle's algorithm the last write waits for the
+        // client's delayed ACK, adding ~40 ms to every call (measured by
+        // gapscore-bench: a 1 ms query answered in 48 ms).
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         }));

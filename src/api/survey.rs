@@ -168,7 +168,9 @@ async fn ingest(
 }
 
 /// Checks every record and returns them normalized, or every violation found.
-fn validate_batch(
+/// (Also used by the benchmark's COPY loader, so it stores exactly what
+/// ingest stores.)
+pub(crate) fn validate_batch(
     batch: &[SurveyResponse],
     catalog: &HashMap<&str, &Question>,
 ) -> Result<Vec<ResponseRecord>, ApiError> {

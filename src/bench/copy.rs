@@ -1,0 +1,275 @@
+//! The physical limit: the same rows as ingest writes, loaded with binary
+//! `COPY` (sqlx `copy_in_raw`) into the same schema, with every index and
+//! foreign key in place.
+//!
+//! Records are validated and normalized by the API's own code first (so
+//! content hashes and effort components are exactly what ingest stores),
+//! outside the timed part; the timed part is the database work only.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{
+    store::tenants::TenantId,
+    store::{StoreResult, catalog::Question, journeys::NewJourney, responses::ResponseRecord},
+};
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+
+/// A buffer of binary COPY tuples.
+#[derive(Default)]
+pub struct CopyBuf {
+    buf: Vec<u8>,
+}
+
+impl CopyBuf {
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&0i32.to_be_bytes());
+        buf.extend_from_slice(&0i32.to_be_bytes());
+        Self { buf }
+    }
+    fn row(&mut self, fields: i16) {
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+    }
+    fn field(&mut self, bytes: &[u8]) {
+        self.buf
+            .extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+        self.buf.extend_from_slice(bytes);
+    }
+    fn null(&mut self) {
+        self.buf.extend_from_slice(&(-1i32).to_be_bytes());
+    }
+    fn i16(&mut self, v: i16) {
+        self.field(&v.to_be_bytes());
+    }
+    fn i32(&mut self, v: i32) {
+        self.field(&v.to_be_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.field(&v.to_be_bytes());
+    }
+    fn bool(&mut self, v: bool) {
+        self.field(&[u8::from(v)]);
+    }
+    fn text(&mut self, v: &str) {
+        self.field(v.as_bytes());
+    }
+    fn opt_text(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.text(v),
+            None => self.null(),
+        }
+    }
+    fn time(&mut self, t: DateTime<Utc>) {
+        self.i64(t.timestamp_micros() - PG_EPOCH_OFFSET_MICROS);
+    }
+    fn jsonb(&mut self, v: &impl serde::Serialize) {
+        let mut bytes = vec![1u8];
+        serde_json::to_writer(&mut bytes, v).expect("labels serialize");
+        self.field(&bytes);
+    }
+    /// The finished COPY payload (with its trailer).
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        self.buf
+    }
+}
+
+async fn copy(conn: &mut PgConnection, statement: &str, data: Vec<u8>) -> StoreResult<u64> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(data).await?;
+    Ok(copy.finish().await?)
+}
+
+/// The rids the responses `records` were given, in order.
+async fn rids_of(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    records: &[ResponseRecord],
+) -> StoreResult<Vec<i64>> {
+    // One COPY in one session draws consecutive identity values; check the
+    // two ends and fall back to a lookup if anything interleaved.
+    let first: i64 =
+        sqlx::query_scalar("SELECT rid FROM survey_responses WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(&records[0].id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let last: i64 =
+        sqlx::query_scalar("SELECT rid FROM survey_responses WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(&records[records.len() - 1].id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if last - first == records.len() as i64 - 1 {
+        return Ok((first..=last).collect());
+    }
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, rid FROM survey_responses WHERE tenant_id = $1 AND id = ANY($2)",
+    )
+    .bind(tenant.0)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let map: HashMap<String, i64> = rows.into_iter().collect();
+    Ok(records.iter().map(|r| map[&r.id]).collect())
+}
+
+/// COPYs new responses and their answers in one transaction; returns the
+/// answer rows written.
+pub async fn copy_responses(
+    pool: &PgPool,
+    tenant: TenantId,
+    records: &[ResponseRecord],
+) -> StoreResult<u64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin().await?;
+    let mut b = CopyBuf::new();
+    for r in records {
+        b.row(8);
+        b.i64(tenant.0);
+        b.text(&r.id);
+        b.i16(r.role);
+        b.opt_text(r.respondent_id.as_deref());
+        b.opt_text(r.survey_id.as_deref());
+        b.time(r.submitted_at);
+        b.jsonb(&r.labels);
+        b.field(&r.content_hash);
+    }
+    copy(
+        &mut tx,
+        "COPY survey_responses (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash) FROM STDIN (FORMAT binary)",
+        b.finish(),
+    )
+    .await?;
+    let rids = rids_of(&mut tx, tenant, records).await?;
+    let mut b = CopyBuf::new();
+    for (r, rid) in records.iter().zip(rids) {
+        for (ordinal, a) in r.answers.iter().enumerate() {
+            b.row(9);
+            b.i64(tenant.0);
+            b.i64(rid);
+            b.text(&a.question);
+            b.i16(r.role);
+            b.time(r.submitted_at);
+            match a.score {
+                Some(s) => b.i32(s),
+                None => b.null(),
+            }
+            // The benchmark's records have RATING answers only: no themes.
+            assert!(
+                a.themes.is_empty(),
+                "COPY loader writes RATING answers only"
+            );
+            b.null();
+            b.opt_text(a.comment.as_deref());
+            b.i16(ordinal as i16);
+        }
+    }
+    let answers = copy(
+        &mut tx,
+        "COPY answers (tenant_id, rid, question, role, submitted_at, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
+        b.finish(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(answers)
+}
+
+/// COPYs new journeys and their touchpoints in one transaction; returns the
+/// touchpoint rows written.
+pub async fn copy_journeys(
+    pool: &PgPool,
+    tenant: TenantId,
+    journeys: &[NewJourney],
+) -> StoreResult<u64> {
+    if journeys.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin().await?;
+    let mut b = CopyBuf::new();
+    for j in journeys {
+        let c = &j.components;
+        b.row(18);
+        b.i64(tenant.0);
+        b.text(&j.id);
+        b.text(&j.customer_id);
+        b.text(&j.intent);
+        b.jsonb(&j.labels);
+        b.time(j.started_at);
+        b.field(&j.content_hash);
+        b.i32(c.customer_touchpoints);
+        b.i32(c.channel_switches);
+        b.i32(c.failed_self_service);
+        b.i32(c.transfers);
+        b.i32(c.repeated_information);
+        b.i64(c.customer_seconds);
+        b.bool(c.resolved);
+        b.bool(c.first_customer_resolved);
+        b.bool(c.has_assisted);
+        b.bool(c.first_assisted_resolved);
+        b.i32(c.distinct_channels);
+    }
+    copy(
+        &mut tx,
+        "COPY journeys (tenant_id, id, customer_id, intent, labels, started_at, content_hash,
+             customer_touchpoints, channel_switches, failed_self_service, transfers,
+             repeated_information, customer_seconds, resolved, first_customer_resolved,
+             has_assisted, first_assisted_resolved, distinct_channels) FROM STDIN (FORMAT binary)",
+        b.finish(),
+    )
+    .await?;
+    let ids: Vec<&str> = journeys.iter().map(|j| j.id.as_str()).collect();
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, jid FROM journeys WHERE tenant_id = $1 AND id = ANY($2)")
+            .bind(tenant.0)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let jids: HashMap<String, i64> = rows.into_iter().collect();
+    let mut b = CopyBuf::new();
+    for j in journeys {
+        let jid = jids[&j.id];
+        for (seq, t) in j.touchpoints.iter().enumerate() {
+            b.row(11);
+            b.i64(tenant.0);
+            b.i64(jid);
+            b.i16(seq as i16);
+            b.i16(t.channel);
+            b.i16(t.initiator);
+            b.time(t.occurred_at);
+            b.i32(t.duration_seconds);
+            b.i32(t.wait_seconds);
+            b.i16(t.outcome);
+            b.i32(t.transfers);
+            b.bool(t.repeated_information);
+        }
+    }
+    let touchpoints = copy(
+        &mut tx,
+        "COPY touchpoints (tenant_id, jid, seq, channel, initiator, occurred_at, duration_seconds,
+             wait_seconds, outcome, transfers, repeated_information) FROM STDIN (FORMAT binary)",
+        b.finish(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(touchpoints)
+}
+
+/// The tenant's catalog, for validating records with the API's code.
+pub async fn catalog(pool: &PgPool, tenant: TenantId) -> StoreResult<Vec<Question>> {
+    let mut conn = pool.acquire().await?;
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM questions WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    crate::store::responses::lock_questions(&mut conn, tenant, &keys).await
+}
