@@ -46,12 +46,20 @@ async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: Pg
         .connect()
         .await
         .expect("TLS handshake with a trusted certificate");
-    let status = HealthClient::new(trusted.clone())
-        .check(HealthCheckRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .status();
+    // Health turns SERVING once the watcher's first database ping succeeds.
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..100 {
+        status = HealthClient::new(trusted.clone())
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        if status == ServingStatus::Serving {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(status, ServingStatus::Serving);
     let bearer = TestApp::bearer(Some(&app.key));
     let questions =
