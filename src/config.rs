@@ -207,6 +207,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub health_interval_ms: u64,
+
+    /// How often the perception-gap rollup's pending deltas are folded, ms.
+    /// Scores are exact either way; folding keeps the rollup small.
+    #[arg(
+        long,
+        env = "GAPSCORE_ROLLUP_COMPACT_INTERVAL_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub rollup_compact_interval_ms: u64,
 }
 
 impl ServeArgs {
@@ -218,6 +228,9 @@ impl ServeArgs {
     }
     pub fn health_interval(&self) -> Duration {
         Duration::from_millis(self.health_interval_ms)
+    }
+    pub fn rollup_compact_interval(&self) -> Duration {
+        Duration::from_millis(self.rollup_compact_interval_ms)
     }
     pub fn pool_config(&self) -> crate::store::PoolConfig {
         crate::store::PoolConfig {

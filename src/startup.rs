@@ -140,6 +140,7 @@ impl Application {
             reporter.clone(),
             args.health_interval(),
         ));
+        let compactor = tokio::spawn(compact_rollup(pool.clone(), args.rollup_compact_interval()));
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -210,6 +211,7 @@ impl Application {
         tokio::select! {
             result = &mut server => {
                 watcher.abort();
+                compactor.abort();
                 return result?.context("server failed");
             }
             () = shutdown => {}
@@ -220,6 +222,7 @@ impl Application {
         );
         health::set_all(&reporter, ServingStatus::NotServing).await;
         watcher.abort();
+        compactor.abort();
         let _ = stop_tx.send(());
         match tokio::time::timeout(args.shutdown_grace(), &mut server).await {
             Ok(result) => result?.context("server failed")?,
@@ -231,6 +234,22 @@ impl Application {
         pool.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Folds the perception-gap rollup's pending deltas every `interval`.
+/// Aborting it mid-statement is safe: the fold is one statement, so it
+/// either commits or rolls back.
+async fn compact_rollup(pool: sqlx::PgPool, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match crate::store::rollup::compact_pending(&pool).await {
+            Ok(0) => {}
+            Ok(folded) => tracing::debug!(folded, "rollup compacted"),
+            Err(err) => tracing::warn!(error = %err, "rollup compaction failed; will retry"),
+        }
     }
 }
 

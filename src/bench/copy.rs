@@ -154,12 +154,13 @@ pub async fn copy_responses(
     let mut b = CopyBuf::new();
     for (r, rid) in records.iter().zip(rids) {
         for (ordinal, a) in r.answers.iter().enumerate() {
-            b.row(9);
+            b.row(10);
             b.i64(tenant.0);
             b.i64(rid);
             b.text(&a.question);
             b.i16(r.role);
             b.time(r.submitted_at);
+            b.opt_text(r.survey_id.as_deref());
             match a.score {
                 Some(s) => b.i32(s),
                 None => b.null(),
@@ -176,7 +177,7 @@ pub async fn copy_responses(
     }
     let answers = copy(
         &mut tx,
-        "COPY answers (tenant_id, rid, question, role, submitted_at, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
+        "COPY answers (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
         b.finish(),
     )
     .await?;

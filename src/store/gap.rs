@@ -33,7 +33,7 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::{StoreResult, scope::Scope, tenants::TenantId};
+use super::{StoreResult, rollup, scope::Scope, tenants::TenantId};
 
 /// What to aggregate: the scope, the question keys (of the right kind for
 /// the query) and an optional label key to group by.
@@ -118,7 +118,26 @@ fn push_group_value(qb: &mut QueryBuilder<Postgres>, group_by: Option<&str>) {
 
 /// Score histograms of RATING answers per (group, question, role), in no
 /// particular order.
+///
+/// Without labels or `group_by` (the dashboard's common case) the whole UTC
+/// days of the window are read from the `gap_daily` rollup and only the
+/// partial days at its edges from `answers` (see [`rollup_histograms`]);
+/// otherwise every answer in scope is read ([`raw_histograms`]). Both give
+/// the same counts: a property test holds them equal.
 pub async fn rating_histograms(
+    pool: &PgPool,
+    tenant: TenantId,
+    q: GapQuery<'_>,
+) -> StoreResult<Vec<ScoreCount>> {
+    if q.group_by.is_none() && q.scope.labels.is_none() {
+        rollup_histograms(pool, tenant, q).await
+    } else {
+        raw_histograms(pool, tenant, q).await
+    }
+}
+
+/// [`rating_histograms`] from the raw answers alone.
+pub async fn raw_histograms(
     pool: &PgPool,
     tenant: TenantId,
     q: GapQuery<'_>,
@@ -134,6 +153,72 @@ pub async fn rating_histograms(
     qb.push(" AS group_value");
     push_scoped_answers(&mut qb, tenant, &q, "a.score IS NOT NULL");
     qb.push(") s GROUP BY s.group_value, s.question, s.role, s.score");
+    Ok(qb.build_query_as().fetch_all(pool).await?)
+}
+
+/// [`rating_histograms`] for a scope without labels or `group_by`: whole
+/// days from the rollup plus the edge days' raw answers, summed in one
+/// query (one snapshot). `survey_id` is on both tables.
+pub async fn rollup_histograms(
+    pool: &PgPool,
+    tenant: TenantId,
+    q: GapQuery<'_>,
+) -> StoreResult<Vec<ScoreCount>> {
+    debug_assert!(q.group_by.is_none() && q.scope.labels.is_none());
+    if q.questions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let split = rollup::split_days(q.scope.start, q.scope.end);
+    let mut qb = QueryBuilder::new(
+        "SELECT NULL::text AS group_value, question, role, score,
+                sum(n)::bigint AS respondents
+         FROM (",
+    );
+    // `split` always has at least one part.
+    let mut separator = "";
+    if let Some((from, until)) = split.days {
+        qb.push(
+            "SELECT question, role, score, answers AS n FROM gap_daily
+             WHERE tenant_id = ",
+        )
+        .push_bind(tenant.0)
+        .push(" AND question = ANY(")
+        .push_bind(q.questions.to_vec())
+        .push(")");
+        if let Some(from) = from {
+            qb.push(" AND day >= ").push_bind(from);
+        }
+        if let Some(until) = until {
+            qb.push(" AND day < ").push_bind(until);
+        }
+        if let Some(survey) = &q.scope.survey_id {
+            qb.push(" AND survey_id = ").push_bind(survey.clone());
+        }
+        separator = " UNION ALL ";
+    }
+    for (start, end) in split.raw.iter().flatten() {
+        qb.push(separator)
+            .push(
+                "SELECT question, role, score, count(*) AS n FROM answers
+             WHERE tenant_id = ",
+            )
+            .push_bind(tenant.0)
+            .push(" AND question = ANY(")
+            .push_bind(q.questions.to_vec())
+            .push(") AND score IS NOT NULL");
+        let edge = Scope {
+            start: *start,
+            end: *end,
+            ..Scope::default()
+        };
+        edge.push_window(&mut qb, "submitted_at");
+        if let Some(survey) = &q.scope.survey_id {
+            qb.push(" AND survey_id = ").push_bind(survey.clone());
+        }
+        qb.push(" GROUP BY question, role, score");
+        separator = " UNION ALL ";
+    }
+    qb.push(") parts GROUP BY question, role, score HAVING sum(n) <> 0");
     Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 

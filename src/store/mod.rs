@@ -12,6 +12,7 @@ pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;
 pub mod responses;
+pub mod rollup;
 pub mod scope;
 pub mod tenants;
 

@@ -160,6 +160,7 @@ pub async fn upsert(
     let mut a_questions = Vec::new();
     let mut a_roles = Vec::new();
     let mut a_times = Vec::new();
+    let mut a_surveys = Vec::new();
     let mut a_scores = Vec::new();
     let mut a_themes = Vec::new();
     let mut a_comments = Vec::new();
@@ -171,6 +172,7 @@ pub async fn upsert(
             a_questions.push(a.question.as_str());
             a_roles.push(r.role);
             a_times.push(r.submitted_at);
+            a_surveys.push(r.survey_id.as_deref());
             a_scores.push(a.score);
             a_themes.push((!a.themes.is_empty()).then_some(Json(&a.themes)));
             a_comments.push(a.comment.as_deref());
@@ -181,20 +183,22 @@ pub async fn upsert(
     // ragged two-dimensional text array.
     sqlx::query(
         "INSERT INTO answers
-             (tenant_id, rid, question, role, submitted_at, score, themes, comment, ordinal)
-         SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.score,
+             (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment,
+              ordinal)
+         SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.survey_id, t.score,
                 CASE WHEN t.themes IS NULL THEN NULL
                      ELSE ARRAY(SELECT jsonb_array_elements_text(t.themes)) END,
                 t.comment, t.ordinal
-         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[], $6::int[],
-                     $7::jsonb[], $8::text[], $9::smallint[])
-              AS t(rid, question, role, submitted_at, score, themes, comment, ordinal)",
+         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[], $6::text[],
+                     $7::int[], $8::jsonb[], $9::text[], $10::smallint[])
+              AS t(rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal)",
     )
     .bind(tenant.0)
     .bind(&a_rids)
     .bind(&a_questions)
     .bind(&a_roles)
     .bind(&a_times)
+    .bind(&a_surveys)
     .bind(&a_scores)
     .bind(&a_themes)
     .bind(&a_comments)

@@ -250,13 +250,15 @@ pub mod data {
         .await
         .expect("response stored");
         sqlx::query(
-            "INSERT INTO answers (tenant_id, rid, question, role, submitted_at, score, ordinal)
-             VALUES ($1, $2, 'ease', $3, $4, $5, 0)",
+            "INSERT INTO answers
+                 (tenant_id, rid, question, role, submitted_at, survey_id, score, ordinal)
+             VALUES ($1, $2, 'ease', $3, $4, $5, $6, 0)",
         )
         .bind(tenant.0)
         .bind(rid)
         .bind(role)
         .bind(submitted_at)
+        .bind(survey_id)
         .bind(score)
         .execute(pool)
         .await

@@ -59,14 +59,16 @@ async fn insert_response(
             ),
         };
         sqlx::query(
-            "INSERT INTO answers (tenant_id, rid, question, role, submitted_at, score, themes, ordinal)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO answers
+                 (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, ordinal)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant.0)
         .bind(rid)
         .bind(question)
         .bind(role as i16)
         .bind(at)
+        .bind(survey_id)
         .bind(score)
         .bind(themes)
         .bind(ordinal as i16)

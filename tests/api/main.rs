@@ -17,6 +17,7 @@ mod outcomes;
 mod overload;
 mod proxy;
 mod report;
+mod rollup;
 mod scorecard;
 mod security;
 mod survey;

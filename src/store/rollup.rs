@@ -1,0 +1,225 @@
+//! The daily perception-gap rollup (`gap_daily`, see
+//! `migrations/0009_gap_rollup.sql`): how it is folded and how a window is
+//! split between it and the raw answers.
+//!
+//! Triggers on `answers` append signed deltas; nothing here is needed for
+//! the rollup to be *exact* — readers sum whatever rows there are. The
+//! compactor only keeps it *small*: it folds the deltas of every day with
+//! pending rows into one row per key.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::PgPool;
+
+use super::{StoreResult, tenants::TenantId};
+
+/// Folds `tenant`'s pending deltas; returns the rows removed by folding.
+///
+/// One statement, so one snapshot: the days with pending deltas, the rows
+/// of those days deleted and their sums inserted back, atomically. A delta
+/// committed after the snapshot is simply left for the next run; a second
+/// compactor racing on the same rows skips those the first deleted (they
+/// are gone when its row locks are granted), and re-inserts the sums of
+/// only the rows it deleted itself. Keys whose sum is zero disappear.
+pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
+    let (deleted, inserted): (i64, i64) = sqlx::query_as(
+        "WITH days AS (
+             SELECT DISTINCT day FROM gap_daily WHERE tenant_id = $1 AND NOT compacted
+         ), moved AS (
+             DELETE FROM gap_daily g USING days
+             WHERE g.tenant_id = $1 AND g.day = days.day
+             RETURNING g.tenant_id, g.day, g.question, g.role, g.score, g.survey_id, g.answers
+         ), folded AS (
+             INSERT INTO gap_daily
+                 (tenant_id, day, question, role, score, survey_id, answers, compacted)
+             SELECT tenant_id, day, question, role, score, survey_id, sum(answers), true
+             FROM moved
+             GROUP BY tenant_id, day, question, role, score, survey_id
+             HAVING sum(answers) <> 0
+             RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM folded)",
+    )
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await?;
+    Ok((deleted - inserted).max(0) as u64)
+}
+
+/// Folds the pending deltas of every tenant that has some; returns the
+/// rows removed by folding.
+pub async fn compact_pending(pool: &PgPool) -> StoreResult<u64> {
+    let tenants: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM gap_daily WHERE NOT compacted")
+            .fetch_all(pool)
+            .await?;
+    let mut folded = 0;
+    for tenant in tenants {
+        folded += compact(pool, TenantId(tenant)).await?;
+    }
+    Ok(folded)
+}
+
+/// A window `[start, end)` split into whole UTC days, answered from the
+/// rollup, and the partial days at its edges, answered from `answers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySplit {
+    /// Whole days `[from, until)`; `None` bounds are open. `None` when the
+    /// window holds no whole day.
+    pub days: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    /// Raw time ranges `[start, end)` outside those days (at most two).
+    pub raw: [Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>; 2],
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Splits the window `[start, end)` (open where `None`).
+pub fn split_days(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> DaySplit {
+    let whole_only = DaySplit {
+        days: None,
+        raw: [Some((start, end)), None],
+    };
+    // The first whole day: the start's own day if it starts at midnight.
+    let from = match start {
+        None => None,
+        Some(s) => {
+            let day = s.date_naive();
+            let first = if midnight(day) == s {
+                Some(day)
+            } else {
+                day.succ_opt()
+            };
+            match first {
+                Some(d) => Some(d),
+                None => return whole_only,
+            }
+        }
+    };
+    // Every day before the end's own day ends by the end.
+    let until = end.map(|e| e.date_naive());
+    if let (Some(f), Some(u)) = (from, until)
+        && f >= u
+    {
+        return whole_only;
+    }
+    let head = match (start, from) {
+        (Some(s), Some(f)) if s < midnight(f) => Some((Some(s), Some(midnight(f)))),
+        _ => None,
+    };
+    let tail = match (end, until) {
+        (Some(e), Some(u)) if midnight(u) < e => Some((Some(midnight(u)), Some(e))),
+        _ => None,
+    };
+    DaySplit {
+        days: Some((from, until)),
+        raw: [head, tail],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_open_window_is_all_days() {
+        assert_eq!(
+            split_days(None, None),
+            DaySplit {
+                days: Some((None, None)),
+                raw: [None, None]
+            }
+        );
+    }
+
+    #[test]
+    fn aligned_bounds_need_no_raw_rows() {
+        let s = split_days(
+            Some(t("2026-01-01T00:00:00Z")),
+            Some(t("2026-02-01T00:00:00Z")),
+        );
+        assert_eq!(s.days, Some((Some(d("2026-01-01")), Some(d("2026-02-01")))));
+        assert_eq!(s.raw, [None, None]);
+    }
+
+    #[test]
+    fn partial_edge_days_come_from_the_raw_rows() {
+        let s = split_days(
+            Some(t("2026-01-01T10:00:00Z")),
+            Some(t("2026-01-05T06:30:00Z")),
+        );
+        assert_eq!(s.days, Some((Some(d("2026-01-02")), Some(d("2026-01-05")))));
+        assert_eq!(
+            s.raw,
+            [
+                Some((
+                    Some(t("2026-01-01T10:00:00Z")),
+                    Some(t("2026-01-02T00:00:00Z"))
+                )),
+                Some((
+                    Some(t("2026-01-05T00:00:00Z")),
+                    Some(t("2026-01-05T06:30:00Z"))
+                )),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_window_inside_one_or_two_days_is_all_raw() {
+        for (a, b) in [
+            ("2026-01-01T10:00:00Z", "2026-01-01T12:00:00Z"),
+            ("2026-01-01T10:00:00Z", "2026-01-02T12:00:00Z"),
+            ("2026-01-01T10:00:00Z", "2026-01-02T00:00:00Z"),
+        ] {
+            let s = split_days(Some(t(a)), Some(t(b)));
+            assert_eq!(s.days, None, "{a}..{b}");
+            assert_eq!(s.raw, [Some((Some(t(a)), Some(t(b)))), None]);
+        }
+    }
+
+    #[test]
+    fn half_open_windows_keep_their_open_side() {
+        let s = split_days(Some(t("2026-01-01T10:00:00Z")), None);
+        assert_eq!(s.days, Some((Some(d("2026-01-02")), None)));
+        assert_eq!(s.raw[1], None);
+        let s = split_days(None, Some(t("2026-01-01T10:00:00Z")));
+        assert_eq!(s.days, Some((None, Some(d("2026-01-01")))));
+        assert_eq!(s.raw[0], None);
+        assert_eq!(
+            s.raw[1],
+            Some((
+                Some(t("2026-01-01T00:00:00Z")),
+                Some(t("2026-01-01T10:00:00Z"))
+            ))
+        );
+    }
+
+    #[test]
+    fn every_instant_falls_in_exactly_one_part() {
+        let start = t("2026-03-01T13:00:00Z");
+        let end = t("2026-03-04T02:00:00Z");
+        let s = split_days(Some(start), Some(end));
+        let mut at = t("2026-02-28T00:00:00Z");
+        while at < t("2026-03-06T00:00:00Z") {
+            let in_days = s.days.is_some_and(|(f, u)| {
+                f.is_none_or(|f| at.date_naive() >= f) && u.is_none_or(|u| at.date_naive() < u)
+            });
+            let in_raw = s
+                .raw
+                .iter()
+                .flatten()
+                .filter(|(a, b)| a.is_none_or(|a| at >= a) && b.is_none_or(|b| at < b))
+                .count();
+            let inside = at >= start && at < end;
+            assert_eq!(usize::from(in_days) + in_raw, usize::from(inside), "{at}");
+            at += chrono::Duration::minutes(30);
+        }
+    }
+}
