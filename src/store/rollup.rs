@@ -59,6 +59,9 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<u64> {
     Ok(folded)
 }
 
+/// A time range `[start, end)`, open where `None`.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A window `[start, end)` split into whole UTC days, answered from the
 /// rollup, and the partial days at its edges, answered from `answers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +70,7 @@ pub struct DaySplit {
     /// window holds no whole day.
     pub days: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
     /// Raw time ranges `[start, end)` outside those days (at most two).
-    pub raw: [Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>; 2],
+    pub raw: [Option<TimeRange>; 2],
 }
 
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
