@@ -147,7 +147,7 @@ impl Resp {
 }
 
 /// Windows to compare: open, aligned, unaligned, half-open and sub-day.
-fn windows() -> Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+fn windows() -> Vec<rollup::TimeRange> {
     let b = base();
     let h = Duration::hours;
     vec![
