@@ -217,6 +217,17 @@ pub struct ServeArgs {
         global = true
     )]
     pub rollup_compact_interval_ms: u64,
+
+    /// How long a cached outcome calibration may be reused, seconds. This
+    /// process's own writes invalidate it at once; the limit is for writes
+    /// by other processes (replicas). 0 disables the cache.
+    #[arg(
+        long,
+        env = "GAPSCORE_CALIBRATION_CACHE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub calibration_cache_secs: u64,
 }
 
 impl ServeArgs {
@@ -228,6 +239,9 @@ impl ServeArgs {
     }
     pub fn health_interval(&self) -> Duration {
         Duration::from_millis(self.health_interval_ms)
+    }
+    pub fn calibration_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.calibration_cache_secs)
     }
     pub fn rollup_compact_interval(&self) -> Duration {
         Duration::from_millis(self.rollup_compact_interval_ms)

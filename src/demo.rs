@@ -530,7 +530,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
     };
     let key = tenants::create_key(pool, tenant).await?;
-    let state = AppState { pool: pool.clone() };
+    let state = AppState::new(pool.clone(), std::time::Duration::ZERO);
     fn authed<T>(tenant: TenantId, mut request: Request<T>) -> Request<T> {
         request.extensions_mut().insert(tenant);
         request

@@ -40,7 +40,7 @@ pub async fn build(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
         );
     };
     let tenant = TenantId(tenant.tenant_id);
-    let state = AppState { pool: pool.clone() };
+    let state = AppState::new(pool.clone(), std::time::Duration::ZERO);
     let (card, gaps) = tokio::try_join!(
         scorecard::scorecard(&state, tenant, GetScorecardRequest { filter: None }),
         gap::perception_gap(

@@ -154,7 +154,7 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let state = AppState { pool: pool.clone() };
+        let state = AppState::new(pool.clone(), args.calibration_cache_ttl());
         let max = args.max_message_bytes;
         macro_rules! limited {
             ($server:ident, $impl:ident) => {

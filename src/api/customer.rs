@@ -46,9 +46,9 @@ impl CustomerService for CustomerServiceImpl {
         let mut v = Violations::default();
         check_id(&mut v, "customer_id", customer_id);
         v.into_result()?;
-        let erased = customers::delete_customer_data(&self.state.pool, tenant, customer_id)
-            .await
-            .map_err(ApiError::from)?;
+        let erased = customers::delete_customer_data(&self.state.pool, tenant, customer_id).await;
+        self.state.calibration.wrote(tenant);
+        let erased = erased.map_err(ApiError::from)?;
         tracing::info!(
             survey_responses = erased.survey_responses_deleted,
             journeys = erased.journeys_deleted,

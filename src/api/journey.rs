@@ -52,9 +52,9 @@ impl JourneyService for JourneyServiceImpl {
         let tenant = super::tenant(&request)?;
         let journeys =
             check_journeys(&request.get_ref().journeys).map_err(ApiError::InvalidArgument)?;
-        let counts = db::upsert_journeys(&self.state.pool, tenant, &journeys)
-            .await
-            .map_err(ApiError::from)?;
+        let written = db::upsert_journeys(&self.state.pool, tenant, &journeys).await;
+        self.state.calibration.wrote(tenant);
+        let counts = written.map_err(ApiError::from)?;
         Ok(Response::new(SubmitJourneysResponse {
             counts: Some(counts_to_proto(counts)),
         }))
@@ -74,9 +74,9 @@ impl JourneyService for JourneyServiceImpl {
                 ApiError::InvalidArgument(v.prefixed(&format!("messages[{messages}].")))
             })?;
             drop(message);
-            totals += db::upsert_journeys(&self.state.pool, tenant, &journeys)
-                .await
-                .map_err(ApiError::from)?;
+            let written = db::upsert_journeys(&self.state.pool, tenant, &journeys).await;
+            self.state.calibration.wrote(tenant);
+            totals += written.map_err(ApiError::from)?;
             messages += 1;
         }
         Ok(Response::new(StreamJourneysResponse {

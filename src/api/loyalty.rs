@@ -42,9 +42,13 @@ pub async fn loyalty_risk(
     let scope = scope_from_filter(request.filter.as_ref(), "filter")?;
     let (model, _) = catalog::get_scoring_model(&state.pool, tenant).await?;
     let confidence = confidence_level(request.confidence_level, model.confidence_level)?;
-    let data = store::loyalty_data(&state.pool, tenant, &scope, &model.effort_model()).await?;
-    let posteriors = PosteriorTable::from_model(&model.prior_model(), &data.outcomes, confidence);
-    let risk = risk_of(data.tiers, &posteriors, confidence);
+    let effort_model = model.effort_model();
+    let (tier_counts, calibration) = tokio::try_join!(
+        store::loyalty_tiers(&state.pool, tenant, &scope, &effort_model),
+        state.calibration.get(&state.pool, tenant, &effort_model),
+    )?;
+    let posteriors = PosteriorTable::from_model(&model.prior_model(), &calibration, confidence);
+    let risk = risk_of(tier_counts, &posteriors, confidence);
 
     let tiers = risk
         .tiers
@@ -86,7 +90,7 @@ pub async fn loyalty_risk(
         high_share_ci: risk.high_share_ci.map(interval),
         outcomes,
         likely_detractors: risk.likely_detractors,
-        headline: headline(risk.customers, data.tiers.high, risk.likely_detractors),
+        headline: headline(risk.customers, tier_counts.high, risk.likely_detractors),
         confidence_level: confidence,
     })
 }
@@ -158,9 +162,13 @@ pub async fn customer_risk(
         what: "customer",
         id: request.customer_id.clone(),
     })?;
+    let calibration = state
+        .calibration
+        .get(&state.pool, tenant, &effort_model)
+        .await?;
     let a = &data.assessment;
     let tier = tier_of_value(a.tier).expect("SQL yields tiers 1-3");
-    let posteriors = PosteriorTable::from_model(&model.prior_model(), &data.outcomes, confidence);
+    let posteriors = PosteriorTable::from_model(&model.prior_model(), &calibration, confidence);
     Ok(GetCustomerRiskResponse {
         customer_id: a.customer_id.clone(),
         tier: a.tier,

@@ -1,6 +1,7 @@
 //! The gRPC layer: one module per service, translating between protobuf
 //! messages and the store and scoring layers.
 
+pub mod calibration;
 pub mod catalog;
 pub mod customer;
 pub mod effort;
@@ -29,6 +30,19 @@ use crate::store::tenants::TenantId;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Shared by every handler: ingest invalidates, loyalty reads.
+    pub calibration: std::sync::Arc<calibration::CalibrationCache>,
+}
+
+impl AppState {
+    /// State over `pool` with a fresh calibration cache whose entries
+    /// live at most `calibration_ttl` (for writes by other processes).
+    pub fn new(pool: PgPool, calibration_ttl: std::time::Duration) -> Self {
+        Self {
+            pool,
+            calibration: std::sync::Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
+        }
+    }
 }
 
 /// The tenant the auth layer resolved for this call.

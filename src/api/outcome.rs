@@ -35,9 +35,9 @@ impl OutcomeService for OutcomeServiceImpl {
         let tenant = super::tenant(&request)?;
         let outcomes =
             check_outcomes(&request.get_ref().outcomes).map_err(ApiError::InvalidArgument)?;
-        let counts = db::upsert_outcomes(&self.state.pool, tenant, &outcomes)
-            .await
-            .map_err(ApiError::from)?;
+        let written = db::upsert_outcomes(&self.state.pool, tenant, &outcomes).await;
+        self.state.calibration.wrote(tenant);
+        let counts = written.map_err(ApiError::from)?;
         Ok(Response::new(SubmitOutcomesResponse {
             counts: Some(IngestCounts {
                 inserted: counts.inserted,

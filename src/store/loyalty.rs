@@ -258,27 +258,27 @@ async fn outcome_counts(
     Ok(table)
 }
 
-/// What `GetLoyaltyRisk` needs: tier counts in scope and the calibration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoyaltyData {
-    pub tiers: TierCounts,
-    pub outcomes: TierKindTable<OutcomeCounts>,
-}
-
-/// Reads the loyalty data of `scope`, in one snapshot.
-pub async fn loyalty_data(
+/// The tier counts of `scope` (what `GetLoyaltyRisk` needs besides the
+/// calibration).
+pub async fn loyalty_tiers(
     pool: &PgPool,
     tenant: TenantId,
     scope: &Scope,
     model: &EffortModel,
-) -> StoreResult<LoyaltyData> {
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await?;
-    let tiers = tier_counts(&mut tx, tenant, scope, model).await?;
-    let outcomes = outcome_counts(&mut tx, tenant, model).await?;
-    tx.commit().await?;
-    Ok(LoyaltyData { tiers, outcomes })
+) -> StoreResult<TierCounts> {
+    let mut conn = pool.acquire().await?;
+    tier_counts(&mut conn, tenant, scope, model).await
+}
+
+/// The tenant's outcome calibration under `model` (cached by
+/// `api::calibration`, which is why it is read on its own).
+pub async fn calibration(
+    pool: &PgPool,
+    tenant: TenantId,
+    model: &EffortModel,
+) -> StoreResult<TierKindTable<OutcomeCounts>> {
+    let mut conn = pool.acquire().await?;
+    outcome_counts(&mut conn, tenant, model).await
 }
 
 /// One journey of a customer with its effort under the current model.
@@ -301,7 +301,6 @@ pub struct CustomerData {
     pub journeys_in_scope: i64,
     /// The stored components of the worst journey.
     pub worst_components: Option<EffortComponents>,
-    pub outcomes: TierKindTable<OutcomeCounts>,
 }
 
 /// Reads one customer's data in `scope`, in one snapshot; `None` when the
@@ -361,14 +360,12 @@ pub async fn customer_data(
         Some(id) => journey_components(&mut tx, tenant, id).await?,
         None => None,
     };
-    let outcomes = outcome_counts(&mut tx, tenant, model).await?;
     tx.commit().await?;
     Ok(Some(CustomerData {
         assessment,
         journeys,
         journeys_in_scope,
         worst_components,
-        outcomes,
     }))
 }
 

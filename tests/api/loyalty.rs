@@ -736,3 +736,87 @@ async fn loyalty_and_customers_are_isolated_between_tenants(pool: PgPool) {
         .unwrap_err();
     assert_eq!(violation_fields(&err), ["page_token"]);
 }
+
+/// (observed, occurred) of HIGH × NWOM in a fresh loyalty report.
+async fn high_nwom(app: &TestApp) -> (i64, i64) {
+    let (_, observed, occurred) = posterior_mean(&risk(app, None).await, HIGH, NWOM);
+    (observed, occurred)
+}
+
+#[sqlx::test]
+async fn the_cached_calibration_follows_every_acknowledged_write(pool: PgPool) {
+    // A long cache life: only the writes themselves can refresh it.
+    let app = crate::helpers::spawn_app_with(pool, |a| a.calibration_cache_secs = 3600).await;
+    let jan10 = "2026-01-10T09:00:00Z";
+    submit_journeys(
+        &app,
+        vec![
+            proto_journey("j-h1", "h1", jan10, &card_update()),
+            proto_journey("j-h2", "h2", jan10, &card_update()),
+        ],
+    )
+    .await;
+    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    assert_eq!(high_nwom(&app).await, (1, 1));
+    assert_eq!(high_nwom(&app).await, (1, 1), "a cached read agrees");
+
+    // A new outcome, then an edit of it, each seen by the very next read.
+    submit_outcome(&app, "o2", "h2", NWOM, false, "2026-02-01T00:00:00Z").await;
+    assert_eq!(high_nwom(&app).await, (2, 1));
+    submit_outcome(&app, "o2", "h2", NWOM, true, "2026-02-01T00:00:00Z").await;
+    assert_eq!(high_nwom(&app).await, (2, 2));
+    // The customer view reads the same cache.
+    let c = customer(&app, "h2", None).await;
+    let nwom = c
+        .outcomes
+        .iter()
+        .find(|o| o.kind == i32::from(NWOM))
+        .unwrap();
+    assert_close(nwom.posterior_mean, (40.5 + 2.0) / (50.0 + 2.0));
+
+    // A journey that makes a third customer attributable.
+    submit_outcome(&app, "o3", "h3", NWOM, false, "2026-02-01T00:00:00Z").await;
+    assert_eq!(high_nwom(&app).await, (2, 2), "h3 has no journey yet");
+    submit_journeys(
+        &app,
+        vec![proto_journey("j-h3", "h3", jan10, &card_update())],
+    )
+    .await;
+    assert_eq!(high_nwom(&app).await, (3, 2));
+
+    // An erasure.
+    app.customers()
+        .delete_customer_data(gapscore::proto::v1::DeleteCustomerDataRequest {
+            customer_id: "h1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(high_nwom(&app).await, (2, 1));
+}
+
+#[sqlx::test]
+async fn writes_by_another_process_reach_the_calibration_within_its_lifetime(pool: PgPool) {
+    let app = crate::helpers::spawn_app_with(pool, |a| a.calibration_cache_secs = 1).await;
+    let jan10 = "2026-01-10T09:00:00Z";
+    submit_journeys(
+        &app,
+        vec![proto_journey("j-h1", "h1", jan10, &card_update())],
+    )
+    .await;
+    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    assert_eq!(high_nwom(&app).await, (1, 1));
+    // Another process erases the outcome behind this server's back.
+    sqlx::query("DELETE FROM outcomes WHERE tenant_id = $1 AND id = 'o1'")
+        .bind(app.tenant.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    while high_nwom(&app).await != (0, 0) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "still cached after 3 s with a 1 s lifetime"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
