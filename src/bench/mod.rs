@@ -74,6 +74,10 @@ pub struct Config {
     pub min_reps: usize,
     pub max_reps: usize,
     pub query_budget: Duration,
+    /// Load the scoring levels by binary COPY instead of through
+    /// `Stream*` (faster to set up; then the server's RSS during the
+    /// large ingest is not measured).
+    pub load_by_copy: bool,
 }
 
 impl Config {
@@ -101,6 +105,7 @@ impl Config {
             min_reps: 5,
             max_reps: 21,
             query_budget: Duration::from_secs(30),
+            load_by_copy: false,
         }
     }
 
@@ -119,6 +124,7 @@ impl Config {
             min_reps: 2,
             max_reps: 3,
             query_budget: Duration::from_secs(1),
+            load_by_copy: false,
         }
     }
 
@@ -324,8 +330,9 @@ pub struct LoadResult {
 pub struct Report {
     pub ingest: Vec<IngestResult>,
     pub scoring: Vec<QueryResult>,
-    /// Per level: (answers, responses, journeys, load seconds by COPY).
-    pub loads: Vec<(u64, u64, u64, f64)>,
+    /// Per level: (answers, responses, journeys, load seconds, server
+    /// peak RSS MiB during the load when it went through the server).
+    pub loads: Vec<(u64, u64, u64, f64, Option<f64>)>,
     pub load: Vec<LoadResult>,
     /// The perception-gap counts from the service equal the naive SQL's at
     /// every level.
@@ -382,16 +389,30 @@ pub async fn run(
         let target = answers / 6;
         let target_journeys = target / 3;
         let started = Instant::now();
-        bulk_load(
-            cfg,
-            &g,
-            pool,
-            score_tenant,
-            &catalog,
-            responses..target,
-            journeys..target_journeys,
-        )
-        .await?;
+        let load_rss = if cfg.load_by_copy {
+            bulk_load(
+                cfg,
+                &g,
+                pool,
+                score_tenant,
+                &catalog,
+                responses..target,
+                journeys..target_journeys,
+            )
+            .await?;
+            None
+        } else {
+            rss.start_phase();
+            stream_load(
+                cfg,
+                &g,
+                &scoring,
+                responses..target,
+                journeys..target_journeys,
+            )
+            .await?;
+            Some(rss.phase_peak_mib())
+        };
         // Outcomes for calibration: one per 20 journeys, through the API.
         let outcomes: Vec<Outcome> = (journeys / 20..target_journeys / 20)
             .map(|i| g.outcome("o", i))
@@ -413,10 +434,13 @@ pub async fn run(
         .await?;
         let load_secs = started.elapsed().as_secs_f64();
         (responses, journeys) = (target, target_journeys);
+        let how = if cfg.load_by_copy { "COPY" } else { "Stream*" };
         log(&format!(
-            "level {answers} answers: {responses} responses, {journeys} journeys loaded by COPY in {load_secs:.1} s"
+            "level {answers} answers: {responses} responses, {journeys} journeys loaded by {how} in {load_secs:.1} s"
         ));
-        report.loads.push((answers, responses, journeys, load_secs));
+        report
+            .loads
+            .push((answers, responses, journeys, load_secs, load_rss));
         let (results, matches) =
             scoring_phase(cfg, pool, score_tenant, &scoring, answers, log).await?;
         report.gap_matches_naive &= matches;
@@ -804,6 +828,76 @@ async fn bulk_load(
     Ok(())
 }
 
+/// Loads responses and journeys through `StreamSurveyResponses` and
+/// `StreamJourneys` on `cfg.streams` concurrent streams each, generating
+/// every 1,000-record message just before it is sent, so neither side holds
+/// more than a message per stream: the server's RSS during a 10-million-
+/// answer ingest is then a property of the server alone. The records are
+/// the ones `bulk_load` would COPY (same prefix and indexes).
+async fn stream_load(
+    cfg: &Config,
+    g: &Generator,
+    clients: &Clients,
+    responses: std::ops::Range<u64>,
+    journeys: std::ops::Range<u64>,
+) -> anyhow::Result<()> {
+    let n = cfg.streams.max(1) as u64;
+    let batch = BATCH as u64;
+    let mut tasks: Vec<tokio::task::JoinHandle<Result<(), Status>>> = Vec::new();
+    for s in 0..n {
+        let g = *g;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let range = responses.clone();
+        tokio::spawn(async move {
+            let mut start = range.start + s * batch;
+            while start < range.end {
+                let end = (start + batch).min(range.end);
+                let responses = (start..end).map(|i| g.response("b", i)).collect();
+                if tx
+                    .send(StreamSurveyResponsesRequest { responses })
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                start += n * batch;
+            }
+        });
+        let mut client = clients.survey();
+        tasks.push(tokio::spawn(async move {
+            client
+                .stream_survey_responses(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .map(|_| ())
+        }));
+
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let range = journeys.clone();
+        tokio::spawn(async move {
+            let mut start = range.start + s * batch;
+            while start < range.end {
+                let end = (start + batch).min(range.end);
+                let journeys = (start..end).map(|i| g.journey("b", i)).collect();
+                if tx.send(StreamJourneysRequest { journeys }).await.is_err() {
+                    break;
+                }
+                start += n * batch;
+            }
+        });
+        let mut client = clients.journeys();
+        tasks.push(tokio::spawn(async move {
+            client
+                .stream_journeys(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .map(|_| ())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
 fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
     ScoreFilter {
         start_time: Some(utc_to_timestamp(data::span_start())),
@@ -1153,14 +1247,18 @@ impl Report {
                 r.method, r.records_per_s, r.rows_per_s, ratio, r.p50_ms, r.p99_ms, rss
             );
         }
-        let _ = writeln!(s, "\n### Data loaded for scoring (by COPY)\n");
+        let _ = writeln!(s, "\n### Data loaded for scoring\n");
         let _ = writeln!(
             s,
-            "| answers | responses | journeys | load + VACUUM ANALYZE s |"
+            "| answers | responses | journeys | loaded by | load + VACUUM ANALYZE s | server peak RSS MiB |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|");
-        for (a, r, j, secs) in &self.loads {
-            let _ = writeln!(s, "| {a} | {r} | {j} | {secs:.1} |");
+        let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|");
+        for (a, r, j, secs, rss) in &self.loads {
+            let (how, rss) = match rss {
+                Some(mib) => ("Stream* (4+4 streams)", format!("{mib:.1}")),
+                None => ("COPY", "-".to_owned()),
+            };
+            let _ = writeln!(s, "| {a} | {r} | {j} | {how} | {secs:.1} | {rss} |");
         }
         let _ = writeln!(s, "\n### Scoring latency, whole 2-year window (ms)\n");
         let levels: Vec<u64> = self.loads.iter().map(|l| l.0).collect();

@@ -62,6 +62,10 @@ struct Args {
     /// Keep the benchmark database afterwards (default: drop it).
     #[arg(long)]
     keep_database: bool,
+    /// Load the scoring levels by COPY rather than through the server's
+    /// streams (quicker; no RSS figure for the large ingest).
+    #[arg(long)]
+    load_by_copy: bool,
 }
 
 fn parse_scale(s: &str) -> anyhow::Result<u64> {
@@ -164,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(n) = args.load_seconds {
         cfg.load_duration = Duration::from_secs(n);
     }
+    cfg.load_by_copy = args.load_by_copy;
     let bin = match args.server_bin {
         Some(b) => b,
         None => std::env::current_exe()?
