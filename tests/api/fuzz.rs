@@ -1317,6 +1317,14 @@ fn other_query_filter() -> Option<ScoreFilter> {
     })
 }
 
+/// 1-128 characters of [A-Za-z0-9._:-]: a position id a stored record can have.
+fn is_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 /// What the paginated RPCs have in common.
 trait ListRpc: Clone + Debug + Message + Default {
     fn set_page(&mut self, size: i32, token: String);
@@ -1332,7 +1340,7 @@ trait ListRpc: Clone + Debug + Message + Default {
     /// Whether a forged position is one the server must accept.
     fn forged_is_sane(micros: i64, index: f64, id: &str) -> bool {
         let _ = index;
-        (1_577_836_800_000_000..1_767_225_600_000_000).contains(&micros) && !id.contains('\0')
+        (1_577_836_800_000_000..1_767_225_600_000_000).contains(&micros) && is_id(id)
     }
     /// Returns the ids of the page and the next token.
     fn call(
@@ -1456,7 +1464,7 @@ impl ListRpc for ListAtRiskCustomersRequest {
         .unwrap_or(serde_json::Value::Null)
     }
     fn forged_is_sane(micros: i64, index: f64, id: &str) -> bool {
-        (1..=3).contains(&(micros % 5)) && (0.0..=100.0).contains(&index) && !id.contains('\0')
+        (1..=3).contains(&(micros % 5)) && (0.0..=100.0).contains(&index) && is_id(id)
     }
     async fn call(&self, app: &TestApp, key: &str) -> Result<(Vec<String>, String), Status> {
         let r = app
