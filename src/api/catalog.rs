@@ -145,6 +145,13 @@ pub fn model_to_proto(model: &store::ScoringModel, etag: String) -> ScoringModel
     }
 }
 
+/// Largest effort weight and prior strength accepted. Far above any useful
+/// value (the effort index is capped at 100), low enough that no effort sum
+/// overflows a double: PostgreSQL raises an error on float overflow, so a
+/// model with weights near f64::MAX made every effort query of the tenant
+/// fail with INTERNAL.
+const MAX_MODEL_NUMBER: f64 = 1_000_000.0;
+
 /// Validates a complete model (SPEC §7.5): weights ≥ 0, thresholds
 /// 0 < low ≤ high ≤ 100, means in [0, 1], prior_strength > 0, and every
 /// outcome kind's prior given exactly once.
@@ -174,10 +181,10 @@ fn model_from_proto(m: &ScoringModel) -> Result<store::ScoringModel, ApiError> {
                 ("unresolved", w.unresolved),
             ];
             for (name, value) in all {
-                if !(value.is_finite() && value >= 0.0) {
+                if !(0.0..=MAX_MODEL_NUMBER).contains(&value) {
                     v.add(
                         format!("model.weights.{name}"),
-                        "must be a finite number ≥ 0",
+                        "must be a number from 0 to 1,000,000",
                     );
                 }
             }
@@ -207,8 +214,11 @@ fn model_from_proto(m: &ScoringModel) -> Result<store::ScoringModel, ApiError> {
             "must satisfy 0 < low_effort_below ≤ high_effort_from ≤ 100",
         );
     }
-    if !(m.prior_strength.is_finite() && m.prior_strength > 0.0) {
-        v.add("model.prior_strength", "must be greater than 0");
+    if !(m.prior_strength > 0.0 && m.prior_strength <= MAX_MODEL_NUMBER) {
+        v.add(
+            "model.prior_strength",
+            "must be greater than 0 and at most 1,000,000",
+        );
     }
     let mut priors: [Option<OutcomePriorMeans>; 4] = [None; 4];
     for (i, p) in m.priors.iter().enumerate() {
@@ -376,6 +386,7 @@ mod tests {
         proto.weights.as_mut().unwrap().transfer = -1.0;
         proto.priors[0].high_mean = 1.5;
         proto.priors.pop();
+        proto.weights.as_mut().unwrap().minute = 1e308;
         let Err(ApiError::InvalidArgument(v)) = model_from_proto(&proto) else {
             panic!("accepted")
         };
@@ -384,6 +395,7 @@ mod tests {
             "model.low_effort_below",
             "model.prior_strength",
             "model.weights.transfer",
+            "model.weights.minute",
             "model.priors[0].high_mean",
             "model.priors",
         ] {

@@ -148,13 +148,8 @@ async fn list(
             ..request.clone()
         },
     );
-    let after = page::decode::<(i64, String)>(&fingerprint, &request.page_token)?
-        .map(|(micros, id)| {
-            chrono::DateTime::from_timestamp_micros(micros)
-                .map(|started_at| db::JourneyCursor { started_at, id })
-                .ok_or_else(|| ApiError::invalid("page_token", "is not a page token of this query"))
-        })
-        .transpose()?;
+    let after = page::decode_time_position(&fingerprint, &request.page_token)?
+        .map(|(started_at, id)| db::JourneyCursor { started_at, id });
 
     let db_filter = db::JourneyFilter {
         start: window.start,

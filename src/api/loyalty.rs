@@ -234,6 +234,17 @@ pub async fn at_risk_customers(
         },
     );
     let after: Option<AtRiskKey> = page::decode(&fingerprint, &request.page_token)?;
+    // A forged position no assessed customer can have is not a token of
+    // this query (a NUL in the id would otherwise fail in PostgreSQL).
+    if let Some(key) = &after {
+        page::check_position_id(&key.customer_id)?;
+        if !(1..=3).contains(&key.tier) || !key.worst_effort_index.is_finite() {
+            return Err(ApiError::invalid(
+                "page_token",
+                "is not a page token of this query",
+            ));
+        }
+    }
     let (model, _) = catalog::get_scoring_model(&state.pool, tenant).await?;
     let mut rows = store::at_risk_customers(
         &state.pool,

@@ -170,13 +170,8 @@ async fn list(
             ..request.clone()
         },
     );
-    let after = page::decode::<(i64, String)>(&fingerprint, &request.page_token)?
-        .map(|(micros, id)| {
-            chrono::DateTime::from_timestamp_micros(micros)
-                .map(|observed_at| db::OutcomeCursor { observed_at, id })
-                .ok_or_else(|| ApiError::invalid("page_token", "is not a page token of this query"))
-        })
-        .transpose()?;
+    let after = page::decode_time_position(&fingerprint, &request.page_token)?
+        .map(|(observed_at, id)| db::OutcomeCursor { observed_at, id });
 
     let db_filter = db::OutcomeFilter {
         start: window.start,

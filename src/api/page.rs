@@ -5,10 +5,14 @@
 //! rejected instead of silently returning the wrong page.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
-use super::ApiError;
+use super::{
+    ApiError,
+    validate::{Violations, check_id, timestamp_to_utc},
+};
 
 /// Default and maximum page sizes.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -52,13 +56,48 @@ pub fn decode<K: DeserializeOwned>(fingerprint: &str, token: &str) -> Result<Opt
     if token.is_empty() {
         return Ok(None);
     }
-    let bad = || ApiError::invalid("page_token", "is not a page token of this query");
+    let bad = not_a_token;
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let token: Token<K> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if token.f != fingerprint {
         return Err(bad());
     }
     Ok(Some(token.k))
+}
+
+fn not_a_token() -> ApiError {
+    ApiError::invalid("page_token", "is not a page token of this query")
+}
+
+/// Decodes a token of a list ordered by (timestamp, id), carrying
+/// `(micros, id)`. Tokens are opaque but not secret: the fingerprint of a
+/// tenant's own query can be computed, so a position no stored row can have
+/// (a time outside years 0001-9999, which PostgreSQL may not even
+/// represent, or an id that is not a valid id, e.g. with a NUL) is rejected
+/// here instead of failing in the database.
+pub fn decode_time_position(
+    fingerprint: &str,
+    token: &str,
+) -> Result<Option<(DateTime<Utc>, String)>, ApiError> {
+    let Some((micros, id)) = decode::<(i64, String)>(fingerprint, token)? else {
+        return Ok(None);
+    };
+    let at = DateTime::from_timestamp_micros(micros)
+        .and_then(|t| timestamp_to_utc(&super::validate::utc_to_timestamp(t)))
+        .ok_or_else(not_a_token)?;
+    check_position_id(&id)?;
+    Ok(Some((at, id)))
+}
+
+/// Rejects a token position id that no stored record can have.
+pub fn check_position_id(id: &str) -> Result<(), ApiError> {
+    let mut v = Violations::default();
+    check_id(&mut v, "page_token", id);
+    if v.is_empty() {
+        Ok(())
+    } else {
+        Err(not_a_token())
+    }
 }
 
 #[cfg(test)]
@@ -76,6 +115,24 @@ mod tests {
         assert!(decode::<(String, String)>("other", &t).is_err());
         assert!(decode::<(String, String)>("abc", "!!!").is_err());
         assert!(decode::<(String, String)>("abc", "").unwrap().is_none());
+    }
+
+    #[test]
+    fn positions_no_stored_row_can_have_are_rejected() {
+        let t = |micros: i64, id: &str| encode("f", &(micros, id.to_owned()));
+        let ok = decode_time_position("f", &t(1_767_225_600_000_000, "r1")).unwrap();
+        assert_eq!(ok.unwrap().1, "r1");
+        // Year -100,000 and 250,000 (chrono can, PostgreSQL cannot), i64::MIN,
+        // a NUL and an over-long id.
+        for token in [
+            t(-3_217_000_000_000_000_000, "r1"),
+            t(7_830_000_000_000_000_000, "r1"),
+            t(i64::MIN, "r1"),
+            t(0, "r\0"),
+            t(0, &"r".repeat(129)),
+        ] {
+            assert!(decode_time_position("f", &token).is_err(), "{token}");
+        }
     }
 
     #[test]

@@ -447,10 +447,6 @@ fn counts_to_proto(c: ingest::IngestCounts) -> IngestCounts {
     }
 }
 
-/// The position after the last row of a page: (submitted_at in microseconds
-/// since the epoch, id).
-type PageKey = (i64, String);
-
 async fn list(
     state: &AppState,
     tenant: TenantId,
@@ -470,16 +466,7 @@ async fn list(
         ..request.clone()
     };
     let fingerprint = page::fingerprint(tenant.0, &query);
-    let after: Option<PageKey> = page::decode(&fingerprint, &request.page_token)?;
-    let after = match after {
-        None => None,
-        Some((micros, id)) => Some((
-            DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-                ApiError::invalid("page_token", "is not a page token of this query")
-            })?,
-            id,
-        )),
-    };
+    let after = page::decode_time_position(&fingerprint, &request.page_token)?;
 
     let mut rows = responses::list(
         &state.pool,

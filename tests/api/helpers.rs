@@ -2,7 +2,7 @@
 //! key, plus authenticated clients.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::{collections::BTreeMap, net::SocketAddr};
 
 use gapscore::{
     config::ServeArgs,
@@ -194,4 +194,68 @@ pub fn ts(rfc3339: &str) -> prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,
     }
+}
+
+/// Row count and an MD5 of every row of one table.
+pub type TableDigest = (i64, String);
+
+/// A digest of every table a request can write (all tenants), so a test can
+/// tell "nothing changed" from "rows were replaced". Survey responses,
+/// journeys and outcomes whose id starts with `exclude_prefix` (and their
+/// answers and touchpoints) are left out; `""` excludes nothing.
+pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> BTreeMap<&'static str, TableDigest> {
+    // '' LIKE-matches only the empty id, which is never stored.
+    let pattern = if exclude_prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{exclude_prefix}%")
+    };
+    let digest = "count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')";
+    let excluded = [
+        (
+            "survey_responses",
+            format!("SELECT {digest} FROM survey_responses t WHERE NOT t.id LIKE $1"),
+        ),
+        (
+            "answers",
+            format!(
+                "SELECT {digest} FROM answers t WHERE NOT EXISTS (SELECT 1 FROM survey_responses s \
+                 WHERE s.tenant_id = t.tenant_id AND s.rid = t.rid AND s.id LIKE $1)"
+            ),
+        ),
+        (
+            "journeys",
+            format!("SELECT {digest} FROM journeys t WHERE NOT t.id LIKE $1"),
+        ),
+        (
+            "touchpoints",
+            format!(
+                "SELECT {digest} FROM touchpoints t WHERE NOT EXISTS (SELECT 1 FROM journeys j \
+                 WHERE j.tenant_id = t.tenant_id AND j.jid = t.jid AND j.id LIKE $1)"
+            ),
+        ),
+        (
+            "outcomes",
+            format!("SELECT {digest} FROM outcomes t WHERE NOT t.id LIKE $1"),
+        ),
+    ];
+    let mut tables = BTreeMap::new();
+    for (table, sql) in excluded {
+        let row: TableDigest = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await
+            .expect("digest query");
+        tables.insert(table, row);
+    }
+    for table in ["questions", "scoring_models"] {
+        let row: TableDigest = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {digest} FROM {table} t"
+        )))
+        .fetch_one(pool)
+        .await
+        .expect("digest query");
+        tables.insert(table, row);
+    }
+    tables
 }

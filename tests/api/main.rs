@@ -1,11 +1,13 @@
 //! End-to-end tests: a real server on a real socket, a real tonic client and
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
+mod bad_input;
 mod bench;
 mod catalog;
 mod effort;
 mod erasure;
 mod errors;
+mod fuzz;
 mod gap;
 mod helpers;
 mod infra;
