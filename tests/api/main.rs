@@ -3,9 +3,11 @@
 
 mod bench;
 mod catalog;
+mod cluster;
 mod effort;
 mod erasure;
 mod errors;
+mod faults;
 mod gap;
 mod helpers;
 mod infra;
