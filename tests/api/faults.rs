@@ -377,8 +377,11 @@ struct Figures {
     batches: usize,
     acked_records: usize,
     found_records: usize,
-    /// Batches of failed calls found stored (whole).
+    /// Batches of failed calls found stored (whole): earlier messages of a
+    /// failed stream, or a commit whose reply was lost.
     committed_despite_failure: usize,
+    /// Per RPC: calls, OK, failed, records acknowledged, records found.
+    per_rpc: BTreeMap<&'static str, [usize; 5]>,
 }
 
 impl std::fmt::Display for Figures {
@@ -387,7 +390,8 @@ impl std::fmt::Display for Figures {
             f,
             "calls {} (ok {}, failed {}, hung {}), failures {:?}, slowest failure {:?}, \
              batches {}, records acknowledged {}, found {} (exactly once: yes), \
-             partial batches 0, failed-call batches found whole {}",
+             partial batches 0, failed-call batches found whole {}; per RPC \
+             [calls, ok, failed, records acknowledged, records found]: {:?}",
             self.calls,
             self.ok_calls,
             self.failed_calls,
@@ -397,7 +401,8 @@ impl std::fmt::Display for Figures {
             self.batches,
             self.acked_records,
             self.found_records,
-            self.committed_despite_failure
+            self.committed_despite_failure,
+            self.per_rpc
         )
     }
 }
@@ -465,14 +470,20 @@ async fn verify(pool: &PgPool, tenant: i64, calls: &[Call]) -> Figures {
             figures.batches += 1;
         }
         figures.found_records += found_in_call;
+        let rpc = figures.per_rpc.entry(call.rpc).or_default();
+        rpc[0] += 1;
+        rpc[4] += found_in_call;
         match &call.outcome {
             Outcome::Ok { inserted } => {
                 let sent: usize = call.batches.iter().map(Vec::len).sum();
                 assert_eq!(*inserted as usize, sent, "{call:?}");
                 figures.ok_calls += 1;
                 figures.acked_records += sent;
+                rpc[1] += 1;
+                rpc[3] += sent;
             }
             Outcome::Failed(status) => {
+                rpc[2] += 1;
                 figures.failed_calls += 1;
                 *figures
                     .failures
@@ -621,9 +632,15 @@ async fn outage_under_load(app: &TestApp, fault: Fault, direct: impl AsyncFn() -
     tokio::time::sleep(OUTAGE.saturating_sub(injected.elapsed())).await;
 
     fault.restore().await;
+    let restored = Instant::now();
     let at_restore = epoch.elapsed();
     let serving = wait_for_health(&app.channel, ServingStatus::Serving, RECOVERY).await;
-    let (served, probes) = first_success(&app.channel, &app.key, epoch, RECOVERY).await;
+    let (_, probes) = first_success(&app.channel, &app.key, epoch, RECOVERY).await;
+    let served = restored.elapsed();
+    assert!(
+        served < RECOVERY,
+        "served again only {served:?} after the database returned"
+    );
     // The load runs on after the recovery.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -660,8 +677,8 @@ async fn outage_under_load(app: &TestApp, fault: Fault, direct: impl AsyncFn() -
     }
     eprintln!(
         "FAULT {name} for {OUTAGE:?}: health NOT_SERVING after {not_serving:?}; \
-         after restore: health SERVING after {serving:?}, first successful call after \
-         {served:?}; calls overlapping the outage {during}; {figures}"
+         after the database returned: health SERVING after {serving:?}, first successful \
+         call completed after {served:?}; calls overlapping the outage {during}; {figures}"
     );
 }
 
