@@ -211,6 +211,8 @@ async fn spawn_server(bin: &PathBuf, url: &str) -> anyhow::Result<(ChildServer, 
         .env("DATABASE_URL", url)
         .env("GAPSCORE_LISTEN", addr.to_string())
         .env("GAPSCORE_SHUTDOWN_GRACE_SECS", "10")
+        // Warnings and errors only: a line per call would drown the table.
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| {

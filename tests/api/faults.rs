@@ -839,6 +839,19 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
         .count();
     let figures = verify(&pool, tenant.tenant_id, &calls).await;
     assert!(figures.ok_calls > 0);
+    for call in &calls {
+        if let Outcome::Failed(status) = &call.outcome
+            && status.code() != Code::Unavailable
+        {
+            eprintln!(
+                "SIGTERM: {} started at {:+.3} s from the signal, failed with {:?}: {}",
+                call.rpc,
+                call.started.as_secs_f64() - at_signal.as_secs_f64(),
+                status.code(),
+                status.message()
+            );
+        }
+    }
     eprintln!(
         "FAULT SIGTERM (grace {GRACE_SECS} s): exit code 0 after {exited_after:?}; \
          calls in flight at the signal {in_flight}, of which completed OK {} ({} streams); {figures}",
