@@ -38,6 +38,7 @@ use tonic::{
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use tonic_types::StatusExt;
 
 use crate::{
     cluster::Cluster,
@@ -510,6 +511,10 @@ fn assert_failures_are_database_unavailable(calls: &[Call]) {
             Outcome::Failed(status) => {
                 assert_eq!(status.code(), Code::Unavailable, "{call:?}");
                 assert_eq!(error_reason(status), "DATABASE_UNAVAILABLE", "{call:?}");
+                assert!(
+                    status.get_details_retry_info().is_some(),
+                    "UNAVAILABLE without RetryInfo: {call:?}"
+                );
             }
             Outcome::Hung => panic!("a call was still running at its deadline: {call:?}"),
         }
