@@ -4,9 +4,11 @@
 mod bad_input;
 mod bench;
 mod catalog;
+mod cluster;
 mod effort;
 mod erasure;
 mod errors;
+mod faults;
 mod fuzz;
 mod gap;
 mod helpers;
