@@ -12,10 +12,10 @@
 -- triggers below add one row per key of each INSERT/DELETE on `answers`
 -- (+n / −n), and readers sum. No writer ever updates a rollup row, so
 -- concurrent ingest transactions never wait on (or deadlock over) a shared
--- counter. A background compactor (store::rollup::compact) folds the
--- deltas of the days that have pending rows into one `compacted` row per
--- key, in one statement, so a reader sees either the deltas or their sum,
--- never both and never neither.
+-- counter. A background compactor (store::rollup::compact) moves the
+-- pending deltas into the one `compacted` row of their key, in one
+-- transaction, so a reader sees either the deltas or their sum, never both
+-- and never neither.
 --
 -- `survey_id` is copied onto `answers` (like `role` and `submitted_at`) so
 -- the triggers see everything they need in the rows they are given: the
@@ -41,8 +41,16 @@ CREATE TABLE gap_daily (
 -- Reads: one range per (tenant, question) over whole days, index-only.
 CREATE INDEX gap_daily_question_day ON gap_daily (tenant_id, question, day)
     INCLUDE (role, score, survey_id, answers);
--- The compactor finds the days with pending deltas without a scan.
-CREATE INDEX gap_daily_pending ON gap_daily (tenant_id, day) WHERE NOT compacted;
+-- The compactor finds the pending deltas without a scan, and adds their
+-- sums to the one folded row per key (upsert on the unique index), so a
+-- fold touches only the keys that changed: its dead tuples are
+-- proportional to the writes since the last fold, not to the rollup.
+CREATE INDEX gap_daily_pending ON gap_daily (tenant_id) WHERE NOT compacted;
+CREATE UNIQUE INDEX gap_daily_folded
+    ON gap_daily (tenant_id, day, question, role, score, survey_id) NULLS NOT DISTINCT
+    WHERE compacted;
+-- Folded keys whose answers were all deleted, removed after each fold.
+CREATE INDEX gap_daily_zero ON gap_daily (tenant_id) WHERE compacted AND answers = 0;
 
 CREATE FUNCTION gap_daily_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -14,35 +14,51 @@ use super::{StoreResult, tenants::TenantId};
 
 /// Folds `tenant`'s pending deltas; returns the rows removed by folding.
 ///
-/// One statement, so one snapshot: the days with pending deltas, the rows
-/// of those days deleted and their sums inserted back, atomically. A delta
-/// committed after the snapshot is simply left for the next run; a second
+/// One transaction: the pending rows are deleted and their sums added to
+/// the folded row of each key (inserted if new), then folded rows of
+/// those keys that reached zero are removed. The DELETE sees one snapshot;
+/// a delta committed after it is simply left for the next fold. A second
 /// compactor racing on the same rows skips those the first deleted (they
-/// are gone when its row locks are granted), and re-inserts the sums of
-/// only the rows it deleted itself. Keys whose sum is zero disappear.
+/// are gone when its row locks are granted) and adds only the sums of the
+/// rows it deleted itself. Keys are upserted in key order, so two
+/// compactors cannot deadlock; ingest never touches folded rows.
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
-    let (deleted, inserted): (i64, i64) = sqlx::query_as(
-        "WITH days AS (
-             SELECT DISTINCT day FROM gap_daily WHERE tenant_id = $1 AND NOT compacted
-         ), moved AS (
-             DELETE FROM gap_daily g USING days
-             WHERE g.tenant_id = $1 AND g.day = days.day
-             RETURNING g.tenant_id, g.day, g.question, g.role, g.score, g.survey_id, g.answers
-         ), folded AS (
+    let mut tx = pool.begin().await?;
+    let (deleted, folded): (i64, i64) = sqlx::query_as(
+        "WITH moved AS (
+             DELETE FROM gap_daily WHERE tenant_id = $1 AND NOT compacted
+             RETURNING day, question, role, score, survey_id, answers
+         ), sums AS (
+             SELECT day, question, role, score, survey_id, sum(answers) AS answers
+             FROM moved
+             GROUP BY day, question, role, score, survey_id
+         ), upserted AS (
              INSERT INTO gap_daily
                  (tenant_id, day, question, role, score, survey_id, answers, compacted)
-             SELECT tenant_id, day, question, role, score, survey_id, sum(answers), true
-             FROM moved
-             GROUP BY tenant_id, day, question, role, score, survey_id
-             HAVING sum(answers) <> 0
+             SELECT $1, day, question, role, score, survey_id, answers, true
+             FROM sums
+             ORDER BY day, question, role, score, survey_id
+             ON CONFLICT (tenant_id, day, question, role, score, survey_id) WHERE compacted
+             DO UPDATE SET answers = gap_daily.answers + EXCLUDED.answers
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM folded)",
+         SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM upserted)",
     )
     .bind(tenant.0)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok((deleted - inserted).max(0) as u64)
+    // Keys whose answers were all deleted (found by `gap_daily_zero`).
+    let zeroes = if deleted > 0 {
+        sqlx::query("DELETE FROM gap_daily WHERE tenant_id = $1 AND compacted AND answers = 0")
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as i64
+    } else {
+        0
+    };
+    tx.commit().await?;
+    Ok((deleted - folded + zeroes).max(0) as u64)
 }
 
 /// Folds the pending deltas of every tenant that has some; returns the
