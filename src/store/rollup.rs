@@ -4,8 +4,8 @@
 //!
 //! Triggers on `answers` append signed deltas; nothing here is needed for
 //! the rollup to be *exact* — readers sum whatever rows there are. The
-//! compactor only keeps it *small*: it folds the deltas of every day with
-//! pending rows into one row per key.
+//! compactor only keeps it *small*: it moves the pending deltas into the
+//! one folded row of their key.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
