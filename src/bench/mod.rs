@@ -11,6 +11,7 @@
 //! Data comes from [`data::Generator`] with a fixed seed. Each figure is the
 //! median of several repetitions after a warm-up.
 
+pub mod child;
 pub mod copy;
 pub mod data;
 

@@ -12,19 +12,16 @@
 //! prints the report.
 
 use std::{
-    net::{SocketAddr, TcpListener},
     path::PathBuf,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
 use gapscore::{
-    bench::{self, Config, Server},
+    bench::{self, Config, Server, child},
     store,
 };
-use sqlx::{ConnectOptions, Connection};
 
 /// Benchmark gapscore against the COPY limit of its own store.
 #[derive(Debug, Parser)]
@@ -80,77 +77,6 @@ fn parse_scale(s: &str) -> anyhow::Result<u64> {
     Ok(num.parse::<u64>().context("--scale like 100k, 1m, 10m")? * mult)
 }
 
-async fn recreate_database(url: &str) -> anyhow::Result<()> {
-    let options = store::connect_options(url)?;
-    let name = options
-        .get_database()
-        .context("the URL names no database")?
-        .to_owned();
-    if !name.contains("bench") {
-        bail!("refusing to drop {name:?}: the benchmark database's name must contain \"bench\"");
-    }
-    let mut admin = options.clone().database("postgres").connect().await?;
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    admin.close().await?;
-    store::ensure_database(url).await
-}
-
-async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let options = store::connect_options(url)?;
-    let name = options.get_database().unwrap_or_default().to_owned();
-    let mut admin = options.clone().database("postgres").connect().await?;
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    Ok(())
-}
-
-struct ChildServer(Child);
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn spawn_server(bin: &PathBuf, url: &str) -> anyhow::Result<(ChildServer, SocketAddr)> {
-    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let child = Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("GAPSCORE_LISTEN", addr.to_string())
-        // Whole-window scoring at 10M answers can take longer than the
-        // default 30 s request timeout before optimization.
-        .env("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot start {} (build it with `cargo build --release --bins`)",
-                bin.display()
-            )
-        })?;
-    let child = ChildServer(child);
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server did not start listening on {addr}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok((child, addr))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -177,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             .join("gapscore"),
     };
 
-    recreate_database(&args.database_url).await?;
+    child::recreate_database(&args.database_url, "bench").await?;
     let pool = store::connect_lazy(
         &args.database_url,
         &store::PoolConfig {
@@ -186,7 +112,14 @@ async fn main() -> anyhow::Result<()> {
         },
     )?;
     store::migrate(&pool).await?;
-    let (child, addr) = spawn_server(&bin, &args.database_url).await?;
+    let (child, addr) = child::spawn_server(
+        &bin,
+        &args.database_url,
+        // Whole-window scoring at 10M answers can take longer than the
+        // default 30 s request timeout.
+        &[("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")],
+    )
+    .await?;
     let server = Server {
         addr,
         pid: child.0.id(),
@@ -198,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     drop(child);
     pool.close().await;
     if !args.keep_database {
-        drop_database(&args.database_url).await?;
+        child::drop_database(&args.database_url).await?;
     }
     let report = result?;
     let md = report.to_markdown();

@@ -21,9 +21,8 @@
 //! on an unclean server exit, or if the server died.
 
 use std::{
-    net::{SocketAddr, TcpListener},
     path::PathBuf,
-    process::{Child, Command, ExitCode, Stdio},
+    process::{Command, ExitCode},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -31,10 +30,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
 use gapscore::{
-    bench::{data::Generator, proc_memory_kib},
+    bench::{child, data::Generator, proc_memory_kib},
     proto::v1::{
         GetCustomerRiskRequest, GetPerceptionGapRequest, GetScorecardRequest,
         StreamSurveyResponsesRequest, SubmitJourneysRequest, SubmitSurveyResponsesRequest,
@@ -44,7 +43,6 @@ use gapscore::{
     },
     store::{self, tenants},
 };
-use sqlx::{ConnectOptions, Connection};
 use tonic::{
     Request, Status,
     metadata::{Ascii, MetadataValue},
@@ -164,72 +162,6 @@ impl Stats {
         let t = |c: &Counter| c.max_us.swap(0, Ordering::Relaxed) as f64 / 1000.0;
         (t(&self.streams), t(&self.writes), t(&self.reads))
     }
-}
-
-struct ChildServer(Child);
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-async fn recreate_database(url: &str) -> anyhow::Result<()> {
-    let options = store::connect_options(url)?;
-    let name = options
-        .get_database()
-        .context("the URL names no database")?
-        .to_owned();
-    if !name.contains("soak") {
-        bail!("refusing to drop {name:?}: the soak database's name must contain \"soak\"");
-    }
-    drop_database(url).await?;
-    store::ensure_database(url).await
-}
-
-async fn drop_database(url: &str) -> anyhow::Result<()> {
-    let options = store::connect_options(url)?;
-    let name = options.get_database().unwrap_or_default().to_owned();
-    let mut admin = options.clone().database("postgres").connect().await?;
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
-    admin.close().await?;
-    Ok(())
-}
-
-async fn spawn_server(bin: &PathBuf, url: &str) -> anyhow::Result<(ChildServer, SocketAddr)> {
-    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let child = Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("GAPSCORE_LISTEN", addr.to_string())
-        .env("GAPSCORE_SHUTDOWN_GRACE_SECS", "10")
-        // Warnings and errors only: a line per call would drown the table.
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot start {} (build it with `cargo build --release --bins`)",
-                bin.display()
-            )
-        })?;
-    let child = ChildServer(child);
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server did not start listening on {addr}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok((child, addr))
 }
 
 /// Survey response `index` of a writer's window, changed on every lap.
@@ -452,7 +384,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             .context("no directory")?
             .join("gapscore"),
     };
-    recreate_database(&args.database_url).await?;
+    child::recreate_database(&args.database_url, "soak").await?;
     let pool = store::connect_lazy(
         &args.database_url,
         &store::PoolConfig {
@@ -464,7 +396,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let (_, key) = tenants::create_tenant(&pool, "soak").await?;
     pool.close().await;
 
-    let (mut child, addr) = spawn_server(&bin, &args.database_url).await?;
+    let (mut child, addr) = child::spawn_server(
+        &bin,
+        &args.database_url,
+        &[("GAPSCORE_SHUTDOWN_GRACE_SECS", "10")],
+    )
+    .await?;
     let pid = child.0.id();
     let channel = Endpoint::from_shared(format!("http://{addr}"))?
         .timeout(Duration::from_secs(60))
@@ -552,7 +489,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         }
     };
     if !args.keep_database {
-        drop_database(&args.database_url).await?;
+        child::drop_database(&args.database_url).await?;
     }
 
     // Flat memory: compare the first minute's samples (warm-up) with the last

@@ -1,0 +1,90 @@
+//! What the benchmark and the soak share around the server they measure:
+//! a scratch database they may drop, and the release `gapscore serve`
+//! running as a child process (so its `/proc/PID/status` can be sampled).
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::store;
+
+/// Drops the database of `url` if it exists.
+pub async fn drop_database(url: &str) -> anyhow::Result<()> {
+    let options = store::connect_options(url)?;
+    let name = options.get_database().unwrap_or_default().to_owned();
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// Drops and creates the database of `url`, whose name must contain
+/// `marker` (a guard against dropping a real database by mistake).
+pub async fn recreate_database(url: &str, marker: &str) -> anyhow::Result<()> {
+    let options = store::connect_options(url)?;
+    let name = options
+        .get_database()
+        .context("the URL names no database")?
+        .to_owned();
+    if !name.contains(marker) {
+        bail!("refusing to drop {name:?}: its name must contain {marker:?}");
+    }
+    drop_database(url).await?;
+    store::ensure_database(url).await
+}
+
+/// The server process; killed on drop if still running.
+pub struct ChildServer(pub Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Starts `bin serve` against `url` on a free local port with `env` added
+/// (logging warnings only), and waits until it listens.
+pub async fn spawn_server(
+    bin: &Path,
+    url: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(ChildServer, SocketAddr)> {
+    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let child = Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("GAPSCORE_LISTEN", addr.to_string())
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| {
+            format!(
+                "cannot start {} (build it with `cargo build --release --bins`)",
+                bin.display()
+            )
+        })?;
+    let child = ChildServer(child);
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the server did not start listening on {addr}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((child, addr))
+}
