@@ -17,7 +17,7 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use crate::{
-    api::ApiError,
+    grpc::ApiError,
     store::{self, StoreError},
 };
 
@@ -123,7 +123,7 @@ fn unauthenticated() -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info(
         "UNAUTHENTICATED",
-        crate::api::error::DOMAIN,
+        crate::grpc::error::DOMAIN,
         std::collections::HashMap::new(),
     );
     Status::with_error_details(

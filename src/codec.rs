@@ -73,7 +73,7 @@ fn malformed(detail: &str) -> Status {
     let mut details = ErrorDetails::new();
     details.set_error_info(
         "MALFORMED_MESSAGE",
-        crate::api::error::DOMAIN,
+        crate::grpc::error::DOMAIN,
         HashMap::new(),
     );
     Status::with_error_details(

@@ -4,19 +4,21 @@
 //! Layers: `scoring` (pure math, no I/O), `store` (PostgreSQL via sqlx),
 //! `api` (tonic services), wired together by `startup`.
 
-pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod demo;
+pub mod domain;
+pub mod grpc;
 pub mod health;
 pub mod limits;
 pub mod metrics;
 pub mod proto;
 pub mod report;
 pub mod scoring;
+pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -29,7 +29,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
-use crate::{api::error::DOMAIN, auth::is_public, store::tenants::TenantId};
+use crate::{auth::is_public, grpc::error::DOMAIN, store::tenants::TenantId};
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

@@ -14,7 +14,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::{
-    api::{AppState, gap, scorecard},
+    grpc::{AppState, gap, scorecard},
     proto::v1::*,
     store::tenants::{self, TenantId},
 };

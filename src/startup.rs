@@ -9,13 +9,13 @@ use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 use tonic_health::ServingStatus;
 
 use crate::{
-    api::{
+    auth::AuthLayer,
+    config::ServeArgs,
+    grpc::{
         AppState, catalog::CatalogServiceImpl, customer::CustomerServiceImpl,
         journey::JourneyServiceImpl, outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl,
         survey::SurveyServiceImpl,
     },
-    auth::AuthLayer,
-    config::ServeArgs,
     health,
     limits::{InFlightLayer, TenantRateLimitLayer},
     proto::{

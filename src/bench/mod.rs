@@ -36,7 +36,7 @@ use tonic::{
 };
 
 use crate::{
-    api::{journey::check_journeys, validate::utc_to_timestamp},
+    grpc::{journey::check_journeys, validate::utc_to_timestamp},
     proto::v1::{
         customer_service_client::CustomerServiceClient,
         journey_service_client::JourneyServiceClient, outcome_service_client::OutcomeServiceClient,
@@ -357,7 +357,7 @@ fn normalize_responses(
     batch: &[SurveyResponse],
 ) -> Vec<crate::store::responses::ResponseRecord> {
     let map = catalog.iter().map(|q| (q.key.as_str(), q)).collect();
-    crate::api::survey::validate_batch(batch, &map).expect("generated responses are valid")
+    crate::grpc::survey::validate_batch(batch, &map).expect("generated responses are valid")
 }
 
 fn normalize_journeys(batch: &[Journey]) -> Vec<crate::store::journeys::NewJourney> {

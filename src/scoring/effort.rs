@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+pub use crate::domain::enums::{Channel, EffortTier, TouchpointOutcome};
 use serde::{Deserialize, Serialize};
 
 use super::ModelViolation;
@@ -13,69 +14,6 @@ use super::stats::{Interval, percentile_cont, share, wilson_interval};
 pub const EASE_LOW_EFFORT_MIN: i32 = 5;
 /// `ease` answers at or below this are high effort.
 pub const EASE_HIGH_EFFORT_MAX: i32 = 3;
-
-/// Contact channel (SPEC §3.1). Self-service channels are where "failed
-/// self-service" happens; the others are assisted by a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Channel {
-    Web,
-    MobileApp,
-    Ivr,
-    Chatbot,
-    Phone,
-    LiveChat,
-    Email,
-    Social,
-    InPerson,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 9] = [
-        Channel::Web,
-        Channel::MobileApp,
-        Channel::Ivr,
-        Channel::Chatbot,
-        Channel::Phone,
-        Channel::LiveChat,
-        Channel::Email,
-        Channel::Social,
-        Channel::InPerson,
-    ];
-
-    /// WEB, MOBILE_APP, IVR and CHATBOT are self-service; PHONE, LIVE_CHAT,
-    /// EMAIL, SOCIAL and IN_PERSON are assisted.
-    pub fn is_self_service(self) -> bool {
-        matches!(
-            self,
-            Channel::Web | Channel::MobileApp | Channel::Ivr | Channel::Chatbot
-        )
-    }
-
-    /// The proto / SQL spelling without prefix, e.g. `MOBILE_APP`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Web => "WEB",
-            Channel::MobileApp => "MOBILE_APP",
-            Channel::Ivr => "IVR",
-            Channel::Chatbot => "CHATBOT",
-            Channel::Phone => "PHONE",
-            Channel::LiveChat => "LIVE_CHAT",
-            Channel::Email => "EMAIL",
-            Channel::Social => "SOCIAL",
-            Channel::InPerson => "IN_PERSON",
-        }
-    }
-}
-
-/// How a touchpoint ended. Company-initiated touchpoints may be
-/// `Unspecified`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TouchpointOutcome {
-    Unspecified,
-    Resolved,
-    Unresolved,
-    Abandoned,
-}
 
 /// The scoring-relevant part of one touchpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,28 +127,6 @@ impl EffortComponents {
 
 fn clamp_i32(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// Effort tier of a journey, or of a customer (SPEC §7.1). Ordered
-/// `Low < Medium < High`, so "at least HIGH" is `tier >= EffortTier::High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum EffortTier {
-    Low,
-    Medium,
-    High,
-}
-
-impl EffortTier {
-    pub const ALL: [EffortTier; 3] = [EffortTier::Low, EffortTier::Medium, EffortTier::High];
-
-    /// `LOW`, `MEDIUM`, `HIGH`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EffortTier::Low => "LOW",
-            EffortTier::Medium => "MEDIUM",
-            EffortTier::High => "HIGH",
-        }
-    }
 }
 
 /// Per-tenant effort weights and thresholds (SPEC §6.1, §7.5). `Default` is

@@ -1,40 +1,10 @@
 //! Perception gap on RATING questions (SPEC §5): per-role figures from a
 //! score histogram, and the comparison of two roles.
 
+pub use crate::domain::enums::Role;
 use serde::{Deserialize, Serialize};
 
 use super::stats::{Interval, newcombe_diff_interval, pooled_z_test_p_value, wilson_interval};
-
-/// Who answered: the three sides of the gap (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Role {
-    Leadership,
-    Staff,
-    Customer,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Leadership, Role::Staff, Role::Customer];
-
-    /// The three comparisons of SPEC §5 in report order, each from the more
-    /// inside view to the more outside one, so a positive gap always means
-    /// "the inside view is rosier".
-    pub const COMPARISONS: [(Role, Role); 3] = [
-        (Role::Leadership, Role::Customer),
-        (Role::Staff, Role::Customer),
-        (Role::Leadership, Role::Staff),
-    ];
-
-    /// The proto / SQL spelling without prefix: `LEADERSHIP`, `STAFF`,
-    /// `CUSTOMER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Leadership => "LEADERSHIP",
-            Role::Staff => "STAFF",
-            Role::Customer => "CUSTOMER",
-        }
-    }
-}
 
 /// One value per role; what a per-question report holds for each side.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

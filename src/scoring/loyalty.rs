@@ -2,47 +2,16 @@
 //! calibrated with the tenant's own outcomes, and the expected share of
 //! customers who will speak badly, defect, repurchase or spend more.
 
+use crate::domain::enums::EffortTier;
+pub use crate::domain::enums::OutcomeKind;
 use serde::{Deserialize, Serialize};
 
 use super::ModelViolation;
-use super::effort::{EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN, EffortTier};
+use super::effort::{EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN};
 use super::stats::{
     Interval, beta_credible_interval, beta_mean, beta_variance, share, wilson_interval,
     z_for_confidence,
 };
-
-/// An observable loyalty event (SPEC §3.1 `Outcome.kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum OutcomeKind {
-    NegativeWordOfMouth,
-    Disloyalty,
-    Repurchase,
-    SpendIncrease,
-}
-
-impl OutcomeKind {
-    /// In SPEC §7.2's table order.
-    pub const ALL: [OutcomeKind; 4] = [
-        OutcomeKind::NegativeWordOfMouth,
-        OutcomeKind::Disloyalty,
-        OutcomeKind::Repurchase,
-        OutcomeKind::SpendIncrease,
-    ];
-
-    /// The proto / SQL spelling without prefix, e.g. `NEGATIVE_WORD_OF_MOUTH`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::NegativeWordOfMouth => "NEGATIVE_WORD_OF_MOUTH",
-            OutcomeKind::Disloyalty => "DISLOYALTY",
-            OutcomeKind::Repurchase => "REPURCHASE",
-            OutcomeKind::SpendIncrease => "SPEND_INCREASE",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Customer effort tier from one `ease` answer (SPEC §7.1): ≥ 5 LOW,
 /// ≤ 3 HIGH, otherwise (4) MEDIUM.

@@ -16,7 +16,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
     StoreResult,
-    scope::{Scope, effort_index_sql, effort_points_sql, effort_tier_sql},
+    effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
+    scope::Scope,
     tenants::TenantId,
 };
 use crate::scoring::effort::{EffortModel, EffortSums};

@@ -168,7 +168,7 @@ pub async fn rollup_histograms(
     if q.questions.is_empty() {
         return Ok(Vec::new());
     }
-    let split = rollup::split_days(q.scope.start, q.scope.end);
+    let split = rollup::split_days(q.scope.window);
     let mut qb = QueryBuilder::new(
         "SELECT NULL::text AS group_value, question, role, score,
                 sum(n)::bigint AS respondents
@@ -196,7 +196,7 @@ pub async fn rollup_histograms(
         }
         separator = " UNION ALL ";
     }
-    for (start, end) in split.raw.iter().flatten() {
+    for window in split.raw.iter().flatten() {
         qb.push(separator)
             .push(
                 "SELECT question, role, score, count(*) AS n FROM answers
@@ -207,8 +207,7 @@ pub async fn rollup_histograms(
             .push_bind(q.questions.to_vec())
             .push(") AND score IS NOT NULL");
         let edge = Scope {
-            start: *start,
-            end: *end,
+            window: *window,
             ..Scope::default()
         };
         edge.push_window(&mut qb, "submitted_at");

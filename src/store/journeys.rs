@@ -60,10 +60,8 @@ pub struct Journey {
 /// Which journeys a list returns. `None` / empty means "no restriction".
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JourneyFilter {
-    /// Inclusive lower bound on `started_at`.
-    pub start: Option<DateTime<Utc>>,
-    /// Exclusive upper bound on `started_at`.
-    pub end: Option<DateTime<Utc>>,
+    /// The window on `started_at`.
+    pub window: crate::domain::Window,
     /// Every label must match exactly.
     pub labels: BTreeMap<String, String>,
     pub intent: Option<String>,
@@ -411,10 +409,10 @@ pub async fn list_journeys(
         .push(JOURNEY_COLUMNS)
         .push(" FROM journeys WHERE tenant_id = ")
         .push_bind(tenant.0);
-    if let Some(start) = filter.start {
+    if let Some(start) = filter.window.start {
         query.push(" AND started_at >= ").push_bind(start);
     }
-    if let Some(end) = filter.end {
+    if let Some(end) = filter.window.end {
         query.push(" AND started_at < ").push_bind(end);
     }
     if !filter.labels.is_empty() {

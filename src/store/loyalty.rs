@@ -27,7 +27,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
 use super::{
     StoreResult,
     effort::{EASE_QUESTION, ROLE_CUSTOMER},
-    scope::{Scope, effort_index_sql, effort_tier_sql},
+    effort_sql::{effort_index_sql, effort_tier_sql},
+    scope::Scope,
     tenants::TenantId,
 };
 use crate::scoring::{
@@ -271,7 +272,7 @@ pub async fn loyalty_tiers(
 }
 
 /// The tenant's outcome calibration under `model` (cached by
-/// `api::calibration`, which is why it is read on its own).
+/// `grpc::calibration`, which is why it is read on its own).
 pub async fn calibration(
     pool: &PgPool,
     tenant: TenantId,

@@ -1,11 +1,12 @@
 //! PostgreSQL storage: connection, schema and one module per record kind.
 //!
 //! Everything here speaks sqlx and domain types, never tonic: the gRPC layer
-//! maps [`StoreError`] to a status once, in `api::error`.
+//! maps [`StoreError`] to a status once, in `grpc::error`.
 
 pub mod catalog;
 pub mod customers;
 pub mod effort;
+pub mod effort_sql;
 pub mod gap;
 pub mod ingest;
 pub mod journeys;

@@ -19,10 +19,8 @@ pub struct Outcome {
 /// Which outcomes a list returns. `None` means "no restriction".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutcomeFilter {
-    /// Inclusive lower bound on `observed_at`.
-    pub start: Option<DateTime<Utc>>,
-    /// Exclusive upper bound on `observed_at`.
-    pub end: Option<DateTime<Utc>>,
+    /// The window on `observed_at`.
+    pub window: crate::domain::Window,
     pub customer_id: Option<String>,
     pub kind: Option<i16>,
 }
@@ -100,10 +98,10 @@ pub async fn list_outcomes(
         "SELECT id, customer_id, kind, occurred, observed_at FROM outcomes WHERE tenant_id = ",
     );
     query.push_bind(tenant.0);
-    if let Some(start) = filter.start {
+    if let Some(start) = filter.window.start {
         query.push(" AND observed_at >= ").push_bind(start);
     }
-    if let Some(end) = filter.end {
+    if let Some(end) = filter.window.end {
         query.push(" AND observed_at < ").push_bind(end);
     }
     if let Some(customer_id) = &filter.customer_id {

@@ -10,7 +10,8 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
-use super::{StoreResult, tenants::TenantId};
+use super::StoreResult;
+use crate::domain::{TenantId, Window};
 
 /// Folds `tenant`'s pending deltas; returns the rows removed by folding.
 ///
@@ -75,9 +76,6 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<u64> {
     Ok(folded)
 }
 
-/// A time range `[start, end)`, open where `None`.
-pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 /// A window `[start, end)` split into whole UTC days, answered from the
 /// rollup, and the partial days at its edges, answered from `answers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,18 +84,19 @@ pub struct DaySplit {
     /// window holds no whole day.
     pub days: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
     /// Raw time ranges `[start, end)` outside those days (at most two).
-    pub raw: [Option<TimeRange>; 2],
+    pub raw: [Option<Window>; 2],
 }
 
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
-/// Splits the window `[start, end)` (open where `None`).
-pub fn split_days(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> DaySplit {
+/// Splits `window`.
+pub fn split_days(window: Window) -> DaySplit {
+    let Window { start, end } = window;
     let whole_only = DaySplit {
         days: None,
-        raw: [Some((start, end)), None],
+        raw: [Some(window), None],
     };
     // The first whole day: the start's own day if it starts at midnight.
     let from = match start {
@@ -123,11 +122,17 @@ pub fn split_days(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> D
         return whole_only;
     }
     let head = match (start, from) {
-        (Some(s), Some(f)) if s < midnight(f) => Some((Some(s), Some(midnight(f)))),
+        (Some(s), Some(f)) if s < midnight(f) => Some(Window {
+            start: Some(s),
+            end: Some(midnight(f)),
+        }),
         _ => None,
     };
     let tail = match (end, until) {
-        (Some(e), Some(u)) if midnight(u) < e => Some((Some(midnight(u)), Some(e))),
+        (Some(e), Some(u)) if midnight(u) < e => Some(Window {
+            start: Some(midnight(u)),
+            end: Some(e),
+        }),
         _ => None,
     };
     DaySplit {
@@ -146,11 +151,17 @@ mod tests {
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
     }
+    fn w(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Window {
+        Window { start, end }
+    }
+    fn split(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> DaySplit {
+        split_days(w(start, end))
+    }
 
     #[test]
     fn an_open_window_is_all_days() {
         assert_eq!(
-            split_days(None, None),
+            split(None, None),
             DaySplit {
                 days: Some((None, None)),
                 raw: [None, None]
@@ -160,7 +171,7 @@ mod tests {
 
     #[test]
     fn aligned_bounds_need_no_raw_rows() {
-        let s = split_days(
+        let s = split(
             Some(t("2026-01-01T00:00:00Z")),
             Some(t("2026-02-01T00:00:00Z")),
         );
@@ -170,7 +181,7 @@ mod tests {
 
     #[test]
     fn partial_edge_days_come_from_the_raw_rows() {
-        let s = split_days(
+        let s = split(
             Some(t("2026-01-01T10:00:00Z")),
             Some(t("2026-01-05T06:30:00Z")),
         );
@@ -178,11 +189,11 @@ mod tests {
         assert_eq!(
             s.raw,
             [
-                Some((
+                Some(w(
                     Some(t("2026-01-01T10:00:00Z")),
                     Some(t("2026-01-02T00:00:00Z"))
                 )),
-                Some((
+                Some(w(
                     Some(t("2026-01-05T00:00:00Z")),
                     Some(t("2026-01-05T06:30:00Z"))
                 )),
@@ -197,23 +208,23 @@ mod tests {
             ("2026-01-01T10:00:00Z", "2026-01-02T12:00:00Z"),
             ("2026-01-01T10:00:00Z", "2026-01-02T00:00:00Z"),
         ] {
-            let s = split_days(Some(t(a)), Some(t(b)));
+            let s = split(Some(t(a)), Some(t(b)));
             assert_eq!(s.days, None, "{a}..{b}");
-            assert_eq!(s.raw, [Some((Some(t(a)), Some(t(b)))), None]);
+            assert_eq!(s.raw, [Some(w(Some(t(a)), Some(t(b)))), None]);
         }
     }
 
     #[test]
     fn half_open_windows_keep_their_open_side() {
-        let s = split_days(Some(t("2026-01-01T10:00:00Z")), None);
+        let s = split(Some(t("2026-01-01T10:00:00Z")), None);
         assert_eq!(s.days, Some((Some(d("2026-01-02")), None)));
         assert_eq!(s.raw[1], None);
-        let s = split_days(None, Some(t("2026-01-01T10:00:00Z")));
+        let s = split(None, Some(t("2026-01-01T10:00:00Z")));
         assert_eq!(s.days, Some((None, Some(d("2026-01-01")))));
         assert_eq!(s.raw[0], None);
         assert_eq!(
             s.raw[1],
-            Some((
+            Some(w(
                 Some(t("2026-01-01T00:00:00Z")),
                 Some(t("2026-01-01T10:00:00Z"))
             ))
@@ -224,7 +235,7 @@ mod tests {
     fn every_instant_falls_in_exactly_one_part() {
         let start = t("2026-03-01T13:00:00Z");
         let end = t("2026-03-04T02:00:00Z");
-        let s = split_days(Some(start), Some(end));
+        let s = split(Some(start), Some(end));
         let mut at = t("2026-02-28T00:00:00Z");
         while at < t("2026-03-06T00:00:00Z") {
             let in_days = s.days.is_some_and(|(f, u)| {
@@ -234,7 +245,7 @@ mod tests {
                 .raw
                 .iter()
                 .flatten()
-                .filter(|(a, b)| a.is_none_or(|a| at >= a) && b.is_none_or(|b| at < b))
+                .filter(|r| r.start.is_none_or(|a| at >= a) && r.end.is_none_or(|b| at < b))
                 .count();
             let inside = at >= start && at < end;
             assert_eq!(usize::from(in_days) + in_raw, usize::from(inside), "{at}");

@@ -11,9 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::{StoreResult, catalog};
 
-/// The tenant an authenticated call acts for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TenantId(pub i64);
+pub use crate::domain::TenantId;
 
 /// A tenant as listed by the operator CLI.
 #[derive(Debug, Clone, sqlx::FromRow)]

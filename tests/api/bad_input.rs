@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use gapscore::{api::page, proto::v1::*, store::loyalty::AtRiskKey};
+use gapscore::{proto::v1::*, service::page, store::loyalty::AtRiskKey};
 use prost::Message;
 use prost_types::Timestamp;
 use sqlx::PgPool;

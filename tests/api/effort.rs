@@ -14,7 +14,7 @@ use gapscore::{
         EffortComponents, EffortModel, EffortTier, effort_breakdown, stats::wilson_interval,
     },
     store::{
-        scope::{effort_index_sql, effort_points_sql, effort_tier_sql},
+        effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
         tenants::TenantId,
     },
 };
@@ -30,7 +30,7 @@ use data::*;
 pub mod data {
     use chrono::{DateTime, Duration, Utc};
     use gapscore::{
-        api::validate::utc_to_timestamp,
+        grpc::convert::utc_to_timestamp,
         proto::v1,
         scoring::{Channel, EffortComponents, TouchpointInput, TouchpointOutcome},
         store::tenants::TenantId,

@@ -22,7 +22,7 @@ use std::{
     time::Instant,
 };
 
-use gapscore::{api::page, proto::v1::*, store::loyalty::AtRiskKey};
+use gapscore::{proto::v1::*, service::page, store::loyalty::AtRiskKey};
 use proptest::{
     collection::{btree_map, vec},
     option,

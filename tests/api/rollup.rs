@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gapscore::{
+    domain::{Scope, Window},
     proto::v1::*,
     store::{
         gap::{self, GapQuery, ScoreCount},
         rollup,
-        scope::Scope,
         tenants::{self, TenantId},
     },
 };
@@ -147,10 +147,10 @@ impl Resp {
 }
 
 /// Windows to compare: open, aligned, unaligned, half-open and sub-day.
-fn windows() -> Vec<rollup::TimeRange> {
+fn windows() -> Vec<Window> {
     let b = base();
     let h = Duration::hours;
-    vec![
+    [
         (None, None),
         (Some(b), Some(b + Duration::days(5))),
         (Some(b + h(7)), Some(b + h(77))),
@@ -160,6 +160,9 @@ fn windows() -> Vec<rollup::TimeRange> {
         (Some(b + h(49)), Some(b + h(53))),
         (Some(b + h(23)), Some(b + h(25))),
     ]
+    .into_iter()
+    .map(|(start, end)| Window { start, end })
+    .collect()
 }
 
 fn sorted(mut rows: Vec<ScoreCount>) -> Vec<ScoreCount> {
@@ -171,11 +174,10 @@ fn sorted(mut rows: Vec<ScoreCount>) -> Vec<ScoreCount> {
 async fn assert_rollup_exact(pool: &PgPool, tenant: TenantId, context: &str) -> usize {
     let questions: Vec<String> = QUESTIONS.iter().map(|(q, _, _)| (*q).to_owned()).collect();
     let mut compared = 0;
-    for (start, end) in windows() {
+    for window in windows() {
         for survey in SURVEYS {
             let scope = Scope {
-                start,
-                end,
+                window,
                 survey_id: survey.map(str::to_owned),
                 ..Scope::default()
             };
@@ -188,7 +190,7 @@ async fn assert_rollup_exact(pool: &PgPool, tenant: TenantId, context: &str) -> 
             let from_raw = sorted(gap::raw_histograms(pool, tenant, q).await.unwrap());
             assert_eq!(
                 from_rollup, from_raw,
-                "{context}: window {start:?}..{end:?}, survey {survey:?}"
+                "{context}: window {window:?}, survey {survey:?}"
             );
             compared += from_raw.len();
         }

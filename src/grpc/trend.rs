@@ -118,8 +118,8 @@ pub async fn trend(
     let (metric, bucket) = parse(&request)?;
     let scope = scope_from_filter(request.filter.as_ref(), "filter")?;
     let (start, end) = (
-        scope.start.expect("validated"),
-        scope.end.expect("validated"),
+        scope.window.start.expect("validated"),
+        scope.window.end.expect("validated"),
     );
     let starts = buckets::bucket_starts(start, end, bucket)
         .map_err(|e| ApiError::invalid("filter", format!("cannot bucket this window: {e}")))?;

@@ -5,13 +5,12 @@ use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 
 use super::{
-    ApiError, ApiResult, AppState,
-    filter::check_window,
-    page,
+    ApiError, ApiResult, AppState, convert,
     validate::{Violations, check_id, check_timestamp, utc_to_timestamp},
 };
 use crate::{
     proto::v1::{outcome_service_server::OutcomeService, *},
+    service::page,
     store::{outcomes as db, tenants::TenantId},
 };
 
@@ -129,7 +128,7 @@ async fn list(
     let mut v = Violations::default();
     let default_filter = ScoreFilter::default();
     let filter = request.filter.as_ref().unwrap_or(&default_filter);
-    let window = check_window(&mut v, filter);
+    let window = convert::window(&mut v, "filter", filter);
     // Outcomes carry no labels, survey or intent: a filter on them would
     // silently match everything, so it is rejected instead.
     if !filter.labels.is_empty() {
@@ -174,8 +173,7 @@ async fn list(
         .map(|(observed_at, id)| db::OutcomeCursor { observed_at, id });
 
     let db_filter = db::OutcomeFilter {
-        start: window.start,
-        end: window.end,
+        window,
         customer_id,
         kind,
     };

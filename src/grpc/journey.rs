@@ -15,14 +15,13 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use super::{
-    ApiError, ApiResult, AppState,
-    filter::{check_filter_intent, check_filter_labels, check_window},
-    page,
+    ApiError, ApiResult, AppState, convert,
     validate::{Violations, check_id, check_key, check_labels, check_timestamp, utc_to_timestamp},
 };
 use crate::{
     proto::v1::{journey_service_server::JourneyService, *},
     scoring::effort::{self as effort, EffortComponents, EffortModel, TouchpointInput},
+    service::page,
     store::{ingest, journeys as db, tenants::TenantId},
 };
 
@@ -126,10 +125,13 @@ async fn list(
     let mut v = Violations::default();
     let default_filter = ScoreFilter::default();
     let filter = request.filter.as_ref().unwrap_or(&default_filter);
-    let window = check_window(&mut v, filter);
-    check_filter_labels(&mut v, filter);
+    let window = convert::window(&mut v, "filter", filter);
+    check_labels(&mut v, "filter.labels", filter.labels.iter());
     // `filter.survey_id` applies to survey responses only and is ignored here.
-    let intent = check_filter_intent(&mut v, filter);
+    let intent = (!filter.intent.is_empty()).then(|| filter.intent.clone());
+    if let Some(intent) = &intent {
+        check_key(&mut v, "filter.intent", intent);
+    }
     let customer_id = (!request.customer_id.is_empty()).then(|| request.customer_id.clone());
     if let Some(c) = &customer_id {
         check_id(&mut v, "customer_id", c);
@@ -152,8 +154,7 @@ async fn list(
         .map(|(started_at, id)| db::JourneyCursor { started_at, id });
 
     let db_filter = db::JourneyFilter {
-        start: window.start,
-        end: window.end,
+        window,
         labels: filter.labels.clone(),
         intent,
         customer_id,

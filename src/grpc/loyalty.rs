@@ -8,7 +8,6 @@
 use super::{
     ApiError, ApiResult, AppState,
     effort::interval,
-    page,
     scope::scope_from_filter,
     validate::{Violations, check_id, confidence_level},
 };
@@ -18,6 +17,7 @@ use crate::{
         effort::{EffortTier as Tier, reasons},
         loyalty::{OutcomeKind as Kind, PosteriorTable, loyalty_risk as risk_of},
     },
+    service::page,
     store::{
         catalog,
         loyalty::{self as store, AtRiskKey, outcome_kind_value, tier_of_value, tier_value},

@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
-use super::{
-    ApiError,
-    validate::{Violations, check_id, timestamp_to_utc},
+use super::ServiceError as ApiError;
+use crate::domain::{
+    scope::in_time_range,
+    violations::{Violations, check_id},
 };
 
 /// Default and maximum page sizes.
@@ -83,7 +84,7 @@ pub fn decode_time_position(
         return Ok(None);
     };
     let at = DateTime::from_timestamp_micros(micros)
-        .and_then(|t| timestamp_to_utc(&super::validate::utc_to_timestamp(t)))
+        .filter(|t| in_time_range(*t))
         .ok_or_else(not_a_token)?;
     check_position_id(&id)?;
     Ok(Some((at, id)))

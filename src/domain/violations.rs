@@ -1,9 +1,11 @@
 //! Field validation that collects every violation with its path, so one
 //! `INVALID_ARGUMENT` tells the caller everything wrong with a request.
+//!
+//! The rules here are the record rules of SPEC §3.1 that need no catalog
+//! and no transport: every transport converts its messages with them, so
+//! the same mistake gets the same words everywhere.
 
 use std::fmt;
-
-use tonic_types::FieldViolation;
 
 /// All violations found in a request.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -81,12 +83,25 @@ impl Violations {
     }
 
     /// `Ok(())` when nothing was found.
-    pub fn into_result(self) -> Result<(), super::ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(super::ApiError::InvalidArgument(self))
+    pub fn into_result(self) -> Result<(), Violations> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+
+    /// Moves every listed violation of `other` into `self`, e.g. those of a
+    /// sub-message validated on its own.
+    pub fn absorb(&mut self, other: Violations) {
+        let omitted = other.omitted;
+        for (field, description) in other.items {
+            self.add(field, description);
         }
+        self.omitted += omitted;
+    }
+
+    /// A single violation.
+    pub fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut v = Violations::default();
+        v.add(field, description);
+        v
     }
 
     /// A one-line message naming the first violation and the total.
@@ -101,11 +116,9 @@ impl Violations {
         }
     }
 
-    pub fn into_field_violations(self) -> Vec<FieldViolation> {
+    /// The listed (field, description) pairs, consuming the list.
+    pub fn into_items(self) -> Vec<(String, String)> {
         self.items
-            .into_iter()
-            .map(|(f, d)| FieldViolation::new(f, d))
-            .collect()
     }
 }
 
@@ -230,66 +243,24 @@ pub fn check_text(v: &mut Violations, field: &str, value: &str, max: usize) {
     }
 }
 
-/// A required timestamp, converted to UTC; `max_future` bounds how far ahead it may be.
-pub fn check_timestamp(
-    v: &mut Violations,
-    field: &str,
-    value: Option<&prost_types::Timestamp>,
-    max_future: Option<chrono::Duration>,
-) -> Option<chrono::DateTime<chrono::Utc>> {
-    let Some(ts) = value else {
-        v.add(field, "is required");
-        return None;
-    };
-    let Some(t) = timestamp_to_utc(ts) else {
-        v.add(field, "is not a valid timestamp (years 0001-9999)");
-        return None;
-    };
-    if let Some(ahead) = max_future
-        && t > chrono::Utc::now() + ahead
-    {
-        v.add(
-            field,
-            format!(
-                "must not be more than {} minutes in the future",
-                ahead.num_minutes()
-            ),
-        );
-        return None;
-    }
-    Some(t)
-}
+/// The confidence levels a request or a scoring model may ask for (SPEC §5).
+pub const CONFIDENCE_LEVELS: std::ops::RangeInclusive<f64> = 0.5..=0.999;
 
-/// Converts a protobuf timestamp; `None` outside years 1-9999 or with invalid nanos.
-pub fn timestamp_to_utc(ts: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
-    if !(0..1_000_000_000).contains(&ts.nanos) {
-        return None;
-    }
-    // 0001-01-01 .. 9999-12-31, the range of google.protobuf.Timestamp.
-    if !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds) {
-        return None;
-    }
-    chrono::DateTime::from_timestamp(ts.seconds, ts.nanos as u32)
-}
-
-/// Converts to a protobuf timestamp.
-pub fn utc_to_timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
+/// Checks a confidence level against [`CONFIDENCE_LEVELS`] under `field`.
+pub fn check_confidence_level(v: &mut Violations, field: &str, value: f64) {
+    if !CONFIDENCE_LEVELS.contains(&value) {
+        v.add(field, "must be between 0.5 and 0.999");
     }
 }
 
-/// Accepts a confidence level in [0.5, 0.999], or the default when unset.
-pub fn confidence_level(value: Option<f64>, default: f64) -> Result<f64, super::ApiError> {
-    match value {
-        None => Ok(default),
-        Some(c) if (0.5..=0.999).contains(&c) => Ok(c),
-        Some(_) => Err(super::ApiError::invalid(
-            "confidence_level",
-            "must be between 0.5 and 0.999",
-        )),
+/// Accepts a requested confidence level, or `default` (the model's) when unset.
+pub fn confidence_level(value: Option<f64>, default: f64) -> Result<f64, Violations> {
+    let mut v = Violations::default();
+    let level = value.unwrap_or(default);
+    if value.is_some() {
+        check_confidence_level(&mut v, "confidence_level", level);
     }
+    v.into_result().map(|()| level)
 }
 
 #[cfg(test)]
@@ -363,30 +334,5 @@ mod tests {
         assert!(!is_key("Region"));
         assert!(!is_key(&"a".repeat(64)));
         assert!(is_key(&"a".repeat(63)));
-    }
-
-    #[test]
-    fn timestamps_outside_the_protobuf_range_are_rejected() {
-        assert!(
-            timestamp_to_utc(&prost_types::Timestamp {
-                seconds: 0,
-                nanos: -1
-            })
-            .is_none()
-        );
-        assert!(
-            timestamp_to_utc(&prost_types::Timestamp {
-                seconds: i64::MAX,
-                nanos: 0
-            })
-            .is_none()
-        );
-        assert!(
-            timestamp_to_utc(&prost_types::Timestamp {
-                seconds: 1,
-                nanos: 5
-            })
-            .is_some()
-        );
     }
 }

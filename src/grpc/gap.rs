@@ -138,7 +138,8 @@ impl GapRequest {
         let scope = absorb(&mut v, scope_from_filter(request.filter.as_ref(), "filter"))?;
         let confidence = absorb(
             &mut v,
-            validate::confidence_level(request.confidence_level, model.confidence_level),
+            validate::confidence_level(request.confidence_level, model.confidence_level)
+                .map_err(ApiError::from),
         )?;
         if !request.group_by.is_empty() {
             check_key(&mut v, "group_by", &request.group_by);

@@ -1,58 +1,13 @@
-//! The gRPC layer's error type, mapped to `tonic::Status` in exactly one place.
+//! [`ServiceError`] mapped to `tonic::Status`, in exactly one place.
 
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
+pub use crate::service::{ServiceError as ApiError, ServiceResult as ApiResult};
 use crate::store::StoreError;
-
-use super::validate::Violations;
 
 /// Error domain reported in every `ErrorInfo`.
 pub const DOMAIN: &str = "gapscore";
-
-/// What can go wrong in a handler.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// Field violations; every one is listed in a `BadRequest`.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(Violations),
-    /// A record or customer that does not exist for this tenant.
-    #[error("{what} {id:?} not found")]
-    NotFound { what: &'static str, id: String },
-    /// The request is valid but the system is not in a state to apply it.
-    #[error("{message}")]
-    FailedPrecondition {
-        reason: &'static str,
-        message: String,
-    },
-    /// Optimistic concurrency failed (stale etag).
-    #[error("{message}")]
-    Aborted {
-        reason: &'static str,
-        message: String,
-    },
-    /// An RPC that a later release implements.
-    #[error("{0} is not implemented yet")]
-    Unimplemented(&'static str),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl ApiError {
-    /// A single field violation.
-    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        let mut v = Violations::default();
-        v.add(field, description);
-        ApiError::InvalidArgument(v)
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        ApiError::Store(err.into())
-    }
-}
 
 fn with_info(code: Code, message: String, reason: &str, details: ErrorDetails) -> Status {
     let mut details = details;
@@ -66,7 +21,13 @@ impl From<ApiError> for Status {
             ApiError::InvalidArgument(violations) => {
                 let message = violations.summary();
                 let mut details = ErrorDetails::new();
-                details.set_bad_request(violations.into_field_violations());
+                details.set_bad_request(
+                    violations
+                        .into_items()
+                        .into_iter()
+                        .map(|(f, d)| FieldViolation::new(f, d))
+                        .collect::<Vec<_>>(),
+                );
                 with_info(Code::InvalidArgument, message, "INVALID_ARGUMENT", details)
             }
             ApiError::NotFound { what, id } => with_info(
@@ -84,12 +45,6 @@ impl From<ApiError> for Status {
             ApiError::Aborted { reason, message } => {
                 with_info(Code::Aborted, message, reason, ErrorDetails::new())
             }
-            ApiError::Unimplemented(what) => with_info(
-                Code::Unimplemented,
-                format!("{what} is not implemented yet"),
-                "NOT_IMPLEMENTED",
-                ErrorDetails::new(),
-            ),
             ApiError::Store(StoreError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "database unavailable");
                 let mut details = ErrorDetails::new();
@@ -114,5 +69,8 @@ impl From<ApiError> for Status {
     }
 }
 
-/// Handler result type.
-pub type ApiResult<T> = Result<T, ApiError>;
+impl From<crate::domain::Violations> for Status {
+    fn from(v: crate::domain::Violations) -> Self {
+        ApiError::InvalidArgument(v).into()
+    }
+}

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use super::{
-    ApiError, ApiResult, AppState, page,
+    ApiError, ApiResult, AppState,
     scope::scope_from_filter,
     validate::{
         Violations, check_id, check_labels, check_text, check_timestamp, is_key, utc_to_timestamp,
@@ -24,6 +24,7 @@ use super::{
 };
 use crate::{
     proto::v1::{survey_service_server::SurveyService, *},
+    service::page,
     store::{
         catalog::{KIND_RATING, KIND_THEMES, Question},
         ingest,
