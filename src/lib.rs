@@ -12,6 +12,7 @@ pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod health;
+pub mod layer;
 pub mod limits;
 pub mod metrics;
 pub mod proto;
