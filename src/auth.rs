@@ -7,17 +7,12 @@
 //! keys exist. Keys are looked up on every call (an indexed primary-key
 //! read), which makes revocation take effect immediately.
 
-use std::{
-    pin::Pin,
-    task::{Context, Poll},
-};
-
 use sqlx::PgPool;
 use tonic::Status;
-use tower::{Layer, Service};
 
 use crate::{
     grpc::ApiError,
+    layer::{Check, check_layer},
     store::{self, StoreError},
 };
 
@@ -42,7 +37,7 @@ fn bearer_key<B>(request: &http::Request<B>) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// Adds [`Auth`] around every service.
+/// Authenticates every call but health and reflection; see the module docs.
 #[derive(Clone)]
 pub struct AuthLayer {
     pool: PgPool,
@@ -54,65 +49,32 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = Auth<S>;
+check_layer!(AuthLayer);
 
-    fn layer(&self, inner: S) -> Self::Service {
-        Auth {
-            inner,
-            pool: self.pool.clone(),
+impl Check for AuthLayer {
+    type Guard = ();
+
+    /// Puts the caller's [`TenantId`](store::tenants::TenantId) in the
+    /// request's extensions and the `rpc` span.
+    async fn check<B: Send + 'static>(
+        &self,
+        mut request: http::Request<B>,
+    ) -> Result<(http::Request<B>, ()), Status> {
+        if is_public(request.uri().path()) {
+            return Ok((request, ()));
         }
-    }
-}
-
-/// The authenticating service; see the module docs.
-#[derive(Clone)]
-pub struct Auth<S> {
-    inner: S,
-    pool: PgPool,
-}
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
-
-impl<S, B, R> Service<http::Request<B>> for Auth<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-    R: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        // The clone that was driven to readiness serves this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let pool = self.pool.clone();
-        Box::pin(async move {
-            if is_public(request.uri().path()) {
-                return inner.call(request).await;
+        let key = bearer_key(&request).ok_or_else(unauthenticated)?;
+        match store::tenants::authenticate(&self.pool, key).await {
+            Ok(Some(tenant)) => {
+                tracing::Span::current().record("tenant", tenant.0);
+                request.extensions_mut().insert(tenant);
+                Ok((request, ()))
             }
-            let Some(key) = bearer_key(&request) else {
-                return Ok(unauthenticated().into_http());
-            };
-            match store::tenants::authenticate(&pool, key).await {
-                Ok(Some(tenant)) => {
-                    tracing::Span::current().record("tenant", tenant.0);
-                    request.extensions_mut().insert(tenant);
-                    inner.call(request).await
-                }
-                Ok(None) => Ok(unauthenticated().into_http()),
-                Err(err @ StoreError::Unavailable(_)) | Err(err @ StoreError::Internal(_)) => {
-                    Ok(Status::from(ApiError::Store(err)).into_http())
-                }
+            Ok(None) => Err(unauthenticated()),
+            Err(err @ StoreError::Unavailable(_)) | Err(err @ StoreError::Internal(_)) => {
+                Err(Status::from(ApiError::Store(err)))
             }
-        })
+        }
     }
 }
 

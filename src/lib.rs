@@ -7,12 +7,14 @@
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod health;
+pub mod layer;
 pub mod limits;
 pub mod metrics;
 pub mod proto;

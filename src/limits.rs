@@ -1,4 +1,4 @@
-//! Overload protection, as two tower layers.
+//! Overload protection, as two tower layers (checks of [`crate::layer`]).
 //!
 //! - [`InFlightLayer`]: a global bound on calls being served at once, across
 //!   every connection. A call beyond it is answered at once with
@@ -14,24 +14,19 @@
 //! Both count calls, not records: a `Stream*` upload is one call however
 //! long it runs, and it holds its in-flight slot until it ends.
 
-use std::{
-    collections::HashMap,
-    num::NonZeroU32,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{collections::HashMap, num::NonZeroU32, sync::Arc, time::Duration};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-use tower::{Layer, Service};
 
-use crate::{auth::is_public, grpc::error::DOMAIN, store::tenants::TenantId};
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+use crate::{
+    grpc::error::DOMAIN,
+    auth::is_public,
+    layer::{Check, Guard, check_layer},
+    store::tenants::TenantId,
+};
 
 /// How long an overloaded server asks callers to wait before retrying.
 const OVERLOAD_RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -64,65 +59,31 @@ impl InFlightLayer {
     }
 }
 
-impl<S> Layer<S> for InFlightLayer {
-    type Service = InFlight<S>;
+check_layer!(InFlightLayer, TenantRateLimitLayer);
 
-    fn layer(&self, inner: S) -> Self::Service {
-        InFlight {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
+/// A call's in-flight slot, released when the call has answered.
+impl Guard for OwnedSemaphorePermit {}
 
-/// See [`InFlightLayer`].
-#[derive(Clone)]
-pub struct InFlight<S> {
-    inner: S,
-    layer: InFlightLayer,
-}
+impl Check for InFlightLayer {
+    type Guard = Option<OwnedSemaphorePermit>;
 
-impl<S, B, R> Service<http::Request<B>> for InFlight<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-    R: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+    async fn check<B: Send + 'static>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<(http::Request<B>, Self::Guard), Status> {
         if is_public(request.uri().path()) {
-            return Box::pin(inner.call(request));
+            return Ok((request, None));
         }
-        match self.layer.permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let response = inner.call(request);
-                Box::pin(async move {
-                    let response = response.await;
-                    drop(permit);
-                    response
-                })
-            }
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok((request, Some(permit))),
             Err(_) => {
-                let limit = self.layer.limit;
-                Box::pin(async move {
-                    Ok(resource_exhausted(
-                        format!("the server is overloaded ({limit} calls in flight); retry later"),
-                        "OVERLOADED",
-                        HashMap::from([("max_in_flight".to_owned(), limit.to_string())]),
-                        OVERLOAD_RETRY_DELAY,
-                    )
-                    .into_http())
-                })
+                let limit = self.limit;
+                Err(resource_exhausted(
+                    format!("the server is overloaded ({limit} calls in flight); retry later"),
+                    "OVERLOADED",
+                    HashMap::from([("max_in_flight".to_owned(), limit.to_string())]),
+                    OVERLOAD_RETRY_DELAY,
+                ))
             }
         }
     }
@@ -162,6 +123,7 @@ impl TenantRateLimitLayer {
     }
 
     /// Whether the tenant may make a call now; otherwise the status to answer.
+    /// (The [`Check`] impl asks this of the request's tenant.)
     fn check(&self, tenant: &TenantId) -> Result<(), Status> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
@@ -188,49 +150,18 @@ impl TenantRateLimitLayer {
     }
 }
 
-impl<S> Layer<S> for TenantRateLimitLayer {
-    type Service = TenantRateLimit<S>;
+impl Check for TenantRateLimitLayer {
+    type Guard = ();
 
-    fn layer(&self, inner: S) -> Self::Service {
-        TenantRateLimit {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// See [`TenantRateLimitLayer`].
-#[derive(Clone)]
-pub struct TenantRateLimit<S> {
-    inner: S,
-    layer: TenantRateLimitLayer,
-}
-
-impl<S, B, R> Service<http::Request<B>> for TenantRateLimit<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-    R: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+    async fn check<B: Send + 'static>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<(http::Request<B>, ()), Status> {
         // Public paths carry no tenant and are not limited.
-        if let Some(tenant) = request.extensions().get::<TenantId>()
-            && let Err(status) = self.layer.check(tenant)
-        {
-            return Box::pin(async move { Ok(status.into_http()) });
+        if let Some(tenant) = request.extensions().get::<TenantId>() {
+            TenantRateLimitLayer::check(self, tenant)?;
         }
-        Box::pin(inner.call(request))
+        Ok((request, ()))
     }
 }
 

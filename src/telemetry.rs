@@ -5,14 +5,15 @@
 //! free-text comments) nor headers (which hold API keys).
 
 use std::{
-    pin::Pin,
-    task::{Context, Poll},
-    time::Instant,
+    fmt::Display,
+    time::{Duration, Instant},
 };
 
-use tower::{Layer, Service};
-use tracing::{Instrument, field::Empty};
+use tonic::Status;
+use tracing::{Span, field::Empty};
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter, util::SubscriberInitExt};
+
+use crate::layer::{Check, Guard, check_layer};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,8 +80,8 @@ pub fn error_chain(err: &anyhow::Error) -> String {
     out
 }
 
-/// Adds the `rpc` span around every call, and bounds unary calls by
-/// `unary_timeout`.
+/// Adds the `rpc` span around every call (a check of [`crate::layer`]), and
+/// bounds unary calls by `unary_timeout`.
 ///
 /// The bound is here rather than tonic's server-wide timeout because that
 /// one also cuts off client streams, and a 50,000-record `Stream*` upload
@@ -88,25 +89,71 @@ pub fn error_chain(err: &anyhow::Error) -> String {
 /// (`grpc-timeout`) are honoured by tonic for every call either way.
 #[derive(Clone, Copy, Default)]
 pub struct RpcSpanLayer {
-    pub unary_timeout: Option<std::time::Duration>,
+    pub unary_timeout: Option<Duration>,
 }
 
-impl<S> Layer<S> for RpcSpanLayer {
-    type Service = RpcSpan<S>;
+check_layer!(RpcSpanLayer);
 
-    fn layer(&self, inner: S) -> Self::Service {
-        RpcSpan {
-            inner,
-            unary_timeout: self.unary_timeout,
-        }
+impl Check for RpcSpanLayer {
+    type Guard = RpcSpan;
+
+    async fn check<B: Send + 'static>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<(http::Request<B>, RpcSpan), Status> {
+        let method = request.uri().path().to_owned();
+        let time_limit = self.unary_timeout.filter(|_| !is_streaming(&method));
+        let span = tracing::info_span!(
+            "rpc",
+            method = %method,
+            tenant = Empty,
+            code = Empty,
+            latency_ms = Empty
+        );
+        let guard = RpcSpan {
+            span,
+            method,
+            time_limit,
+            started: Instant::now(),
+        };
+        Ok((request, guard))
     }
 }
 
-/// See [`RpcSpanLayer`].
-#[derive(Clone)]
-pub struct RpcSpan<S> {
-    inner: S,
-    unary_timeout: Option<std::time::Duration>,
+/// One call's span: the call runs in it, and its code and latency are
+/// recorded in it (and in the metrics) when it answers.
+pub struct RpcSpan {
+    span: Span,
+    method: String,
+    time_limit: Option<Duration>,
+    started: Instant,
+}
+
+impl Guard for RpcSpan {
+    fn span(&self) -> Option<Span> {
+        Some(self.span.clone())
+    }
+
+    fn time_limit(&self) -> Option<Duration> {
+        self.time_limit
+    }
+
+    fn finish<R, E: Display>(self, result: &Result<http::Response<R>, E>) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        self.span.record("latency_ms", elapsed * 1e3);
+        match result {
+            Ok(response) => {
+                let code = grpc_code(response);
+                self.span.record("code", code);
+                crate::metrics::record_rpc(&self.method, code, elapsed);
+                tracing::info!(code, "rpc finished");
+            }
+            Err(err) => {
+                self.span.record("code", "TRANSPORT_ERROR");
+                tracing::warn!(error = %err, "rpc failed");
+            }
+        }
+    }
 }
 
 /// Client-streaming methods are named `Stream*` (SPEC §3).
@@ -115,8 +162,6 @@ fn is_streaming(path: &str) -> bool {
         .next()
         .is_some_and(|m| m.starts_with("Stream"))
 }
-
-type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 /// The gRPC status of a response whose status travels in the headers
 /// (errors, "trailers-only"); otherwise the call succeeded so far.
@@ -145,70 +190,6 @@ fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
         tonic::Code::Unavailable => "UNAVAILABLE",
         tonic::Code::DataLoss => "DATA_LOSS",
         tonic::Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
-impl<S, B, R> Service<http::Request<B>> for RpcSpan<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::fmt::Display,
-    B: Send + 'static,
-    R: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let method = request.uri().path().to_owned();
-        let timeout = self.unary_timeout.filter(|_| !is_streaming(&method));
-        let span = tracing::info_span!(
-            "rpc",
-            method = %method,
-            tenant = Empty,
-            code = Empty,
-            latency_ms = Empty
-        );
-        Box::pin(
-            async move {
-                let started = Instant::now();
-                let result = match timeout {
-                    Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
-                        Ok(result) => result,
-                        Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
-                            "the call took longer than the server's {}s limit",
-                            limit.as_secs()
-                        ))
-                        .into_http()),
-                    },
-                    None => inner.call(request).await,
-                };
-                let span = tracing::Span::current();
-                let elapsed = started.elapsed().as_secs_f64();
-                span.record("latency_ms", elapsed * 1e3);
-                match &result {
-                    Ok(response) => {
-                        let code = grpc_code(response);
-                        span.record("code", code);
-                        crate::metrics::record_rpc(&method, code, elapsed);
-                        tracing::info!(code, "rpc finished");
-                    }
-                    Err(err) => {
-                        span.record("code", "TRANSPORT_ERROR");
-                        tracing::warn!(error = %err, "rpc failed");
-                    }
-                }
-                result
-            }
-            .instrument(span),
-        )
     }
 }
 

@@ -4,13 +4,13 @@
 
 use std::{
     net::{SocketAddr, TcpListener},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::store;
 
@@ -42,6 +42,36 @@ pub async fn recreate_database(url: &str, marker: &str) -> anyhow::Result<()> {
     }
     drop_database(url).await?;
     store::ensure_database(url).await
+}
+
+/// Recreates the database of `url` (see [`recreate_database`]), migrates
+/// it and returns a pool of `max_connections` on it.
+pub async fn scratch_database(
+    url: &str,
+    marker: &str,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
+    recreate_database(url, marker).await?;
+    let pool = store::connect_lazy(
+        url,
+        &store::PoolConfig {
+            max_connections,
+            acquire_timeout: Duration::from_secs(30),
+        },
+    )?;
+    store::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// `explicit`, or else the `gapscore` binary next to the running one.
+pub fn server_bin(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match explicit {
+        Some(bin) => Ok(bin),
+        None => Ok(std::env::current_exe()?
+            .parent()
+            .context("no directory")?
+            .join("gapscore")),
+    }
 }
 
 /// The server process; killed on drop if still running.

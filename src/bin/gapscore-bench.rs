@@ -18,10 +18,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
-use gapscore::{
-    bench::{self, Config, Server, child},
-    store,
-};
+use gapscore::bench::{self, Config, Server, child};
 
 /// Benchmark gapscore against the COPY limit of its own store.
 #[derive(Debug, Parser)]
@@ -95,23 +92,9 @@ async fn main() -> anyhow::Result<()> {
         cfg.load_duration = Duration::from_secs(n);
     }
     cfg.load_by_copy = args.load_by_copy;
-    let bin = match args.server_bin {
-        Some(b) => b,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory")?
-            .join("gapscore"),
-    };
+    let bin = child::server_bin(args.server_bin)?;
 
-    child::recreate_database(&args.database_url, "bench").await?;
-    let pool = store::connect_lazy(
-        &args.database_url,
-        &store::PoolConfig {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(30),
-        },
-    )?;
-    store::migrate(&pool).await?;
+    let pool = child::scratch_database(&args.database_url, "bench", 8).await?;
     let (child, addr) = child::spawn_server(
         &bin,
         &args.database_url,

@@ -33,22 +33,20 @@ use std::{
 use anyhow::Context;
 use clap::Parser;
 use gapscore::{
-    bench::{child, data::Generator, proc_memory_kib},
+    bench::{
+        child,
+        data::Generator,
+        proc_memory_kib,
+        records::{Journeys, Kind, Responses},
+    },
+    client::{self, Clients},
     proto::v1::{
         GetCustomerRiskRequest, GetPerceptionGapRequest, GetScorecardRequest,
-        StreamSurveyResponsesRequest, SubmitJourneysRequest, SubmitSurveyResponsesRequest,
-        customer_service_client::CustomerServiceClient,
-        journey_service_client::JourneyServiceClient, scoring_service_client::ScoringServiceClient,
-        survey_service_client::SurveyServiceClient,
+        StreamSurveyResponsesRequest, SubmitJourneysRequest,
     },
-    store::{self, tenants},
+    store::tenants,
 };
-use tonic::{
-    Request, Status,
-    metadata::{Ascii, MetadataValue},
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
-};
+use tonic::Status;
 
 /// A bounded soak of mixed load; exits non-zero on any error.
 #[derive(Debug, Parser)]
@@ -89,20 +87,6 @@ const WINDOW: u64 = 10_000;
 const JOURNEY_WINDOW: u64 = 5_000;
 const WRITE_PAUSE: Duration = Duration::from_millis(200);
 const READ_PAUSE: Duration = Duration::from_millis(100);
-
-#[derive(Clone)]
-struct Bearer(MetadataValue<Ascii>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
-
-type Authed = InterceptedService<Channel, Bearer>;
 
 /// Calls, errors and the slowest call, per kind of call.
 #[derive(Default)]
@@ -178,36 +162,45 @@ fn journey(g: &Generator, prefix: &str, n: u64) -> gapscore::proto::v1::Journey 
     j
 }
 
+/// The kinds of caller, each a loop of [`Load`].
+#[derive(Clone, Copy)]
+enum Caller {
+    Stream,
+    SurveyWriter,
+    JourneyWriter,
+    ScoringReader,
+}
+
+/// How many of each kind of caller run at once.
+const CALLERS: [(Caller, usize); 4] = [
+    (Caller::Stream, STREAMS),
+    (Caller::SurveyWriter, SURVEY_CALLERS),
+    (Caller::JourneyWriter, JOURNEY_CALLERS),
+    (Caller::ScoringReader, SCORING_CALLERS),
+];
+
 struct Load {
     g: Generator,
-    channel: Channel,
-    bearer: Bearer,
+    clients: Clients,
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
 }
 
 impl Load {
-    fn authed(&self) -> Authed {
-        InterceptedService::new(self.channel.clone(), self.bearer.clone())
-    }
-
     fn spawn(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
-        for w in 0..STREAMS {
-            let load = self.clone();
-            tasks.push(tokio::spawn(async move { load.streams(w).await }));
-        }
-        for w in 0..SURVEY_CALLERS {
-            let load = self.clone();
-            tasks.push(tokio::spawn(async move { load.surveys(w).await }));
-        }
-        for w in 0..JOURNEY_CALLERS {
-            let load = self.clone();
-            tasks.push(tokio::spawn(async move { load.journeys(w).await }));
-        }
-        for w in 0..SCORING_CALLERS {
-            let load = self.clone();
-            tasks.push(tokio::spawn(async move { load.reads(w).await }));
+        for (caller, count) in CALLERS {
+            for w in 0..count {
+                let load = self.clone();
+                tasks.push(tokio::spawn(async move {
+                    match caller {
+                        Caller::Stream => load.streams(w).await,
+                        Caller::SurveyWriter => load.surveys(w).await,
+                        Caller::JourneyWriter => load.journeys(w).await,
+                        Caller::ScoringReader => load.reads(w).await,
+                    }
+                }));
+            }
         }
         tasks
     }
@@ -218,7 +211,7 @@ impl Load {
 
     async fn streams(&self, w: usize) {
         let prefix = format!("st{w}");
-        let mut client = SurveyServiceClient::new(self.authed());
+        let mut client = self.clients.survey();
         let mut n = 0u64;
         while self.running() {
             let first = n;
@@ -249,58 +242,42 @@ impl Load {
 
     async fn surveys(&self, w: usize) {
         let prefix = format!("us{w}");
-        let mut client = SurveyServiceClient::new(self.authed());
-        let mut n = 0u64;
-        while self.running() {
-            let responses = (n..n + SURVEY_BATCH)
-                .map(|k| response(&self.g, &prefix, k))
-                .collect();
-            n += SURVEY_BATCH;
-            let started = Instant::now();
-            let result = client
-                .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-                .await;
-            if result.is_ok() {
-                self.stats
-                    .records
-                    .fetch_add(SURVEY_BATCH, Ordering::Relaxed);
-            }
-            self.stats
-                .writes
-                .record(started, result.map(|_| ()), "SubmitSurveyResponses");
-            tokio::time::sleep(WRITE_PAUSE).await;
-        }
+        self.unary_writes::<Responses>("SubmitSurveyResponses", &prefix, SURVEY_BATCH, response)
+            .await;
     }
 
     async fn journeys(&self, w: usize) {
         let prefix = format!("uj{w}");
-        let mut client = JourneyServiceClient::new(self.authed());
+        self.unary_writes::<Journeys>("SubmitJourneys", &prefix, JOURNEY_BATCH, journey)
+            .await;
+    }
+
+    /// Sends `record(g, prefix, n)` for every `n` from 0, `batch` a call,
+    /// one call after another with a pause, until stopped.
+    async fn unary_writes<K: Kind>(
+        &self,
+        what: &str,
+        prefix: &str,
+        batch: u64,
+        record: fn(&Generator, &str, u64) -> K::Record,
+    ) {
         let mut n = 0u64;
         while self.running() {
-            let journeys = (n..n + JOURNEY_BATCH)
-                .map(|k| journey(&self.g, &prefix, k))
-                .collect();
-            n += JOURNEY_BATCH;
+            let records = (n..n + batch).map(|k| record(&self.g, prefix, k)).collect();
+            n += batch;
             let started = Instant::now();
-            let result = client
-                .submit_journeys(SubmitJourneysRequest { journeys })
-                .await;
+            let result = K::submit(&self.clients, records).await;
             if result.is_ok() {
-                self.stats
-                    .records
-                    .fetch_add(JOURNEY_BATCH, Ordering::Relaxed);
+                self.stats.records.fetch_add(batch, Ordering::Relaxed);
             }
-            self.stats
-                .writes
-                .record(started, result.map(|_| ()), "SubmitJourneys");
+            self.stats.writes.record(started, result, what);
             tokio::time::sleep(WRITE_PAUSE).await;
         }
     }
 
     async fn reads(&self, w: usize) {
-        let mut scoring =
-            ScoringServiceClient::new(self.authed()).max_decoding_message_size(64 << 20);
-        let mut customers = CustomerServiceClient::new(self.authed());
+        let mut scoring = self.clients.scoring();
+        let mut customers = self.clients.customers();
         let mut i = w as u64;
         while self.running() {
             let started = Instant::now();
@@ -346,7 +323,7 @@ impl Load {
 /// Loads the first lap of the journey window, so every customer the reads
 /// ask for exists from the start.
 async fn preload(load: &Load) -> anyhow::Result<()> {
-    let mut client = JourneyServiceClient::new(load.authed()).max_encoding_message_size(16 << 20);
+    let mut client = load.clients.journeys();
     for base in (0..JOURNEY_WINDOW).step_by(1000) {
         let journeys = (base..base + 1000)
             .map(|k| load.g.journey("uj0", k))
@@ -377,22 +354,8 @@ async fn main() -> ExitCode {
 
 /// Runs the soak; `Ok(false)` when it saw an error.
 async fn run(args: Args) -> anyhow::Result<bool> {
-    let bin = match args.server_bin {
-        Some(b) => b,
-        None => std::env::current_exe()?
-            .parent()
-            .context("no directory")?
-            .join("gapscore"),
-    };
-    child::recreate_database(&args.database_url, "soak").await?;
-    let pool = store::connect_lazy(
-        &args.database_url,
-        &store::PoolConfig {
-            max_connections: 2,
-            acquire_timeout: Duration::from_secs(30),
-        },
-    )?;
-    store::migrate(&pool).await?;
+    let bin = child::server_bin(args.server_bin)?;
+    let pool = child::scratch_database(&args.database_url, "soak", 2).await?;
     let (_, key) = tenants::create_tenant(&pool, "soak").await?;
     pool.close().await;
 
@@ -403,18 +366,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     )
     .await?;
     let pid = child.0.id();
-    let channel = Endpoint::from_shared(format!("http://{addr}"))?
-        .timeout(Duration::from_secs(60))
-        .connect()
-        .await
-        .context("cannot reach the server")?;
+    let clients = client::connect(addr, &key.secret, Duration::from_secs(60)).await?;
     let load = Arc::new(Load {
         g: Generator {
             seed: 20_261_130,
             customers: 20_000,
         },
-        channel,
-        bearer: Bearer(format!("Bearer {}", key.secret).parse()?),
+        clients,
         stats: Arc::new(Stats::default()),
         stop: Arc::new(AtomicBool::new(false)),
     });

@@ -1,0 +1,147 @@
+//! The scoring levels' data: each level adds responses and journeys to the
+//! scoring tenant, through the server's `Stream*` calls (so the server's
+//! RSS during a large ingest is measured) or by binary COPY, then outcomes
+//! through the API, and leaves the tables compacted and analyzed.
+
+use std::{ops::Range, time::Instant};
+
+use sqlx::PgPool;
+
+use super::{
+    BATCH, Config,
+    data::Generator,
+    records::{Journeys, Responses, copy_range, stream_range},
+    rss::Rss,
+};
+use crate::{
+    client::Clients,
+    proto::v1::{Outcome, SubmitOutcomesRequest},
+    store::{catalog::Question, tenants::TenantId},
+};
+
+/// One level as loaded, for the report.
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    pub answers: u64,
+    pub responses: u64,
+    pub journeys: u64,
+    /// Load, compaction and `VACUUM (ANALYZE)`, seconds.
+    pub load_secs: f64,
+    /// The server's peak RSS during the load, when it went through the
+    /// server.
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Loads the levels one after another into one tenant; each adds to the
+/// last.
+pub(super) struct Loader<'a> {
+    pub cfg: &'a Config,
+    pub g: &'a Generator,
+    pub pool: &'a PgPool,
+    pub tenant: TenantId,
+    pub catalog: &'a [Question],
+    pub clients: &'a Clients,
+    pub rss: &'a Rss,
+    /// What is loaded so far.
+    pub responses: u64,
+    pub journeys: u64,
+}
+
+impl Loader<'_> {
+    /// Grows the data to `answers` answers (a sixth as many responses, a
+    /// third of those as journeys).
+    pub async fn load(&mut self, answers: u64) -> anyhow::Result<Level> {
+        let target = answers / 6;
+        let target_journeys = target / 3;
+        let (responses, journeys) = (self.responses..target, self.journeys..target_journeys);
+        let started = Instant::now();
+        let peak_rss_mib = if self.cfg.load_by_copy {
+            self.bulk_load(responses, journeys.clone()).await?;
+            None
+        } else {
+            self.rss.start_phase();
+            self.stream_load(responses, journeys.clone()).await?;
+            Some(self.rss.phase_peak_mib())
+        };
+        // Outcomes for calibration: one per 20 journeys, through the API.
+        let outcomes: Vec<Outcome> = (journeys.start / 20..journeys.end / 20)
+            .map(|i| self.g.outcome("o", i))
+            .collect();
+        for chunk in outcomes.chunks(BATCH) {
+            self.clients
+                .outcomes()
+                .submit_outcomes(SubmitOutcomesRequest {
+                    outcomes: chunk.to_vec(),
+                })
+                .await?;
+        }
+        // What the server's compactor does within seconds of a load.
+        crate::store::rollup::compact(self.pool, self.tenant).await?;
+        sqlx::query(
+            "VACUUM (ANALYZE) survey_responses, answers, gap_daily, journeys, touchpoints, outcomes",
+        )
+        .execute(self.pool)
+        .await?;
+        (self.responses, self.journeys) = (target, target_journeys);
+        Ok(Level {
+            answers,
+            responses: target,
+            journeys: target_journeys,
+            load_secs: started.elapsed().as_secs_f64(),
+            peak_rss_mib,
+        })
+    }
+
+    /// Loads responses and journeys of the given index ranges by COPY, with
+    /// `copy_sessions` concurrent sessions of 5,000 records per transaction.
+    async fn bulk_load(&self, responses: Range<u64>, journeys: Range<u64>) -> anyhow::Result<()> {
+        const CHUNK: u64 = 5_000;
+        let sessions = self.cfg.copy_sessions.max(1) as u64;
+        let mut tasks = Vec::new();
+        for s in 0..sessions {
+            let (pool, g, catalog) = (self.pool.clone(), *self.g, self.catalog.to_vec());
+            let (responses, journeys) = (responses.clone(), journeys.clone());
+            let tenant = self.tenant;
+            tasks.push(tokio::spawn(async move {
+                let worker = (s, sessions, CHUNK);
+                copy_range::<Responses>(&g, &pool, tenant, &catalog, responses, worker).await?;
+                copy_range::<Journeys>(&g, &pool, tenant, &catalog, journeys, worker).await
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        Ok(())
+    }
+
+    /// Loads responses and journeys through `StreamSurveyResponses` and
+    /// `StreamJourneys` on `cfg.streams` concurrent streams each, generating
+    /// every 1,000-record message just before it is sent, so neither side
+    /// holds more than a message per stream: the server's RSS during a
+    /// 10-million-answer ingest is then a property of the server alone. The
+    /// records are the ones `bulk_load` would COPY (same prefix and
+    /// indexes).
+    async fn stream_load(&self, responses: Range<u64>, journeys: Range<u64>) -> anyhow::Result<()> {
+        let n = self.cfg.streams.max(1) as u64;
+        let mut tasks = Vec::new();
+        for s in 0..n {
+            let g = *self.g;
+            tasks.push(stream_range::<Responses>(
+                g,
+                self.clients,
+                responses.clone(),
+                (s, n),
+            ));
+            tasks.push(stream_range::<Journeys>(
+                g,
+                self.clients,
+                journeys.clone(),
+                (s, n),
+            ));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! The report as Markdown tables, as BENCHMARKS.md shows them.
+
+use std::fmt::Write as _;
+
+use super::Report;
+
+impl Report {
+    /// The report as Markdown tables.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let copy_rate = self
+            .ingest
+            .iter()
+            .find(|r| r.method == "responses: COPY")
+            .map(|r| r.rows_per_s);
+        let jcopy_rate = self
+            .ingest
+            .iter()
+            .find(|r| r.method == "journeys: COPY")
+            .map(|r| r.rows_per_s);
+        let _ = writeln!(s, "### Ingest (records of 1,000 per message or call)\n");
+        let _ = writeln!(
+            s,
+            "| method | records/s | rows/s (answers or touchpoints) | vs COPY | per message p50 ms | p99 ms | server peak RSS MiB |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for r in &self.ingest {
+            let base = if r.method.starts_with("journeys") {
+                jcopy_rate
+            } else {
+                copy_rate
+            };
+            let ratio = base.map_or(String::from("-"), |b| {
+                format!("{:.0}%", r.rows_per_s / b * 100.0)
+            });
+            let rss = if r.peak_rss_mib > 0.0 {
+                format!("{:.1}", r.peak_rss_mib)
+            } else {
+                "-".into()
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {:.0} | {} | {:.1} | {:.1} | {} |",
+                r.method, r.records_per_s, r.rows_per_s, ratio, r.p50_ms, r.p99_ms, rss
+            );
+        }
+        let _ = writeln!(s, "\n### Data loaded for scoring\n");
+        let _ = writeln!(
+            s,
+            "| answers | responses | journeys | loaded by | load + VACUUM ANALYZE s | server peak RSS MiB |"
+        );
+        let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|");
+        for level in &self.loads {
+            let (how, rss) = match level.peak_rss_mib {
+                Some(mib) => ("Stream* (4+4 streams)", format!("{mib:.1}")),
+                None => ("COPY", "-".to_owned()),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {how} | {:.1} | {rss} |",
+                level.answers, level.responses, level.journeys, level.load_secs
+            );
+        }
+        let _ = writeln!(s, "\n### Scoring latency, whole 2-year window (ms)\n");
+        let levels: Vec<u64> = self.loads.iter().map(|l| l.answers).collect();
+        let _ = write!(s, "| query |");
+        for l in &levels {
+            let _ = write!(s, " p50 @{} | p95 @{} |", short(*l), short(*l));
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "|---|{}", "---:|---:|".repeat(levels.len()));
+        let mut queries: Vec<&str> = Vec::new();
+        for q in &self.scoring {
+            if !queries.contains(&q.query.as_str()) {
+                queries.push(&q.query);
+            }
+        }
+        for q in &queries {
+            let _ = write!(s, "| {q} |");
+            for l in &levels {
+                match self
+                    .scoring
+                    .iter()
+                    .find(|r| r.query == *q && r.answers == *l)
+                {
+                    Some(r) => {
+                        let _ = write!(s, " {:.1} | {:.1} |", r.p50_ms, r.p95_ms);
+                    }
+                    None => {
+                        let _ = write!(s, " - | - |");
+                    }
+                }
+            }
+            let _ = writeln!(s);
+        }
+        let p50 = |q: &str, l: u64| {
+            self.scoring
+                .iter()
+                .find(|r| r.query == q && r.answers == l)
+                .map(|r| r.p50_ms)
+        };
+        let _ = writeln!(
+            s,
+            "\n| ratio | {} |",
+            levels
+                .iter()
+                .map(|l| short(*l))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(s, "|---|{}", "---:|".repeat(levels.len()));
+        // One row of p50 ratios, a cell per level.
+        let ratio_row = |s: &mut String, label: &str, ratio: &dyn Fn(u64) -> Option<(f64, f64)>| {
+            let _ = write!(s, "| {label} |");
+            for l in &levels {
+                match ratio(*l) {
+                    Some((a, b)) => {
+                        let _ = write!(s, " {:.2}× |", a / b);
+                    }
+                    None => {
+                        let _ = write!(s, " - |");
+                    }
+                }
+            }
+            let _ = writeln!(s);
+        };
+        ratio_row(&mut s, "naive SQL p50 / GetPerceptionGap p50", &|l| {
+            p50("naive SQL gap counts", l).zip(p50("GetPerceptionGap", l))
+        });
+        if let Some(&first) = levels.first() {
+            ratio_row(
+                &mut s,
+                &format!("GetScorecard p50 / p50 @{}", short(first)),
+                &|l| p50("GetScorecard", l).zip(p50("GetScorecard", first)),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nPerception-gap counts from the service equal the naive SQL at every level: **{}**",
+            if self.gap_matches_naive { "yes" } else { "NO" }
+        );
+        let _ = writeln!(s, "\n### Unary latency under load (top level loaded)\n");
+        let _ = writeln!(
+            s,
+            "| call | callers | calls | errors | calls/s | p50 ms | p99 ms | server peak RSS MiB |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        for r in &self.load {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} |",
+                r.call, r.callers, r.calls, r.errors, r.per_s, r.p50_ms, r.p99_ms, r.peak_rss_mib
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nServer peak RSS over the whole run (VmHWM): **{:.1} MiB**",
+            self.peak_rss_mib
+        );
+        s
+    }
+}
+
+fn short(n: u64) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n.is_multiple_of(1_000) {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}

@@ -1,0 +1,206 @@
+//! Phase 3: scoring latency at each level, every query over the whole
+//! two-year window, against the naive baseline (a plain SQL aggregate over
+//! the raw answer rows); and whether the service's perception-gap counts
+//! equal the baseline's.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use sqlx::PgPool;
+
+use super::{Config, data, percentile_ms};
+use crate::{
+    grpc::convert::utc_to_timestamp,
+    client::Clients,
+    proto::v1::{
+        GetEffortIndexRequest, GetLoyaltyRiskRequest, GetPerceptionGapRequest,
+        GetPerceptionGapResponse, GetScorecardRequest, ScoreFilter,
+    },
+    store::tenants,
+};
+
+/// One scoring query at one level.
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    pub query: String,
+    pub answers: u64,
+    pub calls: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
+    ScoreFilter {
+        start_time: Some(utc_to_timestamp(data::span_start())),
+        end_time: Some(utc_to_timestamp(data::span_end())),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        survey_id: String::new(),
+        intent: String::new(),
+    }
+}
+
+/// (question, role) -> (respondents, favorable when not suppressed).
+type GapCounts = BTreeMap<(String, i16), (i64, Option<i64>)>;
+
+/// The naive baseline: perception-gap counts by a plain aggregate over the
+/// raw answer rows of the window.
+pub async fn naive_gap_counts(
+    pool: &PgPool,
+    tenant: tenants::TenantId,
+) -> anyhow::Result<GapCounts> {
+    let rows: Vec<(String, i16, i64, i64)> = sqlx::query_as(
+        "SELECT a.question, a.role, count(*), count(*) FILTER (WHERE a.score >= q.favorable_min)
+         FROM answers a JOIN questions q ON q.tenant_id = a.tenant_id AND q.key = a.question
+         WHERE a.tenant_id = $1 AND a.submitted_at >= $2 AND a.submitted_at < $3
+           AND a.score IS NOT NULL
+         GROUP BY a.question, a.role",
+    )
+    .bind(tenant.0)
+    .bind(data::span_start())
+    .bind(data::span_end())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(q, r, n, f)| ((q, r), (n, Some(f))))
+        .collect())
+}
+
+fn service_gap_counts(response: &GetPerceptionGapResponse) -> GapCounts {
+    let mut out = GapCounts::new();
+    for q in response.overall.iter().flat_map(|o| &o.questions) {
+        for r in &q.roles {
+            if r.respondents > 0 {
+                out.insert(
+                    (q.question.clone(), r.role as i16),
+                    (r.respondents, (!r.suppressed).then_some(r.favorable)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Times `call` after two warm-up calls: at least `min_reps` calls, then
+/// until `max_reps` or the budget is spent.
+async fn time_query<F, Fut>(cfg: &Config, mut call: F) -> anyhow::Result<(usize, f64, f64)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for _ in 0..2 {
+        call().await?;
+    }
+    let started = Instant::now();
+    let mut lat = Vec::new();
+    while lat.len() < cfg.min_reps
+        || (lat.len() < cfg.max_reps && started.elapsed() < cfg.query_budget)
+    {
+        let t = Instant::now();
+        call().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    Ok((
+        lat.len(),
+        percentile_ms(&lat, 50.0),
+        percentile_ms(&lat, 95.0),
+    ))
+}
+
+/// Every scoring query at one level; and whether the service's gap counts
+/// equal the naive SQL's.
+pub(super) async fn scoring_phase(
+    cfg: &Config,
+    pool: &PgPool,
+    tenant: tenants::TenantId,
+    clients: &Clients,
+    answers: u64,
+    log: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<(Vec<QueryResult>, bool)> {
+    let mut out = Vec::new();
+    let gap = |labels: &[(&str, &str)], group_by: &str| GetPerceptionGapRequest {
+        filter: Some(span_filter(labels)),
+        questions: vec![],
+        confidence_level: None,
+        group_by: group_by.to_owned(),
+    };
+    let service = clients
+        .scoring()
+        .get_perception_gap(gap(&[], ""))
+        .await?
+        .into_inner();
+    let matches = service_gap_counts(&service) == naive_gap_counts(pool, tenant).await?;
+    if !matches {
+        log(&format!(
+            "WARNING: perception-gap counts differ from the naive SQL at {answers} answers"
+        ));
+    }
+    macro_rules! measure {
+        ($name:expr, $body:expr) => {{
+            let (calls, p50, p95) = time_query(cfg, || async {
+                $body;
+                anyhow::Ok(())
+            })
+            .await?;
+            log(&format!(
+                "{answers} answers: {} p50 {p50:.1} ms p95 {p95:.1} ms ({calls} calls)",
+                $name
+            ));
+            out.push(QueryResult {
+                query: $name.to_owned(),
+                answers,
+                calls,
+                p50_ms: p50,
+                p95_ms: p95,
+            });
+        }};
+    }
+    measure!("GetScorecard", {
+        clients
+            .scoring()
+            .get_scorecard(GetScorecardRequest {
+                filter: Some(span_filter(&[])),
+            })
+            .await?;
+    });
+    measure!("GetPerceptionGap", {
+        clients.scoring().get_perception_gap(gap(&[], "")).await?;
+    });
+    measure!("GetPerceptionGap labels", {
+        clients
+            .scoring()
+            .get_perception_gap(gap(&[("region", "emea")], ""))
+            .await?;
+    });
+    measure!("GetPerceptionGap group_by", {
+        clients
+            .scoring()
+            .get_perception_gap(gap(&[], "region"))
+            .await?;
+    });
+    measure!("naive SQL gap counts", {
+        naive_gap_counts(pool, tenant).await?;
+    });
+    measure!("GetEffortIndex", {
+        clients
+            .scoring()
+            .get_effort_index(GetEffortIndexRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    measure!("GetLoyaltyRisk", {
+        clients
+            .scoring()
+            .get_loyalty_risk(GetLoyaltyRiskRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    Ok((out, matches))
+}
