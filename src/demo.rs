@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::{grpc::validate::utc_to_timestamp, proto::v1::*};
+use crate::{grpc::convert::utc_to_timestamp, proto::v1::*};
 
 /// The seed of the demo data set.
 pub const SEED: u64 = 20_261_101;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::{grpc::validate::utc_to_timestamp, proto::v1::*};
+use crate::{grpc::convert::utc_to_timestamp, proto::v1::*};
 
 /// Start of the synthetic data's time span.
 pub fn span_start() -> DateTime<Utc> {
