@@ -47,32 +47,22 @@ fn question_from_proto(q: Question) -> ProposedQuestion {
     }
 }
 
-fn weights_to_proto(w: &model::EffortWeights) -> EffortWeights {
-    EffortWeights {
-        extra_contact: w.extra_contact,
-        channel_switch: w.channel_switch,
-        failed_self_service: w.failed_self_service,
-        transfer: w.transfer,
-        repeated_information: w.repeated_information,
-        minute: w.minute,
-        free_minutes: w.free_minutes,
-        time_cap: w.time_cap,
-        unresolved: w.unresolved,
-    }
-}
-
-fn weights_from_proto(w: &EffortWeights) -> model::EffortWeights {
-    model::EffortWeights {
-        extra_contact: w.extra_contact,
-        channel_switch: w.channel_switch,
-        failed_self_service: w.failed_self_service,
-        transfer: w.transfer,
-        repeated_information: w.repeated_information,
-        minute: w.minute,
-        free_minutes: w.free_minutes,
-        time_cap: w.time_cap,
-        unresolved: w.unresolved,
-    }
+/// The nine effort weights, copied field by field: the proto message and
+/// the domain struct name them alike.
+macro_rules! copy_weights {
+    ($w:expr => $($ty:ident)::+) => {
+        $($ty)::+ {
+            extra_contact: $w.extra_contact,
+            channel_switch: $w.channel_switch,
+            failed_self_service: $w.failed_self_service,
+            transfer: $w.transfer,
+            repeated_information: $w.repeated_information,
+            minute: $w.minute,
+            free_minutes: $w.free_minutes,
+            time_cap: $w.time_cap,
+            unresolved: $w.unresolved,
+        }
+    };
 }
 
 /// The stored model as its protobuf message, priors in
@@ -81,7 +71,7 @@ pub fn model_to_proto(model: &model::ScoringModel, etag: String) -> ScoringModel
     ScoringModel {
         min_group_size: model.min_group_size,
         confidence_level: model.confidence_level,
-        weights: Some(weights_to_proto(&model.weights)),
+        weights: Some(copy_weights!(model.weights => EffortWeights)),
         low_effort_below: model.low_effort_below,
         high_effort_from: model.high_effort_from,
         prior_strength: model.prior_strength,
@@ -104,7 +94,10 @@ fn model_from_proto(m: &ScoringModel) -> ProposedModel {
     ProposedModel {
         min_group_size: m.min_group_size,
         confidence_level: m.confidence_level,
-        weights: m.weights.as_ref().map(weights_from_proto),
+        weights: m
+            .weights
+            .as_ref()
+            .map(|w| copy_weights!(w => model::EffortWeights)),
         low_effort_below: m.low_effort_below,
         high_effort_from: m.high_effort_from,
         prior_strength: m.prior_strength,

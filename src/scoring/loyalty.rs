@@ -6,23 +6,10 @@ pub use crate::domain::enums::OutcomeKind;
 use crate::domain::{enums::EffortTier, model::ScoringModel};
 use serde::{Deserialize, Serialize};
 
-use super::effort::{EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN};
 use super::stats::{
     Interval, beta_credible_interval, beta_mean, beta_variance, share, wilson_interval,
     z_for_confidence,
 };
-
-/// Customer effort tier from one `ease` answer (SPEC §7.1): ≥ 5 LOW,
-/// ≤ 3 HIGH, otherwise (4) MEDIUM.
-pub fn tier_from_ease(score: i32) -> EffortTier {
-    if score >= EASE_LOW_EFFORT_MIN {
-        EffortTier::Low
-    } else if score <= EASE_HIGH_EFFORT_MAX {
-        EffortTier::High
-    } else {
-        EffortTier::Medium
-    }
-}
 
 /// Prior mean of every outcome kind for one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -425,13 +412,6 @@ mod tests {
             &TierKindTable::default(),
             confidence,
         )
-    }
-
-    #[test]
-    fn tiers_from_ease() {
-        let tiers: Vec<_> = (1..=7).map(tier_from_ease).collect();
-        use EffortTier::*;
-        assert_eq!(tiers, [High, High, High, Medium, Low, Low, Low]);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! Everything here is plain data in, plain data out: no I/O, no async, no
 //! database or gRPC types. The storage layer aggregates rows in SQL (score
-//! histograms, per-journey effort components, outcome counts) and hands them
-//! to these functions; the gRPC layer maps the results to messages. Keeping
+//! histograms, per-journey effort components, outcome counts), the services
+//! hand them to these functions, and the transports map the results to
+//! messages. Keeping
 //! the math here means every formula is tested against SPEC's worked examples
 //! and against an independent implementation (`tests/reference/`).
 //!
@@ -36,7 +37,7 @@ pub use gap::{
 pub use loyalty::{
     LoyaltyRisk, OutcomeCounts, OutcomeKind, OutcomeRisk, Posterior, PosteriorTable, Prior,
     PriorMeans, PriorModel, TierCounts, TierKindTable, TierRate, TierShare, loyalty_risk,
-    posterior, tier_from_ease,
+    posterior,
 };
 pub use stats::Interval;
 pub use themes::{

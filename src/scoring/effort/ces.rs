@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::scoring::stats::{Interval, share, wilson_interval};
 
-/// `ease` (CES 2.0, 1–7) answers at or above this are low effort.
+/// `ease` (CES 2.0, 1–7) answers at or above this are low effort; a
+/// customer whose latest answer is one is in the LOW tier (SPEC §7.1, the
+/// SQL in `store::loyalty`).
 pub const EASE_LOW_EFFORT_MIN: i32 = 5;
-/// `ease` answers at or below this are high effort.
+/// `ease` answers at or below this are high effort (and a HIGH tier).
 pub const EASE_HIGH_EFFORT_MAX: i32 = 3;
 
 /// Survey effort from CUSTOMER `ease` answers (SPEC §6.3).
