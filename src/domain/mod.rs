@@ -1,6 +1,7 @@
 //! Plain types every layer shares: the tenant a call acts for, the
 //! violations a request can have, the one time window and scope of a query,
-//! and the one table from domain enums to their wire and database numbers.
+//! the one table from domain enums to their wire and database numbers, the
+//! catalog's questions and the scoring model, each with its rules.
 //!
 //! Nothing here does I/O or knows a transport: `scoring`, `store`,
 //! `service` and the transports (`grpc`) all build on it, and it builds on
@@ -8,6 +9,8 @@
 
 pub mod enums;
 pub mod ids;
+pub mod model;
+pub mod question;
 pub mod scope;
 pub mod violations;
 

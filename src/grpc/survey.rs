@@ -321,17 +321,6 @@ fn normalize_response(
                 }
                 (None, normalize_themes(v, &apath, &question.key, &a.themes))
             }
-            other => {
-                // A catalog row of a kind this release does not know.
-                v.add(
-                    format!("{apath}.question"),
-                    format!(
-                        "question {:?} has an unsupported kind ({other})",
-                        question.key
-                    ),
-                );
-                continue;
-            }
         };
         answers.push(AnswerRecord {
             question: a.question.clone(),

@@ -2,28 +2,14 @@
 //! calibrated with the tenant's own outcomes, and the expected share of
 //! customers who will speak badly, defect, repurchase or spend more.
 
-use crate::domain::enums::EffortTier;
 pub use crate::domain::enums::OutcomeKind;
+use crate::domain::{enums::EffortTier, model::ScoringModel};
 use serde::{Deserialize, Serialize};
 
-use super::ModelViolation;
-use super::effort::{EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN};
 use super::stats::{
     Interval, beta_credible_interval, beta_mean, beta_variance, share, wilson_interval,
     z_for_confidence,
 };
-
-/// Customer effort tier from one `ease` answer (SPEC §7.1): ≥ 5 LOW,
-/// ≤ 3 HIGH, otherwise (4) MEDIUM.
-pub fn tier_from_ease(score: i32) -> EffortTier {
-    if score >= EASE_LOW_EFFORT_MIN {
-        EffortTier::Low
-    } else if score <= EASE_HIGH_EFFORT_MAX {
-        EffortTier::High
-    } else {
-        EffortTier::Medium
-    }
-}
 
 /// Prior mean of every outcome kind for one tier.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -35,22 +21,6 @@ pub struct PriorMeans {
 }
 
 impl PriorMeans {
-    /// LOW-effort customers (SPEC §7.2): CEB; HBR 2010; Gartner.
-    pub const LOW_EFFORT_DEFAULT: PriorMeans = PriorMeans {
-        negative_word_of_mouth: 0.01,
-        disloyalty: 0.09,
-        repurchase: 0.94,
-        spend_increase: 0.88,
-    };
-
-    /// HIGH-effort customers (SPEC §7.2).
-    pub const HIGH_EFFORT_DEFAULT: PriorMeans = PriorMeans {
-        negative_word_of_mouth: 0.81,
-        disloyalty: 0.96,
-        repurchase: 0.04,
-        spend_increase: 0.04,
-    };
-
     pub fn get(&self, kind: OutcomeKind) -> f64 {
         match kind {
             OutcomeKind::NegativeWordOfMouth => self.negative_word_of_mouth,
@@ -61,7 +31,10 @@ impl PriorMeans {
     }
 }
 
-/// Per-tenant priors (SPEC §7.2, §7.5). `Default` is SPEC's table with a
+/// A tenant's priors (SPEC §7.2, §7.5): the part of [`ScoringModel`] the
+/// loyalty functions read, per tier rather than per outcome kind, under
+/// the model's field names. The rules it satisfies are checked once, on
+/// the whole model (`domain::model`). `Default` is SPEC's table with a
 /// strength of 50 pseudo-observations.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PriorModel {
@@ -73,10 +46,31 @@ pub struct PriorModel {
 
 impl Default for PriorModel {
     fn default() -> Self {
+        ScoringModel::default().prior_model()
+    }
+}
+
+/// The view is defined here, next to the functions that read it, so that
+/// `domain` depends on nothing of `scoring`.
+impl ScoringModel {
+    /// The loyalty priors of the model.
+    pub fn prior_model(&self) -> PriorModel {
+        let side = |high: bool| {
+            let mean = |kind| {
+                let p = self.prior(kind);
+                if high { p.high } else { p.low }
+            };
+            PriorMeans {
+                negative_word_of_mouth: mean(OutcomeKind::NegativeWordOfMouth),
+                disloyalty: mean(OutcomeKind::Disloyalty),
+                repurchase: mean(OutcomeKind::Repurchase),
+                spend_increase: mean(OutcomeKind::SpendIncrease),
+            }
+        };
         PriorModel {
-            prior_strength: 50.0,
-            low: PriorMeans::LOW_EFFORT_DEFAULT,
-            high: PriorMeans::HIGH_EFFORT_DEFAULT,
+            prior_strength: self.prior_strength,
+            low: side(false),
+            high: side(true),
         }
     }
 }
@@ -110,47 +104,6 @@ impl PriorModel {
                 interpolated: true,
             },
         }
-    }
-
-    /// SPEC §7.5 validation: `prior_strength` finite and > 0, every mean in
-    /// `[0, 1]`. Fields are named `low_negative_word_of_mouth`, … Returns
-    /// every violation, empty when valid.
-    pub fn validate(&self) -> Vec<ModelViolation> {
-        let mut violations = Vec::new();
-        if !(self.prior_strength.is_finite() && self.prior_strength > 0.0) {
-            violations.push(ModelViolation {
-                field: "prior_strength",
-                description: format!(
-                    "prior_strength must be a finite number > 0, got {}",
-                    self.prior_strength
-                ),
-            });
-        }
-        let fields = [
-            (
-                "low_negative_word_of_mouth",
-                self.low.negative_word_of_mouth,
-            ),
-            ("low_disloyalty", self.low.disloyalty),
-            ("low_repurchase", self.low.repurchase),
-            ("low_spend_increase", self.low.spend_increase),
-            (
-                "high_negative_word_of_mouth",
-                self.high.negative_word_of_mouth,
-            ),
-            ("high_disloyalty", self.high.disloyalty),
-            ("high_repurchase", self.high.repurchase),
-            ("high_spend_increase", self.high.spend_increase),
-        ];
-        for (field, mean) in fields {
-            if !(0.0..=1.0).contains(&mean) {
-                violations.push(ModelViolation {
-                    field,
-                    description: format!("{field} must be between 0 and 1, got {mean}"),
-                });
-            }
-        }
-        violations
     }
 }
 
@@ -211,8 +164,8 @@ pub struct Posterior {
 /// ```
 ///
 /// # Panics
-/// If the prior has `strength ≤ 0` or a mean outside `[0, 1]` (rejected by
-/// [`PriorModel::validate`]).
+/// If the prior has `strength ≤ 0` or a mean outside `[0, 1]` (a model
+/// with such a prior is rejected by `domain::model`).
 pub fn posterior(prior: &Prior, occurred: u64, not_occurred: u64, confidence: f64) -> Posterior {
     let alpha = prior.alpha() + occurred as f64;
     let beta = prior.beta() + not_occurred as f64;
@@ -462,13 +415,6 @@ mod tests {
     }
 
     #[test]
-    fn tiers_from_ease() {
-        let tiers: Vec<_> = (1..=7).map(tier_from_ease).collect();
-        use EffortTier::*;
-        assert_eq!(tiers, [High, High, High, Medium, Low, Low, Low]);
-    }
-
-    #[test]
     fn default_priors_follow_spec_table() {
         let m = PriorModel::default();
         let p = m.prior(EffortTier::High, OutcomeKind::NegativeWordOfMouth);
@@ -654,15 +600,14 @@ mod tests {
         let model = PriorModel {
             low: PriorMeans {
                 negative_word_of_mouth: 0.0,
-                ..PriorMeans::LOW_EFFORT_DEFAULT
+                ..PriorModel::default().low
             },
             high: PriorMeans {
                 disloyalty: 1.0,
-                ..PriorMeans::HIGH_EFFORT_DEFAULT
+                ..PriorModel::default().high
             },
             ..PriorModel::default()
         };
-        assert!(model.validate().is_empty());
         let table = PosteriorTable::from_model(&model, &TierKindTable::default(), 0.95);
         let low = table.get(EffortTier::Low, OutcomeKind::NegativeWordOfMouth);
         assert_eq!((low.mean, low.interval), (0.0, Interval::new(0.0, 0.0)));
@@ -676,20 +621,5 @@ mod tests {
             0.95,
         );
         assert!(p.mean > 0.0 && p.interval.upper > p.interval.lower);
-    }
-
-    #[test]
-    fn prior_model_validation() {
-        assert!(PriorModel::default().validate().is_empty());
-        let bad = PriorModel {
-            prior_strength: 0.0,
-            high: PriorMeans {
-                repurchase: 1.5,
-                ..PriorMeans::HIGH_EFFORT_DEFAULT
-            },
-            ..PriorModel::default()
-        };
-        let fields: Vec<_> = bad.validate().iter().map(|v| v.field).collect();
-        assert_eq!(fields, ["prior_strength", "high_repurchase"]);
     }
 }

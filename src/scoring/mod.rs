@@ -3,8 +3,9 @@
 //!
 //! Everything here is plain data in, plain data out: no I/O, no async, no
 //! database or gRPC types. The storage layer aggregates rows in SQL (score
-//! histograms, per-journey effort components, outcome counts) and hands them
-//! to these functions; the gRPC layer maps the results to messages. Keeping
+//! histograms, per-journey effort components, outcome counts), the services
+//! hand them to these functions, and the transports map the results to
+//! messages. Keeping
 //! the math here means every formula is tested against SPEC's worked examples
 //! and against an independent implementation (`tests/reference/`).
 //!
@@ -13,9 +14,9 @@
 //!   (share × 100);
 //! - a value that is undefined for the input (a share of zero respondents)
 //!   is `None`, never NaN;
-//! - `confidence` is a two-sided level in `(0, 1)`, e.g. `0.95`; the API
-//!   layer validates the allowed range (SPEC §5: 0.5–0.999), see
-//!   [`stats::check_confidence_level`].
+//! - `confidence` is a two-sided level in `(0, 1)`, e.g. `0.95`; the range
+//!   a caller may ask for (SPEC §5: 0.5–0.999) is checked before scoring,
+//!   against `domain::violations::CONFIDENCE_LEVELS`.
 
 pub mod effort;
 pub mod gap;
@@ -25,9 +26,9 @@ pub mod themes;
 pub mod trend;
 
 pub use effort::{
-    Channel, EffortAccumulator, EffortAggregate, EffortBreakdown, EffortComponent,
-    EffortComponents, EffortDriver, EffortModel, EffortSums, EffortTier, SurveyEffort,
-    TouchpointInput, TouchpointOutcome, effort_breakdown, reasons, tier_for_index,
+    Channel, EffortAggregate, EffortBreakdown, EffortComponent, EffortComponents, EffortDriver,
+    EffortModel, EffortSums, EffortTier, SurveyEffort, TouchpointInput, TouchpointOutcome,
+    effort_breakdown, reasons, tier_for_index,
 };
 pub use gap::{
     ByRole, Comparison, QuestionGap, RatingQuestion, Role, RoleComparison, RoleFigures, RoleShares,
@@ -36,7 +37,7 @@ pub use gap::{
 pub use loyalty::{
     LoyaltyRisk, OutcomeCounts, OutcomeKind, OutcomeRisk, Posterior, PosteriorTable, Prior,
     PriorMeans, PriorModel, TierCounts, TierKindTable, TierRate, TierShare, loyalty_risk,
-    posterior, tier_from_ease,
+    posterior,
 };
 pub use stats::Interval;
 pub use themes::{
@@ -44,12 +45,3 @@ pub use themes::{
     compare_themes, theme_figures, themes_report,
 };
 pub use trend::{MAX_TREND_BUCKETS, TrendBucket, TrendError, bucket_floor, bucket_starts};
-
-/// A field of a scoring model that fails validation (SPEC §7.5), with a
-/// readable description; the gRPC layer turns these into a `BadRequest`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelViolation {
-    /// Field name as in the proto / SQL column, e.g. `weight_transfer`.
-    pub field: &'static str,
-    pub description: String,
-}

@@ -6,11 +6,6 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF, Normal};
 use statrs::function::erf::erfc;
 
-/// Smallest confidence level the API accepts (SPEC §5).
-pub const MIN_CONFIDENCE_LEVEL: f64 = 0.5;
-/// Largest confidence level the API accepts (SPEC §5).
-pub const MAX_CONFIDENCE_LEVEL: f64 = 0.999;
-
 /// A closed interval `[lower, upper]`: a confidence interval, a credible
 /// interval, or either scaled to points.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -46,19 +41,6 @@ impl Interval {
     }
 }
 
-/// Checks that a requested confidence level is within the range the API
-/// accepts, `[0.5, 0.999]` (SPEC §5). Returns a readable description of the
-/// problem otherwise.
-pub fn check_confidence_level(level: f64) -> Result<(), String> {
-    if (MIN_CONFIDENCE_LEVEL..=MAX_CONFIDENCE_LEVEL).contains(&level) {
-        Ok(())
-    } else {
-        Err(format!(
-            "confidence_level must be between {MIN_CONFIDENCE_LEVEL} and {MAX_CONFIDENCE_LEVEL}, got {level}"
-        ))
-    }
-}
-
 /// Two-sided standard normal quantile for a confidence level:
 ///
 /// ```text
@@ -68,8 +50,9 @@ pub fn check_confidence_level(level: f64) -> Result<(), String> {
 /// e.g. 0.95 → 1.959964, 0.90 → 1.644854, 0.99 → 2.575829.
 ///
 /// # Panics
-/// If `level` is not strictly between 0 and 1 (a programming error: the API
-/// layer validates levels with [`check_confidence_level`]).
+/// If `level` is not strictly between 0 and 1 (a programming error: every
+/// level a caller can ask for is checked against
+/// `domain::violations::CONFIDENCE_LEVELS` first).
 pub fn z_for_confidence(level: f64) -> f64 {
     assert!(
         level > 0.0 && level < 1.0,
@@ -340,16 +323,6 @@ pub(crate) mod tests {
     #[should_panic(expected = "confidence level must be in (0, 1)")]
     fn z_rejects_level_of_one() {
         z_for_confidence(1.0);
-    }
-
-    #[test]
-    fn confidence_level_range_is_checked() {
-        assert!(check_confidence_level(0.95).is_ok());
-        assert!(check_confidence_level(0.5).is_ok());
-        assert!(check_confidence_level(0.999).is_ok());
-        assert!(check_confidence_level(0.4).is_err());
-        assert!(check_confidence_level(1.0).is_err());
-        assert!(check_confidence_level(f64::NAN).is_err());
     }
 
     // Reference values: printed by tests/reference/stats_reference.py

@@ -5,6 +5,7 @@
 //! tonic or HTTP.
 
 pub mod calibration;
+pub mod catalog;
 pub mod error;
 pub mod page;
 

@@ -18,36 +18,34 @@ pub fn effort_index_sql(journey: &str, model: &crate::scoring::effort::EffortMod
 /// repeated information, customer time, unresolved.
 pub fn effort_points_sql(journey: &str, m: &crate::scoring::effort::EffortModel) -> [String; 7] {
     let lit = |x: f64| format!("({x:?})::float8");
+    let w = &m.weights;
     [
         format!(
             "GREATEST({journey}.customer_touchpoints - 1, 0) * {}",
-            lit(m.weight_extra_contact)
+            lit(w.extra_contact)
         ),
         format!(
             "GREATEST({journey}.channel_switches, 0) * {}",
-            lit(m.weight_channel_switch)
+            lit(w.channel_switch)
         ),
         format!(
             "GREATEST({journey}.failed_self_service, 0) * {}",
-            lit(m.weight_failed_self_service)
+            lit(w.failed_self_service)
         ),
-        format!(
-            "GREATEST({journey}.transfers, 0) * {}",
-            lit(m.weight_transfer)
-        ),
+        format!("GREATEST({journey}.transfers, 0) * {}", lit(w.transfer)),
         format!(
             "GREATEST({journey}.repeated_information, 0) * {}",
-            lit(m.weight_repeated_information)
+            lit(w.repeated_information)
         ),
         format!(
             "LEAST(GREATEST({journey}.customer_seconds::float8 / 60.0 - {free}, 0) * {rate}, {cap})",
-            free = lit(m.free_minutes),
-            rate = lit(m.minutes_rate),
-            cap = lit(m.time_cap)
+            free = lit(w.free_minutes),
+            rate = lit(w.minute),
+            cap = lit(w.time_cap)
         ),
         format!(
             "CASE WHEN {journey}.resolved THEN 0::float8 ELSE {} END",
-            lit(m.weight_unresolved)
+            lit(w.unresolved)
         ),
     ]
 }
@@ -57,7 +55,7 @@ pub fn effort_points_sql(journey: &str, m: &crate::scoring::effort::EffortModel)
 pub fn effort_tier_sql(index_expr: &str, m: &crate::scoring::effort::EffortModel) -> String {
     format!(
         "(CASE WHEN ({index_expr}) >= ({high:?})::float8 THEN 3 WHEN ({index_expr}) < ({low:?})::float8 THEN 1 ELSE 2 END)",
-        high = m.tier_high_from,
-        low = m.tier_low_below
+        high = m.high_effort_from,
+        low = m.low_effort_below
     )
 }

@@ -11,7 +11,8 @@ use gapscore::{
         GetScoringModelRequest, ScoreFilter, UpdateScoringModelRequest,
     },
     scoring::{
-        EffortComponents, EffortModel, EffortTier, effort_breakdown, stats::wilson_interval,
+        EffortComponents, EffortModel, EffortTier, effort::EffortWeights, effort_breakdown,
+        stats::wilson_interval,
     },
     store::{
         effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
@@ -488,17 +489,19 @@ async fn sql_effort_expressions_equal_the_pure_breakdown(pool: PgPool) {
         rows.push(c);
     }
     let custom = EffortModel {
-        weight_extra_contact: 7.3,
-        weight_channel_switch: 0.1,
-        weight_failed_self_service: 12.25,
-        weight_transfer: 0.0,
-        weight_repeated_information: 3.7,
-        free_minutes: 2.5,
-        minutes_rate: 0.37,
-        time_cap: 41.3,
-        weight_unresolved: 44.4,
-        tier_low_below: 12.5,
-        tier_high_from: 33.3,
+        weights: EffortWeights {
+            extra_contact: 7.3,
+            channel_switch: 0.1,
+            failed_self_service: 12.25,
+            transfer: 0.0,
+            repeated_information: 3.7,
+            free_minutes: 2.5,
+            minute: 0.37,
+            time_cap: 41.3,
+            unresolved: 44.4,
+        },
+        low_effort_below: 12.5,
+        high_effort_from: 33.3,
     };
     let tier_of = |t: EffortTier| match t {
         EffortTier::Low => 1,

@@ -1,0 +1,372 @@
+//! A tenant's scoring model (SPEC §7.5) and its one set of rules.
+//!
+//! [`ScoringModel`] is what the store keeps (as JSON) and what every score
+//! reads; [`ProposedModel`] is a model as a caller sends it, before the
+//! rules: [`ProposedModel::validate`] checks every rule, names every
+//! violation, and only then yields a `ScoringModel`. The pure scoring
+//! functions read the parts they need through `ScoringModel::effort_model()`
+//! and `ScoringModel::prior_model()`, defined next to those views in
+//! `scoring`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    enums::OutcomeKind,
+    violations::{Violations, check_confidence_level},
+};
+
+/// Largest effort weight and prior strength accepted. Far above any useful
+/// value (the effort index is capped at 100), low enough that no effort sum
+/// overflows a double: PostgreSQL raises an error on float overflow, so a
+/// model with weights near f64::MAX made every effort query of the tenant
+/// fail with INTERNAL.
+pub const MAX_MODEL_NUMBER: f64 = 1_000_000.0;
+
+/// Prior means of one outcome kind for the LOW and HIGH tiers (SPEC §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OutcomePriorMeans {
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Effort weights of SPEC §6.1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EffortWeights {
+    /// Points per customer touchpoint beyond the first.
+    pub extra_contact: f64,
+    pub channel_switch: f64,
+    pub failed_self_service: f64,
+    pub transfer: f64,
+    pub repeated_information: f64,
+    /// Points per customer minute beyond `free_minutes`.
+    pub minute: f64,
+    /// Customer minutes that cost no points.
+    pub free_minutes: f64,
+    /// Most points customer time can add.
+    pub time_cap: f64,
+    /// Points when no touchpoint is `RESOLVED`.
+    pub unresolved: f64,
+}
+
+impl Default for EffortWeights {
+    fn default() -> Self {
+        Self {
+            extra_contact: 15.0,
+            channel_switch: 10.0,
+            failed_self_service: 10.0,
+            transfer: 10.0,
+            repeated_information: 10.0,
+            minute: 0.5,
+            free_minutes: 5.0,
+            time_cap: 30.0,
+            unresolved: 30.0,
+        }
+    }
+}
+
+impl EffortWeights {
+    /// Every weight with its field name, in the order of the message.
+    fn named(&self) -> [(&'static str, f64); 9] {
+        [
+            ("extra_contact", self.extra_contact),
+            ("channel_switch", self.channel_switch),
+            ("failed_self_service", self.failed_self_service),
+            ("transfer", self.transfer),
+            ("repeated_information", self.repeated_information),
+            ("minute", self.minute),
+            ("free_minutes", self.free_minutes),
+            ("time_cap", self.time_cap),
+            ("unresolved", self.unresolved),
+        ]
+    }
+
+    /// Every weight is a number from 0 to [`MAX_MODEL_NUMBER`].
+    fn check(&self, v: &mut Violations, field: &str) {
+        for (name, value) in self.named() {
+            if !(0.0..=MAX_MODEL_NUMBER).contains(&value) {
+                v.add(
+                    format!("{field}.{name}"),
+                    "must be a number from 0 to 1,000,000",
+                );
+            }
+        }
+    }
+}
+
+/// A tenant's scoring settings (SPEC §7.5), stored as JSON so new settings
+/// can be added without a migration: the serde names are the stored shape
+/// and must not change. `Default` is SPEC's defaults, which every new
+/// tenant starts with; its priors are the published figures of SPEC §7.2
+/// (CEB; HBR 2010; Gartner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoringModel {
+    pub min_group_size: i32,
+    pub confidence_level: f64,
+    pub weights: EffortWeights,
+    /// An effort index below this is LOW.
+    pub low_effort_below: f64,
+    /// An effort index at or above this is HIGH.
+    pub high_effort_from: f64,
+    /// Weight of a published prior, in pseudo-observations.
+    pub prior_strength: f64,
+    pub negative_word_of_mouth: OutcomePriorMeans,
+    pub disloyalty: OutcomePriorMeans,
+    pub repurchase: OutcomePriorMeans,
+    pub spend_increase: OutcomePriorMeans,
+}
+
+impl Default for ScoringModel {
+    fn default() -> Self {
+        Self {
+            min_group_size: 5,
+            confidence_level: 0.95,
+            weights: EffortWeights::default(),
+            low_effort_below: 20.0,
+            high_effort_from: 50.0,
+            prior_strength: 50.0,
+            negative_word_of_mouth: OutcomePriorMeans {
+                low: 0.01,
+                high: 0.81,
+            },
+            disloyalty: OutcomePriorMeans {
+                low: 0.09,
+                high: 0.96,
+            },
+            repurchase: OutcomePriorMeans {
+                low: 0.94,
+                high: 0.04,
+            },
+            spend_increase: OutcomePriorMeans {
+                low: 0.88,
+                high: 0.04,
+            },
+        }
+    }
+}
+
+impl ScoringModel {
+    /// The prior means of one outcome kind.
+    pub fn prior(&self, kind: OutcomeKind) -> OutcomePriorMeans {
+        match kind {
+            OutcomeKind::NegativeWordOfMouth => self.negative_word_of_mouth,
+            OutcomeKind::Disloyalty => self.disloyalty,
+            OutcomeKind::Repurchase => self.repurchase,
+            OutcomeKind::SpendIncrease => self.spend_increase,
+        }
+    }
+
+    fn prior_mut(&mut self, kind: OutcomeKind) -> &mut OutcomePriorMeans {
+        match kind {
+            OutcomeKind::NegativeWordOfMouth => &mut self.negative_word_of_mouth,
+            OutcomeKind::Disloyalty => &mut self.disloyalty,
+            OutcomeKind::Repurchase => &mut self.repurchase,
+            OutcomeKind::SpendIncrease => &mut self.spend_increase,
+        }
+    }
+}
+
+/// One prior as a caller lists it: the kind it is for (`None` when the
+/// caller named no known kind) and its means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProposedPrior {
+    pub kind: Option<OutcomeKind>,
+    pub means: OutcomePriorMeans,
+}
+
+/// A complete scoring model as a caller sends it, before the rules: parts
+/// may be missing and the priors are a list, in the caller's order, that
+/// may name a kind twice or leave one out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedModel {
+    pub min_group_size: i32,
+    pub confidence_level: f64,
+    pub weights: Option<EffortWeights>,
+    pub low_effort_below: f64,
+    pub high_effort_from: f64,
+    pub prior_strength: f64,
+    pub priors: Vec<ProposedPrior>,
+}
+
+impl From<&ScoringModel> for ProposedModel {
+    /// The model as a caller would send it back, priors in
+    /// [`OutcomeKind::ALL`] order.
+    fn from(m: &ScoringModel) -> Self {
+        ProposedModel {
+            min_group_size: m.min_group_size,
+            confidence_level: m.confidence_level,
+            weights: Some(m.weights),
+            low_effort_below: m.low_effort_below,
+            high_effort_from: m.high_effort_from,
+            prior_strength: m.prior_strength,
+            priors: OutcomeKind::ALL
+                .map(|kind| ProposedPrior {
+                    kind: Some(kind),
+                    means: m.prior(kind),
+                })
+                .to_vec(),
+        }
+    }
+}
+
+/// The description of both effort thresholds.
+const THRESHOLDS: &str = "must satisfy 0 < low_effort_below ≤ high_effort_from ≤ 100";
+
+impl ProposedModel {
+    /// Checks SPEC §7.5 — `min_group_size` ≥ 1, a confidence level in
+    /// [`super::violations::CONFIDENCE_LEVELS`], weights from 0 to
+    /// [`MAX_MODEL_NUMBER`], thresholds `0 < low ≤ high ≤ 100`,
+    /// `0 < prior_strength ≤ MAX_MODEL_NUMBER`, means in `[0, 1]` and every
+    /// outcome kind's prior given exactly once — and names every violation
+    /// under `field` (`model.weights.minute`, `model.priors[2].low_mean`).
+    pub fn validate(self, field: &str) -> Result<ScoringModel, Violations> {
+        let mut v = Violations::default();
+        if self.min_group_size < 1 {
+            v.add(format!("{field}.min_group_size"), "must be at least 1");
+        }
+        check_confidence_level(
+            &mut v,
+            &format!("{field}.confidence_level"),
+            self.confidence_level,
+        );
+        match &self.weights {
+            None => v.add(format!("{field}.weights"), "is required"),
+            Some(w) => w.check(&mut v, &format!("{field}.weights")),
+        }
+        let (low, high) = (self.low_effort_below, self.high_effort_from);
+        if !(low > 0.0 && low <= 100.0) {
+            v.add(format!("{field}.low_effort_below"), THRESHOLDS);
+        }
+        if !(high >= low && high <= 100.0) {
+            v.add(format!("{field}.high_effort_from"), THRESHOLDS);
+        }
+        if !(self.prior_strength > 0.0 && self.prior_strength <= MAX_MODEL_NUMBER) {
+            v.add(
+                format!("{field}.prior_strength"),
+                "must be greater than 0 and at most 1,000,000",
+            );
+        }
+        let mut model = ScoringModel {
+            min_group_size: self.min_group_size,
+            confidence_level: self.confidence_level,
+            weights: self.weights.unwrap_or_default(),
+            low_effort_below: low,
+            high_effort_from: high,
+            prior_strength: self.prior_strength,
+            ..ScoringModel::default()
+        };
+        let mut given = [false; OutcomeKind::ALL.len()];
+        for (i, p) in self.priors.iter().enumerate() {
+            let path = format!("{field}.priors[{i}]");
+            let Some(kind) = p.kind else {
+                v.add(format!("{path}.kind"), "must be a known outcome kind");
+                continue;
+            };
+            if std::mem::replace(&mut given[kind.index()], true) {
+                v.add(format!("{path}.kind"), "appears more than once");
+            }
+            for (name, mean) in [("low_mean", p.means.low), ("high_mean", p.means.high)] {
+                if !(0.0..=1.0).contains(&mean) {
+                    v.add(format!("{path}.{name}"), "must be between 0 and 1");
+                }
+            }
+            *model.prior_mut(kind) = p.means;
+        }
+        for kind in OutcomeKind::ALL {
+            if !given[kind.index()] {
+                v.add(
+                    format!("{field}.priors"),
+                    format!("needs a prior for OUTCOME_KIND_{}", kind.as_str()),
+                );
+            }
+        }
+        v.into_result().map(|()| model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_model_is_valid() {
+        let model = ScoringModel::default();
+        assert_eq!(ProposedModel::from(&model).validate("model"), Ok(model));
+    }
+
+    #[test]
+    fn the_confidence_level_range_is_inclusive() {
+        for (level, ok) in [
+            (0.5, true),
+            (0.999, true),
+            (0.4, false),
+            (1.0, false),
+            (f64::NAN, false),
+        ] {
+            let p = ProposedModel {
+                confidence_level: level,
+                ..ProposedModel::from(&ScoringModel::default())
+            };
+            assert_eq!(p.validate("model").is_ok(), ok, "{level}");
+        }
+    }
+
+    #[test]
+    fn the_stored_json_shape_is_unchanged() {
+        let json = serde_json::to_value(ScoringModel::default()).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "confidence_level",
+                "disloyalty",
+                "high_effort_from",
+                "low_effort_below",
+                "min_group_size",
+                "negative_word_of_mouth",
+                "prior_strength",
+                "repurchase",
+                "spend_increase",
+                "weights",
+            ]
+        );
+        assert_eq!(json["weights"]["minute"], 0.5);
+        assert_eq!(json["repurchase"]["low"], 0.94);
+    }
+
+    #[test]
+    fn invalid_models_name_every_field() {
+        let mut p = ProposedModel::from(&ScoringModel::default());
+        p.low_effort_below = 0.0;
+        p.prior_strength = -1.0;
+        p.confidence_level = 1.0;
+        let w = p.weights.as_mut().unwrap();
+        w.transfer = -1.0;
+        w.minute = 1e308;
+        p.priors[0].means.high = 1.5;
+        p.priors[1].kind = Some(OutcomeKind::Repurchase);
+        p.priors[3].kind = None;
+        let v = p.validate("model").unwrap_err();
+        let fields: Vec<_> = v.items().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "model.confidence_level",
+                "model.weights.transfer",
+                "model.weights.minute",
+                "model.low_effort_below",
+                "model.prior_strength",
+                "model.priors[0].high_mean",
+                "model.priors[2].kind",
+                "model.priors[3].kind",
+                "model.priors",
+                "model.priors",
+            ]
+        );
+        assert_eq!(v.items()[8].1, "needs a prior for OUTCOME_KIND_DISLOYALTY");
+    }
+}
