@@ -5,8 +5,15 @@
 //! tonic or HTTP.
 
 pub mod calibration;
+pub mod context;
+pub mod effort;
 pub mod error;
+pub mod gap;
+pub mod loyalty;
 pub mod page;
+pub mod risk;
+pub mod scorecard;
+pub mod trend;
 
 use std::{sync::Arc, time::Duration};
 
