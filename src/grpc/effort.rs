@@ -3,12 +3,9 @@
 //! response is present; with no data in scope its counts and figures are 0
 //! and its intervals absent (never NaN).
 
-use super::{
-    convert,
-    scoring::{check_confidence, signed},
-};
+use super::scoring::{scope_and_confidence, signed};
 use crate::{
-    domain::{TenantId, Violations},
+    domain::TenantId,
     proto::v1::*,
     scoring::effort::{EffortAggregate, SurveyEffort as SurveyEffortFigures},
     service::{
@@ -24,12 +21,9 @@ pub async fn effort_index(
     tenant: TenantId,
     request: GetEffortIndexRequest,
 ) -> ServiceResult<GetEffortIndexResponse> {
-    let mut v = Violations::default();
-    let query = EffortQuery {
-        scope: convert::scope(&mut v, "filter", request.filter.as_ref()),
-        confidence: check_confidence(&mut v, request.confidence_level),
-    };
-    v.into_result()?;
+    let (scope, confidence) =
+        scope_and_confidence(request.filter.as_ref(), request.confidence_level)?;
+    let query = EffortQuery { scope, confidence };
     let model = context::scoring_model(services, tenant).await?;
     let report = service::effort_index(services, tenant, &query, &model).await?;
     Ok(response(&report))

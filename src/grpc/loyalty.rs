@@ -1,12 +1,9 @@
 //! `GetLoyaltyRisk` (SPEC §7.4) over gRPC: the request as a
 //! `service::loyalty::LoyaltyQuery`, the report as protobuf.
 
-use super::{
-    convert,
-    scoring::{check_confidence, signed},
-};
+use super::scoring::{scope_and_confidence, signed};
 use crate::{
-    domain::{Numbered, TenantId, Violations, enums::EffortTier},
+    domain::{Numbered, TenantId, enums::EffortTier},
     proto::v1::*,
     service::{
         ServiceResult, Services, context,
@@ -20,12 +17,9 @@ pub async fn loyalty_risk(
     tenant: TenantId,
     request: GetLoyaltyRiskRequest,
 ) -> ServiceResult<GetLoyaltyRiskResponse> {
-    let mut v = Violations::default();
-    let query = LoyaltyQuery {
-        scope: convert::scope(&mut v, "filter", request.filter.as_ref()),
-        confidence: check_confidence(&mut v, request.confidence_level),
-    };
-    v.into_result()?;
+    let (scope, confidence) =
+        scope_and_confidence(request.filter.as_ref(), request.confidence_level)?;
+    let query = LoyaltyQuery { scope, confidence };
     let model = context::scoring_model(services, tenant).await?;
     let report = service::loyalty_risk(services, tenant, &query, &model).await?;
     Ok(response(&report))

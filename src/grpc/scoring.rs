@@ -3,9 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{effort, gap, loyalty, scorecard, tenant, trend};
+use super::{convert, effort, gap, loyalty, scorecard, tenant, trend};
 use crate::{
-    domain::{Violations, violations::check_confidence_level},
+    domain::{Scope, Violations, violations::check_confidence_level},
     proto::v1::{scoring_service_server::ScoringService, *},
     scoring,
     service::Services,
@@ -82,6 +82,18 @@ impl From<scoring::Interval> for Interval {
 /// A count as a proto `int64` (saturating; counts never get near).
 pub fn signed(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The scope and confidence level of a score request, every violation of
+/// both reported at once.
+pub fn scope_and_confidence(
+    filter: Option<&ScoreFilter>,
+    confidence: Option<f64>,
+) -> Result<(Scope, Option<f64>), Violations> {
+    let mut v = Violations::default();
+    let scope = convert::scope(&mut v, "filter", filter);
+    let confidence = check_confidence(&mut v, confidence);
+    v.into_result().map(|()| (scope, confidence))
 }
 
 /// A request's optional `confidence_level`, checked against SPEC §5's
