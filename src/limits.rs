@@ -22,8 +22,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    grpc::error::DOMAIN,
     auth::is_public,
+    grpc::error::DOMAIN,
     layer::{Check, Guard, check_layer},
     store::tenants::TenantId,
 };

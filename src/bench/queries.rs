@@ -9,8 +9,8 @@ use sqlx::PgPool;
 
 use super::{Config, data, percentile_ms};
 use crate::{
-    grpc::convert::utc_to_timestamp,
     client::Clients,
+    grpc::convert::utc_to_timestamp,
     proto::v1::{
         GetEffortIndexRequest, GetLoyaltyRiskRequest, GetPerceptionGapRequest,
         GetPerceptionGapResponse, GetScorecardRequest, ScoreFilter,

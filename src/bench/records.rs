@@ -11,8 +11,8 @@ use tonic::Status;
 
 use super::{BATCH, copy, data::Generator};
 use crate::{
-    grpc::journey::check_journeys,
     client::Clients,
+    grpc::journey::check_journeys,
     proto::v1::{
         Journey, StreamJourneysRequest, StreamSurveyResponsesRequest, SubmitJourneysRequest,
         SubmitSurveyResponsesRequest, SurveyResponse,

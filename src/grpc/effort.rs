@@ -1,65 +1,56 @@
-//! `GetEffortIndex` (SPEC §6).
-//!
-//! Three aggregate queries (`store::effort`) with the tenant's weights
-//! applied in SQL, then the statistics of `scoring::effort` in Rust. Every
-//! part of the response is present; with no data in scope its counts and
-//! figures are 0 and its intervals absent (never NaN).
+//! `GetEffortIndex` (SPEC §6) over gRPC: the request as a
+//! `service::effort::EffortQuery`, the report as protobuf. Every part of the
+//! response is present; with no data in scope its counts and figures are 0
+//! and its intervals absent (never NaN).
 
-use super::{ApiResult, AppState, scope::scope_from_filter, validate::confidence_level};
+use super::scoring::{scope_and_confidence, signed};
 use crate::{
+    domain::TenantId,
     proto::v1::*,
-    scoring::{
-        effort::{EffortAggregate, SurveyEffort as SurveyEffortFigures},
-        stats::Interval as Bounds,
+    scoring::effort::{EffortAggregate, SurveyEffort as SurveyEffortFigures},
+    service::{
+        ServiceResult, Services, context,
+        effort::{self as service, EffortQuery, EffortReport},
     },
-    store::{catalog, effort as store, tenants::TenantId},
+    store::effort::ChannelSums,
 };
 
-/// Computes the effort report.
+/// `GetEffortIndex`.
 pub async fn effort_index(
-    state: &AppState,
+    services: &Services,
     tenant: TenantId,
     request: GetEffortIndexRequest,
-) -> ApiResult<GetEffortIndexResponse> {
-    let scope = scope_from_filter(request.filter.as_ref(), "filter")?;
-    let (model, _) = catalog::get_scoring_model(&state.pool, tenant).await?;
-    let confidence = confidence_level(request.confidence_level, model.confidence_level)?;
-    let effort_model = model.effort_model();
-    let data = store::effort_data(&state.pool, tenant, &scope, &effort_model).await?;
-
-    let aggregate = EffortAggregate::from_sums(&data.journeys, confidence);
-    let survey = SurveyEffortFigures::from_histogram(&data.ease_histogram, confidence);
-    Ok(GetEffortIndexResponse {
-        summary: Some(summary(&aggregate, data.customers)),
-        by_channel: data.channels.iter().map(channel).collect(),
-        survey_effort: Some(survey_effort(&survey)),
-        confidence_level: confidence,
-    })
+) -> ServiceResult<GetEffortIndexResponse> {
+    let (scope, confidence) =
+        scope_and_confidence(request.filter.as_ref(), request.confidence_level)?;
+    let query = EffortQuery { scope, confidence };
+    let model = context::scoring_model(services, tenant).await?;
+    let report = service::effort_index(services, tenant, &query, &model).await?;
+    Ok(response(&report))
 }
 
-/// A scoring interval as a proto `Interval`.
-pub fn interval(i: Bounds) -> Interval {
-    Interval {
-        lower: i.lower,
-        upper: i.upper,
+/// The protobuf form of an effort report.
+pub fn response(r: &EffortReport) -> GetEffortIndexResponse {
+    GetEffortIndexResponse {
+        summary: Some(summary(&r.journeys, r.customers)),
+        by_channel: r.channels.iter().map(channel).collect(),
+        survey_effort: Some(survey_effort(&r.survey)),
+        confidence_level: r.confidence,
     }
 }
 
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn summary(a: &EffortAggregate, customers: i64) -> EffortSummary {
+/// The proto `EffortSummary` of journey figures.
+pub fn summary(a: &EffortAggregate, customers: i64) -> EffortSummary {
     EffortSummary {
-        journeys: count(a.journeys),
+        journeys: signed(a.journeys),
         customers,
         effort_index_mean: a.effort_index_mean.unwrap_or(0.0),
         effort_index_p50: a.effort_index_p50.unwrap_or(0.0),
         effort_index_p90: a.effort_index_p90.unwrap_or(0.0),
-        high_effort_journeys: count(a.high_journeys),
+        high_effort_journeys: signed(a.high_journeys),
         high_effort_share: a.high_share.unwrap_or(0.0),
-        high_effort_share_ci: a.high_share_ci.map(interval),
-        low_effort_journeys: count(a.low_journeys),
+        high_effort_share_ci: a.high_share_ci.map(Into::into),
+        low_effort_journeys: signed(a.low_journeys),
         low_effort_share: a.low_share.unwrap_or(0.0),
         mean_customer_contacts: a.mean_contacts.unwrap_or(0.0),
         mean_channel_switches: a.mean_channel_switches.unwrap_or(0.0),
@@ -77,11 +68,11 @@ fn summary(a: &EffortAggregate, customers: i64) -> EffortSummary {
         company_fcr_rate: a.company_fcr_rate.unwrap_or(0.0),
         one_touch_rate: a.one_touch_rate.unwrap_or(0.0),
         hidden_effort_gap_points: a.hidden_effort_gap_points.unwrap_or(0.0),
-        assisted_journeys: count(a.assisted_journeys),
+        assisted_journeys: signed(a.assisted_journeys),
     }
 }
 
-fn channel(c: &store::ChannelSums) -> ChannelEffort {
+fn channel(c: &ChannelSums) -> ChannelEffort {
     let n = c.touchpoints.max(0) as f64;
     let per = |x: i64| if n > 0.0 { x as f64 / n } else { 0.0 };
     ChannelEffort {
@@ -96,12 +87,12 @@ fn channel(c: &store::ChannelSums) -> ChannelEffort {
 /// without answers).
 pub fn survey_effort(s: &SurveyEffortFigures) -> SurveyEffort {
     SurveyEffort {
-        responses: count(s.responses),
+        responses: signed(s.responses),
         mean: s.mean.unwrap_or(0.0),
         low_effort_share: s.low_effort_share.unwrap_or(0.0),
-        low_effort_share_ci: s.low_effort_ci.map(interval),
+        low_effort_share_ci: s.low_effort_ci.map(Into::into),
         high_effort_share: s.high_effort_share.unwrap_or(0.0),
-        high_effort_share_ci: s.high_effort_ci.map(interval),
+        high_effort_share_ci: s.high_effort_ci.map(Into::into),
         net_ease: s.net_ease.unwrap_or(0.0),
     }
 }

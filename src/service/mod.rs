@@ -6,8 +6,15 @@
 
 pub mod calibration;
 pub mod catalog;
+pub mod context;
+pub mod effort;
 pub mod error;
+pub mod gap;
+pub mod loyalty;
 pub mod page;
+pub mod risk;
+pub mod scorecard;
+pub mod trend;
 
 use std::{sync::Arc, time::Duration};
 

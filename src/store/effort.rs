@@ -20,14 +20,14 @@ use super::{
     scope::Scope,
     tenants::TenantId,
 };
-use crate::scoring::effort::{EffortModel, EffortSums};
+use crate::{
+    domain::{
+        Numbered,
+        enums::{Initiator, Role, TouchpointOutcome},
+    },
+    scoring::effort::{EffortModel, EffortSums},
+};
 
-/// `gapscore.v1.RespondentRole.RESPONDENT_ROLE_CUSTOMER` as stored.
-pub const ROLE_CUSTOMER: i16 = 3;
-/// `gapscore.v1.Initiator.INITIATOR_CUSTOMER` as stored.
-pub const INITIATOR_CUSTOMER: i16 = 1;
-/// `gapscore.v1.TouchpointOutcome.TOUCHPOINT_OUTCOME_RESOLVED` as stored.
-pub const OUTCOME_RESOLVED: i16 = 1;
 /// The built-in CES question (SPEC §4).
 pub const EASE_QUESTION: &str = "ease";
 
@@ -157,10 +157,12 @@ async fn channel_sums(
 ) -> StoreResult<Vec<ChannelSums>> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT t.channel, count(*) AS touchpoints, \
-           count(*) FILTER (WHERE t.outcome <> {OUTCOME_RESOLVED}) AS unresolved, \
+           count(*) FILTER (WHERE t.outcome <> {resolved}) AS unresolved, \
            coalesce(sum(t.wait_seconds), 0)::int8 AS wait_seconds \
          FROM journeys j JOIN touchpoints t ON t.tenant_id = j.tenant_id AND t.jid = j.jid \
-         WHERE t.initiator = {INITIATOR_CUSTOMER} AND j.tenant_id = "
+         WHERE t.initiator = {customer} AND j.tenant_id = ",
+        resolved = TouchpointOutcome::Resolved.db(),
+        customer = Initiator::Customer.db(),
     ));
     qb.push_bind(tenant.0);
     scope.push_journey_conditions(&mut qb, "j");
@@ -195,7 +197,8 @@ async fn ease_histogram(
         .push(" AND a.question = ")
         .push_bind(EASE_QUESTION)
         .push(format_args!(
-            " AND a.role = {ROLE_CUSTOMER} AND a.score IS NOT NULL"
+            " AND a.role = {} AND a.score IS NOT NULL",
+            Role::Customer.db()
         ));
     scope.push_response_conditions(&mut qb, "a.submitted_at", "r");
     if scope.needs_response_row() {

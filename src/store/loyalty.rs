@@ -22,14 +22,18 @@
 //! is left out.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
     StoreResult,
-    effort::{EASE_QUESTION, ROLE_CUSTOMER},
+    effort::EASE_QUESTION,
     effort_sql::{effort_index_sql, effort_tier_sql},
     scope::Scope,
     tenants::TenantId,
+};
+use crate::domain::{
+    Numbered,
+    enums::{Role, TierSource},
 };
 use crate::scoring::{
     effort::{
@@ -42,55 +46,19 @@ use crate::scoring::{
 /// hours, so the window does not depend on the session time zone's DST).
 pub const CALIBRATION_HOURS: i64 = 90 * 24;
 
-/// `gapscore.v1.TierSource` values.
-pub const SOURCE_CES: i32 = 1;
-pub const SOURCE_JOURNEYS: i32 = 2;
-
-/// `gapscore.v1.EffortTier` value of a tier (1 LOW, 2 MEDIUM, 3 HIGH).
-pub fn tier_value(tier: EffortTier) -> i32 {
-    match tier {
-        EffortTier::Low => 1,
-        EffortTier::Medium => 2,
-        EffortTier::High => 3,
-    }
-}
-
-/// The tier of a `gapscore.v1.EffortTier` value.
-pub fn tier_of_value(value: i32) -> Option<EffortTier> {
-    match value {
-        1 => Some(EffortTier::Low),
-        2 => Some(EffortTier::Medium),
-        3 => Some(EffortTier::High),
-        _ => None,
-    }
-}
-
-/// The `gapscore.v1.OutcomeKind` value of a kind.
-pub fn outcome_kind_value(kind: OutcomeKind) -> i16 {
-    match kind {
-        OutcomeKind::Repurchase => 1,
-        OutcomeKind::SpendIncrease => 2,
-        OutcomeKind::NegativeWordOfMouth => 3,
-        OutcomeKind::Disloyalty => 4,
-    }
-}
-
-fn outcome_kind_of_value(value: i16) -> Option<OutcomeKind> {
-    OutcomeKind::ALL
-        .into_iter()
-        .find(|&k| outcome_kind_value(k) == value)
-}
-
-/// SQL tier (1 LOW, 2 MEDIUM, 3 HIGH) of an `ease` score expression.
+/// SQL tier (`gapscore.v1.EffortTier` number) of an `ease` score expression.
 fn ease_tier_sql(score: &str) -> String {
     format!(
-        "(CASE WHEN ({score}) >= {EASE_LOW_EFFORT_MIN} THEN 1 \
-               WHEN ({score}) <= {EASE_HIGH_EFFORT_MAX} THEN 3 ELSE 2 END)"
+        "(CASE WHEN ({score}) >= {EASE_LOW_EFFORT_MIN} THEN {low} \
+               WHEN ({score}) <= {EASE_HIGH_EFFORT_MAX} THEN {high} ELSE {medium} END)",
+        low = EffortTier::Low.number(),
+        medium = EffortTier::Medium.number(),
+        high = EffortTier::High.number(),
     )
 }
 
 /// One assessed customer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Assessment {
     pub customer_id: String,
     /// `gapscore.v1.EffortTier` value.
@@ -103,19 +71,6 @@ pub struct Assessment {
     pub worst_effort_index: Option<f64>,
     /// The journey with that index (ties: the latest, then the smallest id).
     pub worst_journey_id: Option<String>,
-}
-
-impl Assessment {
-    fn from_row(row: &PgRow) -> StoreResult<Assessment> {
-        Ok(Assessment {
-            customer_id: row.try_get("customer_id")?,
-            tier: row.try_get("tier")?,
-            tier_source: row.try_get("tier_source")?,
-            latest_ease: row.try_get("latest_ease")?,
-            worst_effort_index: row.try_get("worst_effort_index")?,
-            worst_journey_id: row.try_get("worst_journey_id")?,
-        })
-    }
 }
 
 /// Pushes `WITH ces AS (…), worst AS (…), assessed AS (…)`: one row per
@@ -138,8 +93,9 @@ fn push_assessed(
     )
     .push_bind(tenant.0)
     .push(format_args!(
-        " AND a.role = {ROLE_CUSTOMER} AND r.respondent_id IS NOT NULL \
-          AND a.score IS NOT NULL AND a.question = "
+        " AND a.role = {} AND r.respondent_id IS NOT NULL \
+          AND a.score IS NOT NULL AND a.question = ",
+        Role::Customer.db()
     ))
     .push_bind(EASE_QUESTION);
     // The window on both copies of submitted_at: the answers' index applies
@@ -169,12 +125,14 @@ fn push_assessed(
         " ORDER BY j.customer_id, worst_effort_index DESC, j.started_at DESC, j.id COLLATE \"C\"), \
          assessed AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \
            CASE WHEN c.customer_id IS NOT NULL THEN {ease_tier} ELSE {index_tier} END AS tier, \
-           CASE WHEN c.customer_id IS NOT NULL THEN {SOURCE_CES} ELSE {SOURCE_JOURNEYS} END \
+           CASE WHEN c.customer_id IS NOT NULL THEN {ces} ELSE {journeys} END \
              AS tier_source, \
            c.latest_ease, w.worst_effort_index, w.worst_journey_id \
          FROM ces c FULL JOIN worst w ON w.customer_id = c.customer_id) ",
         ease_tier = ease_tier_sql("c.latest_ease"),
         index_tier = effort_tier_sql("w.worst_effort_index", model),
+        ces = TierSource::Ces.number(),
+        journeys = TierSource::Journeys.number(),
     ));
 }
 
@@ -192,7 +150,7 @@ async fn tier_counts(
     let mut counts = TierCounts::default();
     for (tier, n) in rows {
         let n = u64::try_from(n).unwrap_or(0);
-        match tier_of_value(tier) {
+        match EffortTier::from_number(tier) {
             Some(EffortTier::Low) => counts.low = n,
             Some(EffortTier::Medium) => counts.medium = n,
             Some(EffortTier::High) => counts.high = n,
@@ -222,7 +180,7 @@ async fn outcome_counts(
          e AS (SELECT DISTINCT ON (o.id) o.id, a.score \
            FROM o \
            JOIN survey_responses r ON r.tenant_id = $1 AND r.respondent_id = o.customer_id \
-             AND r.role = {ROLE_CUSTOMER} \
+             AND r.role = {customer} \
              AND r.submitted_at >= o.since AND r.submitted_at < o.observed_at \
            JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
              AND a.question = '{EASE_QUESTION}' AND a.score IS NOT NULL \
@@ -242,6 +200,7 @@ async fn outcome_counts(
         ease_tier = ease_tier_sql("e.score"),
         index_tier = effort_tier_sql("w.worst", model),
         index = effort_index_sql("j", model),
+        customer = Role::Customer.db(),
     );
     let rows: Vec<(i16, i32, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant.0)
@@ -249,7 +208,9 @@ async fn outcome_counts(
         .await?;
     let mut table = TierKindTable::<OutcomeCounts>::default();
     for (kind, tier, occurred, not_occurred) in rows {
-        if let (Some(kind), Some(tier)) = (outcome_kind_of_value(kind), tier_of_value(tier)) {
+        if let (Some(kind), Some(tier)) =
+            (OutcomeKind::from_db(kind), EffortTier::from_number(tier))
+        {
             *table.get_mut(tier, kind) = OutcomeCounts {
                 occurred: u64::try_from(occurred).unwrap_or(0),
                 not_occurred: u64::try_from(not_occurred).unwrap_or(0),
@@ -272,7 +233,7 @@ pub async fn loyalty_tiers(
 }
 
 /// The tenant's outcome calibration under `model` (cached by
-/// `grpc::calibration`, which is why it is read on its own).
+/// `service::calibration`, which is why it is read on its own).
 pub async fn calibration(
     pool: &PgPool,
     tenant: TenantId,
@@ -320,11 +281,14 @@ pub async fn customer_data(
     let mut qb = QueryBuilder::new("");
     push_assessed(&mut qb, tenant, scope, model, Some(customer));
     qb.push("SELECT * FROM assessed");
-    let Some(row) = qb.build().fetch_optional(&mut *tx).await? else {
+    let Some(assessment) = qb
+        .build_query_as::<Assessment>()
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
         tx.commit().await?;
         return Ok(None);
     };
-    let assessment = Assessment::from_row(&row)?;
 
     let index = effort_index_sql("j", model);
     let mut qb = QueryBuilder::new(format!(
@@ -438,7 +402,7 @@ pub async fn at_risk_customers(
     let mut qb = QueryBuilder::new("");
     push_assessed(&mut qb, tenant, scope, model, None);
     qb.push("SELECT * FROM assessed WHERE tier >= ")
-        .push_bind(tier_value(min_tier));
+        .push_bind(min_tier.number());
     const WORST: &str = "coalesce(worst_effort_index, 0::float8)";
     if let Some(k) = after {
         qb.push(" AND (tier < ")
@@ -457,6 +421,5 @@ pub async fn at_risk_customers(
         " ORDER BY tier DESC, {WORST} DESC, customer_id COLLATE \"C\" LIMIT "
     ))
     .push_bind(limit);
-    let rows = qb.build().fetch_all(pool).await?;
-    rows.iter().map(Assessment::from_row).collect()
+    Ok(qb.build_query_as().fetch_all(pool).await?)
 }

@@ -1,62 +1,16 @@
-//! `gapscore report`: a tenant's scorecard as a one-page HTML report.
-//!
-//! The page is self-contained — inline CSS and an inline SVG chart, no
-//! scripts, fonts or images from elsewhere — so it can be mailed, attached
-//! to a ticket or opened from disk. [`render_html`] is a pure function of the
-//! two responses a dashboard would fetch (`GetScorecard` and
-//! `GetPerceptionGap`), so what the page shows is exactly what the API says.
-//! Every piece of text that comes from a tenant (its name, question keys,
-//! the loyalty headline) is HTML-escaped.
+//! The report page: the headline delivery gap, the cards and the chart
+//! section, from the two responses.
 
 use std::fmt::Write as _;
 
-use anyhow::Context;
-use sqlx::PgPool;
-
-use crate::{
-    grpc::{AppState, gap, scorecard},
-    proto::v1::*,
-    store::tenants::{self, TenantId},
+use super::{
+    chart::chart_section,
+    format::{
+        count, esc, pct, pct_interval, points, points_interval, role_figures, role_name, sentence,
+        signed,
+    },
 };
-
-/// The question whose LEADERSHIP→CUSTOMER gap is the headline.
-const DELIVERY_GAP_QUESTION: &str = "overall_experience";
-
-/// The roles of the chart, in bar order, with their names and colours:
-/// the inside view in blues, the customers' in orange.
-const ROLES: [(RespondentRole, &str, &str); 3] = [
-    (RespondentRole::Leadership, "Leadership", "#2f5f98"),
-    (RespondentRole::Staff, "Staff", "#86aed6"),
-    (RespondentRole::Customer, "Customers", "#e07b39"),
-];
-
-/// Fetches a tenant's scorecard and perception gap over all its data and
-/// renders them with [`render_html`].
-pub async fn build(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
-    let Some(tenant) = tenants::find_tenant(pool, tenant_name).await? else {
-        anyhow::bail!(
-            "no tenant named {tenant_name:?} (load the demonstration data with `gapscore demo`, \
-             then run `gapscore report --tenant demo`)"
-        );
-    };
-    let tenant = TenantId(tenant.tenant_id);
-    let state = AppState::new(pool.clone(), std::time::Duration::ZERO);
-    let (card, gaps) = tokio::try_join!(
-        scorecard::scorecard(&state, tenant, GetScorecardRequest { filter: None }),
-        gap::perception_gap(
-            &state,
-            tenant,
-            GetPerceptionGapRequest {
-                filter: None,
-                questions: vec![],
-                confidence_level: None,
-                group_by: String::new(),
-            },
-        ),
-    )
-    .with_context(|| format!("cannot compute the scorecard of tenant {tenant_name:?}"))?;
-    Ok(render_html(&card, &gaps, tenant_name))
-}
+use crate::{domain::enums::Role, proto::v1::*, service::scorecard::DELIVERY_GAP_QUESTION};
 
 /// Renders the one-page report: the headline delivery gap, the three largest
 /// gaps, NPS, CES, journey effort with the hidden-effort gap, the loyalty
@@ -122,8 +76,8 @@ fn headline(html: &mut String, card: &GetScorecardResponse, questions: &[Questio
         .unwrap_or_default();
     let (Some(gap), Some(leaders), Some(customers)) = (
         card.delivery_gap.as_ref(),
-        role_figures(roles, RespondentRole::Leadership).filter(|r| !r.suppressed),
-        role_figures(roles, RespondentRole::Customer).filter(|r| !r.suppressed),
+        role_figures(roles, Role::Leadership).filter(|r| !r.suppressed),
+        role_figures(roles, Role::Customer).filter(|r| !r.suppressed),
     ) else {
         let _ = writeln!(
             html,
@@ -312,268 +266,6 @@ fn loyalty(html: &mut String, card: &GetScorecardResponse) {
     html.push_str("</div>\n");
 }
 
-fn chart_section(html: &mut String, questions: &[QuestionGap], min_group_size: i32) {
-    html.push_str(
-        "<section>\n<h2>Favorable share per question and role</h2>\n<p class=\"legend\">",
-    );
-    for (_, name, colour) in ROLES {
-        let _ = write!(
-            html,
-            "<span><i style=\"background:{colour}\"></i>{name}</span>"
-        );
-    }
-    html.push_str("<span class=\"muted\">│ whiskers: interval</span></p>\n");
-    if questions.is_empty() {
-        html.push_str("<p class=\"muted\">No rating answers yet.</p>\n</section>\n");
-        return;
-    }
-    html.push_str(&chart_svg(questions, min_group_size));
-    html.push_str("</section>\n");
-}
-
-// Chart geometry, in SVG user units.
-const CHART_WIDTH: f64 = 900.0;
-const LABEL_WIDTH: f64 = 96.0;
-const BAR_X: f64 = LABEL_WIDTH + 4.0;
-const BAR_SPAN: f64 = 600.0;
-const VALUE_X: f64 = BAR_X + BAR_SPAN + 14.0;
-const AXIS_HEIGHT: f64 = 24.0;
-const TITLE_HEIGHT: f64 = 24.0;
-const BAR_HEIGHT: f64 = 16.0;
-const BAR_PITCH: f64 = 21.0;
-const GROUP_GAP: f64 = 14.0;
-
-/// The bar chart: one group per question (titled by its key), one bar per
-/// role with its interval as a whisker, suppressed roles as "n < min".
-/// Every bar is the only `<rect>` element of its role, so a test can count
-/// them.
-pub fn chart_svg(questions: &[QuestionGap], min_group_size: i32) -> String {
-    let questions = chart_order(questions);
-    let group_height = TITLE_HEIGHT + BAR_PITCH * ROLES.len() as f64 + GROUP_GAP;
-    let height = AXIS_HEIGHT + group_height * questions.len() as f64;
-    let x_of = |share: f64| BAR_X + BAR_SPAN * share.clamp(0.0, 1.0);
-    let mut svg = String::with_capacity(16 * 1024);
-    let _ = writeln!(
-        svg,
-        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {CHART_WIDTH} {height}\" \
-         role=\"img\" aria-label=\"Favorable share per question and role\">"
-    );
-    // Grid and axis labels.
-    for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
-        let x = x_of(tick);
-        let _ = writeln!(
-            svg,
-            "<line class=\"grid\" x1=\"{x}\" y1=\"{y1}\" x2=\"{x}\" y2=\"{height}\"/>\
-             <text class=\"tick\" x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
-            y1 = AXIS_HEIGHT - 4.0,
-            ty = AXIS_HEIGHT - 9.0,
-            label = pct(tick),
-        );
-    }
-    for (i, q) in questions.iter().enumerate() {
-        let top = AXIS_HEIGHT + group_height * i as f64;
-        let key = esc(&q.question);
-        let _ = writeln!(
-            svg,
-            "<text class=\"question\" x=\"0\" y=\"{y}\">{key}</text>",
-            y = top + TITLE_HEIGHT - 7.0
-        );
-        for (j, (role, name, colour)) in ROLES.iter().enumerate() {
-            let y = top + TITLE_HEIGHT + BAR_PITCH * j as f64;
-            let mid = y + BAR_HEIGHT / 2.0;
-            let _ = writeln!(
-                svg,
-                "<text class=\"role\" x=\"{LABEL_WIDTH}\" y=\"{ty}\" text-anchor=\"end\">{name}</text>",
-                ty = mid + 4.0
-            );
-            match role_figures(&q.roles, *role) {
-                Some(r) if !r.suppressed => {
-                    let width = x_of(r.favorable_share) - BAR_X;
-                    let ci = r.favorable_share_ci.unwrap_or(Interval {
-                        lower: r.favorable_share,
-                        upper: r.favorable_share,
-                    });
-                    let _ = writeln!(
-                        svg,
-                        "<rect class=\"bar\" x=\"{BAR_X}\" y=\"{y}\" width=\"{width:.1}\" \
-                         height=\"{BAR_HEIGHT}\" fill=\"{colour}\"><title>{key} · {name}: {share} \
-                         favorable ({range}), n = {n}</title></rect>",
-                        share = pct(r.favorable_share),
-                        range = pct_interval(Some(&ci)),
-                        n = count(r.respondents),
-                    );
-                    let (lo, hi) = (x_of(ci.lower), x_of(ci.upper));
-                    let (cap_top, cap_bottom) = (mid - 5.0, mid + 5.0);
-                    let _ = writeln!(
-                        svg,
-                        "<path class=\"whisker\" d=\"M{lo:.1} {mid}H{hi:.1}M{lo:.1} {cap_top}V{cap_bottom}\
-                         M{hi:.1} {cap_top}V{cap_bottom}\"/>"
-                    );
-                    let _ = writeln!(
-                        svg,
-                        "<text class=\"value\" x=\"{VALUE_X}\" y=\"{ty}\">{share} \
-                         <tspan class=\"range\">{range} · n = {n}</tspan></text>",
-                        ty = mid + 4.0,
-                        share = pct(r.favorable_share),
-                        range = pct_interval(Some(&ci)),
-                        n = count(r.respondents),
-                    );
-                }
-                Some(r) if r.respondents > 0 => {
-                    let _ = writeln!(
-                        svg,
-                        "<text class=\"suppressed\" x=\"{x}\" y=\"{ty}\">n &lt; {min_group_size} \
-                         (only {n} answered; not reported)</text>",
-                        x = BAR_X + 4.0,
-                        ty = mid + 4.0,
-                        n = count(r.respondents),
-                    );
-                }
-                _ => {
-                    let _ = writeln!(
-                        svg,
-                        "<text class=\"suppressed\" x=\"{x}\" y=\"{ty}\">no answers</text>",
-                        x = BAR_X + 4.0,
-                        ty = mid + 4.0,
-                    );
-                }
-            }
-        }
-    }
-    svg.push_str("</svg>\n");
-    svg
-}
-
-/// The chart's question order: largest LEADERSHIP→CUSTOMER gap first, so the
-/// picture leads with the story; questions without that comparison follow
-/// in key order.
-fn chart_order(questions: &[QuestionGap]) -> Vec<&QuestionGap> {
-    let gap = |q: &QuestionGap| {
-        q.comparisons
-            .iter()
-            .find(|c| {
-                c.from_role == RespondentRole::Leadership as i32
-                    && c.to_role == RespondentRole::Customer as i32
-            })
-            .map(|c| c.gap_points)
-    };
-    let mut ordered: Vec<&QuestionGap> = questions.iter().collect();
-    // A stable sort keeps key order among equals and among the unpaired.
-    ordered.sort_by(|a, b| match (gap(a), gap(b)) {
-        (Some(x), Some(y)) => y.total_cmp(&x),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
-    ordered
-}
-
-fn role_figures(roles: &[RoleFigures], role: RespondentRole) -> Option<&RoleFigures> {
-    roles.iter().find(|r| r.role == role as i32)
-}
-
-fn role_name(role: i32) -> &'static str {
-    match RespondentRole::try_from(role) {
-        Ok(RespondentRole::Leadership) => "Leadership",
-        Ok(RespondentRole::Staff) => "Staff",
-        Ok(RespondentRole::Customer) => "Customers",
-        _ => "?",
-    }
-}
-
-/// A share (0-1) as a whole percentage: `0.8` → `80%`.
-pub fn pct(share: f64) -> String {
-    if share.is_finite() {
-        format!("{:.0}%", share * 100.0)
-    } else {
-        "–".into()
-    }
-}
-
-/// An interval of shares: `74–85%`, or `–` when absent.
-pub fn pct_interval(ci: Option<&Interval>) -> String {
-    match ci {
-        Some(ci) if ci.lower.is_finite() && ci.upper.is_finite() => {
-            format!("{:.0}–{:.0}%", ci.lower * 100.0, ci.upper * 100.0)
-        }
-        _ => "–".into(),
-    }
-}
-
-/// Percentage points with one decimal and a sign: `+72.0 points`.
-pub fn points(gap: f64) -> String {
-    format!("{} points", signed(gap, 1))
-}
-
-/// An interval of percentage points: `+66.1 to +77.4`.
-pub fn points_interval(ci: Option<&Interval>) -> String {
-    match ci {
-        Some(ci) => format!("{} to {}", signed(ci.lower, 1), signed(ci.upper, 1)),
-        None => "–".into(),
-    }
-}
-
-/// A number with an explicit sign (a true minus sign for negatives).
-fn signed(x: f64, decimals: usize) -> String {
-    if !x.is_finite() {
-        return "–".into();
-    }
-    let s = format!("{:.*}", decimals, x.abs());
-    if s.trim_start_matches(['0', '.']).is_empty() {
-        s
-    } else if x < 0.0 {
-        format!("−{s}")
-    } else {
-        format!("+{s}")
-    }
-}
-
-/// A clause as a sentence: capitalised, with a full stop.
-fn sentence(clause: &str) -> String {
-    let clause = clause.trim();
-    let mut chars = clause.chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
-}
-
-/// A count with thousands separators: `12,345`.
-pub fn count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
-/// Escapes text for HTML and SVG content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const STYLE: &str = r#"
 :root { color-scheme: light; --ink: #1d2330; --muted: #667085; --line: #e4e7ec; --leaders: #2f5f98; --customers: #e07b39; }
 * { box-sizing: border-box; }
@@ -620,6 +312,7 @@ footer { margin-top: 28px; font-size: 13px; }
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::chart::chart_svg;
 
     fn figures(role: RespondentRole, share: f64, n: i64, suppressed: bool) -> RoleFigures {
         RoleFigures {

@@ -1,0 +1,40 @@
+//! The report's figures: one scorecard of all of a tenant's data, computed
+//! by the scoring services under one read of the model and catalog, in the
+//! protobuf form the API serves (the scorecard's perception gap is the one
+//! `GetPerceptionGap` returns for the same data).
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+
+use super::html::render_html;
+use crate::{
+    domain::{Scope, TenantId},
+    grpc,
+    service::{ServiceError, Services, context::Context, scorecard},
+    store::tenants,
+};
+
+/// Fetches a tenant's scorecard and perception gap over all its data and
+/// renders them with [`render_html`].
+pub async fn build(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
+    let Some(tenant) = tenants::find_tenant(pool, tenant_name).await? else {
+        anyhow::bail!(
+            "no tenant named {tenant_name:?} (load the demonstration data with `gapscore demo`, \
+             then run `gapscore report --tenant demo`)"
+        );
+    };
+    let tenant = TenantId(tenant.tenant_id);
+    // No cache lifetime: the calibration is read once, fresh.
+    let services = Services::new(pool.clone(), std::time::Duration::ZERO);
+    let (card, gaps) = async {
+        let ctx = Context::load(&services, tenant).await?;
+        let card = scorecard::scorecard(&services, tenant, &Scope::default(), &ctx).await?;
+        Ok::<_, ServiceError>((
+            grpc::scorecard::response(&card),
+            grpc::gap::response(&card.gaps),
+        ))
+    }
+    .await
+    .with_context(|| format!("cannot compute the scorecard of tenant {tenant_name:?}"))?;
+    Ok(render_html(&card, &gaps, tenant_name))
+}

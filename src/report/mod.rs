@@ -1,0 +1,23 @@
+//! `gapscore report`: a tenant's scorecard as a one-page HTML report.
+//!
+//! The page is self-contained — inline CSS and an inline SVG chart, no
+//! scripts, fonts or images from elsewhere — so it can be mailed, attached
+//! to a ticket or opened from disk. [`render_html`] is a pure function of the
+//! two responses a dashboard would fetch (`GetScorecard` and
+//! `GetPerceptionGap`), so what the page shows is exactly what the API says.
+//! Every piece of text that comes from a tenant (its name, question keys,
+//! the loyalty headline) is HTML-escaped.
+//!
+//! - [`fetch`]: the figures, from the scoring services;
+//! - [`html`]: the page, [`chart`]: its bar chart, [`format`]: numbers and
+//!   text as people read them.
+
+pub mod chart;
+pub mod fetch;
+pub mod format;
+pub mod html;
+
+pub use chart::chart_svg;
+pub use fetch::build;
+pub use format::{count, esc, pct, pct_interval, points, points_interval};
+pub use html::{agreement_sentence, render_html};

@@ -1,0 +1,42 @@
+//! What every score is computed under: the tenant's scoring model and
+//! question catalog, read once per call (however many scores the call
+//! composes, however many buckets a trend has) and handed to each
+//! computation.
+
+use crate::{
+    domain::{TenantId, violations::confidence_level},
+    store::catalog::{self, Question, ScoringModel},
+};
+
+use super::{ServiceResult, Services};
+
+/// The scoring model and catalog in force for one call.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub model: ScoringModel,
+    pub catalog: Vec<Question>,
+}
+
+impl Context {
+    /// Reads the tenant's model and catalog (concurrently).
+    pub async fn load(services: &Services, tenant: TenantId) -> ServiceResult<Context> {
+        let pool = &services.pool;
+        let (catalog, (model, _etag)) = tokio::try_join!(
+            catalog::list_questions(pool, tenant),
+            catalog::get_scoring_model(pool, tenant),
+        )?;
+        Ok(Context { model, catalog })
+    }
+}
+
+/// The tenant's scoring model in force (for scores that need no catalog).
+pub async fn scoring_model(services: &Services, tenant: TenantId) -> ServiceResult<ScoringModel> {
+    let (model, _etag) = catalog::get_scoring_model(&services.pool, tenant).await?;
+    Ok(model)
+}
+
+/// The confidence level of a score: the requested one (checked against
+/// SPEC §5's range) or the model's.
+pub fn confidence(requested: Option<f64>, model: &ScoringModel) -> ServiceResult<f64> {
+    Ok(confidence_level(requested, model.confidence_level)?)
+}

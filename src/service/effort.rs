@@ -1,0 +1,51 @@
+//! The effort index (SPEC §6): three aggregate queries (`store::effort`)
+//! with the tenant's weights applied in SQL, then the statistics of
+//! `scoring::effort` in Rust.
+
+use super::{ServiceResult, Services, context};
+use crate::{
+    domain::{Scope, TenantId},
+    scoring::effort::{EffortAggregate, SurveyEffort},
+    store::{catalog::ScoringModel, effort as store},
+};
+
+/// What a caller asks for.
+#[derive(Debug, Clone, Default)]
+pub struct EffortQuery {
+    pub scope: Scope,
+    /// The requested confidence level (`None`: the model's).
+    pub confidence: Option<f64>,
+}
+
+/// The effort report of a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EffortReport {
+    /// Over the journeys in scope.
+    pub journeys: EffortAggregate,
+    /// Distinct customers of those journeys.
+    pub customers: i64,
+    /// Customer touchpoints per channel, ordered by channel.
+    pub channels: Vec<store::ChannelSums>,
+    /// CES figures of the CUSTOMER `ease` answers in scope.
+    pub survey: SurveyEffort,
+    pub confidence: f64,
+}
+
+/// Computes the effort report of `query` under `model`.
+pub async fn effort_index(
+    services: &Services,
+    tenant: TenantId,
+    query: &EffortQuery,
+    model: &ScoringModel,
+) -> ServiceResult<EffortReport> {
+    let confidence = context::confidence(query.confidence, model)?;
+    let data =
+        store::effort_data(&services.pool, tenant, &query.scope, &model.effort_model()).await?;
+    Ok(EffortReport {
+        journeys: EffortAggregate::from_sums(&data.journeys, confidence),
+        customers: data.customers,
+        channels: data.channels,
+        survey: SurveyEffort::from_histogram(&data.ease_histogram, confidence),
+        confidence,
+    })
+}

@@ -1,0 +1,141 @@
+//! One customer's risk and the customers most at risk (SPEC §7), the
+//! `CustomerService` reads: the tier assessment of `store::loyalty` under
+//! the model in force, and the posteriors of the tenant's calibration.
+
+use super::{ServiceError, ServiceResult, Services, context, loyalty::posteriors, page};
+use crate::{
+    domain::{Numbered, Scope, TenantId, enums::EffortTier},
+    scoring::{Posterior, effort::reasons, loyalty::OutcomeKind},
+    store::loyalty::{self as store, Assessment, AtRiskKey, CustomerData},
+};
+
+/// `GetCustomerRisk` lists at most this many journeys (most recent first);
+/// `journeys_in_scope` counts them all.
+pub const MAX_CUSTOMER_JOURNEYS: i64 = 1000;
+
+/// What a caller asks about one customer.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    pub customer_id: String,
+    pub scope: Scope,
+    /// The requested confidence level (`None`: the model's).
+    pub confidence: Option<f64>,
+}
+
+/// One customer's risk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRisk {
+    /// The assessment, the journeys in scope and the worst one's components.
+    pub data: CustomerData,
+    /// Why the worst journey was hard, in words.
+    pub reasons: Vec<String>,
+    /// The posterior of each outcome kind for the customer's tier, in
+    /// [`OutcomeKind::ALL`] order.
+    pub outcomes: Vec<(OutcomeKind, Posterior)>,
+}
+
+/// The risk of `query.customer_id`; `NotFound` when the customer is not
+/// assessed in scope.
+pub async fn customer_risk(
+    services: &Services,
+    tenant: TenantId,
+    query: &CustomerQuery,
+) -> ServiceResult<CustomerRisk> {
+    let model = context::scoring_model(services, tenant).await?;
+    let confidence = context::confidence(query.confidence, &model)?;
+    let effort_model = model.effort_model();
+    let data = store::customer_data(
+        &services.pool,
+        tenant,
+        &query.scope,
+        &effort_model,
+        &query.customer_id,
+        MAX_CUSTOMER_JOURNEYS,
+    )
+    .await?
+    .ok_or_else(|| ServiceError::NotFound {
+        what: "customer",
+        id: query.customer_id.clone(),
+    })?;
+    let posteriors = posteriors(services, tenant, &model, confidence).await?;
+    let tier = EffortTier::from_number(data.assessment.tier).expect("SQL yields tiers 1-3");
+    Ok(CustomerRisk {
+        reasons: data
+            .worst_components
+            .map(|c| reasons(&c, &effort_model))
+            .unwrap_or_default(),
+        outcomes: OutcomeKind::ALL
+            .into_iter()
+            .map(|kind| (kind, *posteriors.get(tier, kind)))
+            .collect(),
+        data,
+    })
+}
+
+/// What a caller lists.
+#[derive(Debug, Clone)]
+pub struct AtRiskQuery {
+    pub scope: Scope,
+    /// Customers at or above this tier.
+    pub min_tier: EffortTier,
+    /// As requested (0: the default size).
+    pub page_size: i32,
+    pub page_token: String,
+    /// The fingerprint page tokens of this query carry (see
+    /// [`page::fingerprint`]): the transport computes it from the request
+    /// as sent, so tokens stay valid across releases.
+    pub fingerprint: String,
+}
+
+/// One page of customers at risk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtRiskPage {
+    /// Tier descending, worst effort index descending, id ascending.
+    pub customers: Vec<Assessment>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// Customers at or above a tier, worst first.
+pub async fn at_risk_customers(
+    services: &Services,
+    tenant: TenantId,
+    query: &AtRiskQuery,
+) -> ServiceResult<AtRiskPage> {
+    let size = page::page_size(query.page_size)?;
+    let after: Option<AtRiskKey> = page::decode(&query.fingerprint, &query.page_token)?;
+    // A forged position no assessed customer can have is not a token of
+    // this query (a NUL in the id would otherwise fail in PostgreSQL).
+    if let Some(key) = &after {
+        page::check_position_id(&key.customer_id)?;
+        if EffortTier::from_number(key.tier).is_none() || !key.worst_effort_index.is_finite() {
+            return Err(ServiceError::invalid(
+                "page_token",
+                "is not a page token of this query",
+            ));
+        }
+    }
+    let model = context::scoring_model(services, tenant).await?;
+    let mut rows = store::at_risk_customers(
+        &services.pool,
+        tenant,
+        &query.scope,
+        &model.effort_model(),
+        query.min_tier,
+        after.as_ref(),
+        size + 1,
+    )
+    .await?;
+    let next_page_token = if rows.len() as i64 > size {
+        rows.truncate(size as usize);
+        rows.last()
+            .map(|last| page::encode(&query.fingerprint, &AtRiskKey::of(last)))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(AtRiskPage {
+        customers: rows,
+        next_page_token,
+    })
+}

@@ -1,0 +1,220 @@
+//! The scorecard (SPEC §8): the headline figures in one call, composed from
+//! the same domain functions the individual scores use, under one
+//! [`Context`] (model and catalog read once), so a dashboard and a
+//! drill-down never disagree.
+
+use super::{
+    ServiceResult, Services,
+    context::Context,
+    effort::{self, EffortQuery, EffortReport},
+    gap::{self, GapQuery, PerceptionGap},
+    loyalty::{self, LoyaltyQuery, LoyaltyReport},
+};
+use crate::{
+    domain::{Scope, TenantId, Violations},
+    scoring::{Comparison, Role, RoleComparison, RoleFigures},
+};
+
+/// How many significant gaps the scorecard lists.
+pub const LARGEST_GAPS: usize = 3;
+
+/// The question whose LEADERSHIP→CUSTOMER gap is the headline.
+pub const DELIVERY_GAP_QUESTION: &str = "overall_experience";
+
+/// The NPS question.
+pub const NPS_QUESTION: &str = "likelihood_to_recommend";
+
+/// One comparison of one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionComparison {
+    pub question: String,
+    pub from: Role,
+    pub to: Role,
+    pub comparison: Comparison,
+}
+
+/// The scorecard of a scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scorecard {
+    /// The LEADERSHIP→CUSTOMER comparison of [`DELIVERY_GAP_QUESTION`].
+    pub delivery_gap: Option<Comparison>,
+    /// The [`LARGEST_GAPS`] significant comparisons with the largest
+    /// absolute gap.
+    pub largest_gaps: Vec<QuestionComparison>,
+    /// CUSTOMER figures of [`NPS_QUESTION`].
+    pub customer_nps: Option<RoleFigures>,
+    pub effort: EffortReport,
+    pub loyalty: LoyaltyReport,
+    /// The perception gap of the scope over every question (default
+    /// confidence, no groups) the figures above come from.
+    pub gaps: PerceptionGap,
+}
+
+/// Computes the scorecard of `scope` under `ctx`.
+pub async fn scorecard(
+    services: &Services,
+    tenant: TenantId,
+    scope: &Scope,
+    ctx: &Context,
+) -> ServiceResult<Scorecard> {
+    let plan = GapQuery {
+        scope: scope.clone(),
+        ..GapQuery::default()
+    }
+    .plan(Violations::default(), ctx)?;
+    let effort_query = EffortQuery {
+        scope: scope.clone(),
+        confidence: None,
+    };
+    let loyalty_query = LoyaltyQuery {
+        scope: scope.clone(),
+        confidence: None,
+    };
+    let (gaps, effort, loyalty) = tokio::try_join!(
+        gap::perception_gap(services, tenant, &plan),
+        effort::effort_index(services, tenant, &effort_query, &ctx.model),
+        loyalty::loyalty_risk(services, tenant, &loyalty_query, &ctx.model),
+    )?;
+    let delivery_gap = gaps
+        .overall
+        .question(DELIVERY_GAP_QUESTION)
+        .and_then(|q| comparison(&q.comparisons, Role::Leadership, Role::Customer))
+        .copied();
+    let customer_nps = gaps
+        .overall
+        .question(NPS_QUESTION)
+        .map(|q| *q.roles.get(Role::Customer));
+    Ok(Scorecard {
+        delivery_gap,
+        largest_gaps: largest_significant_gaps(&gaps, LARGEST_GAPS),
+        customer_nps,
+        effort,
+        loyalty,
+        gaps,
+    })
+}
+
+/// The comparison `from` → `to`, if both sides are shown.
+pub fn comparison(
+    comparisons: &[RoleComparison<Comparison>],
+    from: Role,
+    to: Role,
+) -> Option<&Comparison> {
+    comparisons
+        .iter()
+        .find(|c| c.from == from && c.to == to)
+        .and_then(|c| c.comparison.as_ref())
+}
+
+/// The `n` significant comparisons with the largest absolute gap, across
+/// questions; ties by question key, then by comparison order.
+fn largest_significant_gaps(gaps: &PerceptionGap, n: usize) -> Vec<QuestionComparison> {
+    let mut all: Vec<QuestionComparison> = gaps
+        .overall
+        .questions
+        .iter()
+        .flat_map(|q| {
+            q.gap.comparisons.iter().filter_map(|c| {
+                let comparison = c.comparison.filter(|c| c.significant)?;
+                Some(QuestionComparison {
+                    question: q.question.clone(),
+                    from: c.from,
+                    to: c.to,
+                    comparison,
+                })
+            })
+        })
+        .collect();
+    let size = |g: &QuestionComparison| g.comparison.gap_points.abs();
+    // A stable sort keeps question-key order among equal gaps.
+    all.sort_by(|a, b| size(b).total_cmp(&size(a)));
+    all.truncate(n);
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{ByRole, Interval, QuestionGap, gap::RatingQuestion};
+
+    fn comparison(from: Role, to: Role, gap: f64, significant: bool) -> RoleComparison<Comparison> {
+        RoleComparison {
+            from,
+            to,
+            comparison: Some(Comparison {
+                gap_points: gap,
+                gap_points_ci: Interval {
+                    lower: gap,
+                    upper: gap,
+                },
+                p_value: 0.0,
+                significant,
+                mean_gap_points: 0.0,
+                agreement_ratio: None,
+            }),
+        }
+    }
+
+    fn question(key: &str, comparisons: Vec<RoleComparison<Comparison>>) -> gap::RatingGap {
+        let empty = crate::scoring::role_figures(
+            &RatingQuestion {
+                scale_min: 1,
+                scale_max: 5,
+                favorable_min: 4,
+                unfavorable_max: None,
+            },
+            &[],
+            1,
+            0.95,
+        );
+        gap::RatingGap {
+            question: key.into(),
+            gap: QuestionGap {
+                roles: ByRole {
+                    leadership: empty,
+                    staff: empty,
+                    customer: empty,
+                },
+                comparisons,
+            },
+        }
+    }
+
+    #[test]
+    fn only_significant_gaps_rank_by_absolute_size() {
+        use Role::*;
+        let gaps = |questions| PerceptionGap {
+            overall: gap::GapReport {
+                questions,
+                themes: vec![],
+            },
+            groups: vec![],
+            confidence: 0.95,
+            min_group_size: 1,
+        };
+        let all = gaps(vec![
+            question(
+                "a",
+                vec![
+                    comparison(Leadership, Customer, 10.0, true),
+                    comparison(Staff, Customer, 90.0, false),
+                ],
+            ),
+            question(
+                "b",
+                vec![
+                    comparison(Leadership, Customer, -40.0, true),
+                    comparison(Leadership, Staff, 20.0, true),
+                ],
+            ),
+            question("c", vec![comparison(Staff, Customer, 5.0, true)]),
+        ]);
+        let top = largest_significant_gaps(&all, 3);
+        let got: Vec<_> = top
+            .iter()
+            .map(|g| (g.question.as_str(), g.comparison.gap_points))
+            .collect();
+        assert_eq!(got, [("b", -40.0), ("b", 20.0), ("a", 10.0)]);
+        assert!(largest_significant_gaps(&gaps(vec![]), 3).is_empty());
+    }
+}
