@@ -1,13 +1,16 @@
 //! `gapscore report` (issue 4, "a picture"): the demo tenant's report shows
 //! the same figures the API serves.
 
-use gapscore::{
-    proto::v1::*,
-    report::{self, agreement_sentence, pct, pct_interval, points},
-};
+use gapscore::proto::v1::*;
 use sqlx::PgPool;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{
+    internals::{
+        demo,
+        report::{self, agreement_sentence, pct, pct_interval, points},
+    },
+    spawn_app,
+};
 
 fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
     q.roles
@@ -19,7 +22,7 @@ fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
 #[sqlx::test]
 async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = gapscore::demo::load(&pool).await.expect("demo loads");
+    let key = demo::load(&pool).await.expect("demo loads");
 
     // What a dashboard would fetch over gRPC with the demo key.
     let card = app

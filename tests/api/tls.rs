@@ -2,14 +2,18 @@
 
 use std::path::PathBuf;
 
-use gapscore::{config::ServeArgs, proto::v1::ListQuestionsRequest, startup::Application};
+use gapscore::proto::v1::ListQuestionsRequest;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{
+    TestApp,
+    internals::{Application, ServeArgs},
+    spawn_app_with,
+};
 
 /// A self-signed certificate for `localhost`, written as PEM files into a
 /// fresh directory: (certificate PEM, certificate path, key path).
