@@ -404,18 +404,20 @@ impl std::fmt::Display for Figures {
     }
 }
 
-/// Stored ids of the tenant with the number of their child rows.
+/// Stored ids of the tenant with the number of their child rows: one row
+/// per stored record (grouped by its row key, not its id), so an id stored
+/// twice comes back twice.
 async fn stored(pool: &PgPool, tenant: i64, kind: Kind) -> HashMap<String, i64> {
     let sql = match kind {
         Kind::Survey => {
             "SELECT r.id, count(a.question) FROM survey_responses r \
              LEFT JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
-             WHERE r.tenant_id = $1 GROUP BY r.id"
+             WHERE r.tenant_id = $1 GROUP BY r.rid, r.id"
         }
         Kind::Journey => {
             "SELECT j.id, count(t.seq) FROM journeys j \
              LEFT JOIN touchpoints t ON t.tenant_id = j.tenant_id AND t.jid = j.jid \
-             WHERE j.tenant_id = $1 GROUP BY j.id"
+             WHERE j.tenant_id = $1 GROUP BY j.jid, j.id"
         }
     };
     let rows: Vec<(String, i64)> = sqlx::query_as(sql)

@@ -21,7 +21,7 @@ use crate::helpers::{
         revoke_key,
         telemetry::{self, LogFormat},
     },
-    simple_journey, spawn_app, ts,
+    simple_journey, spawn_app, ts, violation_fields,
 };
 
 /// Log output collected in memory.
@@ -83,20 +83,29 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
         .list_questions(ListQuestionsRequest {})
         .await
         .unwrap();
-    // Stored and read back (UNIMPLEMENTED until survey ingest lands; the
-    // body with the comment still crosses every layer).
-    let _ = app
+    // Stored (or unchanged, the second time) and read back.
+    let counts = app
         .survey()
         .submit_survey_responses(SubmitSurveyResponsesRequest {
             responses: vec![response_with_comment("r1", comment)],
         })
-        .await;
-    let _ = app
+        .await
+        .expect("the response is stored")
+        .into_inner()
+        .counts
+        .unwrap();
+    assert_eq!(counts.inserted + counts.unchanged, 1, "{counts:?}");
+    let back = app
         .survey()
         .get_survey_response(GetSurveyResponseRequest { id: "r1".into() })
-        .await;
+        .await
+        .expect("the response reads back")
+        .into_inner()
+        .response
+        .unwrap();
+    assert_eq!(back.answers[0].comment, comment);
     // Rejected by validation: a NUL and an over-long comment.
-    let _ = app
+    let err = app
         .survey()
         .submit_survey_responses(SubmitSurveyResponsesRequest {
             responses: vec![
@@ -104,7 +113,15 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
                 response_with_comment("r3", &comment.repeat(400)),
             ],
         })
-        .await;
+        .await
+        .expect_err("invalid comments are rejected");
+    assert_eq!(
+        violation_fields(&err),
+        [
+            "responses[0].answers[0].comment",
+            "responses[1].answers[0].comment"
+        ]
+    );
     // A label value carrying the text, valid and invalid.
     let mut journey = simple_journey("j1", "cust-1", "2026-01-05T10:00:00Z");
     journey.labels.insert("note".into(), comment.into());
@@ -117,12 +134,18 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
     journey
         .labels
         .insert("Bad Key".into(), format!("{comment}\0"));
-    let _ = app
+    let err = app
         .journeys()
         .submit_journeys(SubmitJourneysRequest {
             journeys: vec![journey],
         })
-        .await;
+        .await
+        .expect_err("an invalid label is rejected");
+    let fields = violation_fields(&err);
+    assert!(
+        !fields.is_empty() && fields.iter().all(|f| f.starts_with("journeys[0].labels")),
+        "{fields:?}"
+    );
     // Bad keys.
     for key in [unknown_key, revoked_key, "not-a-key"] {
         let err = app
