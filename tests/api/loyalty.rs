@@ -2,9 +2,10 @@
 //! ListAtRiskCustomers (SPEC §7).
 
 use gapscore::proto::v1::{
-    EffortTier, GetCustomerRiskRequest, GetCustomerRiskResponse, GetLoyaltyRiskRequest,
-    GetLoyaltyRiskResponse, Journey, ListAtRiskCustomersRequest, ListAtRiskCustomersResponse,
-    OutcomeKind, RespondentRole, ScoreFilter, TierSource, Touchpoint,
+    Channel, EffortTier, GetCustomerRiskRequest, GetCustomerRiskResponse, GetLoyaltyRiskRequest,
+    GetLoyaltyRiskResponse, Initiator, Journey, ListAtRiskCustomersRequest,
+    ListAtRiskCustomersResponse, Outcome, OutcomeKind, RespondentRole, ScoreFilter, TierSource,
+    Touchpoint, TouchpointOutcome,
 };
 use sqlx::PgPool;
 use tonic::Code;
@@ -12,8 +13,8 @@ use tonic::Code;
 use crate::helpers::{
     TestApp,
     assert::{Z95, wilson},
-    card_update, easy, error_reason, journey_from, spawn_app, spawn_app_with, stuck, two_calls,
-    violation_fields, window,
+    card_update, ease_response, easy, error_reason, journey_from, outcome, spawn_app,
+    spawn_app_with, stuck, two_calls, violation_fields, window,
 };
 
 const HIGH: i32 = EffortTier::High as i32;
@@ -775,5 +776,139 @@ async fn writes_by_another_process_reach_the_calibration_within_its_lifetime(poo
             "still cached after 3 s with a 1 s lifetime"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A fixed data set (tests/reference/loyalty_dataset.json: journeys
+/// touchpoint by touchpoint, ease answers, outcomes), submitted through the
+/// API, reports the figures `tests/reference/stats_reference.py` computes
+/// from the same raw records with SPEC §6.1 and §7 and scipy/statsmodels
+/// (loyalty_expected.json), within 1e-6.
+#[sqlx::test]
+async fn loyalty_figures_match_the_reference_computed_from_raw_records(pool: PgPool) {
+    use serde_json::Value;
+    let data: Value =
+        serde_json::from_str(include_str!("../reference/loyalty_dataset.json")).unwrap();
+    let want: Value =
+        serde_json::from_str(include_str!("../reference/loyalty_expected.json")).unwrap();
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let num = |v: &Value| v.as_f64().unwrap();
+    let int = |v: &Value| v.as_i64().unwrap();
+    let app = spawn_app(pool).await;
+    let d = app.data();
+
+    let enum_value = |prefix: &str, v: &Value| format!("{prefix}_{}", text(v));
+    let journeys: Vec<Journey> = data["journeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let touchpoints: Vec<Touchpoint> = j["touchpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| Touchpoint {
+                    channel: Channel::from_str_name(&enum_value("CHANNEL", &t["channel"])).unwrap()
+                        as i32,
+                    initiator: Initiator::from_str_name(&enum_value("INITIATOR", &t["initiator"]))
+                        .unwrap() as i32,
+                    occurred_at: None,
+                    duration_seconds: int(&t["minutes"]) as i32 * 60,
+                    wait_seconds: int(&t["wait_minutes"]) as i32 * 60,
+                    outcome: TouchpointOutcome::from_str_name(&enum_value(
+                        "TOUCHPOINT_OUTCOME",
+                        &t["outcome"],
+                    ))
+                    .unwrap() as i32,
+                    transfers: int(&t["transfers"]) as i32,
+                    repeated_information: t["repeated_information"].as_bool().unwrap(),
+                })
+                .collect();
+            let (id, customer, start) =
+                (text(&j["id"]), text(&j["customer_id"]), text(&j["start"]));
+            journey_from(&id, &customer, &start, &touchpoints)
+        })
+        .collect();
+    d.journeys(journeys).await;
+    let answers = data["ease"].as_array().unwrap().iter().map(|e| {
+        let score = int(&e["score"]) as i32;
+        ease_response(
+            &text(&e["id"]),
+            &text(&e["customer_id"]),
+            &text(&e["at"]),
+            score,
+        )
+    });
+    d.responses(answers.collect()).await;
+    let outcomes = data["outcomes"].as_array().unwrap().iter().map(|o| {
+        let kind = OutcomeKind::from_str_name(&enum_value("OUTCOME_KIND", &o["kind"])).unwrap();
+        Outcome {
+            occurred: o["occurred"].as_bool().unwrap(),
+            ..outcome(
+                &text(&o["id"]),
+                &text(&o["customer_id"]),
+                kind,
+                &text(&o["observed_at"]),
+            )
+        }
+    });
+    app.submit_outcomes(outcomes.collect()).await.unwrap();
+
+    let close = |got: f64, want: &Value, what: &str| {
+        let want = num(want);
+        assert!((got - want).abs() <= 1e-6, "{what}: {got} against {want}");
+    };
+    let (start, end) = (text(&data["window"][0]), text(&data["window"][1]));
+    let r = risk(&app, window(&start, &end)).await;
+    assert_eq!(r.confidence_level, num(&want["confidence_level"]));
+    assert_eq!(r.customers, int(&want["customers"]));
+    let tiers: Vec<i64> = ["LOW", "MEDIUM", "HIGH"]
+        .iter()
+        .map(|t| int(&want["tiers"][t]))
+        .collect();
+    assert_eq!(
+        tier_counts(&r),
+        [(LOW, tiers[0]), (MEDIUM, tiers[1]), (HIGH, tiers[2])]
+    );
+    let ci = r.high_share_ci.unwrap();
+    close(ci.lower, &want["high_share_ci"][0], "high share ci");
+    close(ci.upper, &want["high_share_ci"][1], "high share ci");
+    close(
+        r.likely_detractors,
+        &want["likely_detractors"],
+        "likely detractors",
+    );
+    let kinds = want["outcomes"].as_array().unwrap();
+    assert_eq!(r.outcomes.len(), kinds.len());
+    for (got, want) in r.outcomes.iter().zip(kinds) {
+        let kind = OutcomeKind::from_str_name(&enum_value("OUTCOME_KIND", &want["kind"])).unwrap();
+        assert_eq!(got.kind, kind as i32);
+        let what = format!("{kind:?}");
+        close(got.expected_share, &want["expected_share"], &what);
+        close(got.expected_customers, &want["expected_customers"], &what);
+        let ci = got.expected_share_ci.unwrap();
+        close(ci.lower, &want["expected_share_ci"][0], &what);
+        close(ci.upper, &want["expected_share_ci"][1], &what);
+        let rates = want["tier_rates"].as_array().unwrap();
+        for ((rate, want), tier) in got.tier_rates.iter().zip(rates).zip([LOW, MEDIUM, HIGH]) {
+            let what = format!("{kind:?} tier {tier}");
+            assert_eq!(rate.tier, tier, "{what}");
+            assert_eq!(
+                (rate.observed, rate.occurrences),
+                (int(&want["observed"]), int(&want["occurrences"])),
+                "{what}"
+            );
+            close(rate.prior_mean, &want["prior_mean"], &what);
+            close(rate.posterior_mean, &want["posterior_mean"], &what);
+            let ci = rate.posterior_ci.unwrap();
+            close(ci.lower, &want["posterior_ci"][0], &what);
+            close(ci.upper, &want["posterior_ci"][1], &what);
+        }
+    }
+    // Each assessed customer's tier, one by one.
+    for (id, tier) in want["customer_tiers"].as_object().unwrap() {
+        let c = customer(&app, id, window(&start, &end)).await;
+        let tier = EffortTier::from_str_name(&format!("EFFORT_TIER_{}", text(tier))).unwrap();
+        assert_eq!(c.tier, tier as i32, "{id}");
     }
 }
