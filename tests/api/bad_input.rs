@@ -17,11 +17,12 @@ use gapscore::proto::v1::*;
 use prost::Message;
 use prost_types::Timestamp;
 use sqlx::PgPool;
-use tonic::Code;
+use tonic::{Code, Status};
 
 use crate::helpers::{
-    error_reason,
+    TestApp, error_reason,
     internals::{at_risk_position, forge_page_token},
+    lists::ListRpc,
     raw::raw_call,
     simple_journey, snapshot, sorted, spawn_app, ts, violation_fields,
 };
@@ -423,14 +424,7 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
         assert_eq!(violation_fields(&err), ["confidence_level"], "{level}");
     }
 
-    let model = app
-        .catalog()
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let model = app.scoring_model().await;
     let mut bad = model.clone();
     bad.min_group_size = i32::MIN;
     bad.prior_strength = f64::INFINITY;
@@ -750,6 +744,18 @@ async fn another_tenants_outcome_token_is_rejected_without_leaking_its_data(pool
     assert!(!format!("{err:?}").contains("b-secret"), "{err:?}");
 }
 
+/// The error of `R`'s default query with a page token forged for `position`.
+async fn forged_error<R: ListRpc>(app: &TestApp, position: &impl serde::Serialize) -> Status {
+    let query = R::default();
+    let mut request = query.clone();
+    let token = forge_page_token(app.tenant, &query.fingerprint_query(), position);
+    request.set_page(0, token);
+    request
+        .call(app, &app.key)
+        .await
+        .expect_err("a forged position is refused")
+}
+
 /// A token with the right fingerprint (tenant and query are guessable) but a
 /// position PostgreSQL cannot take: it must be refused at `page_token`, not
 /// fail in the database.
@@ -768,42 +774,16 @@ async fn forged_page_tokens_are_rejected_at_page_token(pool: PgPool) {
         (1_767_225_600_000_000, "r\0"),
     ];
     for (micros, id) in positions {
+        let position = (micros, id);
         let what = format!("({micros}, {id:?})");
-        let survey = ListSurveyResponsesRequest::default();
-        let token = forge_page_token(tenant, &survey, &(micros, id));
-        let err = app
-            .survey()
-            .list_survey_responses(ListSurveyResponsesRequest {
-                page_token: token,
-                ..survey
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "responses {what}");
-
-        let journeys = ListJourneysRequest::default();
-        let token = forge_page_token(tenant, &journeys, &(micros, id));
-        let err = app
-            .journeys()
-            .list_journeys(ListJourneysRequest {
-                page_token: token,
-                ..journeys
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "journeys {what}");
-
-        let outcomes = ListOutcomesRequest::default();
-        let token = forge_page_token(tenant, &outcomes, &(micros, id));
-        let err = app
-            .outcomes()
-            .list_outcomes(ListOutcomesRequest {
-                page_token: token,
-                ..outcomes
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "outcomes {what}");
+        let refused = [
+            forged_error::<ListSurveyResponsesRequest>(&app, &position).await,
+            forged_error::<ListJourneysRequest>(&app, &position).await,
+            forged_error::<ListOutcomesRequest>(&app, &position).await,
+        ];
+        for (err, rpc) in refused.iter().zip(["responses", "journeys", "outcomes"]) {
+            assert_eq!(violation_fields(err), ["page_token"], "{rpc} {what}");
+        }
     }
     let at_risk = ListAtRiskCustomersRequest {
         min_tier: EffortTier::High as i32,

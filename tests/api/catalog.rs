@@ -160,13 +160,7 @@ async fn a_scale_cannot_change_once_answers_exist(pool: PgPool) {
 async fn the_scoring_model_uses_an_etag(pool: PgPool) {
     let app = spawn_app(pool).await;
     let mut catalog = app.catalog();
-    let model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let model = app.scoring_model().await;
     assert_eq!(model.min_group_size, 5);
     assert_eq!(model.weights.as_ref().unwrap().extra_contact, 15.0);
     assert_eq!(model.priors.len(), 4);
@@ -238,13 +232,7 @@ async fn the_scoring_model_uses_an_etag(pool: PgPool) {
         .unwrap_err();
     assert_eq!(violation_fields(&err), ["model.high_effort_from"]);
 
-    let got = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let got = app.scoring_model().await;
     assert_eq!(got, updated);
 }
 
@@ -266,14 +254,7 @@ async fn catalogs_are_isolated_between_tenants(pool: PgPool) {
         .into_inner()
         .questions;
     assert!(theirs.iter().all(|q| q.key != "mine"));
-    let m = app
-        .catalog()
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let m = app.scoring_model().await;
     let mut changed = m.clone();
     changed.min_group_size = 3;
     app.catalog()
@@ -282,13 +263,6 @@ async fn catalogs_are_isolated_between_tenants(pool: PgPool) {
         })
         .await
         .unwrap();
-    let theirs = app
-        .catalog_as(Some(&other))
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let theirs = app.scoring_model_as(&other).await;
     assert_eq!(theirs.min_group_size, 5);
 }

@@ -6,8 +6,8 @@
 //! directly, with arbitrary components no request could produce.
 
 use gapscore::proto::v1::{
-    Channel as ChannelValue, GetEffortIndexRequest, GetEffortIndexResponse, RespondentRole,
-    ScoreFilter,
+    Channel as ChannelValue, EffortSummary, GetEffortIndexRequest, GetEffortIndexResponse,
+    RespondentRole, ScoreFilter,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::{PgPool, Row};
@@ -33,6 +33,14 @@ async fn effort(app: &TestApp, filter: Option<ScoreFilter>) -> GetEffortIndexRes
         .await
         .expect("GetEffortIndex")
         .into_inner()
+}
+
+/// (component, points) of the drivers, largest first.
+fn drivers(s: &EffortSummary) -> Vec<(&str, f64)> {
+    s.drivers
+        .iter()
+        .map(|d| (d.component.as_str(), d.points))
+        .collect()
 }
 
 fn assert_close(actual: f64, expected: f64) {
@@ -172,13 +180,8 @@ async fn the_card_update_journey_scores_90_with_a_100_point_hidden_effort_gap(po
     assert_eq!(s.mean_channel_switches, 2.0);
     assert_eq!(s.mean_customer_minutes, 45.0);
     assert_eq!(s.unresolved_share, 0.0);
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("extra_contacts", 30.0),
             ("channel_switches", 20.0),
@@ -270,13 +273,8 @@ async fn aggregates_match_hand_checked_values_and_postgres(pool: PgPool) {
     assert_close(s.unresolved_share, 0.2);
     // Points: extra 30 + 15 + 15 = 60; failed self-service 20 + 20 = 40;
     // unresolved 30; time 20 + 2.5 + 3.5 = 26; switches 20; transfers 10.
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("extra_contacts", 60.0),
             ("failed_self_service", 40.0),
@@ -504,13 +502,8 @@ async fn a_changed_scoring_model_changes_the_scores(pool: PgPool) {
     );
     assert_eq!(s.effort_index_mean, (80.0 + 12.0) / 2.0);
     assert_close(s.effort_index_p90, 12.0 + 0.9 * 68.0);
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("customer_time", 37.0),
             ("channel_switches", 20.0),

@@ -31,15 +31,15 @@ use tonic::{
     service::interceptor::InterceptedService,
     transport::{Channel, Endpoint},
 };
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 use crate::{
     cluster::Cluster,
     helpers::{
-        Authed, TestApp, error_reason,
+        Authed, TestApp,
+        app::wait_for_health,
+        error_reason,
         internals::{create_tenant, migrate},
         rating, response, spawn_app, tp,
     },
@@ -520,31 +520,6 @@ fn assert_failures_are_database_unavailable(calls: &[Call]) {
 }
 
 // ------------------------------------------------------------------ health
-
-async fn health(channel: &Channel) -> Option<ServingStatus> {
-    let response = HealthClient::new(channel.clone())
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .ok()?;
-    Some(response.into_inner().status())
-}
-
-/// Time until health reports `want`; panics after `within`.
-async fn wait_for_health(channel: &Channel, want: ServingStatus, within: Duration) -> Duration {
-    let started = Instant::now();
-    loop {
-        if health(channel).await == Some(want) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < within,
-            "health did not become {want:?} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 /// Time until a fresh one-record submit succeeds; panics after `within`.
 /// Every attempt is returned as a call so the checks cover it too.

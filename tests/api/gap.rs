@@ -156,15 +156,20 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// SPEC §5's worked example: 80 of 100 leaders favorable (4), the rest
+/// neutral (3); 8 of 100 customers.
+async fn worked_example(app: &TestApp) {
+    let b = Batch::new(app, "w");
+    b.scores(app, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
+        .await;
+    b.scores(app, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
+        .await;
+}
+
 #[sqlx::test]
 async fn the_delivery_gap_worked_example(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let b = Batch::new(&app, "w");
-    // 80 of 100 leaders favorable (4), the rest neutral (3); 8 of 100 customers.
-    b.scores(&app, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
-        .await;
-    b.scores(&app, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
-        .await;
+    worked_example(&app).await;
 
     let r = gap(&app, request()).await;
     assert_eq!(r.confidence_level, 0.95);
@@ -532,11 +537,7 @@ async fn invalid_requests_list_every_violation(pool: PgPool) {
 #[sqlx::test]
 async fn the_confidence_level_sets_the_intervals(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let b = Batch::new(&app, "c");
-    b.scores(&app, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
-        .await;
-    b.scores(&app, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
-        .await;
+    worked_example(&app).await;
 
     let at = |level| {
         let app = &app;

@@ -183,14 +183,7 @@ async fn load(app: &TestApp, key: &str, flavour: i32) {
         .counts
         .unwrap();
     assert_eq!(counts.inserted, 6);
-    let mut model = app
-        .catalog_as(Some(key))
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let mut model = app.scoring_model_as(key).await;
     model.min_group_size = 1 + flavour;
     model.high_effort_from = 40.0 + f64::from(flavour);
     app.catalog_as(Some(key))

@@ -7,37 +7,14 @@ use gapscore::proto::v1::{ListQuestionsRequest, StreamJourneysRequest};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::{
-    helpers::{TestApp, error_reason, simple_journey, spawn_app, spawn_app_with, sql::rows_in},
+    helpers::{
+        app::wait_for_health, error_reason, simple_journey, spawn_app, spawn_app_with, sql::rows_in,
+    },
     proxy::Proxy,
 };
-
-async fn wait_for_health(app: &TestApp, want: ServingStatus, within: Duration) -> Duration {
-    let started = Instant::now();
-    let mut health = HealthClient::new(app.channel.clone());
-    loop {
-        let status = health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
-        if status == want {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < within,
-            "health did not become {want:?} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Connects to the test database through `proxy` with a short acquire timeout.
 async fn pool_through(pool: &PgPool, proxy: &Proxy) -> PgPool {
@@ -57,10 +34,15 @@ async fn pool_through(pool: &PgPool, proxy: &Proxy) -> PgPool {
 async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let app = spawn_app(pool_through(&pool, &proxy).await).await;
-    wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+    wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
 
     proxy.cut();
-    wait_for_health(&app, ServingStatus::NotServing, Duration::from_secs(5)).await;
+    wait_for_health(
+        &app.channel,
+        ServingStatus::NotServing,
+        Duration::from_secs(5),
+    )
+    .await;
     let started = Instant::now();
     let err = app
         .catalog()
@@ -76,7 +58,8 @@ async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
     );
 
     proxy.restore();
-    let recovered = wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(5)).await;
+    let recovered =
+        wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
     eprintln!("health back to SERVING {recovered:?} after the database returned");
     let questions = app
         .catalog()

@@ -89,13 +89,9 @@ async fn the_scorecard_composes_the_individual_scores(pool: PgPool) {
         ],
     )
     .await;
-    let journey = card_update_in_october("cust-0");
-    app.journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap();
+    app.data()
+        .journeys(vec![card_update_in_october("cust-0")])
+        .await;
 
     let card = app
         .scoring()
@@ -282,13 +278,9 @@ async fn monthly_gap_and_effort_trends(pool: PgPool) {
         ],
     )
     .await;
-    let journey = card_update_in_october("cust-x");
-    app.journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap();
+    app.data()
+        .journeys(vec![card_update_in_october("cust-x")])
+        .await;
 
     let gaps = app
         .scoring()

@@ -2,7 +2,7 @@
 //! unchanged, an accepted one writes exactly its records (read back as
 //! sent) and nothing else.
 
-use std::{collections::BTreeSet, fmt::Debug, sync::atomic::Ordering};
+use std::{collections::BTreeSet, fmt::Debug, future::Future, sync::atomic::Ordering};
 
 use gapscore::proto::v1::*;
 use proptest::{collection::vec, option, prelude::*, test_runner::TestCaseError};
@@ -15,6 +15,56 @@ use super::{
 };
 use crate::helpers::{Snapshot, raw::raw_call_as, snapshot, violation_fields};
 
+/// Sends a unary batch of `n` records: rejected (`Err` with its code), every
+/// table must be unchanged; accepted, only `written` may change, the counts
+/// add up to `n` and `table` grew by the inserted records.
+async fn submit_batch<T>(
+    ctx: &Ctx,
+    len: usize,
+    call: impl Future<Output = Result<tonic::Response<T>, Status>>,
+    written: &[&str],
+    table: &str,
+    n: i64,
+) -> Result<Result<(Snapshot, Snapshot, IngestCounts), Code>, TestCaseError>
+where
+    T: HasCounts,
+{
+    let before = ctx.snapshot().await;
+    let result = call.await;
+    let after = ctx.snapshot().await;
+    let counts = match result {
+        Err(status) => {
+            unchanged(&before, &after)?;
+            return Ok(Err(acceptable(&status, len)?));
+        }
+        Ok(r) => r.into_inner().counts(),
+    };
+    unchanged_except(&before, &after, written)?;
+    prop_assert_eq!(counts.inserted + counts.updated + counts.unchanged, n);
+    prop_assert_eq!(rows(&after, table) - rows(&before, table), counts.inserted);
+    Ok(Ok((before, after, counts)))
+}
+
+/// The counts of an ingest response.
+pub trait HasCounts {
+    fn counts(self) -> IngestCounts;
+}
+
+macro_rules! has_counts {
+    ($($response:ty),*) => {
+        $(impl HasCounts for $response {
+            fn counts(self) -> IngestCounts {
+                self.counts.expect("counts")
+            }
+        })*
+    };
+}
+has_counts!(
+    SubmitSurveyResponsesResponse,
+    SubmitJourneysResponse,
+    SubmitOutcomesResponse
+);
+
 /// A unary batch: rejected means every table unchanged; accepted means the
 /// counts add up, the new rows are exactly the inserted records, and each
 /// record reads back as sent (labels and comments literally).
@@ -22,27 +72,25 @@ pub async fn check_submit_survey(
     ctx: &Ctx,
     responses: Vec<SurveyResponse>,
 ) -> Result<Code, TestCaseError> {
+    let n = responses.len() as i64;
     let request = SubmitSurveyResponsesRequest {
         responses: responses.clone(),
     };
-    let len = request.encoded_len();
-    let before = ctx.snapshot().await;
-    let result = ctx.app.survey().submit_survey_responses(request).await;
-    let after = ctx.snapshot().await;
-    let counts = match result {
-        Err(status) => {
-            unchanged(&before, &after)?;
-            return acceptable(&status, len);
-        }
-        Ok(r) => r.into_inner().counts.expect("counts"),
+    let mut client = ctx.app.survey();
+    let call = client.submit_survey_responses(request.clone());
+    let batch = submit_batch(
+        ctx,
+        request.encoded_len(),
+        call,
+        &SURVEY_TABLES,
+        "survey_responses",
+        n,
+    )
+    .await?;
+    let (before, after, counts) = match batch {
+        Ok(accepted) => accepted,
+        Err(code) => return Ok(code),
     };
-    unchanged_except(&before, &after, &SURVEY_TABLES)?;
-    let n = responses.len() as i64;
-    prop_assert_eq!(counts.inserted + counts.updated + counts.unchanged, n);
-    prop_assert_eq!(
-        rows(&after, "survey_responses") - rows(&before, "survey_responses"),
-        counts.inserted
-    );
     let ids: Vec<String> = responses.iter().map(|r| r.id.clone()).collect();
     let stored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM answers a JOIN survey_responses s USING (tenant_id, rid) \
@@ -90,27 +138,24 @@ pub async fn check_submit_journeys(
     ctx: &Ctx,
     journeys: Vec<Journey>,
 ) -> Result<Code, TestCaseError> {
+    let n = journeys.len() as i64;
     let request = SubmitJourneysRequest {
         journeys: journeys.clone(),
     };
-    let len = request.encoded_len();
-    let before = ctx.snapshot().await;
-    let result = ctx.app.journeys().submit_journeys(request).await;
-    let after = ctx.snapshot().await;
-    let counts = match result {
-        Err(status) => {
-            unchanged(&before, &after)?;
-            return acceptable(&status, len);
-        }
-        Ok(r) => r.into_inner().counts.expect("counts"),
-    };
-    unchanged_except(&before, &after, &JOURNEY_TABLES)?;
-    let n = journeys.len() as i64;
-    prop_assert_eq!(counts.inserted + counts.updated + counts.unchanged, n);
-    prop_assert_eq!(
-        rows(&after, "journeys") - rows(&before, "journeys"),
-        counts.inserted
-    );
+    let mut client = ctx.app.journeys();
+    let call = client.submit_journeys(request.clone());
+    let batch = submit_batch(
+        ctx,
+        request.encoded_len(),
+        call,
+        &JOURNEY_TABLES,
+        "journeys",
+        n,
+    )
+    .await?;
+    if let Err(code) = batch {
+        return Ok(code);
+    }
     let ids: Vec<String> = journeys.iter().map(|j| j.id.clone()).collect();
     let stored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM touchpoints t JOIN journeys j USING (tenant_id, jid) \
@@ -148,27 +193,24 @@ pub async fn check_submit_outcomes(
     ctx: &Ctx,
     outcomes: Vec<Outcome>,
 ) -> Result<Code, TestCaseError> {
+    let n = outcomes.len() as i64;
     let request = SubmitOutcomesRequest {
         outcomes: outcomes.clone(),
     };
-    let len = request.encoded_len();
-    let before = ctx.snapshot().await;
-    let result = ctx.app.outcomes().submit_outcomes(request).await;
-    let after = ctx.snapshot().await;
-    let counts = match result {
-        Err(status) => {
-            unchanged(&before, &after)?;
-            return acceptable(&status, len);
-        }
-        Ok(r) => r.into_inner().counts.expect("counts"),
-    };
-    unchanged_except(&before, &after, &["outcomes"])?;
-    let n = outcomes.len() as i64;
-    prop_assert_eq!(counts.inserted + counts.updated + counts.unchanged, n);
-    prop_assert_eq!(
-        rows(&after, "outcomes") - rows(&before, "outcomes"),
-        counts.inserted
-    );
+    let mut client = ctx.app.outcomes();
+    let call = client.submit_outcomes(request.clone());
+    let batch = submit_batch(
+        ctx,
+        request.encoded_len(),
+        call,
+        &["outcomes"],
+        "outcomes",
+        n,
+    )
+    .await?;
+    if let Err(code) = batch {
+        return Ok(code);
+    }
     for o in outcomes.iter().take(10) {
         let (customer_id, kind, occurred): (String, i16, bool) = sqlx::query_as(
             "SELECT customer_id, kind, occurred FROM outcomes WHERE tenant_id = $1 AND id = $2",
@@ -408,15 +450,7 @@ pub async fn check_update_model(
     ctx: &Ctx,
     (model, etag): (Option<ScoringModel>, Etag),
 ) -> Result<Code, TestCaseError> {
-    let current = ctx
-        .app
-        .catalog()
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let current = ctx.app.scoring_model().await;
     let model = model.map(|mut m| {
         m.etag = match &etag {
             Etag::Current => current.etag.clone(),
@@ -438,15 +472,7 @@ pub async fn check_update_model(
         Ok(r) => {
             let stored = r.into_inner().model.unwrap();
             prop_assert_ne!(&stored.etag, &current.etag);
-            let read = ctx
-                .app
-                .catalog()
-                .get_scoring_model(GetScoringModelRequest {})
-                .await
-                .unwrap()
-                .into_inner()
-                .model
-                .unwrap();
+            let read = ctx.app.scoring_model().await;
             prop_assert_eq!(read, stored);
             Ok(Code::Ok)
         }

@@ -15,13 +15,11 @@ use proptest::{
 };
 use sqlx::PgPool;
 use tonic::{Code, Status};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    Snapshot, TestApp, card_update_journey, error_reason, rating, response, snapshot,
+    Snapshot, TestApp, app::health, card_update_journey, error_reason, rating, response, snapshot,
     spawn_app_with, ts,
 };
 
@@ -328,15 +326,8 @@ pub async fn start(pool: PgPool) -> Arc<Ctx> {
 /// The server is still up and serving: health SERVING and a valid call works.
 pub async fn assert_healthy(ctx: &Ctx) {
     assert!(!ctx.app.server.is_finished(), "the server task ended");
-    let status = HealthClient::new(ctx.app.channel.clone())
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .expect("health answers")
-        .into_inner()
-        .status();
-    assert_eq!(status, ServingStatus::Serving);
+    let status = health(&ctx.app.channel, "").await;
+    assert_eq!(status, Some(ServingStatus::Serving));
     let listed = ctx
         .app
         .survey()

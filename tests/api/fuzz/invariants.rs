@@ -329,8 +329,8 @@ fn survey_effort(c: &SurveyEffort) -> Check {
     Ok(())
 }
 
-pub fn effort(asked: Option<f64>, r: &GetEffortIndexResponse) -> Check {
-    confidence(asked, r.confidence_level)?;
+pub fn effort(req: &GetEffortIndexRequest, r: &GetEffortIndexResponse) -> Check {
+    confidence(req.confidence_level, r.confidence_level)?;
     let summary = r.summary.as_ref();
     effort_summary(summary.ok_or_else(|| TestCaseError::fail("no summary"))?)?;
     let ces = r.survey_effort.as_ref();
@@ -358,8 +358,8 @@ fn tier_rate(t: &TierRate) -> Check {
     share_ci(ci, t.posterior_mean, "posterior_mean")
 }
 
-pub fn loyalty(asked: Option<f64>, r: &GetLoyaltyRiskResponse) -> Check {
-    confidence(asked, r.confidence_level)?;
+pub fn loyalty(req: &GetLoyaltyRiskRequest, r: &GetLoyaltyRiskResponse) -> Check {
+    confidence(req.confidence_level, r.confidence_level)?;
     let tiers: Vec<i32> = r.tiers.iter().map(|t| t.tier).collect();
     prop_assert_eq!(tiers, [1, 2, 3], "LOW, MEDIUM, HIGH");
     let total: i64 = r.tiers.iter().map(|t| t.customers).sum();
@@ -420,7 +420,7 @@ pub fn loyalty(asked: Option<f64>, r: &GetLoyaltyRiskResponse) -> Check {
     Ok(())
 }
 
-pub fn scorecard(r: &GetScorecardResponse) -> Check {
+pub fn scorecard(_req: &GetScorecardRequest, r: &GetScorecardResponse) -> Check {
     in_range(r.confidence_level, 0.5, 0.999, "confidence_level")?;
     if let Some(c) = &r.delivery_gap {
         comparison(c)?;

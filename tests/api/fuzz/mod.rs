@@ -36,6 +36,15 @@ use lists::check_list;
 use records::*;
 use values::*;
 
+/// A read whose successful answer must pass `check(&request, &answer)`.
+macro_rules! checked {
+    ($c:ident, $r:ident, $client:ident . $method:ident, $check:path) => {{
+        let mut client = $c.app.$client();
+        let call = client.$method($r.clone());
+        read_checked($c, $r.encoded_len(), call, |a| $check(&$r, a)).await
+    }};
+}
+
 #[sqlx::test]
 async fn fuzz_well_typed_requests_to_every_rpc(pool: PgPool) {
     let started = Instant::now();
@@ -224,14 +233,7 @@ async fn fuzz_well_typed_requests_to_every_rpc(pool: PgPool) {
                     confidence_level,
                 }
             ),
-        |c, r| {
-            let mut client = c.app.customers();
-            let call = client.get_customer_risk(r.clone());
-            read_checked(c, r.encoded_len(), call, |a| {
-                invariants::customer_risk(&r, a)
-            })
-            .await
-        }
+        |c, r| checked!(c, r, customers.get_customer_risk, invariants::customer_risk)
     );
 
     // Scoring.
@@ -253,14 +255,7 @@ async fn fuzz_well_typed_requests_to_every_rpc(pool: PgPool) {
                     group_by,
                 }
             }),
-        |c, r| {
-            let mut client = c.app.scoring();
-            let call = client.get_perception_gap(r.clone());
-            read_checked(c, r.encoded_len(), call, |a| {
-                invariants::perception_gap(&r, a)
-            })
-            .await
-        }
+        |c, r| checked!(c, r, scoring.get_perception_gap, invariants::perception_gap)
     );
     fuzz_rpc!(
         ctx,
@@ -270,12 +265,7 @@ async fn fuzz_well_typed_requests_to_every_rpc(pool: PgPool) {
             filter,
             confidence_level
         }),
-        |c, r| {
-            let mut client = c.app.scoring();
-            let call = client.get_effort_index(r.clone());
-            let level = r.confidence_level;
-            read_checked(c, r.encoded_len(), call, |a| invariants::effort(level, a)).await
-        }
+        |c, r| checked!(c, r, scoring.get_effort_index, invariants::effort)
     );
     fuzz_rpc!(
         ctx,
@@ -285,34 +275,21 @@ async fn fuzz_well_typed_requests_to_every_rpc(pool: PgPool) {
             filter,
             confidence_level
         }),
-        |c, r| {
-            let mut client = c.app.scoring();
-            let call = client.get_loyalty_risk(r.clone());
-            let level = r.confidence_level;
-            read_checked(c, r.encoded_len(), call, |a| invariants::loyalty(level, a)).await
-        }
+        |c, r| checked!(c, r, scoring.get_loyalty_risk, invariants::loyalty)
     );
     fuzz_rpc!(
         ctx,
         &tally,
         "ScoringService/GetScorecard",
         filter().prop_map(|filter| GetScorecardRequest { filter }),
-        |c, r| {
-            let mut client = c.app.scoring();
-            let call = client.get_scorecard(r.clone());
-            read_checked(c, r.encoded_len(), call, invariants::scorecard).await
-        }
+        |c, r| checked!(c, r, scoring.get_scorecard, invariants::scorecard)
     );
     fuzz_rpc!(
         ctx,
         &tally,
         "ScoringService/GetTrend",
         trend_request(),
-        |c, r| {
-            let mut client = c.app.scoring();
-            let call = client.get_trend(r.clone());
-            read_checked(c, r.encoded_len(), call, |a| invariants::trend(&r, a)).await
-        }
+        |c, r| checked!(c, r, scoring.get_trend, invariants::trend)
     );
 
     // Erasure last: it removes what the other checks look at.

@@ -1,7 +1,10 @@
 //! `spawn_app`: the production server on a random port, with a tenant and a
 //! key, plus authenticated clients and the calls most tests make.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use gapscore::proto::v1::{
     DeleteCustomerDataRequest, DeleteCustomerDataResponse, GetScoringModelRequest, IngestCounts,
@@ -18,6 +21,9 @@ use tonic::{
     metadata::{Ascii, MetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
     transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
 use super::{
@@ -225,7 +231,12 @@ impl TestApp {
 
     /// acme's scoring model in force.
     pub async fn scoring_model(&self) -> ScoringModel {
-        self.catalog()
+        self.scoring_model_as(&self.key).await
+    }
+
+    /// The scoring model in force for the tenant of `key`.
+    pub async fn scoring_model_as(&self, key: &str) -> ScoringModel {
+        self.catalog_as(Some(key))
             .get_scoring_model(GetScoringModelRequest {})
             .await
             .expect("GetScoringModel")
@@ -427,5 +438,42 @@ impl Data<'_> {
             )
             .await
             .expect("SubmitOutcomes");
+    }
+}
+
+/// The health service's answer for `service` (`""`: the server), `None`
+/// while it does not answer.
+pub async fn health(channel: &Channel, service: &str) -> Option<ServingStatus> {
+    let response = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .ok()?;
+    Some(response.into_inner().status())
+}
+
+/// Time until health reports `want` for the server; panics after `within`.
+pub async fn wait_for_health(channel: &Channel, want: ServingStatus, within: Duration) -> Duration {
+    wait_for_health_of(channel, "", want, within).await
+}
+
+/// Time until health reports `want` for `service`; panics after `within`.
+pub async fn wait_for_health_of(
+    channel: &Channel,
+    service: &str,
+    want: ServingStatus,
+    within: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if health(channel, service).await == Some(want) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "health of {service:?} did not become {want:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
