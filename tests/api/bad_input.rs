@@ -13,16 +13,18 @@
 
 use std::collections::BTreeMap;
 
-use gapscore::{proto::v1::*, service::page, store::loyalty::AtRiskKey};
+use gapscore::proto::v1::*;
 use prost::Message;
 use prost_types::Timestamp;
 use sqlx::PgPool;
-use tonic::Code;
+use tonic::{Code, Status};
 
-use crate::{
-    fuzz::raw_call,
-    helpers::{TestApp, error_reason, snapshot, spawn_app, ts, violation_fields},
-    journeys::simple_journey,
+use crate::helpers::{
+    TestApp, error_reason,
+    internals::{at_risk_position, forge_page_token},
+    lists::ListRpc,
+    raw::raw_call,
+    simple_journey, snapshot, sorted, spawn_app, ts, violation_fields,
 };
 
 const SQL: &str = "'; DROP TABLE answers; --";
@@ -51,21 +53,6 @@ fn outcome(id: &str) -> Outcome {
         occurred: true,
         observed_at: Some(ts("2026-01-01T00:00:00Z")),
     }
-}
-
-async fn submit_responses(
-    app: &TestApp,
-    responses: Vec<SurveyResponse>,
-) -> Result<IngestCounts, tonic::Status> {
-    app.survey()
-        .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-        .await
-        .map(|r| r.into_inner().counts.unwrap())
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 #[sqlx::test]
@@ -199,7 +186,8 @@ async fn ten_thousand_character_strings_are_rejected_at_their_field(pool: PgPool
         },
     ];
     let long_id = response(&long);
-    let err = submit_responses(&app, vec![record, long_id])
+    let err = app
+        .submit_responses(vec![record, long_id])
         .await
         .unwrap_err();
     let fields = violation_fields(&err);
@@ -306,9 +294,7 @@ async fn a_5_mib_message_is_refused_and_the_server_stays_up(pool: PgPool) {
         .unwrap();
     assert_eq!(stored, 0);
     // Still up: the same records in messages under the limit are stored.
-    let ok = submit_responses(&app, vec![response("small")])
-        .await
-        .unwrap();
+    let ok = app.submit_responses(vec![response("small")]).await.unwrap();
     assert_eq!(ok.inserted, 1);
 }
 
@@ -322,7 +308,7 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
     low.role = i32::MAX;
     let mut high = response("r2");
     high.answers[0].score = Some(i32::MAX);
-    let err = submit_responses(&app, vec![low, high]).await.unwrap_err();
+    let err = app.submit_responses(vec![low, high]).await.unwrap_err();
     assert_eq!(
         sorted(violation_fields(&err)),
         [
@@ -438,14 +424,7 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
         assert_eq!(violation_fields(&err), ["confidence_level"], "{level}");
     }
 
-    let model = app
-        .catalog()
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let model = app.scoring_model().await;
     let mut bad = model.clone();
     bad.min_group_size = i32::MIN;
     bad.prior_strength = f64::INFINITY;
@@ -476,7 +455,7 @@ async fn timestamps_ten_thousand_years_away_are_rejected_at_their_field(pool: Pg
         let far = Some(Timestamp { seconds, nanos: 0 });
         let mut r = response("r1");
         r.submitted_at = far;
-        let err = submit_responses(&app, vec![r]).await.unwrap_err();
+        let err = app.submit_responses(vec![r]).await.unwrap_err();
         assert_eq!(
             violation_fields(&err),
             ["responses[0].submitted_at"],
@@ -536,7 +515,7 @@ async fn timestamps_ten_thousand_years_away_are_rejected_at_their_field(pool: Pg
     };
     let mut r = response("ancient");
     r.submitted_at = Some(year_one);
-    submit_responses(&app, vec![r]).await.unwrap();
+    app.submit_responses(vec![r]).await.unwrap();
     let back = app
         .survey()
         .get_survey_response(GetSurveyResponseRequest {
@@ -602,7 +581,7 @@ async fn sql_fragments_and_quotes_are_stored_and_read_back_literally(pool: PgPoo
         themes: vec!["'; drop table answers; --".into(), "a' or '1'='1".into()],
         ..Default::default()
     });
-    submit_responses(&app, vec![r.clone()]).await.unwrap();
+    app.submit_responses(vec![r.clone()]).await.unwrap();
     let back = app
         .survey()
         .get_survey_response(GetSurveyResponseRequest { id: "r1".into() })
@@ -765,17 +744,29 @@ async fn another_tenants_outcome_token_is_rejected_without_leaking_its_data(pool
     assert!(!format!("{err:?}").contains("b-secret"), "{err:?}");
 }
 
+/// The error of `R`'s default query with a page token forged for `position`.
+async fn forged_error<R: ListRpc>(app: &TestApp, position: &impl serde::Serialize) -> Status {
+    let query = R::default();
+    let mut request = query.clone();
+    let token = forge_page_token(app.tenant, &query.fingerprint_query(), position);
+    request.set_page(0, token);
+    request
+        .call(app, &app.key)
+        .await
+        .expect_err("a forged position is refused")
+}
+
 /// A token with the right fingerprint (tenant and query are guessable) but a
 /// position PostgreSQL cannot take: it must be refused at `page_token`, not
 /// fail in the database.
 #[sqlx::test]
 async fn forged_page_tokens_are_rejected_at_page_token(pool: PgPool) {
     let app = spawn_app(pool).await;
-    submit_responses(&app, vec![response("r1"), response("r2")])
+    app.submit_responses(vec![response("r1"), response("r2")])
         .await
         .unwrap();
     let before = snapshot(&app.pool, "").await;
-    let tenant = app.tenant.0;
+    let tenant = app.tenant;
     // Year -100,000 (chrono's range, not PostgreSQL's), and a NUL in the id.
     let positions: [(i64, &str); 3] = [
         (-3_217_000_000_000_000_000, "r1"),
@@ -783,60 +774,24 @@ async fn forged_page_tokens_are_rejected_at_page_token(pool: PgPool) {
         (1_767_225_600_000_000, "r\0"),
     ];
     for (micros, id) in positions {
+        let position = (micros, id);
         let what = format!("({micros}, {id:?})");
-        let survey = ListSurveyResponsesRequest::default();
-        let token = page::encode(&page::fingerprint(tenant, &survey), &(micros, id));
-        let err = app
-            .survey()
-            .list_survey_responses(ListSurveyResponsesRequest {
-                page_token: token,
-                ..survey
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "responses {what}");
-
-        let journeys = ListJourneysRequest::default();
-        let token = page::encode(&page::fingerprint(tenant, &journeys), &(micros, id));
-        let err = app
-            .journeys()
-            .list_journeys(ListJourneysRequest {
-                page_token: token,
-                ..journeys
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "journeys {what}");
-
-        let outcomes = ListOutcomesRequest::default();
-        let token = page::encode(&page::fingerprint(tenant, &outcomes), &(micros, id));
-        let err = app
-            .outcomes()
-            .list_outcomes(ListOutcomesRequest {
-                page_token: token,
-                ..outcomes
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_token"], "outcomes {what}");
+        let refused = [
+            forged_error::<ListSurveyResponsesRequest>(&app, &position).await,
+            forged_error::<ListJourneysRequest>(&app, &position).await,
+            forged_error::<ListOutcomesRequest>(&app, &position).await,
+        ];
+        for (err, rpc) in refused.iter().zip(["responses", "journeys", "outcomes"]) {
+            assert_eq!(violation_fields(err), ["page_token"], "{rpc} {what}");
+        }
     }
     let at_risk = ListAtRiskCustomersRequest {
         min_tier: EffortTier::High as i32,
         ..Default::default()
     };
-    for key in [
-        AtRiskKey {
-            tier: 3,
-            worst_effort_index: 50.0,
-            customer_id: "c\0".into(),
-        },
-        AtRiskKey {
-            tier: i32::MIN,
-            worst_effort_index: f64::MAX,
-            customer_id: "c1".into(),
-        },
-    ] {
-        let token = page::encode(&page::fingerprint(tenant, &at_risk), &key);
+    for (tier, index, customer_id) in [(3, 50.0, "c\0"), (i32::MIN, f64::MAX, "c1")] {
+        let key = at_risk_position(tier, index, customer_id.into());
+        let token = forge_page_token(tenant, &at_risk, &key);
         let result = app
             .customers()
             .list_at_risk_customers(ListAtRiskCustomersRequest {
@@ -848,7 +803,7 @@ async fn forged_page_tokens_are_rejected_at_page_token(pool: PgPool) {
         if let Err(err) = result {
             assert_eq!(violation_fields(&err), ["page_token"], "{key:?}");
         } else {
-            assert!(!key.customer_id.contains('\0'), "{key:?} was accepted");
+            assert!(!customer_id.contains('\0'), "{key:?} was accepted");
         }
     }
     assert_eq!(snapshot(&app.pool, "").await, before);

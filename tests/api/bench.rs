@@ -3,10 +3,12 @@
 //! an in-process server, and the service's perception-gap counts must equal
 //! the naive SQL aggregate over the raw answers.
 
-use gapscore::bench::{self, Config, Server};
 use sqlx::PgPool;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{
+    internals::bench::{self, Config, Server},
+    spawn_app,
+};
 
 #[sqlx::test]
 async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {

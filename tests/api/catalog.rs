@@ -4,7 +4,7 @@ use gapscore::proto::v1::*;
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::helpers::{error_reason, spawn_app, violation_fields};
+use crate::helpers::{error_reason, rating, response, spawn_app, violation_fields};
 
 fn custom(key: &str, min: i32, max: i32, fav: i32, unfav: Option<i32>) -> Question {
     Question {
@@ -131,20 +131,12 @@ async fn a_scale_cannot_change_once_answers_exist(pool: PgPool) {
         })
         .await
         .unwrap();
-    // An answer written straight into the store.
-    sqlx::query(
-        "INSERT INTO survey_responses (tenant_id, id, role, submitted_at, content_hash) VALUES ($1, 'r1', 3, now(), '\\x00')",
-    )
-    .bind(app.tenant.0)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO answers (tenant_id, rid, question, role, submitted_at, score, ordinal)
-         SELECT tenant_id, rid, 'q1', 3, now(), 4, 0 FROM survey_responses WHERE tenant_id = $1",
-    )
-    .bind(app.tenant.0)
-    .execute(&app.pool)
+    app.submit_responses(vec![response(
+        "r1",
+        RespondentRole::Customer,
+        "2026-01-01T00:00:00Z",
+        vec![rating("q1", 4)],
+    )])
     .await
     .unwrap();
     let err = catalog
@@ -168,13 +160,7 @@ async fn a_scale_cannot_change_once_answers_exist(pool: PgPool) {
 async fn the_scoring_model_uses_an_etag(pool: PgPool) {
     let app = spawn_app(pool).await;
     let mut catalog = app.catalog();
-    let model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let model = app.scoring_model().await;
     assert_eq!(model.min_group_size, 5);
     assert_eq!(model.weights.as_ref().unwrap().extra_contact, 15.0);
     assert_eq!(model.priors.len(), 4);
@@ -204,6 +190,39 @@ async fn the_scoring_model_uses_an_etag(pool: PgPool) {
     assert_eq!(err.code(), Code::Aborted);
     assert_eq!(error_reason(&err), "STALE_ETAG");
 
+    // A → B → A: the content is the first one's again, its etag is not.
+    let back = catalog
+        .update_scoring_model(UpdateScoringModelRequest {
+            model: Some(ScoringModel {
+                etag: updated.etag.clone(),
+                ..model.clone()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .model
+        .unwrap();
+    assert_eq!(back.min_group_size, model.min_group_size);
+    assert_ne!(
+        back.etag, model.etag,
+        "an etag names a version, not a content"
+    );
+    assert_ne!(back.etag, updated.etag);
+    let err = catalog
+        .update_scoring_model(UpdateScoringModelRequest {
+            model: Some(changed.clone()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::Aborted,
+        "the first A's etag after A → B → A"
+    );
+    assert_eq!(error_reason(&err), "STALE_ETAG");
+    let updated = back;
+
     let mut bad = updated.clone();
     bad.high_effort_from = 10.0;
     bad.low_effort_below = 20.0;
@@ -213,13 +232,7 @@ async fn the_scoring_model_uses_an_etag(pool: PgPool) {
         .unwrap_err();
     assert_eq!(violation_fields(&err), ["model.high_effort_from"]);
 
-    let got = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let got = app.scoring_model().await;
     assert_eq!(got, updated);
 }
 
@@ -241,14 +254,7 @@ async fn catalogs_are_isolated_between_tenants(pool: PgPool) {
         .into_inner()
         .questions;
     assert!(theirs.iter().all(|q| q.key != "mine"));
-    let m = app
-        .catalog()
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let m = app.scoring_model().await;
     let mut changed = m.clone();
     changed.min_group_size = 3;
     app.catalog()
@@ -257,13 +263,6 @@ async fn catalogs_are_isolated_between_tenants(pool: PgPool) {
         })
         .await
         .unwrap();
-    let theirs = app
-        .catalog_as(Some(&other))
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
+    let theirs = app.scoring_model_as(&other).await;
     assert_eq!(theirs.min_group_size, 5);
 }

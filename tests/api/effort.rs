@@ -1,399 +1,28 @@
 //! ScoringService.GetEffortIndex (SPEC §6), and the SQL effort expressions
 //! checked against the pure scoring functions.
 //!
-//! Data is written with plain SQL (`data`) the way the journey and survey
-//! ingest store it: journeys carry the components computed by
-//! `EffortComponents::from_touchpoints` from their real touchpoints.
+//! Journeys and answers are submitted through the API; only the comparison
+//! of the SQL expressions with the pure functions writes journey rows
+//! directly, with arbitrary components no request could produce.
 
-use gapscore::{
-    proto::v1::{
-        Channel as ChannelValue, GetEffortIndexRequest, GetEffortIndexResponse,
-        GetScoringModelRequest, ScoreFilter, UpdateScoringModelRequest,
-    },
-    scoring::{
-        EffortComponents, EffortModel, EffortTier, effort::EffortWeights, effort_breakdown,
-        stats::wilson_interval,
-    },
-    store::{
-        effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
-        tenants::TenantId,
-    },
+use gapscore::proto::v1::{
+    Channel as ChannelValue, EffortSummary, GetEffortIndexRequest, GetEffortIndexResponse,
+    RespondentRole, ScoreFilter,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::{PgPool, Row};
 use tonic::Code;
 
-use crate::helpers::{TestApp, spawn_app, ts, violation_fields};
-use data::*;
-
-/// Test data written with SQL, shared with `loyalty.rs`.
-#[allow(dead_code)]
-pub mod data {
-    use chrono::{DateTime, Duration, Utc};
-    use gapscore::{
-        grpc::convert::utc_to_timestamp,
-        proto::v1,
-        scoring::{Channel, EffortComponents, TouchpointInput, TouchpointOutcome},
-        store::tenants::TenantId,
-    };
-    use sqlx::PgPool;
-
-    use crate::helpers::TestApp;
-
-    /// RFC 3339 to UTC.
-    pub fn at(rfc3339: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(rfc3339)
-            .expect("valid RFC 3339")
-            .with_timezone(&Utc)
-    }
-
-    /// A customer touchpoint (durations in minutes).
-    pub fn customer(
-        channel: Channel,
-        outcome: TouchpointOutcome,
-        minutes: u32,
-        wait_minutes: u32,
-    ) -> TouchpointInput {
-        TouchpointInput {
-            channel,
-            initiator_customer: true,
-            outcome,
-            duration_seconds: minutes * 60,
-            wait_seconds: wait_minutes * 60,
-            transfers: 0,
-            repeated_information: false,
-        }
-    }
-
-    /// A company-initiated touchpoint (a reminder e-mail).
-    pub fn company(channel: Channel) -> TouchpointInput {
-        TouchpointInput {
-            channel,
-            initiator_customer: false,
-            outcome: TouchpointOutcome::Unspecified,
-            duration_seconds: 0,
-            wait_seconds: 0,
-            transfers: 0,
-            repeated_information: false,
-        }
-    }
-
-    /// SPEC §1 / §6.1: three reminder e-mails; WEB 20 min unresolved, IVR
-    /// 10 min unresolved, PHONE 8 min wait + 7 min resolved. Index 90.
-    pub fn card_update() -> Vec<TouchpointInput> {
-        use TouchpointOutcome::*;
-        vec![
-            company(Channel::Email),
-            company(Channel::Email),
-            company(Channel::Email),
-            customer(Channel::Web, Unresolved, 20, 0),
-            customer(Channel::Ivr, Unresolved, 10, 0),
-            customer(Channel::Phone, Resolved, 7, 8),
-        ]
-    }
-
-    /// One WEB visit that resolves in 3 minutes. Index 0.
-    pub fn easy() -> Vec<TouchpointInput> {
-        vec![customer(Channel::Web, TouchpointOutcome::Resolved, 3, 0)]
-    }
-
-    /// Two abandoned WEB visits, 10 minutes. 15 + 20 + 2.5 + 30 = 67.5.
-    pub fn stuck() -> Vec<TouchpointInput> {
-        use TouchpointOutcome::*;
-        vec![
-            customer(Channel::Web, Abandoned, 9, 0),
-            customer(Channel::Web, Abandoned, 1, 0),
-        ]
-    }
-
-    /// Two PHONE calls, the second resolves; 12 minutes.
-    /// 15 + 0 + 0 + 3.5 = 18.5 (LOW); with a transfer 28.5 (MEDIUM).
-    pub fn two_calls(transfers: u32) -> Vec<TouchpointInput> {
-        use TouchpointOutcome::*;
-        let mut second = customer(Channel::Phone, Resolved, 6, 0);
-        second.transfers = transfers;
-        vec![customer(Channel::Phone, Unresolved, 6, 0), second]
-    }
-
-    /// `gapscore.v1.Channel` value.
-    pub fn channel_value(c: Channel) -> i16 {
-        Channel::ALL
-            .iter()
-            .position(|&x| x == c)
-            .expect("a channel") as i16
-            + 1
-    }
-
-    fn outcome_value(o: TouchpointOutcome) -> i16 {
-        match o {
-            TouchpointOutcome::Unspecified => 0,
-            TouchpointOutcome::Resolved => 1,
-            TouchpointOutcome::Unresolved => 2,
-            TouchpointOutcome::Abandoned => 3,
-        }
-    }
-
-    /// Stores a journey the way journey ingest does: touchpoints a minute
-    /// apart from `start`, components from `EffortComponents::from_touchpoints`.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn journey_with(
-        pool: &PgPool,
-        tenant: TenantId,
-        id: &str,
-        customer_id: &str,
-        intent: &str,
-        labels: serde_json::Value,
-        start: DateTime<Utc>,
-        touchpoints: &[TouchpointInput],
-    ) {
-        let c = EffortComponents::from_touchpoints(touchpoints);
-        let (jid,): (i64,) = sqlx::query_as(
-            "INSERT INTO journeys (tenant_id, id, customer_id, intent, labels, started_at, content_hash,
-               customer_touchpoints, channel_switches, failed_self_service, transfers,
-               repeated_information, customer_seconds, resolved, first_customer_resolved,
-               has_assisted, first_assisted_resolved, distinct_channels)
-             VALUES ($1, $2, $3, $4, $5, $6, '\\x00', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             RETURNING jid",
-        )
-        .bind(tenant.0)
-        .bind(id)
-        .bind(customer_id)
-        .bind(intent)
-        .bind(labels)
-        .bind(start)
-        .bind(c.customer_touchpoints)
-        .bind(c.channel_switches)
-        .bind(c.failed_self_service)
-        .bind(c.transfers)
-        .bind(c.repeated_information)
-        .bind(c.customer_seconds)
-        .bind(c.resolved)
-        .bind(c.first_customer_resolved)
-        .bind(c.has_assisted)
-        .bind(c.first_assisted_resolved)
-        .bind(c.distinct_channels)
-        .fetch_one(pool)
-        .await
-        .expect("journey stored");
-        for (seq, t) in touchpoints.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO touchpoints (tenant_id, jid, seq, channel, initiator, occurred_at,
-                   duration_seconds, wait_seconds, outcome, transfers, repeated_information)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(tenant.0)
-            .bind(jid)
-            .bind(seq as i16)
-            .bind(channel_value(t.channel))
-            .bind(if t.initiator_customer { 1i16 } else { 2 })
-            .bind(start + Duration::minutes(seq as i64))
-            .bind(t.duration_seconds as i32)
-            .bind(t.wait_seconds as i32)
-            .bind(outcome_value(t.outcome))
-            .bind(t.transfers as i32)
-            .bind(t.repeated_information)
-            .execute(pool)
-            .await
-            .expect("touchpoint stored");
-        }
-    }
-
-    /// A journey without labels, intent `update_payment_method`.
-    pub async fn journey(
-        pool: &PgPool,
-        tenant: TenantId,
-        id: &str,
-        customer_id: &str,
-        start: &str,
-        touchpoints: &[TouchpointInput],
-    ) {
-        journey_with(
-            pool,
-            tenant,
-            id,
-            customer_id,
-            "update_payment_method",
-            serde_json::json!({}),
-            at(start),
-            touchpoints,
-        )
-        .await;
-    }
-
-    /// Stores a survey response with one `ease` answer. `role` is the
-    /// `gapscore.v1.RespondentRole` value (3 CUSTOMER).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn ease_with(
-        pool: &PgPool,
-        tenant: TenantId,
-        id: &str,
-        role: i16,
-        respondent: Option<&str>,
-        survey_id: Option<&str>,
-        labels: serde_json::Value,
-        submitted_at: &str,
-        score: i32,
-    ) {
-        let submitted_at = at(submitted_at);
-        let (rid,): (i64,) = sqlx::query_as(
-            "INSERT INTO survey_responses (tenant_id, id, role, respondent_id, survey_id,
-               submitted_at, labels, content_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '\\x00') RETURNING rid",
-        )
-        .bind(tenant.0)
-        .bind(id)
-        .bind(role)
-        .bind(respondent)
-        .bind(survey_id)
-        .bind(submitted_at)
-        .bind(labels)
-        .fetch_one(pool)
-        .await
-        .expect("response stored");
-        sqlx::query(
-            "INSERT INTO answers
-                 (tenant_id, rid, question, role, submitted_at, survey_id, score, ordinal)
-             VALUES ($1, $2, 'ease', $3, $4, $5, $6, 0)",
-        )
-        .bind(tenant.0)
-        .bind(rid)
-        .bind(role)
-        .bind(submitted_at)
-        .bind(survey_id)
-        .bind(score)
-        .execute(pool)
-        .await
-        .expect("answer stored");
-    }
-
-    /// A CUSTOMER `ease` answer without labels or survey id.
-    pub async fn ease(
-        pool: &PgPool,
-        tenant: TenantId,
-        id: &str,
-        customer_id: &str,
-        submitted_at: &str,
-        score: i32,
-    ) {
-        ease_with(
-            pool,
-            tenant,
-            id,
-            3,
-            Some(customer_id),
-            None,
-            serde_json::json!({}),
-            submitted_at,
-            score,
-        )
-        .await;
-    }
-
-    /// Stores an outcome; `kind` is the `gapscore.v1.OutcomeKind` value.
-    pub async fn outcome(
-        pool: &PgPool,
-        tenant: TenantId,
-        id: &str,
-        customer_id: &str,
-        kind: i16,
-        occurred: bool,
-        observed_at: &str,
-    ) {
-        sqlx::query(
-            "INSERT INTO outcomes (tenant_id, id, customer_id, kind, occurred, observed_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(tenant.0)
-        .bind(id)
-        .bind(customer_id)
-        .bind(kind)
-        .bind(occurred)
-        .bind(at(observed_at))
-        .execute(pool)
-        .await
-        .expect("outcome stored");
-    }
-
-    /// The `gapscore.v1.Journey` of `touchpoints`, a minute apart from
-    /// `start`, intent `update_payment_method`.
-    pub fn proto_journey(
-        id: &str,
-        customer_id: &str,
-        start: &str,
-        touchpoints: &[TouchpointInput],
-    ) -> v1::Journey {
-        let start = at(start);
-        v1::Journey {
-            id: id.into(),
-            customer_id: customer_id.into(),
-            intent: "update_payment_method".into(),
-            touchpoints: touchpoints
-                .iter()
-                .enumerate()
-                .map(|(i, t)| v1::Touchpoint {
-                    channel: i32::from(channel_value(t.channel)),
-                    initiator: if t.initiator_customer { 1 } else { 2 },
-                    occurred_at: Some(utc_to_timestamp(start + Duration::minutes(i as i64))),
-                    duration_seconds: t.duration_seconds as i32,
-                    wait_seconds: t.wait_seconds as i32,
-                    outcome: i32::from(outcome_value(t.outcome)),
-                    transfers: t.transfers as i32,
-                    repeated_information: t.repeated_information,
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Submits journeys through `JourneyService.SubmitJourneys`.
-    pub async fn submit_journeys(app: &TestApp, journeys: Vec<v1::Journey>) {
-        app.journeys()
-            .submit_journeys(v1::SubmitJourneysRequest { journeys })
-            .await
-            .expect("SubmitJourneys");
-    }
-
-    /// Submits one outcome through `OutcomeService.SubmitOutcomes`; `kind`
-    /// is the `gapscore.v1.OutcomeKind` value.
-    pub async fn submit_outcome(
-        app: &TestApp,
-        id: &str,
-        customer_id: &str,
-        kind: i16,
-        occurred: bool,
-        observed_at: &str,
-    ) {
-        app.outcomes()
-            .submit_outcomes(v1::SubmitOutcomesRequest {
-                outcomes: vec![v1::Outcome {
-                    id: id.into(),
-                    customer_id: customer_id.into(),
-                    kind: i32::from(kind),
-                    occurred,
-                    observed_at: Some(utc_to_timestamp(at(observed_at))),
-                }],
-            })
-            .await
-            .expect("SubmitOutcomes");
-    }
-
-    /// The id of a tenant created with `add_tenant`.
-    pub async fn tenant_id(pool: &PgPool, name: &str) -> TenantId {
-        let t = gapscore::store::tenants::find_tenant(pool, name)
-            .await
-            .unwrap()
-            .expect("tenant exists");
-        TenantId(t.tenant_id)
-    }
-}
-
-fn window(start: &str, end: &str) -> Option<ScoreFilter> {
-    Some(ScoreFilter {
-        start_time: Some(ts(start)),
-        end_time: Some(ts(end)),
-        ..Default::default()
-    })
-}
+use crate::helpers::{
+    TestApp, card_update, easy,
+    internals::{
+        EffortComponents, EffortModel, EffortWeights, ScoringTier, create_tenant, effort_breakdown,
+        effort_index_sql, effort_points_sql, effort_tier_sql, wilson_interval,
+    },
+    journey_from, spawn_app,
+    sql::insert_journey_components,
+    stuck, ts, two_calls, violation_fields, window,
+};
 
 async fn effort(app: &TestApp, filter: Option<ScoreFilter>) -> GetEffortIndexResponse {
     app.scoring()
@@ -406,11 +35,16 @@ async fn effort(app: &TestApp, filter: Option<ScoreFilter>) -> GetEffortIndexRes
         .into_inner()
 }
 
+/// (component, points) of the drivers, largest first.
+fn drivers(s: &EffortSummary) -> Vec<(&str, f64)> {
+    s.drivers
+        .iter()
+        .map(|d| (d.component.as_str(), d.points))
+        .collect()
+}
+
 fn assert_close(actual: f64, expected: f64) {
-    assert!(
-        (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0),
-        "{actual} != {expected}"
-    );
+    crate::helpers::assert_rel_close(actual, expected, 1e-9);
 }
 
 /// Random components within ingest's limits (200 touchpoints, 50 transfers
@@ -455,37 +89,12 @@ fn random_components(rng: &mut StdRng) -> EffortComponents {
 
 #[sqlx::test]
 async fn sql_effort_expressions_equal_the_pure_breakdown(pool: PgPool) {
-    let (tenant, _) = gapscore::store::tenants::create_tenant(&pool, "acme")
-        .await
-        .unwrap();
-    let tenant = TenantId(tenant.tenant_id);
+    let (tenant, _) = create_tenant(&pool, "acme").await;
     let mut rng = StdRng::seed_from_u64(0x6a70);
     let mut rows = Vec::new();
     for i in 0..500 {
         let c = random_components(&mut rng);
-        sqlx::query(
-            "INSERT INTO journeys (tenant_id, id, customer_id, intent, started_at, content_hash,
-               customer_touchpoints, channel_switches, failed_self_service, transfers,
-               repeated_information, customer_seconds, resolved, first_customer_resolved,
-               has_assisted, first_assisted_resolved, distinct_channels)
-             VALUES ($1, $2, 'c', 'x', now(), '\\x00', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(tenant.0)
-        .bind(format!("j{i:04}"))
-        .bind(c.customer_touchpoints)
-        .bind(c.channel_switches)
-        .bind(c.failed_self_service)
-        .bind(c.transfers)
-        .bind(c.repeated_information)
-        .bind(c.customer_seconds)
-        .bind(c.resolved)
-        .bind(c.first_customer_resolved)
-        .bind(c.has_assisted)
-        .bind(c.first_assisted_resolved)
-        .bind(c.distinct_channels)
-        .execute(&pool)
-        .await
-        .unwrap();
+        insert_journey_components(&pool, tenant, &format!("j{i:04}"), &c).await;
         rows.push(c);
     }
     let custom = EffortModel {
@@ -503,10 +112,10 @@ async fn sql_effort_expressions_equal_the_pure_breakdown(pool: PgPool) {
         low_effort_below: 12.5,
         high_effort_from: 33.3,
     };
-    let tier_of = |t: EffortTier| match t {
-        EffortTier::Low => 1,
-        EffortTier::Medium => 2,
-        EffortTier::High => 3,
+    let tier_of = |t: ScoringTier| match t {
+        ScoringTier::Low => 1,
+        ScoringTier::Medium => 2,
+        ScoringTier::High => 3,
     };
     for model in [EffortModel::default(), custom] {
         let points = effort_points_sql("j", &model).join(", ");
@@ -554,8 +163,8 @@ async fn sql_effort_expressions_equal_the_pure_breakdown(pool: PgPool) {
 #[sqlx::test]
 async fn the_card_update_journey_scores_90_with_a_100_point_hidden_effort_gap(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let card = proto_journey("j1", "cust-1", "2026-01-10T09:00:00Z", &card_update());
-    submit_journeys(&app, vec![card]).await;
+    let card = journey_from("j1", "cust-1", "2026-01-10T09:00:00Z", &card_update());
+    app.data().journeys(vec![card]).await;
     let r = effort(&app, None).await;
     assert_eq!(r.confidence_level, 0.95);
     let s = r.summary.unwrap();
@@ -573,13 +182,8 @@ async fn the_card_update_journey_scores_90_with_a_100_point_hidden_effort_gap(po
     assert_eq!(s.mean_channel_switches, 2.0);
     assert_eq!(s.mean_customer_minutes, 45.0);
     assert_eq!(s.unresolved_share, 0.0);
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("extra_contacts", 30.0),
             ("channel_switches", 20.0),
@@ -623,12 +227,17 @@ async fn the_card_update_journey_scores_90_with_a_100_point_hidden_effort_gap(po
 #[sqlx::test]
 async fn aggregates_match_hand_checked_values_and_postgres(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    journey(p, t, "j1", "ann", "2026-01-10T09:00:00Z", &card_update()).await;
-    journey(p, t, "j2", "bob", "2026-01-11T09:00:00Z", &easy()).await;
-    journey(p, t, "j3", "bob", "2026-01-12T09:00:00Z", &stuck()).await;
-    journey(p, t, "j4", "cat", "2026-01-13T09:00:00Z", &easy()).await;
-    journey(p, t, "j5", "dan", "2026-01-14T09:00:00Z", &two_calls(1)).await;
+    let d = app.data();
+    d.journey("j1", "ann", "2026-01-10T09:00:00Z", &card_update())
+        .await;
+    d.journey("j2", "bob", "2026-01-11T09:00:00Z", &easy())
+        .await;
+    d.journey("j3", "bob", "2026-01-12T09:00:00Z", &stuck())
+        .await;
+    d.journey("j4", "cat", "2026-01-13T09:00:00Z", &easy())
+        .await;
+    d.journey("j5", "dan", "2026-01-14T09:00:00Z", &two_calls(1))
+        .await;
     // Indexes 90, 0, 67.5, 0, 28.5.
     let r = app
         .scoring()
@@ -651,7 +260,7 @@ async fn aggregates_match_hand_checked_values_and_postgres(pool: PgPool) {
                 percentile_cont(0.9) WITHIN GROUP (ORDER BY x)
          FROM unnest(ARRAY[90, 0, 67.5, 0, 28.5]::float8[]) x",
     )
-    .fetch_one(p)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     assert_eq!((s.effort_index_p50, s.effort_index_p90), (p50, p90));
@@ -666,13 +275,8 @@ async fn aggregates_match_hand_checked_values_and_postgres(pool: PgPool) {
     assert_close(s.unresolved_share, 0.2);
     // Points: extra 30 + 15 + 15 = 60; failed self-service 20 + 20 = 40;
     // unresolved 30; time 20 + 2.5 + 3.5 = 26; switches 20; transfers 10.
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("extra_contacts", 60.0),
             ("failed_self_service", 40.0),
@@ -710,38 +314,26 @@ async fn aggregates_match_hand_checked_values_and_postgres(pool: PgPool) {
 #[sqlx::test]
 async fn filters_scope_journeys_by_window_labels_and_intent(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    let eu_pro = serde_json::json!({"region": "eu", "plan": "pro"});
-    let eu = serde_json::json!({"region": "eu"});
-    let us = serde_json::json!({"region": "us"});
-    let day = |d: u32| at(&format!("2026-03-{d:02}T12:00:00Z"));
-    journey_with(
-        p,
-        t,
-        "a",
-        "c1",
-        "update_payment_method",
-        eu_pro,
-        day(1),
-        &card_update(),
+    let d = app.data();
+    let day = |d: u32| format!("2026-03-{d:02}T12:00:00Z");
+    let eu_pro = [("region", "eu"), ("plan", "pro")];
+    let pay = ("a", "c1", "update_payment_method");
+    d.journey_with(pay, &eu_pro, &day(1), &card_update()).await;
+    d.journey_with(("b", "c2", "cancel"), &[("region", "eu")], &day(2), &easy())
+        .await;
+    d.journey_with(
+        ("c", "c3", "cancel"),
+        &[("region", "us")],
+        &day(3),
+        &stuck(),
     )
     .await;
-    journey_with(p, t, "b", "c2", "cancel", eu, day(2), &easy()).await;
-    journey_with(p, t, "c", "c3", "cancel", us, day(3), &stuck()).await;
     let journeys = |r: GetEffortIndexResponse| r.summary.unwrap().journeys;
 
     // The window is half-open and places journeys by their first touchpoint.
     let r = effort(&app, window("2026-03-01T12:00:00Z", "2026-03-03T12:00:00Z")).await;
     assert_eq!(journeys(r), 2);
-    let labels = |pairs: &[(&str, &str)]| {
-        Some(ScoreFilter {
-            labels: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        })
-    };
+    let labels = crate::helpers::labels;
     assert_eq!(journeys(effort(&app, labels(&[("region", "eu")])).await), 2);
     assert_eq!(
         journeys(effort(&app, labels(&[("region", "eu"), ("plan", "pro")])).await),
@@ -764,77 +356,29 @@ async fn filters_scope_journeys_by_window_labels_and_intent(pool: PgPool) {
 #[sqlx::test]
 async fn survey_effort_comes_from_customer_ease_answers_in_scope(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    let none = serde_json::json!({});
-    let eu = serde_json::json!({"region": "eu"});
+    use RespondentRole::{Customer, Leadership, Staff};
+    let d = app.data();
+    let eu: &[(&str, &str)] = &[("region", "eu")];
+    let none: &[(&str, &str)] = &[];
+    let april = "2026-04-02T10:00:00Z";
     // Customers, wave w1: 7, 6, 5, 4, 3, 2 (two of them in region eu).
     for (i, score) in [7, 6, 5, 4, 3, 2].into_iter().enumerate() {
-        let labels = if i < 2 { eu.clone() } else { none.clone() };
-        let id = format!("r{i}");
-        let who = format!("c{i}");
-        ease_with(
-            p,
-            t,
-            &id,
-            3,
-            Some(&who),
-            Some("w1"),
-            labels,
-            "2026-04-02T10:00:00Z",
-            score,
-        )
-        .await;
+        let labels = if i < 2 { eu } else { none };
+        let (id, who) = (format!("r{i}"), format!("c{i}"));
+        d.ease_with((&id, Customer, &who), ("w1", labels), april, score)
+            .await;
     }
     // Not in scope: staff and leadership answers, an answer outside the
     // window, another wave.
-    ease_with(
-        p,
-        t,
-        "s1",
-        2,
-        None,
-        Some("w1"),
-        none.clone(),
-        "2026-04-02T10:00:00Z",
-        1,
-    )
-    .await;
-    ease_with(
-        p,
-        t,
-        "l1",
-        1,
-        None,
-        Some("w1"),
-        none.clone(),
-        "2026-04-02T10:00:00Z",
-        1,
-    )
-    .await;
-    ease_with(
-        p,
-        t,
-        "old",
-        3,
-        Some("c9"),
-        Some("w1"),
-        none.clone(),
-        "2026-03-02T10:00:00Z",
-        1,
-    )
-    .await;
-    ease_with(
-        p,
-        t,
-        "w2",
-        3,
-        Some("c8"),
-        Some("w2"),
-        none,
-        "2026-04-03T10:00:00Z",
-        1,
-    )
-    .await;
+    d.ease_with(("s1", Staff, ""), ("w1", none), april, 1).await;
+    d.ease_with(("l1", Leadership, ""), ("w1", none), april, 1)
+        .await;
+    let march = "2026-03-02T10:00:00Z";
+    d.ease_with(("old", Customer, "c9"), ("w1", none), march, 1)
+        .await;
+    let other_wave = "2026-04-03T10:00:00Z";
+    d.ease_with(("w2", Customer, "c8"), ("w2", none), other_wave, 1)
+        .await;
 
     let filter = |survey: &str, labels: Option<(&str, &str)>| {
         Some(ScoreFilter {
@@ -899,16 +443,10 @@ fn assert_all_finite(r: &GetEffortIndexResponse) {
 #[sqlx::test]
 async fn an_empty_window_reports_zeros_without_intervals(pool: PgPool) {
     let app = spawn_app(pool).await;
-    journey(
-        &app.pool,
-        app.tenant,
-        "j1",
-        "c1",
-        "2026-01-10T09:00:00Z",
-        &card_update(),
-    )
-    .await;
-    ease(&app.pool, app.tenant, "r1", "c1", "2026-01-10T10:00:00Z", 2).await;
+    let d = app.data();
+    d.journey("j1", "c1", "2026-01-10T09:00:00Z", &card_update())
+        .await;
+    d.ease("r1", "c1", "2026-01-10T10:00:00Z", 2).await;
     let r = effort(&app, window("2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z")).await;
     let s = r.summary.as_ref().unwrap();
     assert_eq!((s.journeys, s.customers, s.assisted_journeys), (0, 0, 0));
@@ -936,31 +474,24 @@ async fn an_empty_window_reports_zeros_without_intervals(pool: PgPool) {
 #[sqlx::test]
 async fn a_changed_scoring_model_changes_the_scores(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    journey(p, t, "j1", "c1", "2026-01-10T09:00:00Z", &card_update()).await;
-    journey(p, t, "j2", "c2", "2026-01-11T09:00:00Z", &two_calls(0)).await;
+    let d = app.data();
+    d.journey("j1", "c1", "2026-01-10T09:00:00Z", &card_update())
+        .await;
+    d.journey("j2", "c2", "2026-01-11T09:00:00Z", &two_calls(0))
+        .await;
     let s = effort(&app, None).await.summary.unwrap();
     assert_eq!((s.high_effort_journeys, s.low_effort_journeys), (1, 1));
     assert_eq!(s.effort_index_mean, (90.0 + 18.5) / 2.0);
 
-    let mut catalog = app.catalog();
-    let mut model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
-    let weights = model.weights.as_mut().unwrap();
-    weights.extra_contact = 5.0;
-    weights.minute = 1.0;
-    model.high_effort_from = 95.0;
-    model.low_effort_below = 10.0;
-    model.confidence_level = 0.8;
-    catalog
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
-        .await
-        .unwrap();
+    app.update_scoring_model(|model| {
+        let weights = model.weights.as_mut().unwrap();
+        weights.extra_contact = 5.0;
+        weights.minute = 1.0;
+        model.high_effort_from = 95.0;
+        model.low_effort_below = 10.0;
+        model.confidence_level = 0.8;
+    })
+    .await;
     // Card update: 10 + 20 + 20 + min(30, 40 × 1) = 80 → MEDIUM;
     // two calls: 5 + 7 = 12 → MEDIUM.
     let r = effort(&app, None).await;
@@ -973,13 +504,8 @@ async fn a_changed_scoring_model_changes_the_scores(pool: PgPool) {
     );
     assert_eq!(s.effort_index_mean, (80.0 + 12.0) / 2.0);
     assert_close(s.effort_index_p90, 12.0 + 0.9 * 68.0);
-    let drivers: Vec<_> = s
-        .drivers
-        .iter()
-        .map(|d| (d.component.as_str(), d.points))
-        .collect();
     assert_eq!(
-        drivers,
+        drivers(&s),
         [
             ("customer_time", 37.0),
             ("channel_switches", 20.0),
@@ -1027,22 +553,18 @@ async fn invalid_requests_name_their_fields(pool: PgPool) {
 async fn tenants_see_only_their_own_effort(pool: PgPool) {
     let app = spawn_app(pool).await;
     let other_key = app.add_tenant("globex").await;
-    let other = tenant_id(&app.pool, "globex").await;
-    let p = &app.pool;
-    journey(
-        p,
-        app.tenant,
-        "j1",
-        "c1",
-        "2026-01-10T09:00:00Z",
-        &card_update(),
-    )
-    .await;
-    ease(p, app.tenant, "r1", "c1", "2026-01-10T10:00:00Z", 2).await;
+    let (mine, theirs) = (app.data(), app.data_as(&other_key));
+    mine.journey("j1", "c1", "2026-01-10T09:00:00Z", &card_update())
+        .await;
+    mine.ease("r1", "c1", "2026-01-10T10:00:00Z", 2).await;
     // The same ids in the other tenant, with other data.
-    journey(p, other, "j1", "c1", "2026-01-10T09:00:00Z", &easy()).await;
-    journey(p, other, "j2", "c2", "2026-01-10T09:00:00Z", &easy()).await;
-    ease(p, other, "r1", "c1", "2026-01-10T10:00:00Z", 7).await;
+    theirs
+        .journey("j1", "c1", "2026-01-10T09:00:00Z", &easy())
+        .await;
+    theirs
+        .journey("j2", "c2", "2026-01-10T09:00:00Z", &easy())
+        .await;
+    theirs.ease("r1", "c1", "2026-01-10T10:00:00Z", 7).await;
 
     let mine = effort(&app, None).await;
     let s = mine.summary.unwrap();

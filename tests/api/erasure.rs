@@ -1,54 +1,30 @@
 //! CustomerService.DeleteCustomerData: right-to-erasure across responses,
 //! journeys and outcomes, scoped to one customer of one tenant.
 
-use gapscore::{
-    proto::v1::{
-        DeleteCustomerDataRequest, DeleteCustomerDataResponse, OutcomeKind, SubmitJourneysRequest,
-        SubmitOutcomesRequest,
-    },
-    store::tenants::TenantId,
+use gapscore::proto::v1::{
+    DeleteCustomerDataResponse, OutcomeKind, RespondentRole, SubmitJourneysRequest,
+    SubmitOutcomesRequest, SurveyResponse,
 };
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::{
-    helpers::{TestApp, spawn_app, violation_fields},
-    journeys::{card_update_journey, simple_journey},
-    outcomes::outcome,
+use crate::helpers::{
+    TestApp, card_update_journey,
+    internals::{TenantId, tenant_id},
+    outcome, rating, response, simple_journey, spawn_app, violation_fields,
 };
 
-/// Inserts a CUSTOMER survey response with two answers by raw SQL.
-async fn insert_response(pool: &PgPool, tenant: TenantId, id: &str, respondent_id: Option<&str>) {
-    let rid: i64 = sqlx::query_scalar(
-        "INSERT INTO survey_responses (tenant_id, id, role, respondent_id, submitted_at, content_hash)
-         VALUES ($1, $2, 3, $3, '2026-01-01T00:00:00Z', '\\x00') RETURNING rid",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .bind(respondent_id)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO answers (tenant_id, rid, question, role, submitted_at, score, ordinal)
-         VALUES ($1, $2, 'ease', 3, '2026-01-01T00:00:00Z', 2, 0),
-                ($1, $2, 'csat', 3, '2026-01-01T00:00:00Z', 1, 1)",
-    )
-    .bind(tenant.0)
-    .bind(rid)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
-async fn tenant_id(pool: &PgPool, name: &str) -> TenantId {
-    TenantId(
-        sqlx::query_scalar("SELECT tenant_id FROM tenants WHERE name = $1")
-            .bind(name)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    )
+/// A CUSTOMER survey response with two answers.
+fn two_answers(id: &str, respondent_id: Option<&str>) -> SurveyResponse {
+    SurveyResponse {
+        respondent_id: respondent_id.unwrap_or_default().into(),
+        ..response(
+            id,
+            RespondentRole::Customer,
+            "2026-01-01T00:00:00Z",
+            vec![rating("ease", 2), rating("csat", 1)],
+        )
+    }
 }
 
 /// Per tenant and customer: (responses, answers, journeys, touchpoints, outcomes).
@@ -79,17 +55,20 @@ async fn holdings(pool: &PgPool, tenant: TenantId, customer: &str) -> [i64; 5] {
     ]
 }
 
-async fn load(app: &TestApp, key: &str, tenant: TenantId, prefix: &str) {
-    for (i, customer) in ["c-1", "c-1", "c-2", "c-10"].iter().enumerate() {
-        insert_response(&app.pool, tenant, &format!("{prefix}r{i}"), Some(customer)).await;
-    }
-    insert_response(&app.pool, tenant, &format!("{prefix}anon"), None).await;
+async fn load(app: &TestApp, key: &str) {
+    let mut responses: Vec<_> = ["c-1", "c-1", "c-2", "c-10"]
+        .iter()
+        .enumerate()
+        .map(|(i, customer)| two_answers(&format!("r{i}"), Some(customer)))
+        .collect();
+    responses.push(two_answers("anon", None));
+    app.submit_responses_as(key, responses).await.unwrap();
     app.journeys_as(Some(key))
         .submit_journeys(SubmitJourneysRequest {
             journeys: vec![
-                card_update_journey(&format!("{prefix}j1"), "c-1"),
-                simple_journey(&format!("{prefix}j2"), "c-1", "2026-01-01T00:00:00Z"),
-                card_update_journey(&format!("{prefix}j3"), "c-2"),
+                card_update_journey("j1", "c-1"),
+                simple_journey("j2", "c-1", "2026-01-01T00:00:00Z"),
+                card_update_journey("j3", "c-2"),
                 simple_journey("shared-id", "c-10", "2026-01-01T00:00:00Z"),
             ],
         })
@@ -98,30 +77,15 @@ async fn load(app: &TestApp, key: &str, tenant: TenantId, prefix: &str) {
     app.outcomes_as(Some(key))
         .submit_outcomes(SubmitOutcomesRequest {
             outcomes: vec![
+                outcome("o1", "c-1", OutcomeKind::Repurchase, "2026-02-01T00:00:00Z"),
+                outcome("o2", "c-1", OutcomeKind::Disloyalty, "2026-02-02T00:00:00Z"),
                 outcome(
-                    &format!("{prefix}o1"),
-                    "c-1",
-                    OutcomeKind::Repurchase,
-                    "2026-02-01T00:00:00Z",
-                ),
-                outcome(
-                    &format!("{prefix}o2"),
-                    "c-1",
-                    OutcomeKind::Disloyalty,
-                    "2026-02-02T00:00:00Z",
-                ),
-                outcome(
-                    &format!("{prefix}o3"),
+                    "o3",
                     "c-1",
                     OutcomeKind::NegativeWordOfMouth,
                     "2026-02-03T00:00:00Z",
                 ),
-                outcome(
-                    &format!("{prefix}o4"),
-                    "c-2",
-                    OutcomeKind::Repurchase,
-                    "2026-02-01T00:00:00Z",
-                ),
+                outcome("o4", "c-2", OutcomeKind::Repurchase, "2026-02-01T00:00:00Z"),
             ],
         })
         .await
@@ -133,13 +97,7 @@ async fn erase(
     key: Option<&str>,
     customer_id: &str,
 ) -> Result<DeleteCustomerDataResponse, tonic::Status> {
-    Ok(app
-        .customers_as(key)
-        .delete_customer_data(DeleteCustomerDataRequest {
-            customer_id: customer_id.into(),
-        })
-        .await?
-        .into_inner())
+    app.erase(key, customer_id).await
 }
 
 #[sqlx::test]
@@ -147,8 +105,8 @@ async fn erasure_removes_exactly_that_customers_data_in_that_tenant(pool: PgPool
     let app = spawn_app(pool).await;
     let b_key = app.add_tenant("b").await;
     let b = tenant_id(&app.pool, "b").await;
-    load(&app, &app.key, app.tenant, "").await;
-    load(&app, &b_key, b, "").await;
+    load(&app, &app.key).await;
+    load(&app, &b_key).await;
     assert_eq!(
         holdings(&app.pool, app.tenant, "c-1").await,
         [2, 4, 2, 7, 3]

@@ -18,14 +18,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gapscore::{
-    proto::v1::{
-        Answer, Channel as TouchChannel, Initiator, Journey, RespondentRole,
-        StreamSurveyResponsesRequest, SubmitJourneysRequest, SubmitSurveyResponsesRequest,
-        SurveyResponse, TouchpointOutcome, journey_service_client::JourneyServiceClient,
-        survey_service_client::SurveyServiceClient,
-    },
-    store::tenants,
+use gapscore::proto::v1::{
+    Channel as TouchChannel, Initiator, Journey, RespondentRole, StreamSurveyResponsesRequest,
+    SubmitJourneysRequest, SubmitSurveyResponsesRequest, SurveyResponse, TouchpointOutcome,
+    journey_service_client::JourneyServiceClient, survey_service_client::SurveyServiceClient,
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::{mpsc, watch};
@@ -35,15 +31,18 @@ use tonic::{
     service::interceptor::InterceptedService,
     transport::{Channel, Endpoint},
 };
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 use crate::{
     cluster::Cluster,
-    helpers::{Authed, TestApp, error_reason, spawn_app, ts},
-    journeys::tp,
+    helpers::{
+        Authed, TestApp,
+        app::wait_for_health,
+        error_reason,
+        internals::{create_tenant, migrate},
+        rating, response, spawn_app, tp,
+    },
     proxy::Proxy,
 };
 
@@ -74,22 +73,19 @@ const TOUCHPOINTS: i64 = 2;
 // ------------------------------------------------------------------ records
 
 fn survey_record(id: &str) -> SurveyResponse {
-    let rating = |question: &str, score: i32| Answer {
-        question: question.into(),
-        score: Some(score),
-        ..Default::default()
-    };
+    let answers = vec![
+        rating("overall_experience", 4),
+        rating("ease", 3),
+        rating("likelihood_to_recommend", 9),
+    ];
     SurveyResponse {
-        id: id.into(),
-        role: RespondentRole::Customer as i32,
         respondent_id: "cust-1".into(),
-        submitted_at: Some(ts("2026-01-01T00:00:00Z")),
-        answers: vec![
-            rating("overall_experience", 4),
-            rating("ease", 3),
-            rating("likelihood_to_recommend", 9),
-        ],
-        ..Default::default()
+        ..response(
+            id,
+            RespondentRole::Customer,
+            "2026-01-01T00:00:00Z",
+            answers,
+        )
     }
 }
 
@@ -408,18 +404,20 @@ impl std::fmt::Display for Figures {
     }
 }
 
-/// Stored ids of the tenant with the number of their child rows.
+/// Stored ids of the tenant with the number of their child rows: one row
+/// per stored record (grouped by its row key, not its id), so an id stored
+/// twice comes back twice.
 async fn stored(pool: &PgPool, tenant: i64, kind: Kind) -> HashMap<String, i64> {
     let sql = match kind {
         Kind::Survey => {
             "SELECT r.id, count(a.question) FROM survey_responses r \
              LEFT JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
-             WHERE r.tenant_id = $1 GROUP BY r.id"
+             WHERE r.tenant_id = $1 GROUP BY r.rid, r.id"
         }
         Kind::Journey => {
             "SELECT j.id, count(t.seq) FROM journeys j \
              LEFT JOIN touchpoints t ON t.tenant_id = j.tenant_id AND t.jid = j.jid \
-             WHERE j.tenant_id = $1 GROUP BY j.id"
+             WHERE j.tenant_id = $1 GROUP BY j.jid, j.id"
         }
     };
     let rows: Vec<(String, i64)> = sqlx::query_as(sql)
@@ -522,31 +520,6 @@ fn assert_failures_are_database_unavailable(calls: &[Call]) {
 }
 
 // ------------------------------------------------------------------ health
-
-async fn health(channel: &Channel) -> Option<ServingStatus> {
-    let response = HealthClient::new(channel.clone())
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .ok()?;
-    Some(response.into_inner().status())
-}
-
-/// Time until health reports `want`; panics after `within`.
-async fn wait_for_health(channel: &Channel, want: ServingStatus, within: Duration) -> Duration {
-    let started = Instant::now();
-    loop {
-        if health(channel).await == Some(want) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < within,
-            "health did not become {want:?} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 /// Time until a fresh one-record submit succeeds; panics after `within`.
 /// Every attempt is returned as a call so the checks cover it too.
@@ -719,7 +692,7 @@ async fn faults_database_crash_and_restart_during_streams_and_unary_load() {
         .connect_with(cluster.connect_options())
         .await
         .unwrap();
-    gapscore::store::migrate(&service_pool).await.unwrap();
+    migrate(&service_pool).await.unwrap();
     let mut app = spawn_app(service_pool).await;
     let options = cluster.connect_options();
     outage_under_load(&app, Fault::Crash(cluster.clone()), async || {
@@ -763,7 +736,7 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
         options.get_host(),
         options.get_port()
     );
-    let (tenant, key) = tenants::create_tenant(&pool, "acme").await.unwrap();
+    let (tenant, key) = create_tenant(&pool, "acme").await;
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -793,7 +766,7 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
         .connect_lazy();
     wait_for_health(&channel, ServingStatus::Serving, Duration::from_secs(30)).await;
 
-    let load = Load::start(&channel, &key.secret);
+    let load = Load::start(&channel, &key);
     let epoch = load.epoch;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let signalled = Instant::now();
@@ -842,7 +815,7 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
         .iter()
         .filter(|c| c.started < at_signal && c.ended > at_signal)
         .count();
-    let figures = verify(&pool, tenant.tenant_id, &calls).await;
+    let figures = verify(&pool, tenant.0, &calls).await;
     assert!(figures.ok_calls > 0);
     for call in &calls {
         if let Outcome::Failed(status) = &call.outcome

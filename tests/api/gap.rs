@@ -1,178 +1,108 @@
 //! ScoringService.GetPerceptionGap (SPEC §5) through the real server on a
-//! real database.
-//!
-//! Responses are inserted with plain SQL until SurveyService ingest lands.
+//! real database; every response is submitted through SurveyService.
 
-use gapscore::{proto::v1::*, store::tenants::TenantId};
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use gapscore::proto::v1::*;
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::helpers::{TestApp, error_reason, spawn_app, ts, violation_fields};
+use crate::helpers::{
+    TestApp,
+    assert::{Z90, Z95, wilson},
+    assert_close, assert_rel_close, error_reason, label_map, labels, rating, response, spawn_app,
+    themes, violation_fields, window,
+};
 
 const LEADERSHIP: RespondentRole = RespondentRole::Leadership;
 const STAFF: RespondentRole = RespondentRole::Staff;
 const CUSTOMER: RespondentRole = RespondentRole::Customer;
 
-/// One answer of an inserted response.
-#[derive(Clone, Copy)]
-enum Ans<'a> {
-    Score(&'a str, i32),
-    Themes(&'a str, &'a [&'a str]),
-}
-
-/// Inserts one survey response and its answers, as ingest stores them.
-#[allow(clippy::too_many_arguments)]
-async fn insert_response(
-    pool: &PgPool,
-    tenant: TenantId,
-    id: &str,
-    role: RespondentRole,
-    submitted_at: &str,
-    labels: Value,
-    survey_id: Option<&str>,
-    answers: &[Ans<'_>],
-) {
-    let at = chrono::DateTime::parse_from_rfc3339(submitted_at)
-        .expect("RFC 3339")
-        .with_timezone(&chrono::Utc);
-    let rid: i64 = sqlx::query_scalar(
-        "INSERT INTO survey_responses (tenant_id, id, role, survey_id, submitted_at, labels, content_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, '\\x00') RETURNING rid",
-    )
-    .bind(tenant.0)
-    .bind(id)
-    .bind(role as i16)
-    .bind(survey_id)
-    .bind(at)
-    .bind(&labels)
-    .fetch_one(pool)
-    .await
-    .expect("response inserted");
-    for (ordinal, answer) in answers.iter().enumerate() {
-        let (question, score, themes) = match *answer {
-            Ans::Score(q, s) => (q, Some(s), None),
-            Ans::Themes(q, t) => (
-                q,
-                None,
-                Some(t.iter().map(|t| t.to_string()).collect::<Vec<_>>()),
-            ),
-        };
-        sqlx::query(
-            "INSERT INTO answers
-                 (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, ordinal)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(tenant.0)
-        .bind(rid)
-        .bind(question)
-        .bind(role as i16)
-        .bind(at)
-        .bind(survey_id)
-        .bind(score)
-        .bind(themes)
-        .bind(ordinal as i16)
-        .execute(pool)
-        .await
-        .expect("answer inserted");
-    }
-}
-
-/// Where and when a batch of responses was given.
+/// Where and when a batch of responses is given, and by which tenant.
 #[derive(Clone)]
 struct Batch<'a> {
-    tenant: TenantId,
+    key: String,
     prefix: &'a str,
     at: &'a str,
-    labels: Value,
-    survey_id: Option<&'a str>,
+    labels: BTreeMap<String, String>,
+    survey_id: &'a str,
 }
 
 impl<'a> Batch<'a> {
     fn new(app: &TestApp, prefix: &'a str) -> Self {
         Batch {
-            tenant: app.tenant,
+            key: app.key.clone(),
             prefix,
             at: "2025-01-15T12:00:00Z",
-            labels: json!({}),
-            survey_id: None,
+            labels: BTreeMap::new(),
+            survey_id: "",
         }
     }
 
-    /// `count` responses of `role` per `(score, count)`, each answering
-    /// only `question`.
+    fn response(&self, id: String, role: RespondentRole, answer: Answer) -> SurveyResponse {
+        SurveyResponse {
+            labels: self.labels.clone(),
+            survey_id: self.survey_id.into(),
+            ..response(&id, role, self.at, vec![answer])
+        }
+    }
+
+    /// Submits `count` responses of `role` per `(score, count)`, each
+    /// answering only `question`.
     async fn scores(
         &self,
-        pool: &PgPool,
+        app: &TestApp,
         role: RespondentRole,
         question: &str,
         scores: &[(i32, usize)],
     ) {
-        let mut i = 0;
+        let mut responses = Vec::new();
         for &(score, count) in scores {
             for _ in 0..count {
-                i += 1;
-                let id = format!("{}-{}-{}-{i}", self.prefix, role.as_str_name(), question);
-                insert_response(
-                    pool,
-                    self.tenant,
-                    &id,
-                    role,
-                    self.at,
-                    self.labels.clone(),
-                    self.survey_id,
-                    &[Ans::Score(question, score)],
-                )
-                .await;
+                let id = format!(
+                    "{}-{}-{}-{}",
+                    self.prefix,
+                    role.as_str_name(),
+                    question,
+                    responses.len() + 1
+                );
+                responses.push(self.response(id, role, rating(question, score)));
             }
         }
+        self.submit(app, responses).await;
     }
 
-    /// One response of `role` per theme set.
+    /// Submits one response of `role` per theme set.
     async fn themes(
         &self,
-        pool: &PgPool,
+        app: &TestApp,
         role: RespondentRole,
         question: &str,
         answers: &[&[&str]],
     ) {
-        for (i, themes) in answers.iter().enumerate() {
-            let id = format!("{}-{}-{}-{i}", self.prefix, role.as_str_name(), question);
-            insert_response(
-                pool,
-                self.tenant,
-                &id,
-                role,
-                self.at,
-                self.labels.clone(),
-                self.survey_id,
-                &[Ans::Themes(question, themes)],
-            )
-            .await;
-        }
+        let responses = answers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let id = format!("{}-{}-{}-{i}", self.prefix, role.as_str_name(), question);
+                self.response(id, role, themes(question, t))
+            })
+            .collect();
+        self.submit(app, responses).await;
+    }
+
+    async fn submit(&self, app: &TestApp, responses: Vec<SurveyResponse>) {
+        let n = responses.len() as i64;
+        let counts = app
+            .submit_responses_as(&self.key, responses)
+            .await
+            .expect("SubmitSurveyResponses");
+        assert_eq!(counts.inserted, n, "fresh ids");
     }
 }
 
 fn request() -> GetPerceptionGapRequest {
     GetPerceptionGapRequest::default()
-}
-
-fn window(start: &str, end: &str) -> Option<ScoreFilter> {
-    Some(ScoreFilter {
-        start_time: Some(ts(start)),
-        end_time: Some(ts(end)),
-        ..ScoreFilter::default()
-    })
-}
-
-fn labels(pairs: &[(&str, &str)]) -> Option<ScoreFilter> {
-    Some(ScoreFilter {
-        labels: pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..ScoreFilter::default()
-    })
 }
 
 async fn gap(app: &TestApp, request: GetPerceptionGapRequest) -> GetPerceptionGapResponse {
@@ -226,33 +156,20 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{actual} is not within {tolerance} of {expected}"
-    );
+/// SPEC §5's worked example: 80 of 100 leaders favorable (4), the rest
+/// neutral (3); 8 of 100 customers.
+async fn worked_example(app: &TestApp) {
+    let b = Batch::new(app, "w");
+    b.scores(app, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
+        .await;
+    b.scores(app, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
+        .await;
 }
-
-/// The closed-form Wilson score interval, independent of the service's code.
-fn wilson(f: f64, n: f64, z: f64) -> (f64, f64) {
-    let p = f / n;
-    let d = 1.0 + z * z / n;
-    let center = (p + z * z / (2.0 * n)) / d;
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    ((center - half).max(0.0), (center + half).min(1.0))
-}
-
-const Z95: f64 = 1.959_963_984_540_054;
 
 #[sqlx::test]
 async fn the_delivery_gap_worked_example(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
-    let b = Batch::new(&app, "w");
-    // 80 of 100 leaders favorable (4), the rest neutral (3); 8 of 100 customers.
-    b.scores(&pool, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
-        .await;
-    b.scores(&pool, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
-        .await;
+    let app = spawn_app(pool).await;
+    worked_example(&app).await;
 
     let r = gap(&app, request()).await;
     assert_eq!(r.confidence_level, 0.95);
@@ -299,24 +216,26 @@ async fn the_delivery_gap_worked_example(pool: PgPool) {
     assert_eq!((round2(ci.lower), round2(ci.upper)), (60.69, 79.72));
     assert_close(c.agreement_ratio.unwrap(), 0.10, 1e-12);
     assert!(c.significant);
-    assert!(c.p_value < 1e-20, "p = {}", c.p_value);
+    // statsmodels' proportions_ztest([80, 8], [100, 100]), recorded in
+    // tests/reference/stats_reference.out.txt.
+    assert_rel_close(c.p_value, 1.106_997_213_218_175_5e-24, 1e-6);
     // Means 3.8 → 70 and 3.08 → 52 on the 1-5 scale.
     assert_close(c.mean_gap_points, 18.0, 1e-9);
 }
 
 #[sqlx::test]
 async fn role_figures_match_a_hand_computed_example(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let b = Batch::new(&app, "s");
     // Customers: 5, 5, 4, 3, 2, 1. Leaders: five 5s.
     b.scores(
-        &pool,
+        &app,
         CUSTOMER,
         "overall_experience",
         &[(5, 2), (4, 1), (3, 1), (2, 1), (1, 1)],
     )
     .await;
-    b.scores(&pool, LEADERSHIP, "overall_experience", &[(5, 5)])
+    b.scores(&app, LEADERSHIP, "overall_experience", &[(5, 5)])
         .await;
 
     let r = gap(&app, request()).await;
@@ -357,11 +276,11 @@ async fn role_figures_match_a_hand_computed_example(pool: PgPool) {
 
 #[sqlx::test]
 async fn net_score_of_likelihood_to_recommend_is_nps(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let b = Batch::new(&app, "n");
     // 10 customers: 5 promoters (9-10), 2 passives (7-8), 3 detractors (0-6).
     b.scores(
-        &pool,
+        &app,
         CUSTOMER,
         "likelihood_to_recommend",
         &[(10, 3), (9, 2), (8, 1), (7, 1), (6, 1), (3, 1), (0, 1)],
@@ -380,12 +299,11 @@ async fn net_score_of_likelihood_to_recommend_is_nps(pool: PgPool) {
 
 #[sqlx::test]
 async fn small_roles_are_suppressed_with_the_model_in_force(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let b = Batch::new(&app, "x");
-    b.scores(&pool, LEADERSHIP, "speed", &[(5, 3), (4, 1)])
-        .await;
-    b.scores(&pool, STAFF, "speed", &[(4, 3), (2, 3)]).await;
-    b.scores(&pool, CUSTOMER, "speed", &[(2, 5), (4, 5)]).await;
+    b.scores(&app, LEADERSHIP, "speed", &[(5, 3), (4, 1)]).await;
+    b.scores(&app, STAFF, "speed", &[(4, 3), (2, 3)]).await;
+    b.scores(&app, CUSTOMER, "speed", &[(2, 5), (4, 5)]).await;
 
     let r = gap(&app, request()).await;
     let q = question(overall(&r), "speed");
@@ -402,19 +320,10 @@ async fn small_roles_are_suppressed_with_the_model_in_force(pool: PgPool) {
     assert_eq!(pairs(q), [(STAFF, CUSTOMER)]);
 
     // Lower the threshold: the next query uses it.
-    let mut catalog = app.catalog();
-    let mut model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
-    model.min_group_size = 4;
-    catalog
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
-        .await
-        .unwrap();
+    app.update_scoring_model(|model| {
+        model.min_group_size = 4;
+    })
+    .await;
     let r = gap(&app, request()).await;
     assert_eq!(r.min_group_size, 4);
     let q = question(overall(&r), "speed");
@@ -435,7 +344,7 @@ async fn small_roles_are_suppressed_with_the_model_in_force(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_window_is_half_open(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let mut b = Batch::new(&app, "t");
     for (prefix, at) in [
         ("before", "2024-12-31T23:59:59.999Z"),
@@ -445,7 +354,7 @@ async fn the_window_is_half_open(pool: PgPool) {
     ] {
         b.prefix = prefix;
         b.at = at;
-        b.scores(&pool, CUSTOMER, "csat", &[(5, 1)]).await;
+        b.scores(&app, CUSTOMER, "csat", &[(5, 1)]).await;
     }
     let r = gap(
         &app,
@@ -473,16 +382,16 @@ async fn the_window_is_half_open(pool: PgPool) {
 
 #[sqlx::test]
 async fn labels_survey_and_questions_scope_the_report(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let mut b = Batch::new(&app, "emea");
-    b.labels = json!({"region": "emea", "product": "pro"});
-    b.survey_id = Some("wave-1");
-    b.scores(&pool, CUSTOMER, "csat", &[(5, 6)]).await;
-    b.scores(&pool, CUSTOMER, "speed", &[(1, 6)]).await;
+    b.labels = label_map(&[("region", "emea"), ("product", "pro")]);
+    b.survey_id = "wave-1";
+    b.scores(&app, CUSTOMER, "csat", &[(5, 6)]).await;
+    b.scores(&app, CUSTOMER, "speed", &[(1, 6)]).await;
     b.prefix = "amer";
-    b.labels = json!({"region": "amer", "product": "pro"});
-    b.survey_id = Some("wave-2");
-    b.scores(&pool, CUSTOMER, "csat", &[(1, 7)]).await;
+    b.labels = label_map(&[("region", "amer"), ("product", "pro")]);
+    b.survey_id = "wave-2";
+    b.scores(&app, CUSTOMER, "csat", &[(1, 7)]).await;
 
     let csat = |r: &GetPerceptionGapResponse| *role(question(overall(r), "csat"), CUSTOMER);
 
@@ -627,12 +536,8 @@ async fn invalid_requests_list_every_violation(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_confidence_level_sets_the_intervals(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
-    let b = Batch::new(&app, "c");
-    b.scores(&pool, LEADERSHIP, "overall_experience", &[(4, 80), (3, 20)])
-        .await;
-    b.scores(&pool, CUSTOMER, "overall_experience", &[(4, 8), (3, 92)])
-        .await;
+    let app = spawn_app(pool).await;
+    worked_example(&app).await;
 
     let at = |level| {
         let app = &app;
@@ -654,7 +559,7 @@ async fn the_confidence_level_sets_the_intervals(pool: PgPool) {
     assert_eq!((level95, level90), (0.95, 0.90));
 
     let ci90 = role(&q90, LEADERSHIP).favorable_share_ci.unwrap();
-    let (lo, hi) = wilson(80.0, 100.0, 1.644_853_626_951_472_2);
+    let (lo, hi) = wilson(80.0, 100.0, Z90);
     assert_close(ci90.lower, lo, 1e-9);
     assert_close(ci90.upper, hi, 1e-9);
     let ci95 = role(&q95, LEADERSHIP).favorable_share_ci.unwrap();
@@ -670,31 +575,31 @@ async fn the_confidence_level_sets_the_intervals(pool: PgPool) {
 
 #[sqlx::test]
 async fn group_by_reports_each_label_value_like_a_filter(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let mut b = Batch::new(&app, "emea");
-    b.labels = json!({"region": "emea"});
-    b.scores(&pool, LEADERSHIP, "overall_experience", &[(5, 6)])
+    b.labels = label_map(&[("region", "emea")]);
+    b.scores(&app, LEADERSHIP, "overall_experience", &[(5, 6)])
         .await;
-    b.scores(&pool, CUSTOMER, "overall_experience", &[(4, 3), (2, 5)])
+    b.scores(&app, CUSTOMER, "overall_experience", &[(4, 3), (2, 5)])
         .await;
     b.themes(
-        &pool,
+        &app,
         CUSTOMER,
         "improve",
         &[&["wait_times"], &["price", "wait_times"]],
     )
     .await;
     b.prefix = "amer";
-    b.labels = json!({"region": "amer", "tier": "gold"});
-    b.scores(&pool, LEADERSHIP, "overall_experience", &[(4, 5), (1, 2)])
+    b.labels = label_map(&[("region", "amer"), ("tier", "gold")]);
+    b.scores(&app, LEADERSHIP, "overall_experience", &[(4, 5), (1, 2)])
         .await;
-    b.scores(&pool, CUSTOMER, "overall_experience", &[(5, 9)])
+    b.scores(&app, CUSTOMER, "overall_experience", &[(5, 9)])
         .await;
-    b.scores(&pool, STAFF, "csat", &[(3, 5)]).await;
+    b.scores(&app, STAFF, "csat", &[(3, 5)]).await;
     // No region: only in the overall report.
     b.prefix = "none";
-    b.labels = json!({"tier": "gold"});
-    b.scores(&pool, CUSTOMER, "overall_experience", &[(1, 4)])
+    b.labels = label_map(&[("tier", "gold")]);
+    b.scores(&app, CUSTOMER, "overall_experience", &[(1, 4)])
         .await;
 
     let r = gap(
@@ -771,10 +676,10 @@ async fn group_by_reports_each_label_value_like_a_filter(pool: PgPool) {
 
 #[sqlx::test]
 async fn themes_show_blind_spots_illusions_and_alignment(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let b = Batch::new(&app, "th");
     b.themes(
-        &pool,
+        &app,
         LEADERSHIP,
         "do_well",
         &[
@@ -787,7 +692,7 @@ async fn themes_show_blind_spots_illusions_and_alignment(pool: PgPool) {
     )
     .await;
     b.themes(
-        &pool,
+        &app,
         CUSTOMER,
         "do_well",
         &[
@@ -804,9 +709,9 @@ async fn themes_show_blind_spots_illusions_and_alignment(pool: PgPool) {
         ],
     )
     .await;
-    b.themes(&pool, STAFF, "do_well", &[&["product"], &["people"]])
+    b.themes(&app, STAFF, "do_well", &[&["product"], &["people"]])
         .await;
-    b.scores(&pool, CUSTOMER, "csat", &[(4, 5)]).await;
+    b.scores(&app, CUSTOMER, "csat", &[(4, 5)]).await;
 
     let r = gap(&app, request()).await;
     let report = overall(&r);
@@ -919,22 +824,18 @@ async fn themes_show_blind_spots_illusions_and_alignment(pool: PgPool) {
 
 #[sqlx::test]
 async fn tenants_see_only_their_own_answers(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let key_b = app.add_tenant("beta").await;
-    let tenant_b: i64 = sqlx::query_scalar("SELECT tenant_id FROM tenants WHERE name = 'beta'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
 
     // The same response ids in both tenants.
     let a = Batch::new(&app, "same");
-    a.scores(&pool, CUSTOMER, "csat", &[(5, 6)]).await;
+    a.scores(&app, CUSTOMER, "csat", &[(5, 6)]).await;
     let b = Batch {
-        tenant: TenantId(tenant_b),
+        key: key_b.clone(),
         ..a.clone()
     };
-    b.scores(&pool, CUSTOMER, "csat", &[(1, 8)]).await;
-    b.scores(&pool, LEADERSHIP, "speed", &[(4, 5)]).await;
+    b.scores(&app, CUSTOMER, "csat", &[(1, 8)]).await;
+    b.scores(&app, LEADERSHIP, "speed", &[(4, 5)]).await;
 
     let r = gap(&app, request()).await;
     let keys: Vec<_> = overall(&r)
@@ -974,7 +875,7 @@ async fn tenants_see_only_their_own_answers(pool: PgPool) {
 
 #[sqlx::test]
 async fn long_theme_lists_and_wide_groupings_are_bounded(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    let app = spawn_app(pool).await;
     let mut b = Batch::new(&app, "long");
     // 60 distinct customer themes over 5 respondents; leaders name one more.
     let names: Vec<String> = (0..60).map(|i| format!("theme_{i:02}")).collect();
@@ -983,8 +884,8 @@ async fn long_theme_lists_and_wide_groupings_are_bounded(pool: PgPool) {
         .map(|c| c.iter().map(String::as_str).collect())
         .collect();
     let sets: Vec<&[&str]> = sets.iter().map(Vec::as_slice).collect();
-    b.themes(&pool, CUSTOMER, "improve", &sets).await;
-    b.themes(&pool, LEADERSHIP, "improve", &[&["culture"][..]; 5])
+    b.themes(&app, CUSTOMER, "improve", &sets).await;
+    b.themes(&app, LEADERSHIP, "improve", &[&["culture"][..]; 5])
         .await;
 
     let r = gap(&app, request()).await;
@@ -1000,22 +901,14 @@ async fn long_theme_lists_and_wide_groupings_are_bounded(pool: PgPool) {
     assert_eq!(c.alignment, Some(0.0));
 
     // One response in each of 101 regions: too many groups to report.
-    for i in 0..101 {
-        b.prefix = "wide";
-        b.labels = json!({"region": format!("r{i:03}")});
-        let id = format!("wide-{i}");
-        insert_response(
-            &pool,
-            app.tenant,
-            &id,
-            CUSTOMER,
-            b.at,
-            b.labels.clone(),
-            None,
-            &[Ans::Score("csat", 4)],
-        )
-        .await;
-    }
+    b.prefix = "wide";
+    let wide = (0..101)
+        .map(|i| SurveyResponse {
+            labels: label_map(&[("region", &format!("r{i:03}"))]),
+            ..b.response(format!("wide-{i}"), CUSTOMER, rating("csat", 4))
+        })
+        .collect();
+    b.submit(&app, wide).await;
     let err = app
         .scoring()
         .get_perception_gap(GetPerceptionGapRequest {

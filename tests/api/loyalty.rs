@@ -1,24 +1,20 @@
 //! ScoringService.GetLoyaltyRisk, CustomerService.GetCustomerRisk and
 //! ListAtRiskCustomers (SPEC §7).
 
-use gapscore::{
-    proto::v1::{
-        EffortTier, GetCustomerRiskRequest, GetCustomerRiskResponse, GetLoyaltyRiskRequest,
-        GetLoyaltyRiskResponse, GetScoringModelRequest, ListAtRiskCustomersRequest,
-        ListAtRiskCustomersResponse, OutcomeKind, ScoreFilter, TierSource,
-        UpdateScoringModelRequest,
-    },
-    scoring::{
-        EffortComponents, PosteriorTable, PriorModel, TierCounts, TierKindTable, loyalty_risk,
-    },
-    store::tenants::TenantId,
+use gapscore::proto::v1::{
+    Channel, EffortTier, GetCustomerRiskRequest, GetCustomerRiskResponse, GetLoyaltyRiskRequest,
+    GetLoyaltyRiskResponse, Initiator, Journey, ListAtRiskCustomersRequest,
+    ListAtRiskCustomersResponse, Outcome, OutcomeKind, RespondentRole, ScoreFilter, TierSource,
+    Touchpoint, TouchpointOutcome,
 };
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::{
-    effort::data::*,
-    helpers::{TestApp, error_reason, spawn_app, ts, violation_fields},
+use crate::helpers::{
+    TestApp,
+    assert::{Z95, wilson},
+    card_update, ease_response, easy, error_reason, journey_from, outcome, spawn_app,
+    spawn_app_with, stuck, two_calls, violation_fields, window,
 };
 
 const HIGH: i32 = EffortTier::High as i32;
@@ -26,15 +22,11 @@ const MEDIUM: i32 = EffortTier::Medium as i32;
 const LOW: i32 = EffortTier::Low as i32;
 const CES: i32 = TierSource::Ces as i32;
 const JOURNEYS: i32 = TierSource::Journeys as i32;
-const NWOM: i16 = OutcomeKind::NegativeWordOfMouth as i16;
-const DISLOYALTY: i16 = OutcomeKind::Disloyalty as i16;
+const NWOM: OutcomeKind = OutcomeKind::NegativeWordOfMouth;
+const DISLOYALTY: OutcomeKind = OutcomeKind::Disloyalty;
 
 fn january() -> Option<ScoreFilter> {
-    Some(ScoreFilter {
-        start_time: Some(ts("2026-01-01T00:00:00Z")),
-        end_time: Some(ts("2026-02-01T00:00:00Z")),
-        ..Default::default()
-    })
+    window("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
 }
 
 fn with_labels(filter: Option<ScoreFilter>, key: &str, value: &str) -> Option<ScoreFilter> {
@@ -71,19 +63,12 @@ fn tier_counts(r: &GetLoyaltyRiskResponse) -> Vec<(i32, i64)> {
 }
 
 fn assert_close(actual: f64, expected: f64) {
-    assert!(
-        (actual - expected).abs() <= 1e-12 * expected.abs().max(1.0),
-        "{actual} != {expected}"
-    );
+    crate::helpers::assert_rel_close(actual, expected, 1e-12);
 }
 
 /// The posterior mean of (tier, kind) in a loyalty report.
-fn posterior_mean(r: &GetLoyaltyRiskResponse, tier: i32, kind: i16) -> (f64, i64, i64) {
-    let o = r
-        .outcomes
-        .iter()
-        .find(|o| o.kind == i32::from(kind))
-        .unwrap();
+fn posterior_mean(r: &GetLoyaltyRiskResponse, tier: i32, kind: OutcomeKind) -> (f64, i64, i64) {
+    let o = r.outcomes.iter().find(|o| o.kind == kind as i32).unwrap();
     let t = o.tier_rates.iter().find(|t| t.tier == tier).unwrap();
     (t.posterior_mean, t.observed, t.occurrences)
 }
@@ -91,33 +76,41 @@ fn posterior_mean(r: &GetLoyaltyRiskResponse, tier: i32, kind: i16) -> (f64, i64
 #[sqlx::test]
 async fn tiers_come_from_the_latest_ease_answer_before_journeys(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    let eu = || serde_json::json!({"region": "eu"});
-    let none = || serde_json::json!({});
+    let d = app.data();
+    let eu = [("region", "eu")];
     // ann: a HIGH journey, but her ease answer says LOW: CES decides.
-    journey(p, t, "j-ann", "ann", "2026-01-10T09:00:00Z", &card_update()).await;
-    ease(p, t, "r-ann", "ann", "2026-01-12T09:00:00Z", 6).await;
+    d.journey("j-ann", "ann", "2026-01-10T09:00:00Z", &card_update())
+        .await;
+    d.ease("r-ann", "ann", "2026-01-12T09:00:00Z", 6).await;
     // bob: journeys only, the worst decides (67.5, HIGH).
-    journey(p, t, "j-bob-1", "bob", "2026-01-05T09:00:00Z", &easy()).await;
-    let stuck_start = at("2026-01-06T09:00:00Z");
-    journey_with(p, t, "j-bob-2", "bob", "x", eu(), stuck_start, &stuck()).await;
+    d.journey("j-bob-1", "bob", "2026-01-05T09:00:00Z", &easy())
+        .await;
+    let stuck_start = "2026-01-06T09:00:00Z";
+    d.journey_with(("j-bob-2", "bob", "x"), &eu, stuck_start, &stuck())
+        .await;
     // cat: the latest answer in the window (2) decides, not the earlier 6
     // or the later 7 outside the window.
-    ease(p, t, "r-cat-1", "cat", "2026-01-03T09:00:00Z", 6).await;
+    d.ease("r-cat-1", "cat", "2026-01-03T09:00:00Z", 6).await;
     let at_20 = "2026-01-20T09:00:00Z";
-    ease_with(p, t, "r-cat-2", 3, Some("cat"), None, eu(), at_20, 2).await;
-    ease(p, t, "r-cat-3", "cat", "2026-02-02T09:00:00Z", 7).await;
+    let role = RespondentRole::Customer;
+    d.ease_with(("r-cat-2", role, "cat"), ("", &eu), at_20, 2)
+        .await;
+    d.ease("r-cat-3", "cat", "2026-02-02T09:00:00Z", 7).await;
     // dan: 4 is MEDIUM.
-    ease(p, t, "r-dan", "dan", "2026-01-04T09:00:00Z", 4).await;
+    d.ease("r-dan", "dan", "2026-01-04T09:00:00Z", 4).await;
     // eve: 28.5 is MEDIUM; fay: 0 is LOW.
-    journey(p, t, "j-eve", "eve", "2026-01-07T09:00:00Z", &two_calls(1)).await;
-    journey(p, t, "j-fay", "fay", "2026-01-08T09:00:00Z", &easy()).await;
+    d.journey("j-eve", "eve", "2026-01-07T09:00:00Z", &two_calls(1))
+        .await;
+    d.journey("j-fay", "fay", "2026-01-08T09:00:00Z", &easy())
+        .await;
     // gus: only data before the window; hal: a staff answer.
-    ease(p, t, "r-gus", "gus", "2025-12-20T09:00:00Z", 2).await;
-    ease_with(p, t, "r-hal", 2, Some("hal"), None, none(), at_20, 1).await;
+    d.ease("r-gus", "gus", "2025-12-20T09:00:00Z", 2).await;
+    let staff = RespondentRole::Staff;
+    d.ease_with(("r-hal", staff, "hal"), ("", &[]), at_20, 1)
+        .await;
     // ivy: two answers at the same instant: the greater response id wins.
-    ease(p, t, "r-ivy-b", "ivy", "2026-01-09T09:00:00Z", 1).await;
-    ease(p, t, "r-ivy-a", "ivy", "2026-01-09T09:00:00Z", 7).await;
+    d.ease("r-ivy-b", "ivy", "2026-01-09T09:00:00Z", 1).await;
+    d.ease("r-ivy-a", "ivy", "2026-01-09T09:00:00Z", 7).await;
 
     let r = risk(&app, january()).await;
     assert_eq!(r.customers, 7);
@@ -158,50 +151,28 @@ async fn tiers_come_from_the_latest_ease_answer_before_journeys(pool: PgPool) {
     assert_eq!((c.tier, c.latest_ease), (HIGH, Some(2)));
 }
 
-/// Stores `n` journeys with the components of `touchpoints` for customers
-/// `{prefix}0000`, `{prefix}0001`, … in one statement.
-async fn many_journeys(
-    pool: &PgPool,
-    tenant: TenantId,
-    prefix: &str,
-    n: i32,
-    touchpoints: &[gapscore::scoring::TouchpointInput],
-) {
-    let c = EffortComponents::from_touchpoints(touchpoints);
-    sqlx::query(
-        "INSERT INTO journeys (tenant_id, id, customer_id, intent, started_at, content_hash,
-           customer_touchpoints, channel_switches, failed_self_service, transfers,
-           repeated_information, customer_seconds, resolved, first_customer_resolved,
-           has_assisted, first_assisted_resolved, distinct_channels)
-         SELECT $1, $2 || '-j' || lpad(i::text, 4, '0'), $2 || lpad(i::text, 4, '0'), 'x',
-           '2026-01-15T00:00:00Z', '\\x00', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
-         FROM generate_series(0, $3 - 1) i",
-    )
-    .bind(tenant.0)
-    .bind(prefix)
-    .bind(n)
-    .bind(c.customer_touchpoints)
-    .bind(c.channel_switches)
-    .bind(c.failed_self_service)
-    .bind(c.transfers)
-    .bind(c.repeated_information)
-    .bind(c.customer_seconds)
-    .bind(c.resolved)
-    .bind(c.first_customer_resolved)
-    .bind(c.has_assisted)
-    .bind(c.first_assisted_resolved)
-    .bind(c.distinct_channels)
-    .execute(pool)
-    .await
-    .unwrap();
+/// `n` journeys of `touchpoints` on 2026-01-15 for customers
+/// `{prefix}0000`, `{prefix}0001`, …
+fn many_journeys(prefix: &str, n: usize, touchpoints: &[Touchpoint]) -> Vec<Journey> {
+    (0..n)
+        .map(|i| {
+            let customer = format!("{prefix}{i:04}");
+            let id = format!("{customer}-j");
+            journey_from(&id, &customer, "2026-01-15T00:00:00Z", touchpoints)
+        })
+        .collect()
 }
 
 #[sqlx::test]
 async fn the_headline_counts_likely_detractors_with_the_default_priors(pool: PgPool) {
     let app = spawn_app(pool).await;
-    many_journeys(&app.pool, app.tenant, "h", 1200, &card_update()).await;
-    many_journeys(&app.pool, app.tenant, "l", 300, &easy()).await;
-    many_journeys(&app.pool, app.tenant, "m", 500, &two_calls(1)).await;
+    let d = app.data();
+    let high = many_journeys("h", 1200, &card_update());
+    let (first, rest) = high.split_at(1000);
+    d.journeys(first.to_vec()).await;
+    d.journeys(rest.to_vec()).await;
+    d.journeys(many_journeys("l", 300, &easy())).await;
+    d.journeys(many_journeys("m", 500, &two_calls(1))).await;
     let r = risk(&app, january()).await;
     assert_eq!(r.confidence_level, 0.95);
     assert_eq!(r.customers, 2000);
@@ -212,46 +183,56 @@ async fn the_headline_counts_likely_detractors_with_the_default_priors(pool: PgP
         "of our 1,200 high-effort customers, about 972 are likely to speak badly of us"
     );
 
-    // Everything else is scoring::loyalty over the tier counts.
-    let posteriors =
-        PosteriorTable::from_model(&PriorModel::default(), &TierKindTable::default(), 0.95);
-    let counts = TierCounts {
-        low: 300,
-        medium: 500,
-        high: 1200,
-    };
-    let want = loyalty_risk(counts, &posteriors, 0.95);
+    // Everything else in closed form from the tier counts and SPEC §7's
+    // default priors (no outcomes: every posterior is its prior), computed
+    // here independently of src/scoring.
     let ci = r.high_share_ci.unwrap();
-    let want_ci = want.high_share_ci.unwrap();
-    assert_eq!((ci.lower, ci.upper), (want_ci.lower, want_ci.upper));
+    let (lo, hi) = wilson(1200.0, 2000.0, Z95);
+    assert_close(ci.lower, lo);
+    assert_close(ci.upper, hi);
+    // (kind, LOW mean, HIGH mean) of §7.2.
+    let priors = [
+        (OutcomeKind::NegativeWordOfMouth, 0.01, 0.81),
+        (OutcomeKind::Disloyalty, 0.09, 0.96),
+        (OutcomeKind::Repurchase, 0.94, 0.04),
+        (OutcomeKind::SpendIncrease, 0.88, 0.04),
+    ];
     let kinds: Vec<i32> = r.outcomes.iter().map(|o| o.kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            OutcomeKind::NegativeWordOfMouth as i32,
-            OutcomeKind::Disloyalty as i32,
-            OutcomeKind::Repurchase as i32,
-            OutcomeKind::SpendIncrease as i32,
-        ]
-    );
-    for (got, want) in r.outcomes.iter().zip(&want.outcomes) {
-        assert_eq!(got.expected_share, want.expected_share.unwrap());
-        assert_eq!(got.expected_customers, want.expected_customers);
+    let want_kinds: Vec<i32> = priors.iter().map(|p| p.0 as i32).collect();
+    assert_eq!(kinds, want_kinds);
+    for (got, &(kind, low, high)) in r.outcomes.iter().zip(&priors) {
+        // (tier, customers, prior mean, prior strength, interpolated)
+        let tiers = [
+            (LOW, 300.0, low, 50.0, false),
+            (MEDIUM, 500.0, (low + high) / 2.0, 25.0, true),
+            (HIGH, 1200.0, high, 50.0, false),
+        ];
+        let share: f64 = tiers.iter().map(|t| t.1 / 2000.0 * t.2).sum();
+        // Var of Beta(m s, (1 − m) s) is m (1 − m) / (s + 1).
+        let var: f64 = tiers
+            .iter()
+            .map(|t| (t.1 / 2000.0_f64).powi(2) * t.2 * (1.0 - t.2) / (t.3 + 1.0))
+            .sum();
+        assert_close(got.expected_share, share);
+        assert_close(got.expected_customers, share * 2000.0);
         let ci = got.expected_share_ci.unwrap();
-        let want_ci = want.interval.unwrap();
-        assert_eq!((ci.lower, ci.upper), (want_ci.lower, want_ci.upper));
-        let rates: Vec<_> = got
-            .tier_rates
-            .iter()
-            .map(|t| (t.tier, t.posterior_mean, t.prior_interpolated, t.observed))
-            .collect();
-        let want_rates: Vec<_> = want
-            .tier_rates
-            .iter()
-            .zip([LOW, MEDIUM, HIGH])
-            .map(|(t, tier)| (tier, t.rate, t.interpolated, 0))
-            .collect();
-        assert_eq!(rates, want_rates);
+        assert_close(ci.lower, (share - Z95 * var.sqrt()).max(0.0));
+        assert_close(ci.upper, (share + Z95 * var.sqrt()).min(1.0));
+        assert_eq!(got.tier_rates.len(), 3, "{kind:?}");
+        for (rate, &(tier, _, mean, _, interpolated)) in got.tier_rates.iter().zip(&tiers) {
+            assert_eq!(
+                (
+                    rate.tier,
+                    rate.prior_interpolated,
+                    rate.observed,
+                    rate.occurrences
+                ),
+                (tier, interpolated, 0, 0),
+                "{kind:?}"
+            );
+            assert_close(rate.prior_mean, mean);
+            assert_close(rate.posterior_mean, mean);
+        }
     }
     // NWOM: 0.15 × 0.01 + 0.25 × 0.41 + 0.6 × 0.81.
     let nwom = &r.outcomes[0];
@@ -264,7 +245,7 @@ async fn the_headline_counts_likely_detractors_with_the_default_priors(pool: PgP
 #[sqlx::test]
 async fn small_and_empty_scopes_have_readable_headlines(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
+    let d = app.data();
     let r = risk(&app, None).await;
     assert_eq!(r.customers, 0);
     assert_eq!(tier_counts(&r), [(LOW, 0), (MEDIUM, 0), (HIGH, 0)]);
@@ -279,20 +260,22 @@ async fn small_and_empty_scopes_have_readable_headlines(pool: PgPool) {
         assert!(o.tier_rates.iter().all(|t| t.posterior_mean.is_finite()));
     }
 
-    journey(p, t, "j1", "c1", "2026-01-10T09:00:00Z", &easy()).await;
+    d.journey("j1", "c1", "2026-01-10T09:00:00Z", &easy()).await;
     let r = risk(&app, None).await;
     assert_eq!(
         r.headline,
         "none of our 1 assessed customer had a high-effort experience"
     );
-    journey(p, t, "j2", "c2", "2026-01-10T09:00:00Z", &card_update()).await;
+    d.journey("j2", "c2", "2026-01-10T09:00:00Z", &card_update())
+        .await;
     let r = risk(&app, None).await;
     assert_eq!(
         r.headline,
         "of our 1 high-effort customer, about 1 is likely to speak badly of us"
     );
     for c in ["c3", "c4", "c5", "c6"] {
-        journey(p, t, &format!("j-{c}"), c, "2026-01-10T09:00:00Z", &stuck()).await;
+        d.journey(&format!("j-{c}"), c, "2026-01-10T09:00:00Z", &stuck())
+            .await;
     }
     let r = risk(&app, None).await;
     assert_close(r.likely_detractors, 5.0 * 0.81);
@@ -305,37 +288,57 @@ async fn small_and_empty_scopes_have_readable_headlines(pool: PgPool) {
 #[sqlx::test]
 async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
+    let d = app.data();
     let jan10 = "2026-01-10T09:00:00Z";
     let mut journeys: Vec<_> = ["h1", "h2", "h3", "h4", "m1", "n1"]
         .into_iter()
-        .map(|c| proto_journey(&format!("j-{c}"), c, jan10, &card_update()))
+        .map(|c| journey_from(&format!("j-{c}"), c, jan10, &card_update()))
         .collect();
-    journeys.push(proto_journey("j-l1", "l1", jan10, &easy()));
-    submit_journeys(&app, journeys).await;
+    journeys.push(journey_from("j-l1", "l1", jan10, &easy()));
+    app.data().journeys(journeys).await;
     // m1 said it was easy before the outcome: CES decides (LOW).
-    ease(p, t, "r-m1", "m1", "2026-01-20T09:00:00Z", 6).await;
+    d.ease("r-m1", "m1", "2026-01-20T09:00:00Z", 6).await;
     // n1 said so only after the outcome: the journey decides (HIGH).
-    ease(p, t, "r-n1", "n1", "2026-03-01T09:00:00Z", 7).await;
+    d.ease("r-n1", "n1", "2026-03-01T09:00:00Z", 7).await;
 
     // HIGH, NWOM: h1, h2, h4 occurred, h3 did not.
-    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
-    submit_outcome(&app, "o2", "h2", NWOM, true, "2026-03-01T00:00:00Z").await;
-    submit_outcome(&app, "o3", "h3", NWOM, false, "2026-02-15T00:00:00Z").await;
+    app.data()
+        .outcome("o1", "h1", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
+    app.data()
+        .outcome("o2", "h2", NWOM, true, "2026-03-01T00:00:00Z")
+        .await;
+    app.data()
+        .outcome("o3", "h3", NWOM, false, "2026-02-15T00:00:00Z")
+        .await;
     // Exactly 90 days after the journey: still inside [observed − 90 d, observed).
-    submit_outcome(&app, "o4", "h4", NWOM, true, "2026-04-10T09:00:00Z").await;
+    app.data()
+        .outcome("o4", "h4", NWOM, true, "2026-04-10T09:00:00Z")
+        .await;
     // A second later the journey is out of the 90 days: not attributed.
-    submit_outcome(&app, "o5", "h4", NWOM, false, "2026-04-10T09:00:01Z").await;
+    app.data()
+        .outcome("o5", "h4", NWOM, false, "2026-04-10T09:00:01Z")
+        .await;
     // At the journey's own instant: nothing before it, not attributed.
-    submit_outcome(&app, "o6", "h3", NWOM, false, jan10).await;
+    app.data().outcome("o6", "h3", NWOM, false, jan10).await;
     // A customer with no data at all.
-    submit_outcome(&app, "o7", "ghost", NWOM, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o7", "ghost", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
     // LOW, NWOM: l1 did not, m1 did.
-    submit_outcome(&app, "o8", "l1", NWOM, false, "2026-02-01T00:00:00Z").await;
-    submit_outcome(&app, "o9", "m1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o8", "l1", NWOM, false, "2026-02-01T00:00:00Z")
+        .await;
+    app.data()
+        .outcome("o9", "m1", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
     // HIGH, DISLOYALTY: h1 and n1.
-    submit_outcome(&app, "o10", "h1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
-    submit_outcome(&app, "o11", "n1", DISLOYALTY, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o10", "h1", DISLOYALTY, true, "2026-02-01T00:00:00Z")
+        .await;
+    app.data()
+        .outcome("o11", "n1", DISLOYALTY, true, "2026-02-01T00:00:00Z")
+        .await;
 
     // The report covers January; calibration uses every outcome.
     let r = risk(&app, january()).await;
@@ -358,27 +361,14 @@ async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool)
     // The customer view shows the same calibrated rates for its tier.
     let c = customer(&app, "h1", None).await;
     assert_eq!(c.tier, HIGH);
-    let nwom = c
-        .outcomes
-        .iter()
-        .find(|o| o.kind == i32::from(NWOM))
-        .unwrap();
+    let nwom = c.outcomes.iter().find(|o| o.kind == NWOM as i32).unwrap();
     assert_close(nwom.posterior_mean, 43.5 / 54.0);
 
     // A weaker prior lets the tenant's outcomes weigh more.
-    let mut catalog = app.catalog();
-    let mut model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
-    model.prior_strength = 10.0;
-    catalog
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
-        .await
-        .unwrap();
+    app.update_scoring_model(|model| {
+        model.prior_strength = 10.0;
+    })
+    .await;
     let r = risk(&app, january()).await;
     let (mean, _, _) = posterior_mean(&r, HIGH, NWOM);
     assert_close(mean, (8.1 + 3.0) / (10.0 + 4.0));
@@ -389,13 +379,13 @@ async fn outcomes_calibrate_the_posteriors_by_the_tier_before_them(pool: PgPool)
 #[sqlx::test]
 async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
+    let d = app.data();
     let journeys = vec![
-        proto_journey("j-card", "cust-1", "2026-01-10T09:00:00Z", &card_update()),
-        proto_journey("j-easy", "cust-1", "2026-01-20T09:00:00Z", &easy()),
-        proto_journey("j-other", "cust-2", "2026-01-20T09:00:00Z", &stuck()),
+        journey_from("j-card", "cust-1", "2026-01-10T09:00:00Z", &card_update()),
+        journey_from("j-easy", "cust-1", "2026-01-20T09:00:00Z", &easy()),
+        journey_from("j-other", "cust-2", "2026-01-20T09:00:00Z", &stuck()),
     ];
-    submit_journeys(&app, journeys).await;
+    app.data().journeys(journeys).await;
 
     let c = customer(&app, "cust-1", None).await;
     assert_eq!(c.customer_id, "cust-1");
@@ -455,7 +445,7 @@ async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
 
     // A later ease answer of 5 decides the tier; the reasons still explain
     // the worst journey.
-    ease(p, t, "r1", "cust-1", "2026-02-01T09:00:00Z", 5).await;
+    d.ease("r1", "cust-1", "2026-02-01T09:00:00Z", 5).await;
     let c = customer(&app, "cust-1", None).await;
     assert_eq!((c.tier, c.tier_source, c.latest_ease), (LOW, CES, Some(5)));
     assert_eq!(c.reasons.len(), 4);
@@ -465,20 +455,11 @@ async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
     assert_eq!((c.tier, c.latest_ease), (HIGH, None));
 
     // The model in force scores the journeys and words the reasons.
-    let mut catalog = app.catalog();
-    let mut model = catalog
-        .get_scoring_model(GetScoringModelRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .model
-        .unwrap();
-    model.weights.as_mut().unwrap().channel_switch = 0.0;
-    model.high_effort_from = 80.0;
-    catalog
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
-        .await
-        .unwrap();
+    app.update_scoring_model(|model| {
+        model.weights.as_mut().unwrap().channel_switch = 0.0;
+        model.high_effort_from = 80.0;
+    })
+    .await;
     let c = customer(&app, "cust-1", january()).await;
     assert_eq!((c.tier, c.worst_effort_index), (MEDIUM, 70.0));
     assert_eq!(c.journeys[1].effort_tier, MEDIUM);
@@ -493,18 +474,11 @@ async fn customer_risk_explains_the_worst_journey(pool: PgPool) {
 #[sqlx::test]
 async fn customer_risk_is_not_found_without_data_and_validates_the_id(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let (p, t) = (&app.pool, app.tenant);
-    journey(p, t, "j1", "known", "2026-03-10T09:00:00Z", &easy()).await;
-    outcome(
-        p,
-        t,
-        "o1",
-        "outcome-only",
-        NWOM,
-        true,
-        "2026-03-10T09:00:00Z",
-    )
-    .await;
+    let d = app.data();
+    d.journey("j1", "known", "2026-03-10T09:00:00Z", &easy())
+        .await;
+    d.outcome("o1", "outcome-only", NWOM, true, "2026-03-10T09:00:00Z")
+        .await;
     let mut customers = app.customers();
     for (id, filter) in [
         ("nobody", None),
@@ -545,21 +519,20 @@ async fn customer_risk_is_not_found_without_data_and_validates_the_id(pool: PgPo
 
 /// Eleven customers: seven HIGH, two MEDIUM, two LOW.
 async fn at_risk_population(app: &TestApp) {
-    let (p, t) = (&app.pool, app.tenant);
-    let d = "2026-01-10T09:00:00Z";
-    journey(p, t, "j-a1", "a1", d, &card_update()).await;
-    journey(p, t, "j-a2", "a2", d, &stuck()).await;
-    journey(p, t, "j-a3", "a3", d, &card_update()).await;
-    journey(p, t, "j-a4", "a4", d, &stuck()).await;
-    ease(p, t, "r-b1", "b1", d, 1).await;
-    ease(p, t, "r-b2", "b2", d, 3).await;
-    ease(p, t, "r-b3", "b3", d, 2).await;
-    journey(p, t, "j-b3", "b3", d, &easy()).await;
-    journey(p, t, "j-m1", "m1", d, &two_calls(1)).await;
-    ease(p, t, "r-m2", "m2", d, 4).await;
-    journey(p, t, "j-l1", "l1", d, &easy()).await;
-    ease(p, t, "r-l2", "l2", d, 7).await;
-    journey(p, t, "j-l2", "l2", d, &card_update()).await;
+    let (d, jan10) = (app.data(), "2026-01-10T09:00:00Z");
+    d.journey("j-a1", "a1", jan10, &card_update()).await;
+    d.journey("j-a2", "a2", jan10, &stuck()).await;
+    d.journey("j-a3", "a3", jan10, &card_update()).await;
+    d.journey("j-a4", "a4", jan10, &stuck()).await;
+    d.ease("r-b1", "b1", jan10, 1).await;
+    d.ease("r-b2", "b2", jan10, 3).await;
+    d.ease("r-b3", "b3", jan10, 2).await;
+    d.journey("j-b3", "b3", jan10, &easy()).await;
+    d.journey("j-m1", "m1", jan10, &two_calls(1)).await;
+    d.ease("r-m2", "m2", jan10, 4).await;
+    d.journey("j-l1", "l1", jan10, &easy()).await;
+    d.ease("r-l2", "l2", jan10, 7).await;
+    d.journey("j-l2", "l2", jan10, &card_update()).await;
 }
 
 async fn list(
@@ -666,28 +639,13 @@ async fn at_risk_pages_visit_every_customer_once(pool: PgPool) {
 async fn loyalty_and_customers_are_isolated_between_tenants(pool: PgPool) {
     let app = spawn_app(pool).await;
     at_risk_population(&app).await;
-    outcome(
-        &app.pool,
-        app.tenant,
-        "o1",
-        "a1",
-        NWOM,
-        false,
-        "2026-02-01T00:00:00Z",
-    )
-    .await;
+    let at = "2026-02-01T00:00:00Z";
+    app.data().outcome("o1", "a1", NWOM, false, at).await;
     let other_key = app.add_tenant("globex").await;
-    let other = tenant_id(&app.pool, "globex").await;
     // globex has one customer, with an id acme also uses.
-    journey(
-        &app.pool,
-        other,
-        "j-a1",
-        "a1",
-        "2026-01-10T09:00:00Z",
-        &easy(),
-    )
-    .await;
+    app.data_as(&other_key)
+        .journey("j-a1", "a1", "2026-01-10T09:00:00Z", &easy())
+        .await;
 
     let mine = risk(&app, january()).await;
     assert_eq!(mine.customers, 11);
@@ -746,42 +704,42 @@ async fn high_nwom(app: &TestApp) -> (i64, i64) {
 #[sqlx::test]
 async fn the_cached_calibration_follows_every_acknowledged_write(pool: PgPool) {
     // A long cache life: only the writes themselves can refresh it.
-    let app = crate::helpers::spawn_app_with(pool, |a| a.calibration_cache_secs = 3600).await;
+    let app = spawn_app_with(pool, |a| a.calibration_cache_secs = 3600).await;
     let jan10 = "2026-01-10T09:00:00Z";
-    submit_journeys(
-        &app,
-        vec![
-            proto_journey("j-h1", "h1", jan10, &card_update()),
-            proto_journey("j-h2", "h2", jan10, &card_update()),
-        ],
-    )
-    .await;
-    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .journeys(vec![
+            journey_from("j-h1", "h1", jan10, &card_update()),
+            journey_from("j-h2", "h2", jan10, &card_update()),
+        ])
+        .await;
+    app.data()
+        .outcome("o1", "h1", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
     assert_eq!(high_nwom(&app).await, (1, 1));
     assert_eq!(high_nwom(&app).await, (1, 1), "a cached read agrees");
 
     // A new outcome, then an edit of it, each seen by the very next read.
-    submit_outcome(&app, "o2", "h2", NWOM, false, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o2", "h2", NWOM, false, "2026-02-01T00:00:00Z")
+        .await;
     assert_eq!(high_nwom(&app).await, (2, 1));
-    submit_outcome(&app, "o2", "h2", NWOM, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o2", "h2", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
     assert_eq!(high_nwom(&app).await, (2, 2));
     // The customer view reads the same cache.
     let c = customer(&app, "h2", None).await;
-    let nwom = c
-        .outcomes
-        .iter()
-        .find(|o| o.kind == i32::from(NWOM))
-        .unwrap();
+    let nwom = c.outcomes.iter().find(|o| o.kind == NWOM as i32).unwrap();
     assert_close(nwom.posterior_mean, (40.5 + 2.0) / (50.0 + 2.0));
 
     // A journey that makes a third customer attributable.
-    submit_outcome(&app, "o3", "h3", NWOM, false, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .outcome("o3", "h3", NWOM, false, "2026-02-01T00:00:00Z")
+        .await;
     assert_eq!(high_nwom(&app).await, (2, 2), "h3 has no journey yet");
-    submit_journeys(
-        &app,
-        vec![proto_journey("j-h3", "h3", jan10, &card_update())],
-    )
-    .await;
+    app.data()
+        .journeys(vec![journey_from("j-h3", "h3", jan10, &card_update())])
+        .await;
     assert_eq!(high_nwom(&app).await, (3, 2));
 
     // An erasure.
@@ -796,14 +754,14 @@ async fn the_cached_calibration_follows_every_acknowledged_write(pool: PgPool) {
 
 #[sqlx::test]
 async fn writes_by_another_process_reach_the_calibration_within_its_lifetime(pool: PgPool) {
-    let app = crate::helpers::spawn_app_with(pool, |a| a.calibration_cache_secs = 1).await;
+    let app = spawn_app_with(pool, |a| a.calibration_cache_secs = 1).await;
     let jan10 = "2026-01-10T09:00:00Z";
-    submit_journeys(
-        &app,
-        vec![proto_journey("j-h1", "h1", jan10, &card_update())],
-    )
-    .await;
-    submit_outcome(&app, "o1", "h1", NWOM, true, "2026-02-01T00:00:00Z").await;
+    app.data()
+        .journeys(vec![journey_from("j-h1", "h1", jan10, &card_update())])
+        .await;
+    app.data()
+        .outcome("o1", "h1", NWOM, true, "2026-02-01T00:00:00Z")
+        .await;
     assert_eq!(high_nwom(&app).await, (1, 1));
     // Another process erases the outcome behind this server's back.
     sqlx::query("DELETE FROM outcomes WHERE tenant_id = $1 AND id = 'o1'")
@@ -818,5 +776,139 @@ async fn writes_by_another_process_reach_the_calibration_within_its_lifetime(poo
             "still cached after 3 s with a 1 s lifetime"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A fixed data set (tests/reference/loyalty_dataset.json: journeys
+/// touchpoint by touchpoint, ease answers, outcomes), submitted through the
+/// API, reports the figures `tests/reference/stats_reference.py` computes
+/// from the same raw records with SPEC §6.1 and §7 and scipy/statsmodels
+/// (loyalty_expected.json), within 1e-6.
+#[sqlx::test]
+async fn loyalty_figures_match_the_reference_computed_from_raw_records(pool: PgPool) {
+    use serde_json::Value;
+    let data: Value =
+        serde_json::from_str(include_str!("../reference/loyalty_dataset.json")).unwrap();
+    let want: Value =
+        serde_json::from_str(include_str!("../reference/loyalty_expected.json")).unwrap();
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let num = |v: &Value| v.as_f64().unwrap();
+    let int = |v: &Value| v.as_i64().unwrap();
+    let app = spawn_app(pool).await;
+    let d = app.data();
+
+    let enum_value = |prefix: &str, v: &Value| format!("{prefix}_{}", text(v));
+    let journeys: Vec<Journey> = data["journeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            let touchpoints: Vec<Touchpoint> = j["touchpoints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| Touchpoint {
+                    channel: Channel::from_str_name(&enum_value("CHANNEL", &t["channel"])).unwrap()
+                        as i32,
+                    initiator: Initiator::from_str_name(&enum_value("INITIATOR", &t["initiator"]))
+                        .unwrap() as i32,
+                    occurred_at: None,
+                    duration_seconds: int(&t["minutes"]) as i32 * 60,
+                    wait_seconds: int(&t["wait_minutes"]) as i32 * 60,
+                    outcome: TouchpointOutcome::from_str_name(&enum_value(
+                        "TOUCHPOINT_OUTCOME",
+                        &t["outcome"],
+                    ))
+                    .unwrap() as i32,
+                    transfers: int(&t["transfers"]) as i32,
+                    repeated_information: t["repeated_information"].as_bool().unwrap(),
+                })
+                .collect();
+            let (id, customer, start) =
+                (text(&j["id"]), text(&j["customer_id"]), text(&j["start"]));
+            journey_from(&id, &customer, &start, &touchpoints)
+        })
+        .collect();
+    d.journeys(journeys).await;
+    let answers = data["ease"].as_array().unwrap().iter().map(|e| {
+        let score = int(&e["score"]) as i32;
+        ease_response(
+            &text(&e["id"]),
+            &text(&e["customer_id"]),
+            &text(&e["at"]),
+            score,
+        )
+    });
+    d.responses(answers.collect()).await;
+    let outcomes = data["outcomes"].as_array().unwrap().iter().map(|o| {
+        let kind = OutcomeKind::from_str_name(&enum_value("OUTCOME_KIND", &o["kind"])).unwrap();
+        Outcome {
+            occurred: o["occurred"].as_bool().unwrap(),
+            ..outcome(
+                &text(&o["id"]),
+                &text(&o["customer_id"]),
+                kind,
+                &text(&o["observed_at"]),
+            )
+        }
+    });
+    app.submit_outcomes(outcomes.collect()).await.unwrap();
+
+    let close = |got: f64, want: &Value, what: &str| {
+        let want = num(want);
+        assert!((got - want).abs() <= 1e-6, "{what}: {got} against {want}");
+    };
+    let (start, end) = (text(&data["window"][0]), text(&data["window"][1]));
+    let r = risk(&app, window(&start, &end)).await;
+    assert_eq!(r.confidence_level, num(&want["confidence_level"]));
+    assert_eq!(r.customers, int(&want["customers"]));
+    let tiers: Vec<i64> = ["LOW", "MEDIUM", "HIGH"]
+        .iter()
+        .map(|t| int(&want["tiers"][t]))
+        .collect();
+    assert_eq!(
+        tier_counts(&r),
+        [(LOW, tiers[0]), (MEDIUM, tiers[1]), (HIGH, tiers[2])]
+    );
+    let ci = r.high_share_ci.unwrap();
+    close(ci.lower, &want["high_share_ci"][0], "high share ci");
+    close(ci.upper, &want["high_share_ci"][1], "high share ci");
+    close(
+        r.likely_detractors,
+        &want["likely_detractors"],
+        "likely detractors",
+    );
+    let kinds = want["outcomes"].as_array().unwrap();
+    assert_eq!(r.outcomes.len(), kinds.len());
+    for (got, want) in r.outcomes.iter().zip(kinds) {
+        let kind = OutcomeKind::from_str_name(&enum_value("OUTCOME_KIND", &want["kind"])).unwrap();
+        assert_eq!(got.kind, kind as i32);
+        let what = format!("{kind:?}");
+        close(got.expected_share, &want["expected_share"], &what);
+        close(got.expected_customers, &want["expected_customers"], &what);
+        let ci = got.expected_share_ci.unwrap();
+        close(ci.lower, &want["expected_share_ci"][0], &what);
+        close(ci.upper, &want["expected_share_ci"][1], &what);
+        let rates = want["tier_rates"].as_array().unwrap();
+        for ((rate, want), tier) in got.tier_rates.iter().zip(rates).zip([LOW, MEDIUM, HIGH]) {
+            let what = format!("{kind:?} tier {tier}");
+            assert_eq!(rate.tier, tier, "{what}");
+            assert_eq!(
+                (rate.observed, rate.occurrences),
+                (int(&want["observed"]), int(&want["occurrences"])),
+                "{what}"
+            );
+            close(rate.prior_mean, &want["prior_mean"], &what);
+            close(rate.posterior_mean, &want["posterior_mean"], &what);
+            let ci = rate.posterior_ci.unwrap();
+            close(ci.lower, &want["posterior_ci"][0], &what);
+            close(ci.upper, &want["posterior_ci"][1], &what);
+        }
+    }
+    // Each assessed customer's tier, one by one.
+    for (id, tier) in want["customer_tiers"].as_object().unwrap() {
+        let c = customer(&app, id, window(&start, &end)).await;
+        let tier = EffortTier::from_str_name(&format!("EFFORT_TIER_{}", text(tier))).unwrap();
+        assert_eq!(c.tier, tier as i32, "{id}");
     }
 }

@@ -8,44 +8,11 @@ use gapscore::proto::v1::{
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::helpers::{TestApp, spawn_app, ts, violation_fields};
-
-pub fn outcome(id: &str, customer_id: &str, kind: OutcomeKind, at: &str) -> Outcome {
-    Outcome {
-        id: id.into(),
-        customer_id: customer_id.into(),
-        kind: kind as i32,
-        occurred: true,
-        observed_at: Some(ts(at)),
-    }
-}
+use crate::helpers::{TestApp, outcome, spawn_app, sql::rows_in, ts, violation_fields};
 
 async fn submit(app: &TestApp, outcomes: Vec<Outcome>) -> Result<(i64, i64, i64), tonic::Status> {
-    let counts = app
-        .outcomes()
-        .submit_outcomes(SubmitOutcomesRequest { outcomes })
-        .await?
-        .into_inner()
-        .counts
-        .unwrap();
-    Ok((counts.inserted, counts.updated, counts.unchanged))
-}
-
-async fn list_all(app: &TestApp, mut request: ListOutcomesRequest) -> Vec<Outcome> {
-    let mut all = Vec::new();
-    loop {
-        let page = app
-            .outcomes()
-            .list_outcomes(request.clone())
-            .await
-            .unwrap()
-            .into_inner();
-        all.extend(page.outcomes);
-        if page.next_page_token.is_empty() {
-            return all;
-        }
-        request.page_token = page.next_page_token;
-    }
+    let c = app.submit_outcomes(outcomes).await?;
+    Ok((c.inserted, c.updated, c.unchanged))
 }
 
 fn ids(outcomes: &[Outcome]) -> Vec<&str> {
@@ -53,10 +20,7 @@ fn ids(outcomes: &[Outcome]) -> Vec<&str> {
 }
 
 async fn stored_outcomes(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM outcomes")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    rows_in(pool, "outcomes").await
 }
 
 #[sqlx::test]
@@ -80,7 +44,7 @@ async fn outcomes_round_trip_and_are_idempotent_by_id(pool: PgPool) {
         (2, 0, 0)
     );
     assert_eq!(
-        list_all(&app, ListOutcomesRequest::default()).await,
+        app.list_all_outcomes(ListOutcomesRequest::default()).await,
         [a.clone(), b.clone()]
     );
 
@@ -114,7 +78,7 @@ async fn outcomes_round_trip_and_are_idempotent_by_id(pool: PgPool) {
             (expected_new, 1, 2 - expected_new)
         );
         assert_eq!(
-            list_all(&app, ListOutcomesRequest::default()).await[0],
+            app.list_all_outcomes(ListOutcomesRequest::default()).await[0],
             current
         );
     }
@@ -246,14 +210,12 @@ async fn outcome_pagination_walks_every_record_once_in_order(pool: PgPool) {
     let mut expected = all.clone();
     expected.sort_by_key(|o| (o.observed_at.unwrap().seconds, o.id.clone()));
     for page_size in [1, 7, 45, 2000] {
-        let got = list_all(
-            &app,
-            ListOutcomesRequest {
+        let got = app
+            .list_all_outcomes(ListOutcomesRequest {
                 page_size,
                 ..Default::default()
-            },
-        )
-        .await;
+            })
+            .await;
         assert_eq!(got, expected, "page_size {page_size}");
     }
     let page = app
@@ -308,19 +270,23 @@ async fn outcomes_filter_by_window_customer_and_kind(pool: PgPool) {
             ..Default::default()
         };
     assert_eq!(
-        ids(&list_all(&app, req(Some(window.clone()), "", Unspecified)).await),
+        ids(&app
+            .list_all_outcomes(req(Some(window.clone()), "", Unspecified))
+            .await),
         ["o2", "o3", "o4"]
     );
     assert_eq!(
-        ids(&list_all(&app, req(None, "c2", Unspecified)).await),
+        ids(&app.list_all_outcomes(req(None, "c2", Unspecified)).await),
         ["o3", "o4"]
     );
     assert_eq!(
-        ids(&list_all(&app, req(None, "", Repurchase)).await),
+        ids(&app.list_all_outcomes(req(None, "", Repurchase)).await),
         ["o1", "o3", "o5"]
     );
     assert_eq!(
-        ids(&list_all(&app, req(Some(window), "c2", Repurchase)).await),
+        ids(&app
+            .list_all_outcomes(req(Some(window), "c2", Repurchase))
+            .await),
         ["o3"]
     );
 
@@ -379,7 +345,7 @@ async fn tenants_see_only_their_own_outcomes_even_with_shared_ids(pool: PgPool) 
         .unwrap();
     assert_eq!((counts.inserted, counts.updated), (1, 0));
     assert_eq!(
-        list_all(&app, ListOutcomesRequest::default()).await,
+        app.list_all_outcomes(ListOutcomesRequest::default()).await,
         std::slice::from_ref(&a)
     );
     let b_list = app

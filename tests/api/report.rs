@@ -1,13 +1,17 @@
 //! `gapscore report` (issue 4, "a picture"): the demo tenant's report shows
 //! the same figures the API serves.
 
-use gapscore::{
-    proto::v1::*,
-    report::{self, agreement_sentence, pct, pct_interval, points},
-};
+use gapscore::proto::v1::*;
 use sqlx::PgPool;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{
+    internals::{
+        demo,
+        report::{self, agreement_sentence, pct, pct_interval, points},
+    },
+    spawn_app,
+    sql::count,
+};
 
 fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
     q.roles
@@ -19,7 +23,30 @@ fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
 #[sqlx::test]
 async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let key = gapscore::demo::load(&pool).await.expect("demo loads");
+    let key = demo::load(&pool).await.expect("demo loads");
+    // The data set docs/WALKTHROUGH.md and the README describe.
+    let demo_rows = [
+        count(
+            &pool,
+            "SELECT count(*) FROM survey_responses JOIN tenants USING (tenant_id) WHERE name = 'demo'",
+        )
+        .await,
+        count(
+            &pool,
+            "SELECT count(*) FROM journeys JOIN tenants USING (tenant_id) WHERE name = 'demo'",
+        )
+        .await,
+        count(
+            &pool,
+            "SELECT count(*) FROM outcomes JOIN tenants USING (tenant_id) WHERE name = 'demo'",
+        )
+        .await,
+    ];
+    assert_eq!(
+        demo_rows,
+        [2_640, 1_800, 2_400],
+        "responses, journeys, outcomes"
+    );
 
     // What a dashboard would fetch over gRPC with the demo key.
     let card = app
@@ -93,17 +120,44 @@ async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) 
         assert!(html.contains(&points(c.gap_points)));
     }
 
-    // The chart: every rating question by key, one <rect> per reported bar.
+    // The chart: every rating question, one <rect> per reported bar,
+    // largest LEADERSHIP→CUSTOMER gap first, questions without that
+    // comparison after them in key order.
     let chart = &html[html.find("<svg").expect("inline SVG")..];
     let mut bars = 0;
+    let mut charted: Vec<(usize, &str)> = Vec::new();
     for q in questions {
-        assert!(
-            chart.contains(&format!(">{}</text>", q.question)),
-            "{} is charted",
-            q.question
-        );
+        let at = chart
+            .find(&format!(">{}</text>", q.question))
+            .unwrap_or_else(|| panic!("{} is charted", q.question));
+        charted.push((at, &q.question));
         bars += q.roles.iter().filter(|r| !r.suppressed).count();
     }
+    charted.sort();
+    let charted: Vec<&str> = charted.into_iter().map(|(_, q)| q).collect();
+    let leaders_to_customers = |q: &QuestionGap| {
+        q.comparisons
+            .iter()
+            .find(|c| {
+                c.from_role == RespondentRole::Leadership as i32
+                    && c.to_role == RespondentRole::Customer as i32
+            })
+            .map(|c| c.gap_points)
+    };
+    let mut paired: Vec<(f64, &str)> = questions
+        .iter()
+        .filter_map(|q| leaders_to_customers(q).map(|g| (g, q.question.as_str())))
+        .collect();
+    paired.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut unpaired: Vec<&str> = questions
+        .iter()
+        .filter(|q| leaders_to_customers(q).is_none())
+        .map(|q| q.question.as_str())
+        .collect();
+    unpaired.sort();
+    let expected: Vec<&str> = paired.iter().map(|p| p.1).chain(unpaired).collect();
+    assert!(paired.len() >= 2, "the demo has gaps to sort: {paired:?}");
+    assert_eq!(charted, expected, "gaps {paired:?}");
     // Every role answers overall_experience; some questions only customers.
     assert!(bars >= questions.len() + 2, "{bars} bars");
     assert_eq!(html.matches("<rect").count(), bars);

@@ -8,15 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use gapscore::{
-    domain::{Scope, Window},
-    proto::v1::*,
-    store::{
-        gap::{self, GapQuery, ScoreCount},
-        rollup,
-        tenants::{self, TenantId},
-    },
-};
+use gapscore::proto::v1::*;
 use proptest::{
     prelude::*,
     strategy::ValueTree,
@@ -24,7 +16,14 @@ use proptest::{
 };
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{
+    TestApp,
+    internals::{
+        GapQuery, Scope, ScoreCount, TenantId, Window, clear_tenant_data, create_tenant, gap,
+        rollup,
+    },
+    spawn_app,
+};
 
 /// Questions of the built-in catalog with their scales.
 const QUESTIONS: [(&str, i32, i32); 3] = [
@@ -240,7 +239,7 @@ async fn apply(app: &TestApp, tenant: TenantId, key: &str, op: &Op, last: &mut B
                 .expect("erasure accepted");
         }
         Op::Clear => {
-            tenants::clear_tenant_data(&app.pool, tenant).await.unwrap();
+            clear_tenant_data(&app.pool, tenant).await.unwrap();
             last.clear();
         }
         Op::Compact => {
@@ -266,18 +265,13 @@ async fn rollup_histograms_equal_the_raw_answers_under_random_histories(pool: Pg
         let ops = strategy.new_tree(&mut runner).unwrap().current();
         // A fresh tenant per case; a second tenant shares every id, so a
         // trigger or a fold that crossed tenants would show.
-        let (t, k) = tenants::create_tenant(&pool, &format!("case-{case}"))
-            .await
-            .unwrap();
-        let (other, other_key) = tenants::create_tenant(&pool, &format!("other-{case}"))
-            .await
-            .unwrap();
-        let (tenant, other) = (TenantId(t.tenant_id), TenantId(other.tenant_id));
+        let (tenant, k) = create_tenant(&pool, &format!("case-{case}")).await;
+        let (other, other_key) = create_tenant(&pool, &format!("other-{case}")).await;
         let (mut last, mut other_last) = (BTreeMap::new(), BTreeMap::new());
         for (step, op) in ops.iter().enumerate() {
-            apply(&app, tenant, &k.secret, op, &mut last).await;
+            apply(&app, tenant, &k, op, &mut last).await;
             if step % 3 == 0 {
-                apply(&app, other, &other_key.secret, op, &mut other_last).await;
+                apply(&app, other, &other_key, op, &mut other_last).await;
             }
         }
         compared += assert_rollup_exact(&pool, tenant, &format!("case {case} {ops:?}")).await;

@@ -5,57 +5,67 @@ use gapscore::proto::v1::*;
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::helpers::{TestApp, spawn_app, ts, violation_fields};
+use crate::helpers::{
+    TestApp, card_update, journey_from, rating, spawn_app, ts, violation_fields, window,
+};
 
-fn rating(question: &str, score: i32) -> Answer {
-    Answer {
-        question: question.into(),
-        score: Some(score),
-        themes: vec![],
-        comment: String::new(),
-    }
+/// SPEC §1's card update, its first reminder on 2026-10-04.
+fn card_update_in_october(customer_id: &str) -> Journey {
+    journey_from(
+        "jrn-card-update",
+        customer_id,
+        "2026-10-04T00:00:00Z",
+        &card_update(),
+    )
 }
 
-/// `favorable` of `n` respondents of `role` rate overall_experience 5, the
-/// rest 1; customers also answer NPS and ease.
-async fn rate(
-    app: &TestApp,
-    prefix: &str,
+/// Respondents `{prefix}-{i}` of one role answering at one instant.
+struct Group<'a> {
+    prefix: &'a str,
     role: RespondentRole,
     n: usize,
     favorable: usize,
-    at: &str,
-) {
-    let responses = (0..n)
-        .map(|i| {
-            let good = i < favorable;
+    at: &'a str,
+}
+
+const fn group<'a>(
+    prefix: &'a str,
+    role: RespondentRole,
+    (n, favorable): (usize, usize),
+    at: &'a str,
+) -> Group<'a> {
+    Group {
+        prefix,
+        role,
+        n,
+        favorable,
+        at,
+    }
+}
+
+/// In each group, `favorable` of `n` respondents rate overall_experience
+/// 5, the rest 1; customers also answer NPS and ease.
+async fn rate(app: &TestApp, groups: &[Group<'_>]) {
+    let mut responses = Vec::new();
+    for g in groups {
+        responses.extend((0..g.n).map(|i| {
+            let good = i < g.favorable;
             let mut answers = vec![rating("overall_experience", if good { 5 } else { 1 })];
-            if role == RespondentRole::Customer {
+            if g.role == RespondentRole::Customer {
                 answers.push(rating("likelihood_to_recommend", if good { 10 } else { 3 }));
                 answers.push(rating("ease", if good { 6 } else { 2 }));
             }
             SurveyResponse {
-                id: format!("{prefix}-{i}"),
-                role: role as i32,
-                respondent_id: format!("{prefix}-{i}"),
-                submitted_at: Some(ts(at)),
+                id: format!("{}-{i}", g.prefix),
+                role: g.role as i32,
+                respondent_id: format!("{}-{i}", g.prefix),
+                submitted_at: Some(ts(g.at)),
                 answers,
                 ..Default::default()
             }
-        })
-        .collect();
-    app.survey()
-        .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-        .await
-        .unwrap();
-}
-
-fn window(start: &str, end: &str) -> Option<ScoreFilter> {
-    Some(ScoreFilter {
-        start_time: Some(ts(start)),
-        end_time: Some(ts(end)),
-        ..Default::default()
-    })
+        }));
+    }
+    app.submit_responses(responses).await.unwrap();
 }
 
 #[sqlx::test]
@@ -63,29 +73,25 @@ async fn the_scorecard_composes_the_individual_scores(pool: PgPool) {
     let app = spawn_app(pool).await;
     rate(
         &app,
-        "lead",
-        RespondentRole::Leadership,
-        20,
-        16,
-        "2026-10-01T10:00:00Z",
+        &[
+            group(
+                "lead",
+                RespondentRole::Leadership,
+                (20, 16),
+                "2026-10-01T10:00:00Z",
+            ),
+            group(
+                "cust",
+                RespondentRole::Customer,
+                (40, 4),
+                "2026-10-02T10:00:00Z",
+            ),
+        ],
     )
     .await;
-    rate(
-        &app,
-        "cust",
-        RespondentRole::Customer,
-        40,
-        4,
-        "2026-10-02T10:00:00Z",
-    )
-    .await;
-    let journey = gapscore::demo::card_update_story("cust-0", "emea", "tv");
-    app.journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap();
+    app.data()
+        .journeys(vec![card_update_in_october("cust-0")])
+        .await;
 
     let card = app
         .scoring()
@@ -174,20 +180,20 @@ async fn weekly_trends_keep_empty_buckets(pool: PgPool) {
     // and the last.
     rate(
         &app,
-        "w1",
-        RespondentRole::Customer,
-        10,
-        3,
-        "2026-10-06T09:00:00Z",
-    )
-    .await;
-    rate(
-        &app,
-        "w3",
-        RespondentRole::Customer,
-        20,
-        15,
-        "2026-10-21T09:00:00Z",
+        &[
+            group(
+                "w1",
+                RespondentRole::Customer,
+                (10, 3),
+                "2026-10-06T09:00:00Z",
+            ),
+            group(
+                "w3",
+                RespondentRole::Customer,
+                (20, 15),
+                "2026-10-21T09:00:00Z",
+            ),
+        ],
     )
     .await;
     let trend = app
@@ -256,29 +262,25 @@ async fn monthly_gap_and_effort_trends(pool: PgPool) {
     let app = spawn_app(pool).await;
     rate(
         &app,
-        "lead",
-        RespondentRole::Leadership,
-        10,
-        8,
-        "2026-09-10T10:00:00Z",
+        &[
+            group(
+                "lead",
+                RespondentRole::Leadership,
+                (10, 8),
+                "2026-09-10T10:00:00Z",
+            ),
+            group(
+                "cust",
+                RespondentRole::Customer,
+                (10, 1),
+                "2026-09-12T10:00:00Z",
+            ),
+        ],
     )
     .await;
-    rate(
-        &app,
-        "cust",
-        RespondentRole::Customer,
-        10,
-        1,
-        "2026-09-12T10:00:00Z",
-    )
-    .await;
-    let journey = gapscore::demo::card_update_story("cust-x", "emea", "tv");
-    app.journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap();
+    app.data()
+        .journeys(vec![card_update_in_october("cust-x")])
+        .await;
 
     let gaps = app
         .scoring()
@@ -302,8 +304,7 @@ async fn monthly_gap_and_effort_trends(pool: PgPool) {
     assert_eq!(values, [None, Some(70.0), None]);
     assert_eq!(gaps.points[1].sample_size, 20);
 
-    // The card-update journey starts with the first reminder, 29 days
-    // before the demo's 2026-11-02 end: in October.
+    // The card-update journey starts with the first reminder: in October.
     let effort = app
         .scoring()
         .get_trend(GetTrendRequest {
@@ -361,20 +362,20 @@ async fn scorecards_and_trends_are_isolated_between_tenants(pool: PgPool) {
     let other = app.add_tenant("globex").await;
     rate(
         &app,
-        "lead",
-        RespondentRole::Leadership,
-        10,
-        8,
-        "2026-10-01T10:00:00Z",
-    )
-    .await;
-    rate(
-        &app,
-        "cust",
-        RespondentRole::Customer,
-        10,
-        1,
-        "2026-10-01T10:00:00Z",
+        &[
+            group(
+                "lead",
+                RespondentRole::Leadership,
+                (10, 8),
+                "2026-10-01T10:00:00Z",
+            ),
+            group(
+                "cust",
+                RespondentRole::Customer,
+                (10, 1),
+                "2026-10-01T10:00:00Z",
+            ),
+        ],
     )
     .await;
     let theirs = app

@@ -7,20 +7,21 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use gapscore::{
-    proto::v1::{
-        Answer, GetSurveyResponseRequest, ListQuestionsRequest, RespondentRole,
-        SubmitJourneysRequest, SubmitSurveyResponsesRequest, SurveyResponse,
-    },
-    telemetry::{self, LogFormat},
+use gapscore::proto::v1::{
+    Answer, GetSurveyResponseRequest, ListQuestionsRequest, RespondentRole, SubmitJourneysRequest,
+    SubmitSurveyResponsesRequest, SurveyResponse,
 };
 use sqlx::PgPool;
 use tonic::Code;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
-use crate::{
-    helpers::{TestApp, error_reason, spawn_app, ts},
-    journeys::simple_journey,
+use crate::helpers::{
+    TestApp, error_reason,
+    internals::{
+        revoke_key,
+        telemetry::{self, LogFormat},
+    },
+    simple_journey, spawn_app, ts, violation_fields,
 };
 
 /// Log output collected in memory.
@@ -82,20 +83,29 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
         .list_questions(ListQuestionsRequest {})
         .await
         .unwrap();
-    // Stored and read back (UNIMPLEMENTED until survey ingest lands; the
-    // body with the comment still crosses every layer).
-    let _ = app
+    // Stored (or unchanged, the second time) and read back.
+    let counts = app
         .survey()
         .submit_survey_responses(SubmitSurveyResponsesRequest {
             responses: vec![response_with_comment("r1", comment)],
         })
-        .await;
-    let _ = app
+        .await
+        .expect("the response is stored")
+        .into_inner()
+        .counts
+        .unwrap();
+    assert_eq!(counts.inserted + counts.unchanged, 1, "{counts:?}");
+    let back = app
         .survey()
         .get_survey_response(GetSurveyResponseRequest { id: "r1".into() })
-        .await;
+        .await
+        .expect("the response reads back")
+        .into_inner()
+        .response
+        .unwrap();
+    assert_eq!(back.answers[0].comment, comment);
     // Rejected by validation: a NUL and an over-long comment.
-    let _ = app
+    let err = app
         .survey()
         .submit_survey_responses(SubmitSurveyResponsesRequest {
             responses: vec![
@@ -103,7 +113,15 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
                 response_with_comment("r3", &comment.repeat(400)),
             ],
         })
-        .await;
+        .await
+        .expect_err("invalid comments are rejected");
+    assert_eq!(
+        violation_fields(&err),
+        [
+            "responses[0].answers[0].comment",
+            "responses[1].answers[0].comment"
+        ]
+    );
     // A label value carrying the text, valid and invalid.
     let mut journey = simple_journey("j1", "cust-1", "2026-01-05T10:00:00Z");
     journey.labels.insert("note".into(), comment.into());
@@ -116,12 +134,18 @@ async fn traffic(app: &TestApp, comment: &str, unknown_key: &str, revoked_key: &
     journey
         .labels
         .insert("Bad Key".into(), format!("{comment}\0"));
-    let _ = app
+    let err = app
         .journeys()
         .submit_journeys(SubmitJourneysRequest {
             journeys: vec![journey],
         })
-        .await;
+        .await
+        .expect_err("an invalid label is rejected");
+    let fields = violation_fields(&err);
+    assert!(
+        !fields.is_empty() && fields.iter().all(|f| f.starts_with("journeys[0].labels")),
+        "{fields:?}"
+    );
     // Bad keys.
     for key in [unknown_key, revoked_key, "not-a-key"] {
         let err = app
@@ -145,9 +169,7 @@ async fn api_keys_and_comments_never_reach_the_logs(pool: PgPool) {
     let app = spawn_app(pool).await;
     let revoked = app.add_tenant("globex").await;
     let revoked_id = revoked.split('_').nth(1).unwrap().to_owned();
-    gapscore::store::tenants::revoke_key(&app.pool, &revoked_id)
-        .await
-        .unwrap();
+    assert!(revoke_key(&app.pool, &revoked_id).await);
     let unknown = "gsk_0123456789ab_00112233445566778899aabbccddeeff0011223344556677";
     let comment = "PRIVATE-COMMENT-d41d8cd9 my card was charged twice";
     traffic(&app, comment, unknown, &revoked).await;
@@ -185,9 +207,7 @@ async fn every_kind_of_bad_key_gets_the_same_answer(pool: PgPool) {
     let app = spawn_app(pool).await;
     let revoked = app.add_tenant("globex").await;
     let revoked_id = revoked.split('_').nth(1).unwrap().to_owned();
-    gapscore::store::tenants::revoke_key(&app.pool, &revoked_id)
-        .await
-        .unwrap();
+    assert!(revoke_key(&app.pool, &revoked_id).await);
     let key_id = app.key.split('_').nth(1).unwrap();
     let wrong_secret = format!("gsk_{key_id}_{}", "0".repeat(48));
     let long = "x".repeat(4000);

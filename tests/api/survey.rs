@@ -11,35 +11,11 @@ use sqlx::PgPool;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, error_reason, spawn_app, ts, violation_fields};
+use crate::helpers::{
+    TestApp, error_reason, rating, response, sorted, spawn_app, themes, ts, violation_fields,
+};
 
 // ---------------------------------------------------------------- builders
-
-fn rating(question: &str, score: i32) -> Answer {
-    Answer {
-        question: question.into(),
-        score: Some(score),
-        ..Default::default()
-    }
-}
-
-fn themes(question: &str, themes: &[&str]) -> Answer {
-    Answer {
-        question: question.into(),
-        themes: themes.iter().map(|t| t.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn response(id: &str, role: RespondentRole, at: &str, answers: Vec<Answer>) -> SurveyResponse {
-    SurveyResponse {
-        id: id.into(),
-        role: role as i32,
-        submitted_at: Some(ts(at)),
-        answers,
-        ..Default::default()
-    }
-}
 
 /// A valid customer response with one rating.
 fn simple(id: &str) -> SurveyResponse {
@@ -95,16 +71,6 @@ fn counts(inserted: i64, updated: i64, unchanged: i64) -> IngestCounts {
     }
 }
 
-async fn submit(
-    app: &TestApp,
-    responses: Vec<SurveyResponse>,
-) -> Result<IngestCounts, tonic::Status> {
-    app.survey()
-        .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-        .await
-        .map(|r| r.into_inner().counts.expect("counts are always set"))
-}
-
 async fn get(app: &TestApp, id: &str) -> Result<SurveyResponse, tonic::Status> {
     app.survey()
         .get_survey_response(GetSurveyResponseRequest { id: id.into() })
@@ -118,11 +84,6 @@ async fn stored(pool: &PgPool) -> (i64, i64) {
         .fetch_one(pool)
         .await
         .unwrap()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 // ---------------------------------------------------------------- submit and get
@@ -153,7 +114,7 @@ async fn a_submitted_response_comes_back_normalized(pool: PgPool) {
         ],
     };
     assert_eq!(
-        submit(&app, vec![sent.clone()]).await.unwrap(),
+        app.submit_responses(vec![sent.clone()]).await.unwrap(),
         counts(1, 0, 0)
     );
 
@@ -180,9 +141,15 @@ async fn a_submitted_response_comes_back_normalized(pool: PgPool) {
     assert_eq!(nulls, (None, Some("cust-42".into())));
 
     // Sending back exactly what Get returned changes nothing.
-    assert_eq!(submit(&app, vec![back]).await.unwrap(), counts(0, 0, 1));
+    assert_eq!(
+        app.submit_responses(vec![back]).await.unwrap(),
+        counts(0, 0, 1)
+    );
     // Nor does the original, un-normalized form.
-    assert_eq!(submit(&app, vec![sent]).await.unwrap(), counts(0, 0, 1));
+    assert_eq!(
+        app.submit_responses(vec![sent]).await.unwrap(),
+        counts(0, 0, 1)
+    );
 }
 
 #[sqlx::test]
@@ -390,7 +357,7 @@ async fn every_rule_is_reported_with_its_path_and_nothing_is_stored(pool: PgPool
     batch.push(simple("twin"));
     expected.push(format!("responses[{}].id", dup + 1));
 
-    let err = submit(&app, batch).await.unwrap_err();
+    let err = app.submit_responses(batch).await.unwrap_err();
     assert_eq!(error_reason(&err), "INVALID_ARGUMENT");
     assert_eq!(sorted(violation_fields(&err)), sorted(expected));
     let details = err.get_details_bad_request().unwrap();
@@ -423,7 +390,7 @@ async fn more_than_100_answers_are_rejected(pool: PgPool) {
         answers: (0..101).map(|_| rating("speed", 3)).collect(),
         ..simple("r1")
     };
-    let err = submit(&app, vec![record]).await.unwrap_err();
+    let err = app.submit_responses(vec![record]).await.unwrap_err();
     assert!(violation_fields(&err).contains(&"responses[0].answers".to_string()));
     assert_eq!(stored(&app.pool).await, (0, 0));
 }
@@ -455,7 +422,10 @@ async fn limits_are_inclusive(pool: PgPool) {
         ],
         ..simple("x")
     };
-    assert_eq!(submit(&app, vec![record]).await.unwrap(), counts(1, 0, 0));
+    assert_eq!(
+        app.submit_responses(vec![record]).await.unwrap(),
+        counts(1, 0, 0)
+    );
     let back = get(&app, &"r".repeat(128)).await.unwrap();
     assert_eq!(back.answers[3].themes.len(), 20);
     assert_eq!(back.answers[3].themes[0], "t0");
@@ -466,7 +436,7 @@ async fn one_bad_record_stores_nothing(pool: PgPool) {
     let app = spawn_app(pool).await;
     let mut batch: Vec<_> = (0..10).map(|i| simple(&format!("r{i}"))).collect();
     batch[7].answers[0].score = Some(9);
-    let err = submit(&app, batch).await.unwrap_err();
+    let err = app.submit_responses(batch).await.unwrap_err();
     assert_eq!(violation_fields(&err), ["responses[7].answers[0].score"]);
     assert!(err.message().contains("responses[7].answers[0].score"));
     assert_eq!(stored(&app.pool).await, (0, 0));
@@ -475,13 +445,13 @@ async fn one_bad_record_stores_nothing(pool: PgPool) {
 #[sqlx::test]
 async fn batches_hold_1_to_1000_records(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let err = submit(&app, vec![]).await.unwrap_err();
+    let err = app.submit_responses(vec![]).await.unwrap_err();
     assert_eq!(violation_fields(&err), ["responses"]);
     let batch: Vec<_> = (0..1001).map(|i| simple(&format!("r{i}"))).collect();
-    let err = submit(&app, batch.clone()).await.unwrap_err();
+    let err = app.submit_responses(batch.clone()).await.unwrap_err();
     assert_eq!(violation_fields(&err), ["responses"]);
     assert_eq!(stored(&app.pool).await, (0, 0));
-    let ok = submit(&app, batch[..1000].to_vec()).await.unwrap();
+    let ok = app.submit_responses(batch[..1000].to_vec()).await.unwrap();
     assert_eq!(ok, counts(1000, 0, 0));
 }
 
@@ -498,7 +468,7 @@ async fn a_thoroughly_broken_batch_still_gets_a_readable_error(pool: PgPool) {
             ..simple(&format!("r{i}"))
         })
         .collect();
-    let err = submit(&app, batch).await.unwrap_err();
+    let err = app.submit_responses(batch).await.unwrap_err();
     let fields = violation_fields(&err);
     assert!(!fields.is_empty() && fields.len() < 3000);
     assert_eq!(fields[0], "responses[0].role");
@@ -517,7 +487,10 @@ async fn a_thoroughly_broken_batch_still_gets_a_readable_error(pool: PgPool) {
 async fn resending_is_idempotent_and_edits_replace(pool: PgPool) {
     let app = spawn_app(pool).await;
     let batch: Vec<_> = (0..20).map(|i| six_answers(format!("r{i}"), i)).collect();
-    assert_eq!(submit(&app, batch.clone()).await.unwrap(), counts(20, 0, 0));
+    assert_eq!(
+        app.submit_responses(batch.clone()).await.unwrap(),
+        counts(20, 0, 0)
+    );
     assert_eq!(stored(&app.pool).await, (20, 120));
     let versions = || async {
         sqlx::query_scalar::<_, String>(
@@ -529,7 +502,10 @@ async fn resending_is_idempotent_and_edits_replace(pool: PgPool) {
     };
     let before = versions().await;
 
-    assert_eq!(submit(&app, batch.clone()).await.unwrap(), counts(0, 0, 20));
+    assert_eq!(
+        app.submit_responses(batch.clone()).await.unwrap(),
+        counts(0, 0, 20)
+    );
     assert_eq!(
         versions().await,
         before,
@@ -541,7 +517,7 @@ async fn resending_is_idempotent_and_edits_replace(pool: PgPool) {
     edited[5].answers.truncate(2);
     edited[5].labels.insert("tier".into(), "gold".into());
     assert_eq!(
-        submit(&app, edited.clone()).await.unwrap(),
+        app.submit_responses(edited.clone()).await.unwrap(),
         counts(0, 1, 19)
     );
     assert_eq!(stored(&app.pool).await, (20, 116));
@@ -554,7 +530,7 @@ async fn resending_is_idempotent_and_edits_replace(pool: PgPool) {
     let mut mixed = batch;
     mixed.push(six_answers("r20".into(), 20));
     mixed.push(six_answers("r21".into(), 21));
-    assert_eq!(submit(&app, mixed).await.unwrap(), counts(2, 1, 19));
+    assert_eq!(app.submit_responses(mixed).await.unwrap(), counts(2, 1, 19));
     assert_eq!(stored(&app.pool).await, (22, 132));
 }
 
@@ -677,28 +653,6 @@ async fn list(
     })
 }
 
-/// Every id the request lists, following page tokens.
-async fn list_all(app: &TestApp, request: ListSurveyResponsesRequest) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut token = String::new();
-    loop {
-        let (page, next) = list(
-            app,
-            ListSurveyResponsesRequest {
-                page_token: token,
-                ..request.clone()
-            },
-        )
-        .await
-        .unwrap();
-        ids.extend(page.into_iter().map(|r| r.id));
-        if next.is_empty() {
-            return ids;
-        }
-        token = next;
-    }
-}
-
 #[sqlx::test]
 async fn pages_walk_every_record_once_in_order(pool: PgPool) {
     let app = spawn_app(pool).await;
@@ -712,7 +666,7 @@ async fn pages_walk_every_record_once_in_order(pool: PgPool) {
             ..simple(&format!("p{i:03}"))
         })
         .collect();
-    submit(&app, batch).await.unwrap();
+    app.submit_responses(batch).await.unwrap();
 
     let mut pages = 0;
     let mut seen: Vec<(i64, String)> = Vec::new();
@@ -774,8 +728,8 @@ async fn pages_walk_every_record_once_in_order(pool: PgPool) {
 async fn page_size_defaults_and_is_coerced(pool: PgPool) {
     let app = spawn_app(pool).await;
     let batch: Vec<_> = (0..1000).map(|i| simple(&format!("a{i:04}"))).collect();
-    submit(&app, batch).await.unwrap();
-    submit(&app, (0..5).map(|i| simple(&format!("b{i}"))).collect())
+    app.submit_responses(batch).await.unwrap();
+    app.submit_responses((0..5).map(|i| simple(&format!("b{i}"))).collect())
         .await
         .unwrap();
 
@@ -840,16 +794,13 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         }
     };
     use RespondentRole::{Customer, Leadership, Staff};
-    submit(
-        &app,
-        vec![
-            rec("a", Customer, "2026-01-01T00:00:00Z", "emea", "w1", "c1"),
-            rec("b", Customer, "2026-01-02T00:00:00Z", "amer", "w1", "c2"),
-            rec("c", Leadership, "2026-01-03T00:00:00Z", "emea", "w2", ""),
-            rec("d", Staff, "2026-01-04T00:00:00Z", "emea", "w2", "s1"),
-            rec("e", Customer, "2026-01-05T00:00:00Z", "emea", "", "c1"),
-        ],
-    )
+    app.submit_responses(vec![
+        rec("a", Customer, "2026-01-01T00:00:00Z", "emea", "w1", "c1"),
+        rec("b", Customer, "2026-01-02T00:00:00Z", "amer", "w1", "c2"),
+        rec("c", Leadership, "2026-01-03T00:00:00Z", "emea", "w2", ""),
+        rec("d", Staff, "2026-01-04T00:00:00Z", "emea", "w2", "s1"),
+        rec("e", Customer, "2026-01-05T00:00:00Z", "emea", "", "c1"),
+    ])
     .await
     .unwrap();
     let filtered = |filter: ScoreFilter| ListSurveyResponsesRequest {
@@ -863,12 +814,12 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         end_time: Some(ts("2026-01-04T00:00:00Z")),
         ..Default::default()
     });
-    assert_eq!(list_all(&app, window).await, ["b", "c"]);
+    assert_eq!(app.list_all_responses(window).await, ["b", "c"]);
     let from = filtered(ScoreFilter {
         start_time: Some(ts("2026-01-04T00:00:00Z")),
         ..Default::default()
     });
-    assert_eq!(list_all(&app, from).await, ["d", "e"]);
+    assert_eq!(app.list_all_responses(from).await, ["d", "e"]);
 
     let labels = filtered(ScoreFilter {
         labels: BTreeMap::from([
@@ -877,7 +828,7 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         ]),
         ..Default::default()
     });
-    assert_eq!(list_all(&app, labels).await, ["a", "c", "d", "e"]);
+    assert_eq!(app.list_all_responses(labels).await, ["a", "c", "d", "e"]);
     let no_match = filtered(ScoreFilter {
         labels: BTreeMap::from([
             ("region".into(), "emea".into()),
@@ -885,7 +836,7 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         ]),
         ..Default::default()
     });
-    assert!(list_all(&app, no_match).await.is_empty());
+    assert!(app.list_all_responses(no_match).await.is_empty());
 
     let survey = filtered(ScoreFilter {
         survey_id: "w2".into(),
@@ -893,18 +844,18 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         intent: "ignored".into(),
         ..Default::default()
     });
-    assert_eq!(list_all(&app, survey).await, ["c", "d"]);
+    assert_eq!(app.list_all_responses(survey).await, ["c", "d"]);
 
     let role = ListSurveyResponsesRequest {
         role: Customer as i32,
         ..Default::default()
     };
-    assert_eq!(list_all(&app, role).await, ["a", "b", "e"]);
+    assert_eq!(app.list_all_responses(role).await, ["a", "b", "e"]);
     let respondent = ListSurveyResponsesRequest {
         respondent_id: "c1".into(),
         ..Default::default()
     };
-    assert_eq!(list_all(&app, respondent).await, ["a", "e"]);
+    assert_eq!(app.list_all_responses(respondent).await, ["a", "e"]);
 
     let combined = ListSurveyResponsesRequest {
         role: Customer as i32,
@@ -917,7 +868,7 @@ async fn filters_restrict_the_listing(pool: PgPool) {
         }),
         ..Default::default()
     };
-    assert_eq!(list_all(&app, combined).await, ["a"]);
+    assert_eq!(app.list_all_responses(combined).await, ["a"]);
 }
 
 #[sqlx::test]
@@ -943,11 +894,11 @@ async fn invalid_filters_are_rejected(pool: PgPool) {
     assert_eq!(
         sorted(violation_fields(&err)),
         sorted(vec![
-            "role".into(),
-            "respondent_id".into(),
-            "filter.end_time".into(),
-            "filter.labels[\"Bad\"]".into(),
-            "filter.survey_id".into(),
+            "role",
+            "respondent_id",
+            "filter.end_time",
+            "filter.labels[\"Bad\"]",
+            "filter.survey_id",
         ])
     );
 }
@@ -957,7 +908,7 @@ async fn page_tokens_only_work_for_their_query_and_tenant(pool: PgPool) {
     let app = spawn_app(pool).await;
     let b_key = app.add_tenant("b").await;
     let batch: Vec<_> = (0..5).map(|i| simple(&format!("r{i}"))).collect();
-    submit(&app, batch.clone()).await.unwrap();
+    app.submit_responses(batch.clone()).await.unwrap();
     app.survey_as(Some(&b_key))
         .submit_survey_responses(SubmitSurveyResponsesRequest { responses: batch })
         .await
@@ -1021,7 +972,7 @@ async fn tenants_are_isolated(pool: PgPool) {
     let a_records: Vec<_> = (0..3).map(|i| six_answers(format!("r{i}"), i)).collect();
     let mut a_all = a_records.clone();
     a_all.push(simple("a-only"));
-    assert_eq!(submit(&app, a_all).await.unwrap(), counts(4, 0, 0));
+    assert_eq!(app.submit_responses(a_all).await.unwrap(), counts(4, 0, 0));
     let a_before = get(&app, "r0").await.unwrap();
 
     // Tenant B sends the same ids with other content: new records for B.
@@ -1075,13 +1026,13 @@ async fn tenants_are_isolated(pool: PgPool) {
     // A is untouched.
     assert_eq!(get(&app, "r0").await.unwrap(), a_before);
     assert_eq!(
-        list_all(&app, ListSurveyResponsesRequest::default())
+        app.list_all_responses(ListSurveyResponsesRequest::default())
             .await
             .len(),
         4
     );
     assert_eq!(
-        submit(&app, a_records).await.unwrap(),
+        app.submit_responses(a_records).await.unwrap(),
         counts(0, 0, 3),
         "A's records were not replaced by B's"
     );

@@ -1,15 +1,18 @@
 //! TLS (rustls) end to end, and the refusal to serve plaintext off loopback.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
-use gapscore::{config::ServeArgs, proto::v1::ListQuestionsRequest, startup::Application};
+use gapscore::proto::v1::ListQuestionsRequest;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{
+    TestApp,
+    app::wait_for_health,
+    internals::{Application, ServeArgs},
+    spawn_app_with,
+};
 
 /// A self-signed certificate for `localhost`, written as PEM files into a
 /// fresh directory: (certificate PEM, certificate path, key path).
@@ -47,20 +50,7 @@ async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: Pg
         .await
         .expect("TLS handshake with a trusted certificate");
     // Health turns SERVING once the watcher's first database ping succeeds.
-    let mut status = ServingStatus::Unknown;
-    for _ in 0..100 {
-        status = HealthClient::new(trusted.clone())
-            .check(HealthCheckRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
-        if status == ServingStatus::Serving {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, ServingStatus::Serving);
+    wait_for_health(&trusted, ServingStatus::Serving, Duration::from_secs(5)).await;
     let bearer = TestApp::bearer(Some(&app.key));
     let questions =
         gapscore::proto::v1::catalog_service_client::CatalogServiceClient::with_interceptor(

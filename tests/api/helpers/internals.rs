@@ -1,0 +1,77 @@
+//! Every library internal the tests use, in one place: the paths below are
+//! the only ones to mend when `src/` moves things. Tests talk to the server
+//! over gRPC wherever they can; what is here has no RPC (tenants and keys
+//! are made with the CLI, page tokens are opaque to clients) or is what a
+//! test is about (the SQL effort expressions, the rollup, the report, the
+//! benchmark harness).
+
+pub use gapscore::{
+    bench,
+    config::ServeArgs,
+    demo,
+    domain::{Scope, TenantId, Window},
+    report,
+    scoring::{
+        EffortComponents, EffortModel, EffortTier as ScoringTier, effort::EffortWeights,
+        effort_breakdown, stats::wilson_interval,
+    },
+    startup::Application,
+    store::{
+        effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
+        gap::{self, GapQuery, ScoreCount},
+        migrate, rollup,
+        tenants::clear_tenant_data,
+    },
+    telemetry,
+};
+use sqlx::PgPool;
+
+/// A new tenant and its key's secret (`gapscore tenant create`).
+pub async fn create_tenant(pool: &PgPool, name: &str) -> (TenantId, String) {
+    let (tenant, key) = gapscore::store::tenants::create_tenant(pool, name)
+        .await
+        .expect("tenant created");
+    (TenantId(tenant.tenant_id), key.secret)
+}
+
+/// Revokes a key by its id (`gapscore key revoke`); whether it existed.
+pub async fn revoke_key(pool: &PgPool, key_id: &str) -> bool {
+    gapscore::store::tenants::revoke_key(pool, key_id)
+        .await
+        .expect("revoke runs")
+}
+
+/// The id of a tenant by name.
+pub async fn tenant_id(pool: &PgPool, name: &str) -> TenantId {
+    let t = gapscore::store::tenants::find_tenant(pool, name)
+        .await
+        .expect("tenant lookup")
+        .expect("tenant exists");
+    TenantId(t.tenant_id)
+}
+
+/// A page token with the fingerprint the server gives `query` of `tenant`
+/// and an arbitrary position: what a client that guessed the format could
+/// forge.
+pub fn forge_page_token(
+    tenant: TenantId,
+    query: &impl prost::Message,
+    position: &impl serde::Serialize,
+) -> String {
+    use gapscore::service::page;
+    page::encode(&page::fingerprint(tenant.0, query), position)
+}
+
+/// The position of an at-risk page token, serialized as the server does.
+pub fn at_risk_position(
+    tier: i32,
+    worst_effort_index: f64,
+    customer_id: String,
+) -> serde_json::Value {
+    serde_json::to_value(gapscore::store::loyalty::AtRiskKey {
+        tier,
+        worst_effort_index,
+        customer_id,
+    })
+    .unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,135 @@
+//! The few direct reads and writes of the database: what a test cannot see
+//! or do through the API (whole-database digests, stored columns, another
+//! process's writes, rows no request could produce).
+
+use std::collections::BTreeMap;
+
+use sqlx::PgPool;
+
+use super::internals::{EffortComponents, TenantId};
+
+/// `SELECT count(*) …` (or any one `bigint`) with no parameters.
+pub async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Row count of `table` over all tenants.
+pub async fn rows_in(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+/// Row count and an MD5 of every row of one table.
+pub type TableDigest = (i64, String);
+
+/// A digest of every table of the schema (all tenants), so a test can tell
+/// "nothing changed" from "rows were replaced".
+pub type Snapshot = BTreeMap<String, TableDigest>;
+
+/// Every base table of the public schema, from `information_schema`, so a
+/// table added by a migration is covered without editing the tests.
+pub async fn tables(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("table list")
+}
+
+/// The digest of every table (see [`tables`]). Survey responses, journeys
+/// and outcomes whose id starts with `exclude_prefix` (and their answers,
+/// touchpoints and rollup counts) are left out; `""` excludes nothing.
+///
+/// `gap_daily` is digested as what it means, the sum of its signed deltas
+/// per key: the server's background compactor folds deltas at any moment
+/// without changing that.
+pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
+    // '' LIKE-matches only the empty id, which is never stored.
+    let pattern = if exclude_prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{exclude_prefix}%")
+    };
+    let digest = "count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')";
+    let excluded_answers = "EXISTS (SELECT 1 FROM survey_responses s \
+         WHERE s.tenant_id = a.tenant_id AND s.rid = a.rid AND s.id LIKE $1)";
+    let mut out = Snapshot::new();
+    for table in tables(pool).await {
+        let sql = match table.as_str() {
+            "survey_responses" | "journeys" | "outcomes" => {
+                format!("SELECT {digest} FROM {table} t WHERE NOT t.id LIKE $1")
+            }
+            "answers" => format!(
+                "SELECT {digest} FROM answers t WHERE NOT EXISTS (SELECT 1 FROM survey_responses s \
+                 WHERE s.tenant_id = t.tenant_id AND s.rid = t.rid AND s.id LIKE $1)"
+            ),
+            "touchpoints" => format!(
+                "SELECT {digest} FROM touchpoints t WHERE NOT EXISTS (SELECT 1 FROM journeys j \
+                 WHERE j.tenant_id = t.tenant_id AND j.jid = t.jid AND j.id LIKE $1)"
+            ),
+            "gap_daily" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, day, question, role, score, survey_id, sum(n) AS answers
+                   FROM (
+                     SELECT tenant_id, day, question, role, score, survey_id, answers AS n
+                     FROM gap_daily
+                     UNION ALL
+                     SELECT a.tenant_id, (a.submitted_at AT TIME ZONE 'UTC')::date, a.question,
+                            a.role, a.score, a.survey_id, -1
+                     FROM answers a WHERE a.score IS NOT NULL AND {excluded_answers}
+                   ) d
+                   GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0
+                 ) t"
+            ),
+            _ => format!("SELECT {digest} FROM {table} t WHERE $1::text = $1::text"),
+        };
+        let row: TableDigest = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("digest of {table}: {e}"));
+        out.insert(table, row);
+    }
+    out
+}
+
+/// Stores a journey row with the given effort components and no
+/// touchpoints: a combination no request could produce, for comparing the
+/// SQL effort expressions with the pure functions over arbitrary inputs.
+pub async fn insert_journey_components(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: &str,
+    c: &EffortComponents,
+) {
+    sqlx::query(
+        "INSERT INTO journeys (tenant_id, id, customer_id, intent, started_at, content_hash,
+           customer_touchpoints, channel_switches, failed_self_service, transfers,
+           repeated_information, customer_seconds, resolved, first_customer_resolved,
+           has_assisted, first_assisted_resolved, distinct_channels)
+         VALUES ($1, $2, 'c', 'x', now(), '\\x00', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(c.customer_touchpoints)
+    .bind(c.channel_switches)
+    .bind(c.failed_self_service)
+    .bind(c.transfers)
+    .bind(c.repeated_information)
+    .bind(c.customer_seconds)
+    .bind(c.resolved)
+    .bind(c.first_customer_resolved)
+    .bind(c.has_assisted)
+    .bind(c.first_assisted_resolved)
+    .bind(c.distinct_channels)
+    .execute(pool)
+    .await
+    .expect("journey row stored");
+}
