@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::{grpc::validate::utc_to_timestamp, proto::v1::*};
+use crate::{grpc::convert::utc_to_timestamp, proto::v1::*};
 
 /// The seed of the demo data set.
 pub const SEED: u64 = 20_261_101;
@@ -504,20 +504,14 @@ fn random_journey(
 
 /// Loads the demo data set into the `demo` tenant (created, or emptied and
 /// refilled), through the same validation and storage code as the gRPC API,
-/// and returns a new API key for it.
+/// and returns a new API key for it. The data set is made of the messages a
+/// client would send (tests send some of them over gRPC), converted as the
+/// transport converts them and submitted to the services directly.
 pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
     use anyhow::Context;
-    use tonic::Request;
 
     use crate::{
-        grpc::{
-            AppState, journey::JourneyServiceImpl, outcome::OutcomeServiceImpl,
-            survey::SurveyServiceImpl,
-        },
-        proto::v1::{
-            journey_service_server::JourneyService, outcome_service_server::OutcomeService,
-            survey_service_server::SurveyService,
-        },
+        service::{Services, journeys, outcomes, survey},
         store::tenants::{self, TenantId},
     };
 
@@ -530,43 +524,23 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
     };
     let key = tenants::create_key(pool, tenant).await?;
-    let state = AppState::new(pool.clone(), std::time::Duration::ZERO);
-    fn authed<T>(tenant: TenantId, mut request: Request<T>) -> Request<T> {
-        request.extensions_mut().insert(tenant);
-        request
-    }
+    let services = Services::new(pool.clone(), std::time::Duration::ZERO);
     let data = generate(SEED);
-    let surveys = SurveyServiceImpl {
-        state: state.clone(),
-    };
-    for chunk in data.responses.chunks(1000) {
-        let request = SubmitSurveyResponsesRequest {
-            responses: chunk.to_vec(),
-        };
-        surveys
-            .submit_survey_responses(authed(tenant, Request::new(request)))
+    fn converted<T: Clone + Into<U>, U>(chunk: &[T]) -> Vec<U> {
+        chunk.iter().cloned().map(Into::into).collect()
+    }
+    for chunk in data.responses.chunks(survey::MAX_RESPONSES_PER_MESSAGE) {
+        survey::submit(&services, tenant, &converted(chunk))
             .await
             .context("loading survey responses")?;
     }
-    let journeys = JourneyServiceImpl {
-        state: state.clone(),
-    };
-    for chunk in data.journeys.chunks(1000) {
-        let request = SubmitJourneysRequest {
-            journeys: chunk.to_vec(),
-        };
-        journeys
-            .submit_journeys(authed(tenant, Request::new(request)))
+    for chunk in data.journeys.chunks(journeys::MAX_JOURNEYS) {
+        journeys::submit(&services, tenant, &converted(chunk))
             .await
             .context("loading journeys")?;
     }
-    let outcomes = OutcomeServiceImpl { state };
-    for chunk in data.outcomes.chunks(1000) {
-        let request = SubmitOutcomesRequest {
-            outcomes: chunk.to_vec(),
-        };
-        outcomes
-            .submit_outcomes(authed(tenant, Request::new(request)))
+    for chunk in data.outcomes.chunks(outcomes::MAX_OUTCOMES) {
+        outcomes::submit(&services, tenant, &converted(chunk))
             .await
             .context("loading outcomes")?;
     }

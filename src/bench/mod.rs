@@ -36,13 +36,14 @@ use tonic::{
 };
 
 use crate::{
-    grpc::{journey::check_journeys, validate::utc_to_timestamp},
+    grpc::validate::utc_to_timestamp,
     proto::v1::{
         customer_service_client::CustomerServiceClient,
         journey_service_client::JourneyServiceClient, outcome_service_client::OutcomeServiceClient,
         scoring_service_client::ScoringServiceClient, survey_service_client::SurveyServiceClient,
         *,
     },
+    service::journeys::check_journeys,
     store::{catalog::Question, tenants},
 };
 use data::Generator;
@@ -357,11 +358,16 @@ fn normalize_responses(
     batch: &[SurveyResponse],
 ) -> Vec<crate::store::responses::ResponseRecord> {
     let map = catalog.iter().map(|q| (q.key.as_str(), q)).collect();
-    crate::grpc::survey::validate_batch(batch, &map).expect("generated responses are valid")
+    crate::service::survey::check_batch(
+        &batch.iter().cloned().map(Into::into).collect::<Vec<_>>(),
+        &map,
+    )
+    .expect("generated responses are valid")
 }
 
 fn normalize_journeys(batch: &[Journey]) -> Vec<crate::store::journeys::NewJourney> {
-    check_journeys(batch).expect("generated journeys are valid")
+    check_journeys(&batch.iter().cloned().map(Into::into).collect::<Vec<_>>())
+        .expect("generated journeys are valid")
 }
 
 /// Runs the whole benchmark against `server`, whose database is `pool`

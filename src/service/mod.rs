@@ -5,8 +5,13 @@
 //! tonic or HTTP.
 
 pub mod calibration;
+pub mod erasure;
 pub mod error;
+pub mod journeys;
+pub mod outcomes;
 pub mod page;
+pub mod survey;
+pub mod write;
 
 use std::{sync::Arc, time::Duration};
 
