@@ -7,9 +7,13 @@ use chrono::{DateTime, Utc};
 
 use super::convert::check_timestamp;
 use crate::{
-    domain::{IngestCounts, Numbered, Violations, scope::MAX_FUTURE_MINUTES},
+    domain::{IngestCounts, Numbered, TenantId, Violations, scope::MAX_FUTURE_MINUTES},
     proto::v1 as proto,
-    service::{ServiceError, ServiceResult, page, write::Converted},
+    service::{
+        ServiceError, ServiceResult,
+        page::{self, PageRequest},
+        write::Converted,
+    },
 };
 
 /// A required enum field: 0 (unspecified) "is required", a number outside
@@ -101,6 +105,22 @@ pub fn counts_to_proto(c: IngestCounts) -> proto::IngestCounts {
         inserted: c.inserted,
         updated: c.updated,
         unchanged: c.unchanged,
+    }
+}
+
+/// The page a list request asks for, its token bound to the tenant and
+/// `query`: the request without its page fields (page_size may change
+/// between pages, AIP-158).
+pub fn page_request(
+    tenant: TenantId,
+    size: i64,
+    token: String,
+    query: &impl prost::Message,
+) -> PageRequest {
+    PageRequest {
+        size,
+        token,
+        fingerprint: page::fingerprint(tenant.0, query),
     }
 }
 

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     convert,
-    ingest::{BatchStream, counts_to_proto, page_size, record_time, required},
+    ingest::{BatchStream, counts_to_proto, page_request, page_size, record_time, required},
 };
 use crate::{
     domain::{
@@ -18,7 +18,6 @@ use crate::{
             self as service, ScoredJourney, SubmittedJourney, SubmittedTouchpoint,
             touchpoint_message,
         },
-        page::{self, PageRequest},
     },
     store::journeys::JourneyFilter,
 };
@@ -78,18 +77,13 @@ impl JourneyService for JourneyServiceImpl {
         let tenant = super::tenant(&request)?;
         let request = request.into_inner();
         let (filter, size) = list_filter(&request)?;
-        let page = PageRequest {
-            size,
-            token: request.page_token.clone(),
-            fingerprint: page::fingerprint(
-                tenant.0,
-                &ListJourneysRequest {
-                    page_size: 0,
-                    page_token: String::new(),
-                    ..request
-                },
-            ),
+        let token = request.page_token.clone();
+        let query = ListJourneysRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..request
         };
+        let page = page_request(tenant, size, token, &query);
         let page = service::list(&self.state, tenant, &filter, &page).await?;
         Ok(Response::new(ListJourneysResponse {
             journeys: page.items.into_iter().map(journey_to_proto).collect(),

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     convert,
-    ingest::{counts_to_proto, optional, page_size, record_time, required},
+    ingest::{counts_to_proto, optional, page_request, page_size, record_time, required},
 };
 use crate::{
     domain::{Numbered, Violations, enums::OutcomeKind, violations::check_id},
@@ -12,7 +12,6 @@ use crate::{
     service::{
         ServiceResult, Services,
         outcomes::{self as service, SubmittedOutcome},
-        page::{self, PageRequest},
     },
     store::outcomes as db,
 };
@@ -49,18 +48,13 @@ impl OutcomeService for OutcomeServiceImpl {
         let tenant = super::tenant(&request)?;
         let request = request.into_inner();
         let (filter, size) = list_filter(&request)?;
-        let page = PageRequest {
-            size,
-            token: request.page_token.clone(),
-            fingerprint: page::fingerprint(
-                tenant.0,
-                &ListOutcomesRequest {
-                    page_size: 0,
-                    page_token: String::new(),
-                    ..request
-                },
-            ),
+        let token = request.page_token.clone();
+        let query = ListOutcomesRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..request
         };
+        let page = page_request(tenant, size, token, &query);
         let page = service::list(&self.state, tenant, &filter, &page).await?;
         Ok(Response::new(ListOutcomesResponse {
             outcomes: page.items.into_iter().map(outcome_to_proto).collect(),

@@ -5,14 +5,13 @@ use tonic::{Request, Response, Status};
 
 use super::{
     convert,
-    ingest::{BatchStream, counts_to_proto, optional, record_time, required},
+    ingest::{BatchStream, counts_to_proto, optional, page_request, record_time, required},
 };
 use crate::{
     domain::{Numbered, Violations, enums::Role, violations::check_id},
     proto::v1::{survey_service_server::SurveyService, *},
     service::{
-        ServiceResult, Services,
-        page::{self, PageRequest},
+        ServiceResult, Services, page,
         survey::{self as service, SubmittedAnswer, SubmittedResponse, response_message},
     },
     store::responses::ListFilter,
@@ -74,11 +73,8 @@ impl SurveyService for SurveyServiceImpl {
         let request = request.into_inner();
         let size = page::page_size(request.page_size)?;
         let filter = list_filter(&request)?;
-        let page = PageRequest {
-            size,
-            token: request.page_token.clone(),
-            fingerprint: page::fingerprint(tenant.0, &fingerprint_query(request)),
-        };
+        let token = request.page_token.clone();
+        let page = page_request(tenant, size, token, &fingerprint_query(request));
         let page = service::list(&self.state, tenant, &filter, &page).await?;
         Ok(Response::new(ListSurveyResponsesResponse {
             responses: page.items.iter().map(response_message).collect(),
@@ -114,9 +110,8 @@ impl From<SurveyResponse> for SubmittedResponse {
     }
 }
 
-/// The query a page token is bound to: the tenant and every scoping field;
-/// page_size may change between pages (AIP-158), and `intent` does not
-/// apply here.
+/// The query a page token is bound to: every scoping field (`intent` does
+/// not apply here).
 fn fingerprint_query(request: ListSurveyResponsesRequest) -> ListSurveyResponsesRequest {
     ListSurveyResponsesRequest {
         page_size: 0,

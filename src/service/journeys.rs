@@ -8,7 +8,7 @@
 //! fields cleared and timestamps truncated to the microseconds PostgreSQL
 //! keeps (label maps are `BTreeMap`s, so the encoding is deterministic).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{
     ServiceError, ServiceResult, Services,
     page::{self, Page, PageRequest},
-    write::{self, Converted, converted},
+    write::{self, Converted, FirstIndex, converted},
 };
 use crate::{
     domain::{
@@ -157,19 +157,15 @@ pub fn check_journeys(journeys: &[SubmittedJourney]) -> Result<Vec<db::NewJourne
             format!("at most {MAX_JOURNEYS} journeys are allowed per message"),
         );
     }
-    let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(journeys.len());
+    let mut ids = FirstIndex::with_capacity(journeys.len());
     let mut out = Vec::with_capacity(journeys.len());
     for (i, journey) in journeys.iter().enumerate() {
         let path = format!("journeys[{i}]");
-        if !journey.id.is_empty() {
-            if let Some(first) = first_index.get(journey.id.as_str()) {
-                v.add(
-                    format!("{path}.id"),
-                    format!("duplicates journeys[{first}].id; an id may appear once per message"),
-                );
-            } else {
-                first_index.insert(&journey.id, i);
-            }
+        if let Some(first) = ids.earlier(&journey.id, i) {
+            v.add(
+                format!("{path}.id"),
+                format!("duplicates journeys[{first}].id; an id may appear once per message"),
+            );
         }
         if let Some(j) = check_journey(&mut v, &path, journey) {
             out.push(j);

@@ -1,13 +1,11 @@
 //! Observed loyalty outcomes: ingest of a batch and list.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::{
     ServiceResult, Services,
     page::{self, Page, PageRequest},
-    write::{self, Converted, converted},
+    write::{self, Converted, FirstIndex, converted},
 };
 use crate::{
     domain::{
@@ -81,21 +79,17 @@ pub fn check_outcomes(outcomes: &[SubmittedOutcome]) -> Result<Vec<db::Outcome>,
             format!("at most {MAX_OUTCOMES} outcomes are allowed per request"),
         );
     }
-    let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(outcomes.len());
+    let mut ids = FirstIndex::with_capacity(outcomes.len());
     let mut out = Vec::with_capacity(outcomes.len());
     for (i, o) in outcomes.iter().enumerate() {
         let before = v.len();
         let path = format!("outcomes[{i}]");
         check_id(&mut v, &format!("{path}.id"), &o.id);
-        if !o.id.is_empty() {
-            if let Some(first) = first_index.get(o.id.as_str()) {
-                v.add(
-                    format!("{path}.id"),
-                    format!("duplicates outcomes[{first}].id; an id may appear once per request"),
-                );
-            } else {
-                first_index.insert(&o.id, i);
-            }
+        if let Some(first) = ids.earlier(&o.id, i) {
+            v.add(
+                format!("{path}.id"),
+                format!("duplicates outcomes[{first}].id; an id may appear once per request"),
+            );
         }
         check_id(&mut v, &format!("{path}.customer_id"), &o.customer_id);
         let kind = converted(&mut v, format!("{path}.kind"), &o.kind);

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::{
     ServiceError, ServiceResult, Services,
     page::{self, Page, PageRequest},
-    write::{self, Converted, converted},
+    write::{self, Converted, FirstIndex, converted},
 };
 use crate::{
     domain::{
@@ -152,22 +152,18 @@ pub fn check_batch(
     catalog: &HashMap<&str, &Question>,
 ) -> Result<Vec<ResponseRecord>, Violations> {
     let mut v = Violations::default();
-    let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut ids = FirstIndex::with_capacity(batch.len());
     let mut records = Vec::with_capacity(batch.len());
     for (i, response) in batch.iter().enumerate() {
         let path = format!("responses[{i}]");
-        if !response.id.is_empty() {
-            if let Some(first) = first_index.get(response.id.as_str()) {
-                v.add(
-                    format!("{path}.id"),
-                    format!(
-                        "duplicates responses[{first}].id ({:?}); an id may appear only once per batch",
-                        response.id
-                    ),
-                );
-            } else {
-                first_index.insert(&response.id, i);
-            }
+        if let Some(first) = ids.earlier(&response.id, i) {
+            v.add(
+                format!("{path}.id"),
+                format!(
+                    "duplicates responses[{first}].id ({:?}); an id may appear only once per batch",
+                    response.id
+                ),
+            );
         }
         if let Some(record) = normalize_response(&mut v, &path, response, catalog) {
             records.push(record);
@@ -246,21 +242,19 @@ fn check_answers(
             ),
         );
     }
-    let mut answered: HashMap<&str, usize> = HashMap::with_capacity(answers.len());
+    let mut answered = FirstIndex::with_capacity(answers.len());
     let mut out = Vec::with_capacity(answers.len());
     for (j, a) in answers.iter().enumerate() {
         let apath = format!("{path}.answers[{j}]");
         if a.question.is_empty() {
             v.add(format!("{apath}.question"), "is required");
-        } else if let Some(first) = answered.get(a.question.as_str()) {
+        } else if let Some(first) = answered.earlier(&a.question, j) {
             v.add(format!("{apath}.question"),
                 format!(
                     "question {:?} is already answered at {path}.answers[{first}]; a question may appear only once per response",
                     a.question
                 ),
             );
-        } else {
-            answered.insert(&a.question, j);
         }
         check_text(
             v,

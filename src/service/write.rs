@@ -1,7 +1,9 @@
 //! What every write path shares: the transaction the service owns, the
 //! calibration cache told of the write in one place, the ingest counters
-//! bumped only for what committed, and the shape of a field a transport
-//! converted.
+//! bumped only for what committed, the shape of a field a transport
+//! converted, and the once-per-batch rule for ids.
+
+use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
@@ -50,4 +52,31 @@ pub async fn transaction<T>(
 /// after the commit, so a rolled-back batch is never counted.
 pub fn record_ingested(kind: &'static str, counts: IngestCounts) {
     crate::metrics::record_ingest(kind, counts.inserted, counts.updated, counts.unchanged);
+}
+
+/// Where each id (or question key) of a batch first appeared, for the
+/// "may appear only once" rules.
+#[derive(Debug, Default)]
+pub struct FirstIndex<'a>(HashMap<&'a str, usize>);
+
+impl<'a> FirstIndex<'a> {
+    pub fn with_capacity(n: usize) -> Self {
+        Self(HashMap::with_capacity(n))
+    }
+
+    /// The index `id` appeared at before, or `None` when it is new (then
+    /// `index` is remembered). An empty id is never a repeat: it is
+    /// reported as missing instead.
+    pub fn earlier(&mut self, id: &'a str, index: usize) -> Option<usize> {
+        if id.is_empty() {
+            return None;
+        }
+        match self.0.get(id) {
+            Some(first) => Some(*first),
+            None => {
+                self.0.insert(id, index);
+                None
+            }
+        }
+    }
 }
