@@ -149,14 +149,8 @@ fn scored(journey: db::Journey, model: &EffortModel) -> ScoredJourney {
 /// the benchmark's COPY loader.)
 pub fn check_journeys(journeys: &[SubmittedJourney]) -> Result<Vec<db::NewJourney>, Violations> {
     let mut v = Violations::default();
-    if journeys.is_empty() {
-        v.add("journeys", "at least 1 journey is required");
-    } else if journeys.len() > MAX_JOURNEYS {
-        v.add(
-            "journeys",
-            format!("at most {MAX_JOURNEYS} journeys are allowed per message"),
-        );
-    }
+    let names = ("journeys", "journey", "message");
+    write::check_batch_size(&mut v, names, journeys.len(), MAX_JOURNEYS);
     let mut ids = FirstIndex::with_capacity(journeys.len());
     let mut out = Vec::with_capacity(journeys.len());
     for (i, journey) in journeys.iter().enumerate() {

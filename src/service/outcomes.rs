@@ -71,14 +71,8 @@ pub async fn list(
 /// record compares equal to what is stored.
 pub fn check_outcomes(outcomes: &[SubmittedOutcome]) -> Result<Vec<db::Outcome>, Violations> {
     let mut v = Violations::default();
-    if outcomes.is_empty() {
-        v.add("outcomes", "at least 1 outcome is required");
-    } else if outcomes.len() > MAX_OUTCOMES {
-        v.add(
-            "outcomes",
-            format!("at most {MAX_OUTCOMES} outcomes are allowed per request"),
-        );
-    }
+    let names = ("outcomes", "outcome", "request");
+    write::check_batch_size(&mut v, names, outcomes.len(), MAX_OUTCOMES);
     let mut ids = FirstIndex::with_capacity(outcomes.len());
     let mut out = Vec::with_capacity(outcomes.len());
     for (i, o) in outcomes.iter().enumerate() {

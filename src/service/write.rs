@@ -54,6 +54,24 @@ pub fn record_ingested(kind: &'static str, counts: IngestCounts) {
     crate::metrics::record_ingest(kind, counts.inserted, counts.updated, counts.unchanged);
 }
 
+/// The batch-size rule of journeys and outcomes: 1-`max` records, else one
+/// violation on `field` (the records are still checked, each on its own).
+pub fn check_batch_size(
+    v: &mut Violations,
+    (field, record, per): (&str, &str, &str),
+    len: usize,
+    max: usize,
+) {
+    if len == 0 {
+        v.add(field, format!("at least 1 {record} is required"));
+    } else if len > max {
+        v.add(
+            field,
+            format!("at most {max} {field} are allowed per {per}"),
+        );
+    }
+}
+
 /// Where each id (or question key) of a batch first appeared, for the
 /// "may appear only once" rules.
 #[derive(Debug, Default)]
@@ -78,5 +96,38 @@ impl<'a> FirstIndex<'a> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_sizes_name_the_field_and_the_unit() {
+        let mut v = Violations::default();
+        let names = ("journeys", "journey", "message");
+        check_batch_size(&mut v, names, 0, 1000);
+        check_batch_size(&mut v, names, 1000, 1000);
+        check_batch_size(&mut v, names, 1001, 1000);
+        assert_eq!(
+            v.items(),
+            [
+                ("journeys".into(), "at least 1 journey is required".into()),
+                (
+                    "journeys".into(),
+                    "at most 1000 journeys are allowed per message".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_repeated_non_empty_id_has_an_earlier_index() {
+        let mut ids = FirstIndex::default();
+        assert_eq!(ids.earlier("a", 0), None);
+        assert_eq!(ids.earlier("", 1), None);
+        assert_eq!(ids.earlier("", 2), None);
+        assert_eq!(ids.earlier("a", 3), Some(0));
     }
 }
