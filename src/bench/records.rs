@@ -12,7 +12,6 @@ use tonic::Status;
 use super::{BATCH, copy, data::Generator};
 use crate::{
     client::Clients,
-    grpc::journey::check_journeys,
     proto::v1::{
         Journey, StreamJourneysRequest, StreamSurveyResponsesRequest, SubmitJourneysRequest,
         SubmitSurveyResponsesRequest, SurveyResponse,
@@ -86,7 +85,8 @@ impl Kind for Responses {
 
     fn normalize(catalog: &[Question], batch: &[SurveyResponse]) -> Vec<ResponseRecord> {
         let map = catalog.iter().map(|q| (q.key.as_str(), q)).collect();
-        crate::grpc::survey::validate_batch(batch, &map).expect("generated responses are valid")
+        let batch: Vec<_> = batch.iter().cloned().map(Into::into).collect();
+        crate::service::survey::check_batch(&batch, &map).expect("generated responses are valid")
     }
 
     fn stream(
@@ -143,7 +143,8 @@ impl Kind for Journeys {
     }
 
     fn normalize(_catalog: &[Question], batch: &[Journey]) -> Vec<NewJourney> {
-        check_journeys(batch).expect("generated journeys are valid")
+        let batch: Vec<_> = batch.iter().cloned().map(Into::into).collect();
+        crate::service::journeys::check_journeys(&batch).expect("generated journeys are valid")
     }
 
     fn stream(

@@ -1,20 +1,14 @@
 //! `gapscore.v1.CustomerService`: a customer's risk and the customers at
-//! risk (`service::risk`), and the erasure of a customer's data.
-use super::{
-    ApiError, AppState,
-    validate::{Violations, check_id},
-};
-use crate::{
-    proto::v1::{customer_service_server::CustomerService, *},
-    store::customers,
-};
+//! risk (`service::risk`), and the erasure of a customer's data
+//! (`service::erasure`).
 use tonic::{Request, Response, Status};
 
-use super::{convert, scoring::check_confidence};
+use super::{AppState, convert, scoring::check_confidence};
 use crate::{
-    domain::{Numbered, TenantId, enums::EffortTier},
+    domain::{Numbered, TenantId, Violations, enums::EffortTier, violations::check_id},
+    proto::v1::{customer_service_server::CustomerService, *},
     service::{
-        ServiceResult, Services,
+        ServiceResult, Services, erasure,
         page::fingerprint,
         risk::{self, AtRiskQuery, CustomerQuery},
     },
@@ -54,18 +48,7 @@ impl CustomerService for CustomerServiceImpl {
     ) -> Result<Response<DeleteCustomerDataResponse>, Status> {
         let tenant = super::tenant(&request)?;
         let customer_id = &request.get_ref().customer_id;
-        let mut v = Violations::default();
-        check_id(&mut v, "customer_id", customer_id);
-        v.into_result()?;
-        let erased = customers::delete_customer_data(&self.state.pool, tenant, customer_id).await;
-        self.state.calibration.wrote(tenant);
-        let erased = erased.map_err(ApiError::from)?;
-        tracing::info!(
-            survey_responses = erased.survey_responses_deleted,
-            journeys = erased.journeys_deleted,
-            outcomes = erased.outcomes_deleted,
-            "erased customer data"
-        );
+        let erased = erasure::delete_customer_data(&self.state, tenant, customer_id).await?;
         Ok(Response::new(DeleteCustomerDataResponse {
             survey_responses_deleted: erased.survey_responses_deleted,
             journeys_deleted: erased.journeys_deleted,

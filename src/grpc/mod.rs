@@ -7,6 +7,7 @@ pub mod customer;
 pub mod effort;
 pub mod error;
 pub mod gap;
+pub mod ingest;
 pub mod journey;
 pub mod loyalty;
 pub mod outcome;

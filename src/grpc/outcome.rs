@@ -1,28 +1,25 @@
-//! `gapscore.v1.OutcomeService`.
-
-use std::collections::HashMap;
+//! `gapscore.v1.OutcomeService`, over [`crate::service::outcomes`].
 
 use tonic::{Request, Response, Status};
 
 use super::{
-    ApiError, ApiResult, AppState, convert,
-    validate::{Violations, check_id, check_timestamp, utc_to_timestamp},
+    convert,
+    ingest::{counts_to_proto, optional, page_request, page_size, record_time, required},
 };
 use crate::{
+    domain::{Numbered, Violations, enums::OutcomeKind, violations::check_id},
     proto::v1::{outcome_service_server::OutcomeService, *},
-    service::page,
-    store::{outcomes as db, tenants::TenantId},
+    service::{
+        ServiceResult, Services,
+        outcomes::{self as service, SubmittedOutcome},
+    },
+    store::outcomes as db,
 };
-
-/// At most this many outcomes per request.
-pub const MAX_OUTCOMES: usize = 1000;
-/// How far in the future `observed_at` may be (clock skew).
-const MAX_FUTURE_MINUTES: i64 = 5;
 
 /// Implements `OutcomeService`.
 #[derive(Clone)]
 pub struct OutcomeServiceImpl {
-    pub state: AppState,
+    pub state: Services,
 }
 
 #[tonic::async_trait]
@@ -32,17 +29,15 @@ impl OutcomeService for OutcomeServiceImpl {
         request: Request<SubmitOutcomesRequest>,
     ) -> Result<Response<SubmitOutcomesResponse>, Status> {
         let tenant = super::tenant(&request)?;
-        let outcomes =
-            check_outcomes(&request.get_ref().outcomes).map_err(ApiError::InvalidArgument)?;
-        let written = db::upsert_outcomes(&self.state.pool, tenant, &outcomes).await;
-        self.state.calibration.wrote(tenant);
-        let counts = written.map_err(ApiError::from)?;
+        let batch: Vec<SubmittedOutcome> = request
+            .into_inner()
+            .outcomes
+            .into_iter()
+            .map(SubmittedOutcome::from)
+            .collect();
+        let counts = service::submit(&self.state, tenant, &batch).await?;
         Ok(Response::new(SubmitOutcomesResponse {
-            counts: Some(IngestCounts {
-                inserted: counts.inserted,
-                updated: counts.updated,
-                unchanged: counts.unchanged,
-            }),
+            counts: Some(counts_to_proto(counts)),
         }))
     }
 
@@ -51,80 +46,38 @@ impl OutcomeService for OutcomeServiceImpl {
         request: Request<ListOutcomesRequest>,
     ) -> Result<Response<ListOutcomesResponse>, Status> {
         let tenant = super::tenant(&request)?;
-        Ok(Response::new(
-            list(&self.state.pool, tenant, request.into_inner()).await?,
-        ))
-    }
-}
-
-/// Validates a batch of 1-1,000 outcomes, reporting every violation under
-/// `outcomes[i]`, and converts the valid batch for the store. Timestamps are
-/// truncated to the microseconds PostgreSQL keeps, so a re-send of the same
-/// record compares equal to what is stored.
-pub fn check_outcomes(outcomes: &[Outcome]) -> Result<Vec<db::Outcome>, Violations> {
-    let mut v = Violations::default();
-    if outcomes.is_empty() {
-        v.add("outcomes", "at least 1 outcome is required");
-    } else if outcomes.len() > MAX_OUTCOMES {
-        v.add(
-            "outcomes",
-            format!("at most {MAX_OUTCOMES} outcomes are allowed per request"),
-        );
-    }
-    let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(outcomes.len());
-    let mut out = Vec::with_capacity(outcomes.len());
-    for (i, o) in outcomes.iter().enumerate() {
-        let before = v.len();
-        let path = format!("outcomes[{i}]");
-        check_id(&mut v, &format!("{path}.id"), &o.id);
-        if !o.id.is_empty() {
-            if let Some(first) = first_index.get(o.id.as_str()) {
-                v.add(
-                    format!("{path}.id"),
-                    format!("duplicates outcomes[{first}].id; an id may appear once per request"),
-                );
-            } else {
-                first_index.insert(&o.id, i);
-            }
-        }
-        check_id(&mut v, &format!("{path}.customer_id"), &o.customer_id);
-        match OutcomeKind::try_from(o.kind) {
-            Ok(OutcomeKind::Unspecified) => v.add(format!("{path}.kind"), "is required"),
-            Ok(_) => {}
-            Err(_) => v.add(
-                format!("{path}.kind"),
-                format!("{} is not a known OutcomeKind", o.kind),
-            ),
-        }
-        let observed_at = check_timestamp(
-            &mut v,
-            &format!("{path}.observed_at"),
-            o.observed_at.as_ref(),
-            Some(chrono::Duration::minutes(MAX_FUTURE_MINUTES)),
-        );
-        if v.len() != before {
-            continue;
-        }
-        let Some(observed_at) = observed_at else {
-            continue;
+        let request = request.into_inner();
+        let (filter, size) = list_filter(&request)?;
+        let token = request.page_token.clone();
+        let query = ListOutcomesRequest {
+            page_size: 0,
+            page_token: String::new(),
+            ..request
         };
-        out.push(db::Outcome {
-            id: o.id.clone(),
-            customer_id: o.customer_id.clone(),
-            kind: o.kind as i16,
-            occurred: o.occurred,
-            observed_at: chrono::DateTime::from_timestamp_micros(observed_at.timestamp_micros())
-                .unwrap_or(observed_at),
-        });
+        let page = page_request(tenant, size, token, &query);
+        let page = service::list(&self.state, tenant, &filter, &page).await?;
+        Ok(Response::new(ListOutcomesResponse {
+            outcomes: page.items.into_iter().map(outcome_to_proto).collect(),
+            next_page_token: page.next_page_token,
+        }))
     }
-    if v.is_empty() { Ok(out) } else { Err(v) }
 }
 
-async fn list(
-    pool: &sqlx::PgPool,
-    tenant: TenantId,
-    request: ListOutcomesRequest,
-) -> ApiResult<ListOutcomesResponse> {
+impl From<Outcome> for SubmittedOutcome {
+    fn from(o: Outcome) -> Self {
+        SubmittedOutcome {
+            id: o.id,
+            customer_id: o.customer_id,
+            kind: required(o.kind, "a known OutcomeKind"),
+            occurred: o.occurred,
+            observed_at: record_time(o.observed_at.as_ref()),
+        }
+    }
+}
+
+/// Converts the scoping fields and the page size of a list request,
+/// collecting every violation.
+fn list_filter(request: &ListOutcomesRequest) -> ServiceResult<(db::OutcomeFilter, i64)> {
     let mut v = Violations::default();
     let default_filter = ScoreFilter::default();
     let filter = request.filter.as_ref().unwrap_or(&default_filter);
@@ -144,59 +97,26 @@ async fn list(
     if let Some(c) = &customer_id {
         check_id(&mut v, "customer_id", c);
     }
-    let kind = match OutcomeKind::try_from(request.kind) {
-        Ok(OutcomeKind::Unspecified) => None,
-        Ok(_) => Some(request.kind as i16),
-        Err(_) => {
-            v.add(
-                "kind",
-                format!("{} is not a known OutcomeKind", request.kind),
-            );
-            None
-        }
-    };
-    let limit = page::page_size(request.page_size).unwrap_or_else(|_| {
-        v.add("page_size", "must not be negative");
-        0
+    let kind = optional::<OutcomeKind>(request.kind, "a known OutcomeKind").unwrap_or_else(|d| {
+        v.add("kind", d);
+        None
     });
+    let size = page_size(&mut v, request.page_size);
     v.into_result()?;
-
-    let fingerprint = page::fingerprint(
-        tenant.0,
-        &ListOutcomesRequest {
-            page_size: 0,
-            page_token: String::new(),
-            ..request.clone()
-        },
-    );
-    let after = page::decode_time_position(&fingerprint, &request.page_token)?
-        .map(|(observed_at, id)| db::OutcomeCursor { observed_at, id });
-
-    let db_filter = db::OutcomeFilter {
+    let filter = db::OutcomeFilter {
         window,
         customer_id,
-        kind,
+        kind: kind.map(OutcomeKind::db),
     };
-    let (outcomes, more) =
-        db::list_outcomes(pool, tenant, &db_filter, after.as_ref(), limit).await?;
-    let next_page_token = match (more, outcomes.last()) {
-        (true, Some(last)) => page::encode(
-            &fingerprint,
-            &(last.observed_at.timestamp_micros(), last.id.clone()),
-        ),
-        _ => String::new(),
-    };
-    Ok(ListOutcomesResponse {
-        outcomes: outcomes
-            .into_iter()
-            .map(|o| Outcome {
-                id: o.id,
-                customer_id: o.customer_id,
-                kind: i32::from(o.kind),
-                occurred: o.occurred,
-                observed_at: Some(utc_to_timestamp(o.observed_at)),
-            })
-            .collect(),
-        next_page_token,
-    })
+    Ok((filter, size))
+}
+
+fn outcome_to_proto(o: db::Outcome) -> Outcome {
+    Outcome {
+        id: o.id,
+        customer_id: o.customer_id,
+        kind: i32::from(o.kind),
+        occurred: o.occurred,
+        observed_at: Some(convert::utc_to_timestamp(o.observed_at)),
+    }
 }

@@ -8,13 +8,18 @@ pub mod calibration;
 pub mod catalog;
 pub mod context;
 pub mod effort;
+pub mod erasure;
 pub mod error;
 pub mod gap;
+pub mod journeys;
 pub mod loyalty;
+pub mod outcomes;
 pub mod page;
 pub mod risk;
 pub mod scorecard;
+pub mod survey;
 pub mod trend;
+pub mod write;
 
 use std::{sync::Arc, time::Duration};
 

@@ -1,8 +1,10 @@
-//! Opaque AIP-158 page tokens.
+//! Opaque AIP-158 page tokens, and the one way a list is cut into pages.
 //!
 //! A token carries the sort key of the last row returned and a fingerprint of
 //! the tenant and the query, so a token from another query or tenant is
-//! rejected instead of silently returning the wrong page.
+//! rejected instead of silently returning the wrong page. A list fetches one
+//! row more than a page ([`PageRequest::fetch_limit`]) and [`PageRequest::page`]
+//! cuts it, so whether another page follows is known without a count.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -64,6 +66,71 @@ pub fn decode<K: DeserializeOwned>(fingerprint: &str, token: &str) -> Result<Opt
         return Err(bad());
     }
     Ok(Some(token.k))
+}
+
+/// Which page of a list a caller asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Rows per page, after defaulting and coercion ([`page_size`]).
+    pub size: i64,
+    /// The previous page's `next_page_token`; empty for the first page.
+    pub token: String,
+    /// What the token is bound to: the tenant and the query ([`fingerprint`]).
+    pub fingerprint: String,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+impl<T> Page<T> {
+    /// The same page with every item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_page_token: self.next_page_token,
+        }
+    }
+}
+
+impl PageRequest {
+    /// How many rows to fetch: one more than a page, to learn whether
+    /// another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.size + 1
+    }
+
+    /// The position a list ordered by (timestamp, id) continues after
+    /// ([`decode_time_position`]); `None` on the first page.
+    pub fn after_time_position(&self) -> Result<Option<(DateTime<Utc>, String)>, ApiError> {
+        decode_time_position(&self.fingerprint, &self.token)
+    }
+
+    /// Cuts `rows`, fetched with [`fetch_limit`](Self::fetch_limit), to one
+    /// page; the next token carries `key` of the page's last row.
+    pub fn page<T, K: Serialize>(&self, mut rows: Vec<T>, key: impl FnOnce(&T) -> K) -> Page<T> {
+        let mut next_page_token = String::new();
+        if rows.len() as i64 > self.size {
+            rows.truncate(self.size.max(0) as usize);
+            if let Some(last) = rows.last() {
+                next_page_token = encode(&self.fingerprint, &key(last));
+            }
+        }
+        Page {
+            items: rows,
+            next_page_token,
+        }
+    }
+}
+
+/// The token key of a row of a list ordered by (timestamp, id), as
+/// [`decode_time_position`] reads it back.
+pub fn time_position(at: DateTime<Utc>, id: &str) -> (i64, String) {
+    (at.timestamp_micros(), id.to_owned())
 }
 
 fn not_a_token() -> ApiError {
@@ -134,6 +201,22 @@ mod tests {
         ] {
             assert!(decode_time_position("f", &token).is_err(), "{token}");
         }
+    }
+
+    #[test]
+    fn a_page_is_cut_from_one_row_more() {
+        let request = PageRequest {
+            size: 2,
+            token: String::new(),
+            fingerprint: "f".into(),
+        };
+        assert_eq!(request.fetch_limit(), 3);
+        let full = request.page(vec![1, 2, 3], |n| *n);
+        assert_eq!(full.items, [1, 2]);
+        assert_eq!(decode::<i32>("f", &full.next_page_token).unwrap(), Some(2));
+        let last = request.page(vec![1, 2], |n| *n);
+        assert_eq!(last.items, [1, 2]);
+        assert!(last.next_page_token.is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Per-customer operations across record kinds.
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::{StoreResult, tenants::TenantId};
 
@@ -12,32 +12,30 @@ pub struct ErasureCounts {
     pub outcomes_deleted: i64,
 }
 
-/// Erases, in one transaction, every survey response whose `respondent_id`
-/// is the customer (answers cascade), every journey of the customer
-/// (touchpoints cascade) and every outcome of the customer.
+/// Erases, inside the caller's transaction, every survey response whose
+/// `respondent_id` is the customer (answers cascade), every journey of the
+/// customer (touchpoints cascade) and every outcome of the customer.
 pub async fn delete_customer_data(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: TenantId,
     customer_id: &str,
 ) -> StoreResult<ErasureCounts> {
-    let mut tx = pool.begin().await?;
     let responses =
         sqlx::query("DELETE FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2")
             .bind(tenant.0)
             .bind(customer_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     let journeys = sqlx::query("DELETE FROM journeys WHERE tenant_id = $1 AND customer_id = $2")
         .bind(tenant.0)
         .bind(customer_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     let outcomes = sqlx::query("DELETE FROM outcomes WHERE tenant_id = $1 AND customer_id = $2")
         .bind(tenant.0)
         .bind(customer_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(ErasureCounts {
         survey_responses_deleted: responses.rows_affected() as i64,
         journeys_deleted: journeys.rows_affected() as i64,

@@ -2,16 +2,17 @@
 //!
 //! Effort components (SPEC §6.1, weights not applied) are computed by the
 //! caller when a journey is written and stored in the journey row, so scoring
-//! never re-reads touchpoints. A batch is written in one transaction with a
-//! constant number of statements (array binds through `UNNEST`), whatever
-//! its size.
+//! never re-reads touchpoints. A batch is written inside the caller's
+//! transaction with a constant number of statements (array binds through
+//! `UNNEST`), whatever its size.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder, types::Json};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
-use super::{StoreResult, ingest::IngestCounts, tenants::TenantId};
+use super::{StoreResult, tenants::TenantId};
+use crate::domain::IngestCounts;
 use crate::scoring::effort::EffortComponents;
 
 /// One touchpoint as stored. Enum fields hold the `gapscore.v1` enum numbers
@@ -76,10 +77,10 @@ pub struct JourneyCursor {
 }
 
 /// Inserts new journeys, replaces changed ones (row and touchpoints) and
-/// leaves identical ones alone, all in one transaction. Ids must be unique
-/// within `journeys` (the caller validates this).
+/// leaves identical ones alone, inside the caller's transaction. Ids must be
+/// unique within `journeys` (the caller validates this).
 pub async fn upsert_journeys(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: TenantId,
     journeys: &[NewJourney],
 ) -> StoreResult<IngestCounts> {
@@ -125,7 +126,6 @@ pub async fn upsert_journeys(
         distinct_channels.push(c.distinct_channels);
     }
 
-    let mut tx = pool.begin().await?;
     // Unchanged rows (same content hash) are not updated and not returned.
     // `xmax = 0` tells a freshly inserted row from an updated one: an
     // ON CONFLICT update locks the old row first, which stamps the new
@@ -177,7 +177,7 @@ pub async fn upsert_journeys(
     .bind(&has_assisted)
     .bind(&first_assisted_resolved)
     .bind(&distinct_channels)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
 
     let mut counts = IngestCounts::default();
@@ -198,7 +198,7 @@ pub async fn upsert_journeys(
         sqlx::query("DELETE FROM touchpoints WHERE tenant_id = $1 AND jid = ANY($2)")
             .bind(tenant.0)
             .bind(&updated_jids)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
 
@@ -227,11 +227,9 @@ pub async fn upsert_journeys(
         .bind(&tp.outcome)
         .bind(&tp.transfers)
         .bind(&tp.repeated_information)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
-    counts.record_metrics("journey");
     Ok(counts)
 }
 
@@ -395,15 +393,14 @@ pub async fn get_journey(
     Ok(Some(row.into_journey(tps)))
 }
 
-/// Up to `limit` journeys after `after` in `(started_at, id)` order, and
-/// whether more follow.
+/// Up to `limit` journeys after `after` in `(started_at, id)` order.
 pub async fn list_journeys(
     pool: &PgPool,
     tenant: TenantId,
     filter: &JourneyFilter,
     after: Option<&JourneyCursor>,
     limit: i64,
-) -> StoreResult<(Vec<Journey>, bool)> {
+) -> StoreResult<Vec<Journey>> {
     let mut query = QueryBuilder::<Postgres>::new("SELECT ");
     query
         .push(JOURNEY_COLUMNS)
@@ -438,18 +435,15 @@ pub async fn list_journeys(
     }
     query
         .push(" ORDER BY started_at, id LIMIT ")
-        .push_bind(limit + 1);
-    let mut rows: Vec<JourneyRow> = query.build_query_as().fetch_all(pool).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit.max(0) as usize);
+        .push_bind(limit);
+    let rows: Vec<JourneyRow> = query.build_query_as().fetch_all(pool).await?;
     let jids: Vec<i64> = rows.iter().map(|r| r.jid).collect();
     let mut touchpoints = touchpoints_of(pool, tenant, &jids).await?;
-    let journeys = rows
+    Ok(rows
         .into_iter()
         .map(|row| {
             let tps = touchpoints.remove(&row.jid).unwrap_or_default();
             row.into_journey(tps)
         })
-        .collect();
-    Ok((journeys, more))
+        .collect())
 }

@@ -8,7 +8,6 @@ pub mod customers;
 pub mod effort;
 pub mod effort_sql;
 pub mod gap;
-pub mod ingest;
 pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;

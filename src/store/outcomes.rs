@@ -1,9 +1,10 @@
 //! Observed loyalty outcomes (SPEC §7.3), which calibrate the loyalty priors.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::{StoreResult, ingest::IngestCounts, tenants::TenantId};
+use super::{StoreResult, tenants::TenantId};
+use crate::domain::IngestCounts;
 
 /// An outcome as written and as stored. `kind` holds the
 /// `gapscore.v1.OutcomeKind` number.
@@ -33,10 +34,10 @@ pub struct OutcomeCursor {
 }
 
 /// Inserts new outcomes, replaces changed ones and leaves identical ones
-/// alone, in one statement (so one transaction). Ids must be unique within
-/// `outcomes` (the caller validates this).
+/// alone, in one statement inside the caller's transaction. Ids must be
+/// unique within `outcomes` (the caller validates this).
 pub async fn upsert_outcomes(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: TenantId,
     outcomes: &[Outcome],
 ) -> StoreResult<IngestCounts> {
@@ -70,7 +71,7 @@ pub async fn upsert_outcomes(
     .bind(&kinds)
     .bind(&occurred)
     .bind(&observed_at)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     let mut counts = IngestCounts::default();
     for fresh in inserted {
@@ -81,19 +82,17 @@ pub async fn upsert_outcomes(
         }
     }
     counts.unchanged = outcomes.len() as i64 - counts.inserted - counts.updated;
-    counts.record_metrics("outcome");
     Ok(counts)
 }
 
-/// Up to `limit` outcomes after `after` in `(observed_at, id)` order, and
-/// whether more follow.
+/// Up to `limit` outcomes after `after` in `(observed_at, id)` order.
 pub async fn list_outcomes(
     pool: &PgPool,
     tenant: TenantId,
     filter: &OutcomeFilter,
     after: Option<&OutcomeCursor>,
     limit: i64,
-) -> StoreResult<(Vec<Outcome>, bool)> {
+) -> StoreResult<Vec<Outcome>> {
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, customer_id, kind, occurred, observed_at FROM outcomes WHERE tenant_id = ",
     );
@@ -122,9 +121,6 @@ pub async fn list_outcomes(
     }
     query
         .push(" ORDER BY observed_at, id LIMIT ")
-        .push_bind(limit + 1);
-    let mut rows: Vec<Outcome> = query.build_query_as().fetch_all(pool).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit.max(0) as usize);
-    Ok((rows, more))
+        .push_bind(limit);
+    Ok(query.build_query_as().fetch_all(pool).await?)
 }

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
-use super::ingest::IngestCounts;
 use super::{StoreResult, catalog::Question, scope::Scope, tenants::TenantId};
+use crate::domain::IngestCounts;
 
 /// One answer as stored. Empty optional strings are `None` (NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub async fn lock_questions(
 
 /// Upserts a batch of responses inside the caller's transaction.
 ///
-/// Ids must be unique within `records` (the API layer rejects duplicates).
+/// Ids must be unique within `records` (ingest validation rejects duplicates).
 /// A record whose id is new is inserted; one whose stored `content_hash`
 /// differs replaces the stored row and all its answers; one with an equal
 /// hash is left alone (no row is written). Three statements per batch,

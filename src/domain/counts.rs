@@ -14,14 +14,6 @@ pub struct IngestCounts {
     pub unchanged: i64,
 }
 
-impl IngestCounts {
-    /// Counts committed records in `gapscore_records_ingested_total`; call
-    /// after the commit, so a rolled-back batch is never counted.
-    pub fn record_metrics(&self, kind: &'static str) {
-        crate::metrics::record_ingest(kind, self.inserted, self.updated, self.unchanged);
-    }
-}
-
 impl AddAssign for IngestCounts {
     fn add_assign(&mut self, other: Self) {
         self.inserted += other.inserted;

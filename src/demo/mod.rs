@@ -1,0 +1,109 @@
+//! `gapscore demo`: a realistic, deterministic data set in a `demo` tenant.
+//!
+//! The numbers echo the studies in SPEC §1: leaders rate the experience
+//! superior about 80% of the time, customers about 8%; staff sit between.
+//! Customers' themes reveal blind spots (wait times, billing errors,
+//! failed self-service) that leadership does not mention. Journeys span
+//! every channel, and customer 1 lives through the §1 card-update story.
+//! Everything is generated from a fixed seed and fixed dates, so every run
+//! loads the same records and prints the same scores.
+//!
+//! The generator is in `data`; this module loads its records and prints
+//! how to query them.
+
+mod data;
+
+pub use data::{DemoData, SEED, card_update_story, demo_end, demo_start, generate};
+
+/// Loads the demo data set into the `demo` tenant (created, or emptied and
+/// refilled), through the same validation and storage code as the gRPC API,
+/// and returns a new API key for it. The data set is made of the messages a
+/// client would send (tests send some of them over gRPC), converted as the
+/// transport converts them and submitted to the services directly.
+pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    use anyhow::Context;
+
+    use crate::{
+        service::{Services, journeys, outcomes, survey},
+        store::tenants::{self, TenantId},
+    };
+
+    let tenant = match tenants::find_tenant(pool, DEMO_TENANT).await? {
+        Some(t) => {
+            let id = TenantId(t.tenant_id);
+            crate::store::tenants::clear_tenant_data(pool, id).await?;
+            id
+        }
+        None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
+    };
+    let key = tenants::create_key(pool, tenant).await?;
+    let services = Services::new(pool.clone(), std::time::Duration::ZERO);
+    let data = generate(SEED);
+    fn converted<T: Clone + Into<U>, U>(chunk: &[T]) -> Vec<U> {
+        chunk.iter().cloned().map(Into::into).collect()
+    }
+    for chunk in data.responses.chunks(survey::MAX_RESPONSES_PER_MESSAGE) {
+        survey::submit(&services, tenant, &converted(chunk))
+            .await
+            .context("loading survey responses")?;
+    }
+    for chunk in data.journeys.chunks(journeys::MAX_JOURNEYS) {
+        journeys::submit(&services, tenant, &converted(chunk))
+            .await
+            .context("loading journeys")?;
+    }
+    for chunk in data.outcomes.chunks(outcomes::MAX_OUTCOMES) {
+        outcomes::submit(&services, tenant, &converted(chunk))
+            .await
+            .context("loading outcomes")?;
+    }
+    println!(
+        "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
+        data.responses.len(),
+        data.journeys.len(),
+        data.outcomes.len(),
+        demo_start().date_naive(),
+        demo_end().date_naive(),
+    );
+    Ok(key.secret)
+}
+
+/// The demo tenant's name.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Ready-to-paste grpcurl commands for a server at `addr` with `key`.
+pub fn grpcurl_commands(addr: &str, key: &str) -> String {
+    let call = |method: &str, body: &str| {
+        format!(
+            "grpcurl -plaintext -H \"authorization: Bearer $GAPSCORE_KEY\" -d '{body}' {addr} gapscore.v1.{method}"
+        )
+    };
+    [
+        format!("export GAPSCORE_KEY={key}"),
+        String::new(),
+        "# The scorecard: delivery gap, largest gaps, NPS, CES, effort and loyalty".into(),
+        call("ScoringService/GetScorecard", "{}"),
+        String::new(),
+        "# The perception gap per question and role, by region".into(),
+        call(
+            "ScoringService/GetPerceptionGap",
+            r#"{"questions": ["overall_experience"], "group_by": "region"}"#,
+        ),
+        String::new(),
+        "# Journey effort and the hidden-effort gap".into(),
+        call("ScoringService/GetEffortIndex", "{}"),
+        String::new(),
+        "# Loyalty risk: likely detractors".into(),
+        call("ScoringService/GetLoyaltyRisk", "{}"),
+        String::new(),
+        "# Who to call back first".into(),
+        call("CustomerService/ListAtRiskCustomers", r#"{"page_size": 5}"#),
+        String::new(),
+        "# The card-update customer of SPEC §1".into(),
+        call(
+            "CustomerService/GetCustomerRisk",
+            r#"{"customer_id": "cust-0001"}"#,
+        ),
+    ]
+    .join("\n")
+}
