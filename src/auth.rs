@@ -11,8 +11,8 @@ use sqlx::PgPool;
 use tonic::Status;
 
 use crate::{
-    grpc::ApiError,
     layer::{Check, check_layer},
+    service::ServiceError,
     store::{self, StoreError},
 };
 
@@ -54,7 +54,7 @@ check_layer!(AuthLayer);
 impl Check for AuthLayer {
     type Guard = ();
 
-    /// Puts the caller's [`TenantId`](store::tenants::TenantId) in the
+    /// Puts the caller's [`TenantId`](crate::domain::TenantId) in the
     /// request's extensions and the `rpc` span.
     async fn check<B: Send + 'static>(
         &self,
@@ -72,7 +72,7 @@ impl Check for AuthLayer {
             }
             Ok(None) => Err(unauthenticated()),
             Err(err @ StoreError::Unavailable(_)) | Err(err @ StoreError::Internal(_)) => {
-                Err(Status::from(ApiError::Store(err)))
+                Err(Status::from(ServiceError::Store(err)))
             }
         }
     }

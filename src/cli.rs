@@ -50,7 +50,7 @@ pub async fn key(pool: &PgPool, command: KeyCommand) -> anyhow::Result<()> {
     match command {
         KeyCommand::Create { tenant } => {
             let t = tenant_by_name(pool, &tenant).await?;
-            let key = tenants::create_key(pool, tenants::TenantId(t.tenant_id)).await?;
+            let key = tenants::create_key(pool, crate::domain::TenantId(t.tenant_id)).await?;
             println!("key id: {}", key.key_id);
             println!("api key: {}", key.secret);
             println!("The key is shown only once; store it now.");
@@ -58,7 +58,7 @@ pub async fn key(pool: &PgPool, command: KeyCommand) -> anyhow::Result<()> {
         KeyCommand::List { tenant } => {
             let t = tenant_by_name(pool, &tenant).await?;
             println!("{:<14} {:<26} revoked", "key id", "created");
-            for k in tenants::list_keys(pool, tenants::TenantId(t.tenant_id)).await? {
+            for k in tenants::list_keys(pool, crate::domain::TenantId(t.tenant_id)).await? {
                 let revoked = k
                     .revoked_at
                     .map(|r| r.to_rfc3339())

@@ -23,9 +23,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     auth::is_public,
+    domain::TenantId,
     grpc::error::DOMAIN,
     layer::{Check, Guard, check_layer},
-    store::tenants::TenantId,
 };
 
 /// How long an overloaded server asks callers to wait before retrying.

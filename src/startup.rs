@@ -12,9 +12,8 @@ use crate::{
     auth::AuthLayer,
     config::ServeArgs,
     grpc::{
-        AppState, catalog::CatalogServiceImpl, customer::CustomerServiceImpl,
-        journey::JourneyServiceImpl, outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl,
-        survey::SurveyServiceImpl,
+        catalog::CatalogServiceImpl, customer::CustomerServiceImpl, journey::JourneyServiceImpl,
+        outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
     },
     health,
     limits::{InFlightLayer, TenantRateLimitLayer},
@@ -29,6 +28,7 @@ use crate::{
             survey_service_server::SurveyServiceServer,
         },
     },
+    service::Services,
     telemetry::RpcSpanLayer,
 };
 
@@ -154,7 +154,7 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let state = AppState::new(pool.clone(), args.calibration_cache_ttl());
+        let state = Services::new(pool.clone(), args.calibration_cache_ttl());
         let max = args.max_message_bytes;
         macro_rules! limited {
             ($server:ident, $impl:ident) => {

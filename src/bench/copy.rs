@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    store::tenants::TenantId,
-    store::{StoreResult, catalog::Question, journeys::NewJourney, responses::ResponseRecord},
+    domain::TenantId,
+    domain::question::Question,
+    store::{StoreResult, journeys::NewJourney, responses::ResponseRecord},
 };
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).

@@ -20,10 +20,7 @@ use super::{
     records::{Journeys, Kind, Responses, batches},
     rss::Rss,
 };
-use crate::{
-    client::Clients,
-    store::{catalog::Question, tenants::TenantId},
-};
+use crate::{client::Clients, domain::TenantId, domain::question::Question};
 
 /// One ingest method's result: medians over repetitions; latencies pooled.
 #[derive(Debug, Clone, Default)]

@@ -15,8 +15,9 @@ use super::{
 };
 use crate::{
     client::Clients,
+    domain::TenantId,
+    domain::question::Question,
     proto::v1::{Outcome, SubmitOutcomesRequest},
-    store::{catalog::Question, tenants::TenantId},
 };
 
 /// One level as loaded, for the report.

@@ -187,11 +187,11 @@ pub struct Report {
 }
 
 /// Creates a tenant and returns its id and key.
-async fn tenant(pool: &PgPool, name: &str) -> anyhow::Result<(tenants::TenantId, String)> {
+async fn tenant(pool: &PgPool, name: &str) -> anyhow::Result<(crate::domain::TenantId, String)> {
     let (t, key) = tenants::create_tenant(pool, name)
         .await
         .with_context(|| format!("cannot create tenant {name} (use a fresh database)"))?;
-    Ok((tenants::TenantId(t.tenant_id), key.secret))
+    Ok((crate::domain::TenantId(t.tenant_id), key.secret))
 }
 
 /// Runs the whole benchmark against `server`, whose database is `pool`

@@ -15,7 +15,6 @@ use crate::{
         GetEffortIndexRequest, GetLoyaltyRiskRequest, GetPerceptionGapRequest,
         GetPerceptionGapResponse, GetScorecardRequest, ScoreFilter,
     },
-    store::tenants,
 };
 
 /// One scoring query at one level.
@@ -48,7 +47,7 @@ type GapCounts = BTreeMap<(String, i16), (i64, Option<i64>)>;
 /// raw answer rows of the window.
 pub async fn naive_gap_counts(
     pool: &PgPool,
-    tenant: tenants::TenantId,
+    tenant: crate::domain::TenantId,
 ) -> anyhow::Result<GapCounts> {
     let rows: Vec<(String, i16, i64, i64)> = sqlx::query_as(
         "SELECT a.question, a.role, count(*), count(*) FILTER (WHERE a.score >= q.favorable_min)
@@ -115,7 +114,7 @@ where
 pub(super) async fn scoring_phase(
     cfg: &Config,
     pool: &PgPool,
-    tenant: tenants::TenantId,
+    tenant: crate::domain::TenantId,
     clients: &Clients,
     answers: u64,
     log: &(dyn Fn(&str) + Sync),

@@ -12,14 +12,12 @@ use tonic::Status;
 use super::{BATCH, copy, data::Generator};
 use crate::{
     client::Clients,
+    domain::{TenantId, question::Question},
     proto::v1::{
         Journey, StreamJourneysRequest, StreamSurveyResponsesRequest, SubmitJourneysRequest,
         SubmitSurveyResponsesRequest, SurveyResponse,
     },
-    store::{
-        StoreResult, catalog::Question, journeys::NewJourney, responses::ResponseRecord,
-        tenants::TenantId,
-    },
+    store::{StoreResult, journeys::NewJourney, responses::ResponseRecord},
 };
 
 /// A kind of record, with each way the benchmark sends it.

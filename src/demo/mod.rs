@@ -24,8 +24,9 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
     use anyhow::Context;
 
     use crate::{
+        domain::TenantId,
         service::{Services, journeys, outcomes, survey},
-        store::tenants::{self, TenantId},
+        store::tenants,
     };
 
     let tenant = match tenants::find_tenant(pool, DEMO_TENANT).await? {

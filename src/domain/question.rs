@@ -6,12 +6,6 @@ use super::{
     violations::{Violations, check_key, check_text},
 };
 
-/// `QuestionKind::Rating`, under the name code matching on a question's
-/// kind has always used.
-pub const KIND_RATING: QuestionKind = QuestionKind::Rating;
-/// `QuestionKind::Themes`, likewise.
-pub const KIND_THEMES: QuestionKind = QuestionKind::Themes;
-
 /// A catalog question. A THEMES question has no scale: its scale fields
 /// are 0 and `unfavorable_max` is `None`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +203,6 @@ impl ProposedQuestion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Numbered;
 
     fn proposed(kind: Option<QuestionKind>, min: i32, max: i32, fav: i32) -> ProposedQuestion {
         ProposedQuestion {
@@ -221,11 +214,6 @@ mod tests {
             favorable_min: fav,
             unfavorable_max: None,
         }
-    }
-
-    #[test]
-    fn the_kind_constants_are_the_stored_numbers() {
-        assert_eq!((KIND_RATING.db(), KIND_THEMES.db()), (1, 2));
     }
 
     #[test]

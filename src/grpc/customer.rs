@@ -3,7 +3,7 @@
 //! (`service::erasure`).
 use tonic::{Request, Response, Status};
 
-use super::{AppState, convert, scoring::check_confidence};
+use super::{convert, scoring::check_confidence};
 use crate::{
     domain::{Numbered, TenantId, Violations, enums::EffortTier, violations::check_id},
     proto::v1::{customer_service_server::CustomerService, *},
@@ -17,7 +17,7 @@ use crate::{
 /// Implements `CustomerService`.
 #[derive(Clone)]
 pub struct CustomerServiceImpl {
-    pub state: AppState,
+    pub state: Services,
 }
 
 #[tonic::async_trait]

@@ -3,7 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-pub use crate::service::{ServiceError as ApiError, ServiceResult as ApiResult};
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// Error domain reported in every `ErrorInfo`.
@@ -15,10 +15,10 @@ fn with_info(code: Code, message: String, reason: &str, details: ErrorDetails) -
     Status::with_error_details(code, message, details)
 }
 
-impl From<ApiError> for Status {
-    fn from(err: ApiError) -> Self {
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Self {
         match err {
-            ApiError::InvalidArgument(violations) => {
+            ServiceError::InvalidArgument(violations) => {
                 let message = violations.summary();
                 let mut details = ErrorDetails::new();
                 details.set_bad_request(
@@ -30,22 +30,22 @@ impl From<ApiError> for Status {
                 );
                 with_info(Code::InvalidArgument, message, "INVALID_ARGUMENT", details)
             }
-            ApiError::NotFound { what, id } => with_info(
+            ServiceError::NotFound { what, id } => with_info(
                 Code::NotFound,
                 format!("{what} {id:?} not found"),
                 "NOT_FOUND",
                 ErrorDetails::new(),
             ),
-            ApiError::FailedPrecondition { reason, message } => with_info(
+            ServiceError::FailedPrecondition { reason, message } => with_info(
                 Code::FailedPrecondition,
                 message,
                 reason,
                 ErrorDetails::new(),
             ),
-            ApiError::Aborted { reason, message } => {
+            ServiceError::Aborted { reason, message } => {
                 with_info(Code::Aborted, message, reason, ErrorDetails::new())
             }
-            ApiError::Store(StoreError::Unavailable(source)) => {
+            ServiceError::Store(StoreError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "database unavailable");
                 let mut details = ErrorDetails::new();
                 details.set_retry_info(Some(std::time::Duration::from_secs(1)));
@@ -56,7 +56,7 @@ impl From<ApiError> for Status {
                     details,
                 )
             }
-            ApiError::Store(StoreError::Internal(source)) => {
+            ServiceError::Store(StoreError::Internal(source)) => {
                 tracing::error!(error = ?source, "database error");
                 with_info(
                     Code::Internal,
@@ -71,6 +71,6 @@ impl From<ApiError> for Status {
 
 impl From<crate::domain::Violations> for Status {
     fn from(v: crate::domain::Violations) -> Self {
-        ApiError::InvalidArgument(v).into()
+        ServiceError::InvalidArgument(v).into()
     }
 }

@@ -1,5 +1,9 @@
-//! The gRPC layer: one module per service, translating between protobuf
-//! messages and the store and scoring layers.
+//! The gRPC transport. Each RPC: the tenant the auth layer resolved, the
+//! request converted to domain types (every violation collected), one
+//! `service` call, and the result converted back to protobuf. The
+//! `*ServiceImpl` trait impls are routing tables; each RPC's conversions
+//! live in the module named after what it serves, and `error` maps a
+//! `ServiceError` to a `tonic::Status` in one place.
 
 pub mod catalog;
 pub mod convert;
@@ -11,19 +15,14 @@ pub mod ingest;
 pub mod journey;
 pub mod loyalty;
 pub mod outcome;
-pub mod scope;
 pub mod scorecard;
 pub mod scoring;
 pub mod survey;
 pub mod trend;
-pub mod validate;
 
-pub use error::{ApiError, ApiResult};
-
-pub use crate::service::Services as AppState;
 use tonic::Request;
 
-use crate::store::tenants::TenantId;
+use crate::domain::TenantId;
 
 /// The tenant the auth layer resolved for this call.
 pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {

@@ -148,7 +148,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::{domain::enums::QuestionKind, store::catalog::Question};
+    use crate::domain::{enums::QuestionKind, question::Question};
 
     #[test]
     fn what_get_returns_hashes_like_what_was_sent() {

@@ -30,11 +30,12 @@ use std::{
 use sqlx::PgPool;
 
 use crate::{
+    domain::TenantId,
     scoring::{
         effort::EffortModel,
         loyalty::{OutcomeCounts, TierKindTable},
     },
-    store::{StoreResult, loyalty, tenants::TenantId},
+    store::{StoreResult, loyalty},
 };
 
 /// The calibration table.

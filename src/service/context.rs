@@ -4,8 +4,8 @@
 //! computation.
 
 use crate::{
-    domain::{TenantId, violations::confidence_level},
-    store::catalog::{self, Question, ScoringModel},
+    domain::{TenantId, model::ScoringModel, question::Question, violations::confidence_level},
+    store::catalog,
 };
 
 use super::{ServiceResult, Services};

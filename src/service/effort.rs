@@ -4,9 +4,9 @@
 
 use super::{ServiceResult, Services, context};
 use crate::{
-    domain::{Scope, TenantId},
+    domain::{Scope, TenantId, model::ScoringModel},
     scoring::effort::{EffortAggregate, SurveyEffort},
-    store::{catalog::ScoringModel, effort as store},
+    store::effort as store,
 };
 
 /// What a caller asks for.

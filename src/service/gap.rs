@@ -78,7 +78,7 @@ impl GapQuery {
         if let Some(g) = &self.group_by {
             check_key(&mut v, "group_by", g);
         }
-        let by_key: BTreeMap<&str, &crate::store::catalog::Question> =
+        let by_key: BTreeMap<&str, &crate::domain::question::Question> =
             ctx.catalog.iter().map(|q| (q.key.as_str(), q)).collect();
         let explicit = !self.questions.is_empty();
         let mut chosen: BTreeSet<&str> = BTreeSet::new();

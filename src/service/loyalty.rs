@@ -5,9 +5,9 @@
 
 use super::{ServiceResult, Services, context};
 use crate::{
-    domain::{Scope, TenantId, enums::EffortTier},
+    domain::{Scope, TenantId, enums::EffortTier, model::ScoringModel},
     scoring::loyalty::{LoyaltyRisk, PosteriorTable, loyalty_risk as risk_of},
-    store::{catalog::ScoringModel, loyalty as store},
+    store::loyalty as store,
 };
 
 /// What a caller asks for.

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
-use super::ServiceError as ApiError;
+use super::ServiceError;
 use crate::domain::{
     scope::in_time_range,
     violations::{Violations, check_id},
@@ -22,9 +22,9 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
 /// Page size after defaulting (0) and coercion (above the maximum).
-pub fn page_size(requested: i32) -> Result<i64, ApiError> {
+pub fn page_size(requested: i32) -> Result<i64, ServiceError> {
     match requested {
-        n if n < 0 => Err(ApiError::invalid("page_size", "must not be negative")),
+        n if n < 0 => Err(ServiceError::invalid("page_size", "must not be negative")),
         0 => Ok(DEFAULT_PAGE_SIZE),
         n => Ok(i64::from(n).min(MAX_PAGE_SIZE)),
     }
@@ -55,7 +55,10 @@ pub fn encode<K: Serialize>(fingerprint: &str, last: &K) -> String {
 }
 
 /// Decodes a token; `None` for an empty token (the first page).
-pub fn decode<K: DeserializeOwned>(fingerprint: &str, token: &str) -> Result<Option<K>, ApiError> {
+pub fn decode<K: DeserializeOwned>(
+    fingerprint: &str,
+    token: &str,
+) -> Result<Option<K>, ServiceError> {
     if token.is_empty() {
         return Ok(None);
     }
@@ -106,7 +109,7 @@ impl PageRequest {
 
     /// The position a list ordered by (timestamp, id) continues after
     /// ([`decode_time_position`]); `None` on the first page.
-    pub fn after_time_position(&self) -> Result<Option<(DateTime<Utc>, String)>, ApiError> {
+    pub fn after_time_position(&self) -> Result<Option<(DateTime<Utc>, String)>, ServiceError> {
         decode_time_position(&self.fingerprint, &self.token)
     }
 
@@ -133,8 +136,8 @@ pub fn time_position(at: DateTime<Utc>, id: &str) -> (i64, String) {
     (at.timestamp_micros(), id.to_owned())
 }
 
-fn not_a_token() -> ApiError {
-    ApiError::invalid("page_token", "is not a page token of this query")
+fn not_a_token() -> ServiceError {
+    ServiceError::invalid("page_token", "is not a page token of this query")
 }
 
 /// Decodes a token of a list ordered by (timestamp, id), carrying
@@ -146,7 +149,7 @@ fn not_a_token() -> ApiError {
 pub fn decode_time_position(
     fingerprint: &str,
     token: &str,
-) -> Result<Option<(DateTime<Utc>, String)>, ApiError> {
+) -> Result<Option<(DateTime<Utc>, String)>, ServiceError> {
     let Some((micros, id)) = decode::<(i64, String)>(fingerprint, token)? else {
         return Ok(None);
     };
@@ -158,7 +161,7 @@ pub fn decode_time_position(
 }
 
 /// Rejects a token position id that no stored record can have.
-pub fn check_position_id(id: &str) -> Result<(), ApiError> {
+pub fn check_position_id(id: &str) -> Result<(), ServiceError> {
     let mut v = Violations::default();
     check_id(&mut v, "page_token", id);
     if v.is_empty() {

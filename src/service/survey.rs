@@ -22,14 +22,12 @@ use crate::{
     domain::{
         IngestCounts, Numbered, TenantId, Violations,
         enums::{QuestionKind, Role},
+        question::Question,
         scope::truncate_to_micros,
         violations::{check_id, check_labels, check_text, is_key, unknown_question},
     },
     proto::v1 as proto,
-    store::{
-        catalog::Question,
-        responses::{self, AnswerRecord, ListFilter, ResponseRecord},
-    },
+    store::responses::{self, AnswerRecord, ListFilter, ResponseRecord},
 };
 
 /// Records per unary call or stream message (SPEC §3.2).

@@ -2,12 +2,12 @@
 
 use sqlx::{FromRow, PgConnection, PgPool, Row, postgres::PgRow};
 
-use super::{StoreResult, tenants::TenantId};
-use crate::domain::{Numbered, enums::QuestionKind};
-
-pub use crate::domain::{
-    model::{EffortWeights, OutcomePriorMeans, ScoringModel},
-    question::{KIND_RATING, KIND_THEMES, Question, built_in_questions},
+use super::StoreResult;
+use crate::domain::{
+    Numbered, TenantId,
+    enums::QuestionKind,
+    model::ScoringModel,
+    question::{Question, built_in_questions},
 };
 
 /// A question row; the kind is stored as its number

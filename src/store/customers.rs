@@ -2,7 +2,8 @@
 
 use sqlx::PgConnection;
 
-use super::{StoreResult, tenants::TenantId};
+use super::StoreResult;
+use crate::domain::TenantId;
 
 /// What a right-to-erasure request removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

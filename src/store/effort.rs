@@ -17,12 +17,10 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::{
     StoreResult,
     effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
-    scope::Scope,
-    tenants::TenantId,
 };
 use crate::{
     domain::{
-        Numbered,
+        Numbered, Scope, TenantId,
         enums::{Initiator, Role, TouchpointOutcome},
     },
     scoring::effort::{EffortModel, EffortSums},

@@ -33,7 +33,8 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::{StoreResult, rollup, scope::Scope, tenants::TenantId};
+use super::{StoreResult, rollup};
+use crate::domain::{Scope, TenantId};
 
 /// What to aggregate: the scope, the question keys (of the right kind for
 /// the query) and an optional label key to group by.

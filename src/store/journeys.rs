@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
-use super::{StoreResult, tenants::TenantId};
+use super::StoreResult;
 use crate::domain::IngestCounts;
+use crate::domain::TenantId;
 use crate::scoring::effort::EffortComponents;
 
 /// One touchpoint as stored. Enum fields hold the `gapscore.v1` enum numbers

@@ -28,11 +28,9 @@ use super::{
     StoreResult,
     effort::EASE_QUESTION,
     effort_sql::{effort_index_sql, effort_tier_sql},
-    scope::Scope,
-    tenants::TenantId,
 };
 use crate::domain::{
-    Numbered,
+    Numbered, Scope, TenantId,
     enums::{Role, TierSource},
 };
 use crate::scoring::{

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
-use super::{StoreResult, tenants::TenantId};
+use super::StoreResult;
 use crate::domain::IngestCounts;
+use crate::domain::TenantId;
 
 /// An outcome as written and as stored. `kind` holds the
 /// `gapscore.v1.OutcomeKind` number.

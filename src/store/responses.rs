@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
-use super::{StoreResult, catalog::Question, scope::Scope, tenants::TenantId};
-use crate::domain::IngestCounts;
+use super::StoreResult;
+use crate::domain::{IngestCounts, Scope, TenantId, question::Question};
 
 /// One answer as stored. Empty optional strings are `None` (NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use sqlx::{Postgres, QueryBuilder};
 
-pub use crate::domain::Scope;
+use crate::domain::Scope;
 
 impl Scope {
     /// Appends ` AND <time> >= start AND <time> < end` for the window.

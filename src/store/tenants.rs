@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use super::{StoreResult, catalog};
 
-pub use crate::domain::TenantId;
+use crate::domain::TenantId;
 
 /// A tenant as listed by the operator CLI.
 #[derive(Debug, Clone, sqlx::FromRow)]
