@@ -1,16 +1,23 @@
 //! gapscore: measures the gap between the customer experience a company
 //! believes it delivers and the one its customers report.
 //!
-//! Layers: `scoring` (pure math, no I/O), `store` (PostgreSQL via sqlx),
-//! `api` (tonic services), wired together by `startup`.
+//! Layers, each importing only those below it:
+//! - `domain`: plain types every layer shares (ids, violations, the one
+//!   window and scope, the enum number table, questions, the scoring model);
+//! - `scoring`: the statistics, pure functions; `store`: PostgreSQL (sqlx);
+//! - `service`: orchestration on domain types (transactions, caches,
+//!   metrics after commit);
+//! - `grpc`: the transport, converting protobuf to domain and back;
+//! - the server around it (`startup`, `layer`, `auth`, `limits`,
+//!   `telemetry`, `health`, `codec`, `metrics`), and `tools` (demo, report,
+//!   benchmark), which call the services or the public API, never the
+//!   transport's internals.
 
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod config;
-pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod health;
@@ -18,9 +25,9 @@ pub mod layer;
 pub mod limits;
 pub mod metrics;
 pub mod proto;
-pub mod report;
 pub mod scoring;
 pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tools;

@@ -59,16 +59,16 @@ async fn run(args: Cli, command: Command) -> anyhow::Result<()> {
         Command::Tenant(cmd) => cli::tenant(&cli::connect(&args.database_url).await?, cmd).await,
         Command::Key(cmd) => cli::key(&cli::connect(&args.database_url).await?, cmd).await,
         Command::Demo => {
-            let key = gapscore::demo::load(&cli::connect(&args.database_url).await?).await?;
+            let key = gapscore::tools::demo::load(&cli::connect(&args.database_url).await?).await?;
             let addr = args.serve.listen.to_string();
             println!("\nAPI key of the demo tenant (shown once):\n{key}\n");
             println!("Start the service (`gapscore serve`) and paste:\n");
-            println!("{}", gapscore::demo::grpcurl_commands(&addr, &key));
+            println!("{}", gapscore::tools::demo::grpcurl_commands(&addr, &key));
             Ok(())
         }
         Command::Report { tenant, out } => {
             let pool = cli::connect(&args.database_url).await?;
-            let html = gapscore::report::build(&pool, &tenant).await?;
+            let html = gapscore::tools::report::build(&pool, &tenant).await?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, html).with_context(|| {

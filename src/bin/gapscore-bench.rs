@@ -8,7 +8,7 @@
 //!
 //! Drops and recreates the benchmark database (never the default or test
 //! databases), runs `gapscore serve` from the same directory as a child
-//! process (so its RSS can be sampled), runs [`gapscore::bench::run`] and
+//! process (so its RSS can be sampled), runs [`gapscore::tools::bench::run`] and
 //! prints the report.
 
 use std::{
@@ -18,7 +18,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
-use gapscore::bench::{self, Config, Server, child};
+use gapscore::tools::bench::{self, Config, Server, child};
 
 /// Benchmark gapscore against the COPY limit of its own store.
 #[derive(Debug, Parser)]

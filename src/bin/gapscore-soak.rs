@@ -33,18 +33,18 @@ use std::{
 use anyhow::Context;
 use clap::Parser;
 use gapscore::{
-    bench::{
-        child,
-        data::Generator,
-        proc_memory_kib,
-        records::{Journeys, Kind, Responses},
-    },
     client::{self, Clients},
     proto::v1::{
         GetCustomerRiskRequest, GetPerceptionGapRequest, GetScorecardRequest,
         StreamSurveyResponsesRequest, SubmitJourneysRequest,
     },
     store::tenants,
+    tools::bench::{
+        child,
+        data::Generator,
+        proc_memory_kib,
+        records::{Journeys, Kind, Responses},
+    },
 };
 use tonic::Status;
 

@@ -6,11 +6,8 @@
 //! benchmark harness).
 
 pub use gapscore::{
-    bench,
     config::ServeArgs,
-    demo,
     domain::{Scope, TenantId, Window},
-    report,
     scoring::{
         EffortComponents, EffortModel, EffortTier as ScoringTier, effort::EffortWeights,
         effort_breakdown, stats::wilson_interval,
@@ -23,6 +20,7 @@ pub use gapscore::{
         tenants::clear_tenant_data,
     },
     telemetry,
+    tools::{bench, demo, report},
 };
 use sqlx::PgPool;
 

@@ -312,7 +312,7 @@ footer { margin-top: 28px; font-size: 13px; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::chart::chart_svg;
+    use crate::tools::report::chart::chart_svg;
 
     fn figures(role: RespondentRole, share: f64, n: i64, suppressed: bool) -> RoleFigures {
         RoleFigures {
