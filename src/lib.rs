@@ -10,8 +10,8 @@
 //! - `grpc`: the transport, converting protobuf to domain and back;
 //! - the server around it (`startup`, `layer`, `auth`, `limits`,
 //!   `telemetry`, `health`, `codec`, `metrics`), and `tools` (demo, report,
-//!   benchmark), which call the services or the public API, never the
-//!   transport's internals.
+//!   benchmark), which call the services or the public API like any other
+//!   client.
 
 pub mod auth;
 pub mod cli;
