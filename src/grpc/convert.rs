@@ -125,4 +125,44 @@ mod tests {
             .is_some()
         );
     }
+
+    /// The domain table (`domain::enums`) against the generated proto enums:
+    /// every domain value's number is the proto value of the same name, and
+    /// every proto value but UNSPECIFIED has a domain value.
+    #[test]
+    fn the_domain_enum_numbers_are_the_proto_numbers() {
+        use crate::domain::{Numbered, enums};
+        use crate::proto::v1 as p;
+
+        fn same<D: Numbered + std::fmt::Debug>(proto_name: impl Fn(i32) -> Option<String>) {
+            for &(value, number) in D::NUMBERS {
+                let name =
+                    proto_name(number).unwrap_or_else(|| panic!("{value:?}: no proto {number}"));
+                let domain = format!("{value:?}").to_uppercase();
+                assert!(
+                    name.replace('_', "").ends_with(&domain),
+                    "{value:?} = {number} is {name} in the proto"
+                );
+            }
+            let proto_values = (1..64).filter(|n| proto_name(*n).is_some()).count();
+            let domain_values = D::NUMBERS.iter().filter(|(_, n)| *n != 0).count();
+            assert_eq!(
+                proto_values,
+                domain_values,
+                "{}",
+                std::any::type_name::<D>()
+            );
+        }
+        fn name<E: TryFrom<i32>>(n: i32, as_str: fn(&E) -> &'static str) -> Option<String> {
+            E::try_from(n).ok().map(|e| as_str(&e).to_owned())
+        }
+        same::<enums::Role>(|n| name(n, p::RespondentRole::as_str_name));
+        same::<enums::Channel>(|n| name(n, p::Channel::as_str_name));
+        same::<enums::Initiator>(|n| name(n, p::Initiator::as_str_name));
+        same::<enums::TouchpointOutcome>(|n| name(n, p::TouchpointOutcome::as_str_name));
+        same::<enums::OutcomeKind>(|n| name(n, p::OutcomeKind::as_str_name));
+        same::<enums::QuestionKind>(|n| name(n, p::QuestionKind::as_str_name));
+        same::<enums::EffortTier>(|n| name(n, p::EffortTier::as_str_name));
+        same::<enums::TierSource>(|n| name(n, p::TierSource::as_str_name));
+    }
 }
