@@ -1,7 +1,8 @@
 //! PostgreSQL storage: connection, schema and one module per record kind.
 //!
-//! Everything here speaks sqlx and domain types, never tonic: the gRPC layer
-//! maps [`StoreError`] to a status once, in `grpc::error`.
+//! Everything here speaks sqlx and domain types, never tonic: a
+//! [`StoreError`] reaches the caller as `service::ServiceError::Store`,
+//! which the transport maps to a status once, in `grpc::error`.
 
 pub mod catalog;
 pub mod customers;
