@@ -19,9 +19,9 @@ use std::{
 };
 
 use gapscore::proto::v1::{
-    Channel as TouchChannel, Initiator, Journey, RespondentRole, StreamSurveyResponsesRequest,
-    SubmitJourneysRequest, SubmitSurveyResponsesRequest, SurveyResponse, TouchpointOutcome,
-    survey_service_client::SurveyServiceClient,
+    Channel as TouchChannel, IngestCounts, Initiator, Journey, RespondentRole,
+    StreamSurveyResponsesRequest, SubmitJourneysRequest, SubmitSurveyResponsesRequest,
+    SurveyResponse, TouchpointOutcome, survey_service_client::SurveyServiceClient,
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::{mpsc, watch};
@@ -256,34 +256,42 @@ async fn unary_caller(
 
 /// One unary submit of `ids` within [`DEADLINE`].
 async fn submit(kind: Kind, clients: &Clients, ids: &[String]) -> (&'static str, Outcome) {
-    let (rpc, result) = match kind {
+    match kind {
         Kind::Survey => {
             let request = SubmitSurveyResponsesRequest {
                 responses: ids.iter().map(|id| survey_record(id)).collect(),
             };
             let mut client = clients.survey();
-            let result = tokio::time::timeout(DEADLINE, client.submit_survey_responses(request))
-                .await
-                .map(|r| r.map(|r| r.into_inner().counts.unwrap_or_default().inserted));
-            ("SubmitSurveyResponses", result)
+            let call = client.submit_survey_responses(request);
+            (
+                "SubmitSurveyResponses",
+                within_deadline(call, |r| r.counts).await,
+            )
         }
         Kind::Journey => {
             let request = SubmitJourneysRequest {
                 journeys: ids.iter().map(|id| journey_record(id)).collect(),
             };
             let mut client = clients.journeys();
-            let result = tokio::time::timeout(DEADLINE, client.submit_journeys(request))
-                .await
-                .map(|r| r.map(|r| r.into_inner().counts.unwrap_or_default().inserted));
-            ("SubmitJourneys", result)
+            let call = client.submit_journeys(request);
+            ("SubmitJourneys", within_deadline(call, |r| r.counts).await)
         }
-    };
-    let outcome = match result {
-        Ok(Ok(inserted)) => Outcome::Ok { inserted },
+    }
+}
+
+/// The outcome of a unary submit `call` given [`DEADLINE`]; `counts` picks
+/// the counts out of its response.
+async fn within_deadline<R>(
+    call: impl Future<Output = Result<tonic::Response<R>, Status>>,
+    counts: impl FnOnce(R) -> Option<IngestCounts>,
+) -> Outcome {
+    match tokio::time::timeout(DEADLINE, call).await {
+        Ok(Ok(response)) => Outcome::Ok {
+            inserted: counts(response.into_inner()).unwrap_or_default().inserted,
+        },
         Ok(Err(status)) => Outcome::Failed(status),
         Err(_) => Outcome::Hung,
-    };
-    (rpc, outcome)
+    }
 }
 
 /// Concurrent streams and unary callers running until [`Load::finish`].

@@ -10,8 +10,8 @@ use gapscore::{
     client::{Authed, Bearer, Clients},
     proto::v1::{
         DeleteCustomerDataRequest, DeleteCustomerDataResponse, GetScoringModelRequest,
-        IngestCounts, Journey, ListJourneysRequest, ListOutcomesRequest,
-        ListSurveyResponsesRequest, Outcome, OutcomeKind, RespondentRole, ScoringModel,
+        IngestCounts, Journey, ListJourneysRequest, ListOutcomesRequest, ListQuestionsRequest,
+        ListSurveyResponsesRequest, Outcome, OutcomeKind, Question, RespondentRole, ScoringModel,
         SubmitJourneysRequest, SubmitOutcomesRequest, SubmitSurveyResponsesRequest, SurveyResponse,
         Touchpoint, UpdateScoringModelRequest, catalog_service_client::CatalogServiceClient,
         customer_service_client::CustomerServiceClient,
@@ -207,6 +207,16 @@ impl TestApp {
             })
             .await?
             .into_inner())
+    }
+
+    /// acme's question catalog (`CatalogService.ListQuestions`).
+    pub async fn questions(&self) -> Vec<Question> {
+        self.catalog()
+            .list_questions(ListQuestionsRequest {})
+            .await
+            .expect("ListQuestions")
+            .into_inner()
+            .questions
     }
 
     /// acme's scoring model in force.

@@ -20,7 +20,9 @@ pub mod raw;
 pub mod sql;
 
 pub use app::{TestApp, spawn_app, spawn_app_with};
-pub use assert::{assert_close, assert_rel_close, error_reason, sorted, violation_fields};
+pub use assert::{
+    assert_close, assert_rel_close, error_reason, refused_at, sorted, violation_fields,
+};
 pub use fixtures::*;
 pub use gapscore::client::{Authed, Bearer, Clients};
 pub use sql::{Snapshot, snapshot};
