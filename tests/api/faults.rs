@@ -551,25 +551,23 @@ impl Fault {
     async fn inject(&self) {
         match self {
             Fault::Partition(proxy) => proxy.cut(),
-            Fault::Crash(cluster) => {
-                let cluster = cluster.clone();
-                tokio::task::spawn_blocking(move || cluster.crash())
-                    .await
-                    .unwrap()
-            }
+            Fault::Crash(cluster) => pg_ctl(cluster, Cluster::crash).await,
         }
     }
     async fn restore(&self) {
         match self {
             Fault::Partition(proxy) => proxy.restore(),
-            Fault::Crash(cluster) => {
-                let cluster = cluster.clone();
-                tokio::task::spawn_blocking(move || cluster.start())
-                    .await
-                    .unwrap()
-            }
+            Fault::Crash(cluster) => pg_ctl(cluster, Cluster::start).await,
         }
     }
+}
+
+/// `step` of `cluster` (a blocking `pg_ctl`), off the async threads.
+async fn pg_ctl(cluster: &Arc<Cluster>, step: fn(&Cluster)) {
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || step(&cluster))
+        .await
+        .unwrap()
 }
 
 /// Runs the load, injects `fault` for [`OUTAGE`], restores it, and checks
