@@ -24,7 +24,9 @@ use crate::helpers::{
     internals::{at_risk_position, forge_page_token},
     lists::ListRpc,
     raw::raw_call,
-    simple_journey, snapshot, sorted, spawn_app, ts, violation_fields,
+    refused_at, simple_journey, snapshot, sorted, spawn_app,
+    sql::rows_in,
+    ts, violation_fields,
 };
 
 const SQL: &str = "'; DROP TABLE answers; --";
@@ -99,18 +101,16 @@ async fn nul_bytes_postgresql_cannot_store_are_rejected_at_their_field(pool: PgP
 
     let mut journey = simple_journey("j1", "c1", "2026-01-01T00:00:00Z");
     journey.labels.insert("note".into(), "a\0b".into());
-    let err = app
-        .journeys()
-        .submit_journeys(SubmitJourneysRequest {
+    assert_eq!(
+        refused_at(app.journeys().submit_journeys(SubmitJourneysRequest {
             journeys: vec![journey],
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["journeys[0].labels[\"note\"]"]);
+        }))
+        .await,
+        ["journeys[0].labels[\"note\"]"]
+    );
 
-    let err = app
-        .catalog()
-        .upsert_question(UpsertQuestionRequest {
+    assert_eq!(
+        refused_at(app.catalog().upsert_question(UpsertQuestionRequest {
             question: Some(Question {
                 key: "nps_q".into(),
                 kind: QuestionKind::Rating as i32,
@@ -121,45 +121,44 @@ async fn nul_bytes_postgresql_cannot_store_are_rejected_at_their_field(pool: PgP
                 unfavorable_max: Some(6),
                 built_in: false,
             }),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["question.text"]);
+        }))
+        .await,
+        ["question.text"]
+    );
 
     // In ids and in the filters of reads, which PostgreSQL would get as
     // query parameters.
-    let err = app
-        .survey()
-        .get_survey_response(GetSurveyResponseRequest {
-            id: "r\u{0}1".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["id"]);
-    let err = app
-        .journeys()
-        .list_journeys(ListJourneysRequest {
-            customer_id: "c\0".into(),
-            filter: Some(ScoreFilter {
-                labels: BTreeMap::from([("region".into(), "em\0ea".into())]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
     assert_eq!(
-        sorted(violation_fields(&err)),
+        refused_at(app.survey().get_survey_response(GetSurveyResponseRequest {
+            id: "r\u{0}1".into(),
+        }))
+        .await,
+        ["id"]
+    );
+    assert_eq!(
+        sorted(
+            refused_at(app.journeys().list_journeys(ListJourneysRequest {
+                customer_id: "c\0".into(),
+                filter: Some(ScoreFilter {
+                    labels: BTreeMap::from([("region".into(), "em\0ea".into())]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }))
+            .await
+        ),
         ["customer_id", "filter.labels[\"region\"]"]
     );
-    let err = app
-        .customers()
-        .delete_customer_data(DeleteCustomerDataRequest {
-            customer_id: "c\0".into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["customer_id"]);
+    assert_eq!(
+        refused_at(
+            app.customers()
+                .delete_customer_data(DeleteCustomerDataRequest {
+                    customer_id: "c\0".into(),
+                })
+        )
+        .await,
+        ["customer_id"]
+    );
     assert_eq!(snapshot(&app.pool, "").await, before);
 }
 
@@ -213,45 +212,43 @@ async fn ten_thousand_character_strings_are_rejected_at_their_field(pool: PgPool
 
     let mut journey = simple_journey("j1", &long, "2026-01-01T00:00:00Z");
     journey.intent = long.clone();
-    let err = app
-        .journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap_err();
     assert_eq!(
-        sorted(violation_fields(&err)),
+        sorted(
+            refused_at(app.journeys().submit_journeys(SubmitJourneysRequest {
+                journeys: vec![journey],
+            }))
+            .await
+        ),
         ["journeys[0].customer_id", "journeys[0].intent"]
     );
-    let err = app
-        .catalog()
-        .upsert_question(UpsertQuestionRequest {
+    assert_eq!(
+        refused_at(app.catalog().upsert_question(UpsertQuestionRequest {
             question: Some(Question {
                 key: "long_q".into(),
                 kind: QuestionKind::Themes as i32,
                 text: long.clone(),
                 ..Default::default()
             }),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["question.text"]);
-    let err = app
-        .scoring()
-        .get_perception_gap(GetPerceptionGapRequest {
+        }))
+        .await,
+        ["question.text"]
+    );
+    assert_eq!(
+        refused_at(app.scoring().get_perception_gap(GetPerceptionGapRequest {
             questions: vec![long.clone()],
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["questions[0]"]);
-    let err = app
-        .journeys()
-        .get_journey(GetJourneyRequest { id: long.clone() })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["id"]);
+        }))
+        .await,
+        ["questions[0]"]
+    );
+    assert_eq!(
+        refused_at(
+            app.journeys()
+                .get_journey(GetJourneyRequest { id: long.clone() })
+        )
+        .await,
+        ["id"]
+    );
     assert_eq!(snapshot(&app.pool, "").await, before);
 }
 
@@ -288,11 +285,7 @@ async fn a_5_mib_message_is_refused_and_the_server_stays_up(pool: PgPool) {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM survey_responses")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(rows_in(&app.pool, "survey_responses").await, 0);
     // Still up: the same records in messages under the limit are stored.
     let ok = app.submit_responses(vec![response("small")]).await.unwrap();
     assert_eq!(ok.inserted, 1);
@@ -322,15 +315,13 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
     let tp = &mut journey.touchpoints[0];
     (tp.duration_seconds, tp.wait_seconds, tp.transfers) = (i32::MIN, i32::MAX, i32::MAX);
     tp.channel = i32::MIN;
-    let err = app
-        .journeys()
-        .submit_journeys(SubmitJourneysRequest {
-            journeys: vec![journey],
-        })
-        .await
-        .unwrap_err();
     assert_eq!(
-        sorted(violation_fields(&err)),
+        sorted(
+            refused_at(app.journeys().submit_journeys(SubmitJourneysRequest {
+                journeys: vec![journey],
+            }))
+            .await
+        ),
         [
             "journeys[0].touchpoints[0].channel",
             "journeys[0].touchpoints[0].duration_seconds",
@@ -341,17 +332,18 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
 
     let mut o = outcome("o1");
     o.kind = -1;
-    let err = app
-        .outcomes()
-        .submit_outcomes(SubmitOutcomesRequest { outcomes: vec![o] })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["outcomes[0].kind"]);
+    assert_eq!(
+        refused_at(
+            app.outcomes()
+                .submit_outcomes(SubmitOutcomesRequest { outcomes: vec![o] })
+        )
+        .await,
+        ["outcomes[0].kind"]
+    );
 
     // A scale whose span overflows i32.
-    let err = app
-        .catalog()
-        .upsert_question(UpsertQuestionRequest {
+    assert_eq!(
+        refused_at(app.catalog().upsert_question(UpsertQuestionRequest {
             question: Some(Question {
                 key: "wide".into(),
                 kind: QuestionKind::Rating as i32,
@@ -362,30 +354,33 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
                 unfavorable_max: Some(i32::MIN),
                 built_in: false,
             }),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["question.scale_max"]);
+        }))
+        .await,
+        ["question.scale_max"]
+    );
 
     for size in [-1, i32::MIN] {
-        let err = app
-            .outcomes()
-            .list_outcomes(ListOutcomesRequest {
+        assert_eq!(
+            refused_at(app.outcomes().list_outcomes(ListOutcomesRequest {
                 page_size: size,
                 ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_size"], "{size}");
-        let err = app
-            .customers()
-            .list_at_risk_customers(ListAtRiskCustomersRequest {
-                page_size: size,
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["page_size"], "{size}");
+            }))
+            .await,
+            ["page_size"],
+            "{size}"
+        );
+        assert_eq!(
+            refused_at(
+                app.customers()
+                    .list_at_risk_customers(ListAtRiskCustomersRequest {
+                        page_size: size,
+                        ..Default::default()
+                    })
+            )
+            .await,
+            ["page_size"],
+            "{size}"
+        );
     }
     // The largest page size is coerced, not rejected.
     app.journeys()
@@ -403,25 +398,25 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
         1e308,
         f64::MIN_POSITIVE,
     ] {
-        let err = app
-            .scoring()
-            .get_effort_index(GetEffortIndexRequest {
+        assert_eq!(
+            refused_at(app.scoring().get_effort_index(GetEffortIndexRequest {
                 confidence_level: Some(level),
                 ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["confidence_level"], "{level}");
-        let err = app
-            .customers()
-            .get_customer_risk(GetCustomerRiskRequest {
+            }))
+            .await,
+            ["confidence_level"],
+            "{level}"
+        );
+        assert_eq!(
+            refused_at(app.customers().get_customer_risk(GetCustomerRiskRequest {
                 customer_id: "c1".into(),
                 confidence_level: Some(level),
                 ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(violation_fields(&err), ["confidence_level"], "{level}");
+            }))
+            .await,
+            ["confidence_level"],
+            "{level}"
+        );
     }
 
     let model = app.scoring_model().await;
@@ -430,13 +425,14 @@ async fn negative_and_huge_numbers_are_rejected_at_their_field(pool: PgPool) {
     bad.prior_strength = f64::INFINITY;
     bad.weights.as_mut().unwrap().minute = f64::NAN;
     bad.weights.as_mut().unwrap().time_cap = -f64::MAX;
-    let err = app
-        .catalog()
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(bad) })
-        .await
-        .unwrap_err();
     assert_eq!(
-        sorted(violation_fields(&err)),
+        sorted(
+            refused_at(
+                app.catalog()
+                    .update_scoring_model(UpdateScoringModelRequest { model: Some(bad) })
+            )
+            .await
+        ),
         [
             "model.min_group_size",
             "model.prior_strength",
@@ -464,43 +460,37 @@ async fn timestamps_ten_thousand_years_away_are_rejected_at_their_field(pool: Pg
 
         let mut j = simple_journey("j1", "c1", "2026-01-01T00:00:00Z");
         j.touchpoints[0].occurred_at = far;
-        let err = app
-            .journeys()
-            .submit_journeys(SubmitJourneysRequest { journeys: vec![j] })
-            .await
-            .unwrap_err();
         assert_eq!(
-            violation_fields(&err),
+            refused_at(
+                app.journeys()
+                    .submit_journeys(SubmitJourneysRequest { journeys: vec![j] })
+            )
+            .await,
             ["journeys[0].touchpoints[0].occurred_at"],
             "{seconds}"
         );
 
         let mut o = outcome("o1");
         o.observed_at = far;
-        let err = app
-            .outcomes()
-            .submit_outcomes(SubmitOutcomesRequest { outcomes: vec![o] })
-            .await
-            .unwrap_err();
         assert_eq!(
-            violation_fields(&err),
+            refused_at(
+                app.outcomes()
+                    .submit_outcomes(SubmitOutcomesRequest { outcomes: vec![o] })
+            )
+            .await,
             ["outcomes[0].observed_at"],
             "{seconds}"
         );
 
-        let err = app
-            .scoring()
-            .get_scorecard(GetScorecardRequest {
+        assert_eq!(
+            refused_at(app.scoring().get_scorecard(GetScorecardRequest {
                 filter: Some(ScoreFilter {
                     start_time: far,
                     end_time: far,
                     ..Default::default()
                 }),
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(
-            violation_fields(&err),
+            }))
+            .await,
             ["filter.start_time", "filter.end_time"],
             "{seconds}"
         );
@@ -545,17 +535,16 @@ async fn timestamps_ten_thousand_years_away_are_rejected_at_their_field(pool: Pg
         .into_inner();
     assert_eq!(listed.responses.len(), 1);
     // A trend over those 10,000 years has too many day buckets.
-    let err = app
-        .scoring()
-        .get_trend(GetTrendRequest {
+    assert_eq!(
+        refused_at(app.scoring().get_trend(GetTrendRequest {
             metric: TrendMetric::EffortIndexMean as i32,
             bucket: TrendBucket::Day as i32,
             filter: listed_filter(year_one),
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["filter"]);
+        }))
+        .await,
+        ["filter"]
+    );
 }
 
 fn listed_filter(start: Timestamp) -> Option<ScoreFilter> {
@@ -645,28 +634,20 @@ async fn sql_fragments_and_quotes_are_stored_and_read_back_literally(pool: PgPoo
         .into_inner()
         .question
         .unwrap();
-    let listed = app
-        .catalog()
-        .list_questions(ListQuestionsRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(listed.questions.contains(&q));
+    assert!(app.questions().await.contains(&q));
     assert_eq!(q.text, format!("{SQL} {quoted}"));
 
     // In an id the fragment is refused (ids are [A-Za-z0-9._:-]), and every
     // table is still there.
-    let err = app
-        .survey()
-        .get_survey_response(GetSurveyResponseRequest { id: SQL.into() })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["id"]);
-    let answers: i64 = sqlx::query_scalar("SELECT count(*) FROM answers")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(answers, 2);
+    assert_eq!(
+        refused_at(
+            app.survey()
+                .get_survey_response(GetSurveyResponseRequest { id: SQL.into() })
+        )
+        .await,
+        ["id"]
+    );
+    assert_eq!(rows_in(&app.pool, "answers").await, 2);
 }
 
 #[sqlx::test]
@@ -678,12 +659,14 @@ async fn a_stream_message_of_1001_records_ends_the_stream_and_stores_nothing_of_
     let big = StreamSurveyResponsesRequest {
         responses: (1..=1001).map(|i| response(&format!("s{i}"))).collect(),
     };
-    let err = app
-        .survey()
-        .stream_survey_responses(tokio_stream::iter(vec![first, big]))
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["messages[1].responses"]);
+    assert_eq!(
+        refused_at(
+            app.survey()
+                .stream_survey_responses(tokio_stream::iter(vec![first, big]))
+        )
+        .await,
+        ["messages[1].responses"]
+    );
     let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM survey_responses")
         .fetch_all(&app.pool)
         .await
@@ -693,17 +676,15 @@ async fn a_stream_message_of_1001_records_ends_the_stream_and_stores_nothing_of_
     let journeys = (0..1001)
         .map(|i| simple_journey(&format!("j{i}"), "c1", "2026-01-01T00:00:00Z"))
         .collect();
-    let err = app
-        .journeys()
-        .stream_journeys(tokio_stream::iter(vec![StreamJourneysRequest { journeys }]))
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["messages[0].journeys"]);
-    let journeys: i64 = sqlx::query_scalar("SELECT count(*) FROM journeys")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(journeys, 0);
+    assert_eq!(
+        refused_at(
+            app.journeys()
+                .stream_journeys(tokio_stream::iter(vec![StreamJourneysRequest { journeys }]))
+        )
+        .await,
+        ["messages[0].journeys"]
+    );
+    assert_eq!(rows_in(&app.pool, "journeys").await, 0);
 }
 
 #[sqlx::test]

@@ -4,7 +4,7 @@ use gapscore::proto::v1::*;
 use sqlx::PgPool;
 use tonic::Code;
 
-use crate::helpers::{error_reason, rating, response, spawn_app, violation_fields};
+use crate::helpers::{error_reason, rating, refused_at, response, spawn_app, violation_fields};
 
 fn custom(key: &str, min: i32, max: i32, fav: i32, unfav: Option<i32>) -> Question {
     Question {
@@ -22,13 +22,7 @@ fn custom(key: &str, min: i32, max: i32, fav: i32, unfav: Option<i32>) -> Questi
 #[sqlx::test]
 async fn every_tenant_starts_with_the_built_in_questions(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let qs = app
-        .catalog()
-        .list_questions(ListQuestionsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .questions;
+    let qs = app.questions().await;
     let keys: Vec<_> = qs.iter().map(|q| q.key.as_str()).collect();
     assert_eq!(keys.len(), 13);
     let mut sorted = keys.clone();
@@ -112,13 +106,13 @@ async fn custom_questions_are_created_updated_and_validated(pool: PgPool) {
     ] {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
-    let err = catalog
-        .upsert_question(UpsertQuestionRequest {
+    assert_eq!(
+        refused_at(catalog.upsert_question(UpsertQuestionRequest {
             question: Some(custom("wide", 0, 101, 50, None)),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["question.scale_max"]);
+        }))
+        .await,
+        ["question.scale_max"]
+    );
 }
 
 #[sqlx::test]
@@ -226,11 +220,11 @@ async fn the_scoring_model_uses_an_etag(pool: PgPool) {
     let mut bad = updated.clone();
     bad.high_effort_from = 10.0;
     bad.low_effort_below = 20.0;
-    let err = catalog
-        .update_scoring_model(UpdateScoringModelRequest { model: Some(bad) })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["model.high_effort_from"]);
+    assert_eq!(
+        refused_at(catalog.update_scoring_model(UpdateScoringModelRequest { model: Some(bad) }))
+            .await,
+        ["model.high_effort_from"]
+    );
 
     let got = app.scoring_model().await;
     assert_eq!(got, updated);

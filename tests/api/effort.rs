@@ -19,9 +19,9 @@ use crate::helpers::{
         EffortComponents, EffortModel, EffortWeights, ScoringTier, create_tenant, effort_breakdown,
         effort_index_sql, effort_points_sql, effort_tier_sql, wilson_interval,
     },
-    journey_from, spawn_app,
+    journey_from, refused_at, spawn_app,
     sql::insert_journey_components,
-    stuck, ts, two_calls, violation_fields, window,
+    stuck, ts, two_calls, window,
 };
 
 async fn effort(app: &TestApp, filter: Option<ScoreFilter>) -> GetEffortIndexResponse {
@@ -518,9 +518,8 @@ async fn a_changed_scoring_model_changes_the_scores(pool: PgPool) {
 #[sqlx::test]
 async fn invalid_requests_name_their_fields(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let err = app
-        .scoring()
-        .get_effort_index(GetEffortIndexRequest {
+    assert_eq!(
+        refused_at(app.scoring().get_effort_index(GetEffortIndexRequest {
             filter: Some(ScoreFilter {
                 start_time: Some(ts("2026-02-01T00:00:00Z")),
                 end_time: Some(ts("2026-01-01T00:00:00Z")),
@@ -528,19 +527,18 @@ async fn invalid_requests_name_their_fields(pool: PgPool) {
                 ..Default::default()
             }),
             confidence_level: None,
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["filter.end_time", "filter.intent"]);
-    let err = app
-        .scoring()
-        .get_effort_index(GetEffortIndexRequest {
+        }))
+        .await,
+        ["filter.end_time", "filter.intent"]
+    );
+    assert_eq!(
+        refused_at(app.scoring().get_effort_index(GetEffortIndexRequest {
             filter: None,
             confidence_level: Some(0.9999),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["confidence_level"]);
+        }))
+        .await,
+        ["confidence_level"]
+    );
     let err = app
         .scoring_as(None)
         .get_effort_index(GetEffortIndexRequest::default())

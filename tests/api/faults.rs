@@ -19,25 +19,21 @@ use std::{
 };
 
 use gapscore::proto::v1::{
-    Channel as TouchChannel, Initiator, Journey, RespondentRole, StreamSurveyResponsesRequest,
-    SubmitJourneysRequest, SubmitSurveyResponsesRequest, SurveyResponse, TouchpointOutcome,
-    journey_service_client::JourneyServiceClient, survey_service_client::SurveyServiceClient,
+    Channel as TouchChannel, IngestCounts, Initiator, Journey, RespondentRole,
+    StreamSurveyResponsesRequest, SubmitJourneysRequest, SubmitSurveyResponsesRequest,
+    SurveyResponse, TouchpointOutcome, survey_service_client::SurveyServiceClient,
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{
-    Code, Status,
-    service::interceptor::InterceptedService,
-    transport::{Channel, Endpoint},
-};
+use tonic::{Code, Status, transport::Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 use crate::{
     cluster::Cluster,
     helpers::{
-        Authed, TestApp,
+        Authed, Clients, TestApp,
         app::wait_for_health,
         error_reason,
         internals::{create_tenant, migrate},
@@ -163,20 +159,6 @@ impl Call {
     }
 }
 
-fn survey_client(channel: &Channel, key: &str) -> SurveyServiceClient<Authed> {
-    SurveyServiceClient::new(InterceptedService::new(
-        channel.clone(),
-        TestApp::bearer(Some(key)),
-    ))
-}
-
-fn journey_client(channel: &Channel, key: &str) -> JourneyServiceClient<Authed> {
-    JourneyServiceClient::new(InterceptedService::new(
-        channel.clone(),
-        TestApp::bearer(Some(key)),
-    ))
-}
-
 /// Streams of `MESSAGES_PER_STREAM` messages, one after the other, until
 /// stopped.
 async fn stream_caller(
@@ -247,8 +229,7 @@ async fn stream_caller(
 /// Unary 10-record batches, one after the other, until stopped.
 async fn unary_caller(
     kind: Kind,
-    channel: Channel,
-    key: String,
+    clients: Clients,
     tag: String,
     epoch: Instant,
     stop: watch::Receiver<bool>,
@@ -258,7 +239,7 @@ async fn unary_caller(
     while !*stop.borrow() {
         let ids = batch_ids(&format!("{tag}-c{n}"));
         let started = epoch.elapsed();
-        let (rpc, result) = submit(kind, &channel, &key, &ids).await;
+        let (rpc, result) = submit(kind, &clients, &ids).await;
         calls.push(Call {
             rpc,
             kind,
@@ -274,40 +255,43 @@ async fn unary_caller(
 }
 
 /// One unary submit of `ids` within [`DEADLINE`].
-async fn submit(
-    kind: Kind,
-    channel: &Channel,
-    key: &str,
-    ids: &[String],
-) -> (&'static str, Outcome) {
-    let (rpc, result) = match kind {
+async fn submit(kind: Kind, clients: &Clients, ids: &[String]) -> (&'static str, Outcome) {
+    match kind {
         Kind::Survey => {
             let request = SubmitSurveyResponsesRequest {
                 responses: ids.iter().map(|id| survey_record(id)).collect(),
             };
-            let mut client = survey_client(channel, key);
-            let result = tokio::time::timeout(DEADLINE, client.submit_survey_responses(request))
-                .await
-                .map(|r| r.map(|r| r.into_inner().counts.unwrap_or_default().inserted));
-            ("SubmitSurveyResponses", result)
+            let mut client = clients.survey();
+            let call = client.submit_survey_responses(request);
+            (
+                "SubmitSurveyResponses",
+                within_deadline(call, |r| r.counts).await,
+            )
         }
         Kind::Journey => {
             let request = SubmitJourneysRequest {
                 journeys: ids.iter().map(|id| journey_record(id)).collect(),
             };
-            let mut client = journey_client(channel, key);
-            let result = tokio::time::timeout(DEADLINE, client.submit_journeys(request))
-                .await
-                .map(|r| r.map(|r| r.into_inner().counts.unwrap_or_default().inserted));
-            ("SubmitJourneys", result)
+            let mut client = clients.journeys();
+            let call = client.submit_journeys(request);
+            ("SubmitJourneys", within_deadline(call, |r| r.counts).await)
         }
-    };
-    let outcome = match result {
-        Ok(Ok(inserted)) => Outcome::Ok { inserted },
+    }
+}
+
+/// The outcome of a unary submit `call` given [`DEADLINE`]; `counts` picks
+/// the counts out of its response.
+async fn within_deadline<R>(
+    call: impl Future<Output = Result<tonic::Response<R>, Status>>,
+    counts: impl FnOnce(R) -> Option<IngestCounts>,
+) -> Outcome {
+    match tokio::time::timeout(DEADLINE, call).await {
+        Ok(Ok(response)) => Outcome::Ok {
+            inserted: counts(response.into_inner()).unwrap_or_default().inserted,
+        },
         Ok(Err(status)) => Outcome::Failed(status),
         Err(_) => Outcome::Hung,
-    };
-    (rpc, outcome)
+    }
 }
 
 /// Concurrent streams and unary callers running until [`Load::finish`].
@@ -318,13 +302,13 @@ struct Load {
 }
 
 impl Load {
-    fn start(channel: &Channel, key: &str) -> Load {
+    fn start(clients: &Clients) -> Load {
         let epoch = Instant::now();
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         for w in 0..STREAMS {
             tasks.push(tokio::spawn(stream_caller(
-                survey_client(channel, key),
+                clients.survey(),
                 format!("st{w}"),
                 epoch,
                 stopped.clone(),
@@ -337,8 +321,7 @@ impl Load {
             for w in 0..callers {
                 tasks.push(tokio::spawn(unary_caller(
                     kind,
-                    channel.clone(),
-                    key.to_owned(),
+                    clients.clone(),
                     format!("{tag}{w}"),
                     epoch,
                     stopped.clone(),
@@ -524,8 +507,7 @@ fn assert_failures_are_database_unavailable(calls: &[Call]) {
 /// Time until a fresh one-record submit succeeds; panics after `within`.
 /// Every attempt is returned as a call so the checks cover it too.
 async fn first_success(
-    channel: &Channel,
-    key: &str,
+    clients: &Clients,
     epoch: Instant,
     within: Duration,
 ) -> (Duration, Vec<Call>) {
@@ -534,7 +516,7 @@ async fn first_success(
     loop {
         let ids = vec![format!("probe-{}", attempts.len())];
         let at = epoch.elapsed();
-        let (rpc, outcome) = submit(Kind::Survey, channel, key, &ids).await;
+        let (rpc, outcome) = submit(Kind::Survey, clients, &ids).await;
         let ok = matches!(outcome, Outcome::Ok { .. });
         attempts.push(Call {
             rpc,
@@ -569,25 +551,23 @@ impl Fault {
     async fn inject(&self) {
         match self {
             Fault::Partition(proxy) => proxy.cut(),
-            Fault::Crash(cluster) => {
-                let cluster = cluster.clone();
-                tokio::task::spawn_blocking(move || cluster.crash())
-                    .await
-                    .unwrap()
-            }
+            Fault::Crash(cluster) => pg_ctl(cluster, Cluster::crash).await,
         }
     }
     async fn restore(&self) {
         match self {
             Fault::Partition(proxy) => proxy.restore(),
-            Fault::Crash(cluster) => {
-                let cluster = cluster.clone();
-                tokio::task::spawn_blocking(move || cluster.start())
-                    .await
-                    .unwrap()
-            }
+            Fault::Crash(cluster) => pg_ctl(cluster, Cluster::start).await,
         }
     }
+}
+
+/// `step` of `cluster` (a blocking `pg_ctl`), off the async threads.
+async fn pg_ctl(cluster: &Arc<Cluster>, step: fn(&Cluster)) {
+    let cluster = cluster.clone();
+    tokio::task::spawn_blocking(move || step(&cluster))
+        .await
+        .unwrap()
 }
 
 /// Runs the load, injects `fault` for [`OUTAGE`], restores it, and checks
@@ -599,7 +579,7 @@ async fn outage_under_load(app: &TestApp, fault: Fault, direct: impl AsyncFn() -
         Fault::Crash(_) => "database crash + restart",
     };
     wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
-    let load = Load::start(&app.channel, &app.key);
+    let load = Load::start(&app.clients);
     let epoch = load.epoch;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
@@ -613,7 +593,7 @@ async fn outage_under_load(app: &TestApp, fault: Fault, direct: impl AsyncFn() -
     let restored = Instant::now();
     let at_restore = epoch.elapsed();
     let serving = wait_for_health(&app.channel, ServingStatus::Serving, RECOVERY).await;
-    let (_, probes) = first_success(&app.channel, &app.key, epoch, RECOVERY).await;
+    let (_, probes) = first_success(&app.clients, epoch, RECOVERY).await;
     let served = restored.elapsed();
     assert!(
         served < RECOVERY,
@@ -766,7 +746,7 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
         .connect_lazy();
     wait_for_health(&channel, ServingStatus::Serving, Duration::from_secs(30)).await;
 
-    let load = Load::start(&channel, &key);
+    let load = Load::start(&Clients::new(channel.clone(), TestApp::bearer(Some(&key))));
     let epoch = load.epoch;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let signalled = Instant::now();

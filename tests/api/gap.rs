@@ -10,8 +10,8 @@ use tonic::Code;
 use crate::helpers::{
     TestApp,
     assert::{Z90, Z95, wilson},
-    assert_close, assert_rel_close, error_reason, label_map, labels, rating, response, spawn_app,
-    themes, violation_fields, window,
+    assert_close, assert_rel_close, error_reason, label_map, labels, rating, refused_at, response,
+    spawn_app, themes, violation_fields, window,
 };
 
 const LEADERSHIP: RespondentRole = RespondentRole::Leadership;
@@ -499,15 +499,12 @@ async fn invalid_requests_list_every_violation(pool: PgPool) {
     );
 
     for level in [0.4, 1.0, 0.9995, f64::NAN] {
-        let err = scoring
-            .get_perception_gap(GetPerceptionGapRequest {
+        assert_eq!(
+            refused_at(scoring.get_perception_gap(GetPerceptionGapRequest {
                 confidence_level: Some(level),
                 ..request()
-            })
-            .await
-            .unwrap_err();
-        assert_eq!(
-            violation_fields(&err),
+            }))
+            .await,
             ["confidence_level"],
             "level {level}"
         );

@@ -15,8 +15,8 @@ use tonic::Code;
 
 use crate::{
     helpers::{
-        TestApp, card_update_journey, error_reason, simple_journey, spawn_app, spawn_app_with,
-        sql::rows_in, tp, ts, violation_fields,
+        TestApp, card_update_journey, error_reason, refused_at, simple_journey, spawn_app,
+        spawn_app_with, sql::rows_in, tp, ts, violation_fields,
     },
     proxy::Proxy,
 };
@@ -630,18 +630,14 @@ async fn a_stream_commits_each_message_and_stops_at_an_invalid_one(pool: PgPool)
     let mut bad = message(&["f", "g"]);
     bad.journeys[1].touchpoints[0].outcome = 0;
     bad.journeys[1].intent = String::new();
-    let err = app
-        .journeys()
-        .stream_journeys(tokio_stream::iter(vec![
+    assert_eq!(
+        refused_at(app.journeys().stream_journeys(tokio_stream::iter(vec![
             message(&["e"]),
             message(&["a", "b"]),
             bad,
             message(&["h"]),
-        ]))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        violation_fields(&err),
+        ])))
+        .await,
         [
             "messages[2].journeys[1].intent",
             "messages[2].journeys[1].touchpoints[0].outcome"
@@ -654,14 +650,13 @@ async fn a_stream_commits_each_message_and_stops_at_an_invalid_one(pool: PgPool)
         .unwrap();
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
 
-    let err = app
-        .journeys()
-        .stream_journeys(tokio_stream::iter(vec![StreamJourneysRequest {
-            journeys: vec![],
-        }]))
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["messages[0].journeys"]);
+    assert_eq!(
+        refused_at(app.journeys().stream_journeys(tokio_stream::iter(vec![
+            StreamJourneysRequest { journeys: vec![] }
+        ])))
+        .await,
+        ["messages[0].journeys"]
+    );
 
     let empty = app
         .journeys()
@@ -728,34 +723,31 @@ async fn pagination_walks_every_journey_exactly_once_in_order(pool: PgPool) {
     assert_eq!(first.journeys[0].effort_tier(), EffortTier::Low);
 
     // A token belongs to its query.
-    let err = app
-        .journeys()
-        .list_journeys(ListJourneysRequest {
+    assert_eq!(
+        refused_at(app.journeys().list_journeys(ListJourneysRequest {
             customer_id: "other".into(),
             page_token: first.next_page_token.clone(),
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_token"]);
-    let err = app
-        .journeys()
-        .list_journeys(ListJourneysRequest {
+        }))
+        .await,
+        ["page_token"]
+    );
+    assert_eq!(
+        refused_at(app.journeys().list_journeys(ListJourneysRequest {
             page_token: "garbage".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_token"]);
-    let err = app
-        .journeys()
-        .list_journeys(ListJourneysRequest {
+        }))
+        .await,
+        ["page_token"]
+    );
+    assert_eq!(
+        refused_at(app.journeys().list_journeys(ListJourneysRequest {
             page_size: -1,
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_size"]);
+        }))
+        .await,
+        ["page_size"]
+    );
 }
 
 #[sqlx::test]
@@ -835,13 +827,8 @@ async fn list_filters_by_window_labels_intent_and_customer(pool: PgPool) {
         intent: "Pay".into(),
         ..Default::default()
     };
-    let err = app
-        .journeys()
-        .list_journeys(filtered(bad, "c 1"))
-        .await
-        .unwrap_err();
     assert_eq!(
-        violation_fields(&err),
+        refused_at(app.journeys().list_journeys(filtered(bad, "c 1"))).await,
         [
             "filter.end_time",
             "filter.labels[\"Bad\"]",
@@ -927,16 +914,15 @@ async fn tenants_see_only_their_own_journeys_even_with_shared_ids(pool: PgPool) 
         .await
         .unwrap()
         .into_inner();
-    let err = app
-        .journeys()
-        .list_journeys(ListJourneysRequest {
+    assert_eq!(
+        refused_at(app.journeys().list_journeys(ListJourneysRequest {
             page_size: 1,
             page_token: page.next_page_token,
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_token"]);
+        }))
+        .await,
+        ["page_token"]
+    );
 
     // Re-sending acme's record in acme is unchanged: b's write did not touch it.
     assert_eq!(submit(&app, vec![acme]).await.unwrap(), (0, 0, 1));

@@ -61,13 +61,7 @@ async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
     let recovered =
         wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
     eprintln!("health back to SERVING {recovered:?} after the database returned");
-    let questions = app
-        .catalog()
-        .list_questions(ListQuestionsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .questions;
+    let questions = app.questions().await;
     assert_eq!(questions.len(), 13);
 }
 

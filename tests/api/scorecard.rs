@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, card_update, journey_from, rating, spawn_app, ts, violation_fields, window,
+    TestApp, card_update, journey_from, rating, refused_at, spawn_app, ts, violation_fields, window,
 };
 
 /// SPEC §1's card update, its first reminder on 2026-10-04.
@@ -324,16 +324,12 @@ async fn monthly_gap_and_effort_trends(pool: PgPool) {
 #[sqlx::test]
 async fn trends_reject_incomplete_requests(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let err = app
-        .scoring()
-        .get_trend(GetTrendRequest {
+    assert_eq!(
+        refused_at(app.scoring().get_trend(GetTrendRequest {
             metric: TrendMetric::CesMean as i32,
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(
-        violation_fields(&err),
+        }))
+        .await,
         ["bucket", "filter.start_time", "filter.end_time"]
     );
     let err = app

@@ -246,12 +246,11 @@ async fn every_kind_of_bad_key_gets_the_same_answer(pool: PgPool) {
         request
             .metadata_mut()
             .insert("authorization", raw.parse().unwrap());
-        let err = gapscore::proto::v1::catalog_service_client::CatalogServiceClient::new(
-            app.channel.clone(),
-        )
-        .list_questions(request)
-        .await
-        .expect_err(raw);
+        let err = app
+            .catalog_as(None)
+            .list_questions(request)
+            .await
+            .expect_err(raw);
         answers.push((
             &"other scheme",
             err.code(),

@@ -12,7 +12,8 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp, error_reason, rating, response, sorted, spawn_app, themes, ts, violation_fields,
+    TestApp, error_reason, rating, refused_at, response, sorted, spawn_app, themes, ts,
+    violation_fields,
 };
 
 // ---------------------------------------------------------------- builders
@@ -596,15 +597,17 @@ async fn an_invalid_message_ends_the_stream_and_earlier_ones_stay(pool: PgPool) 
     assert_eq!(stored(&app.pool).await, (30, 180));
 
     // An empty message is invalid too.
-    let err = app
-        .survey()
-        .stream_survey_responses(tokio_stream::iter(vec![
-            message(0..1),
-            StreamSurveyResponsesRequest::default(),
-        ]))
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["messages[1].responses"]);
+    assert_eq!(
+        refused_at(
+            app.survey()
+                .stream_survey_responses(tokio_stream::iter(vec![
+                    message(0..1),
+                    StreamSurveyResponsesRequest::default(),
+                ]))
+        )
+        .await,
+        ["messages[1].responses"]
+    );
 }
 
 /// 50 messages of 1,000 records with six answers each, generated lazily on
@@ -765,16 +768,17 @@ async fn page_size_defaults_and_is_coerced(pool: PgPool) {
             .all(|r| r.answers == vec![rating("overall_experience", 4)])
     );
 
-    let err = list(
-        &app,
-        ListSurveyResponsesRequest {
-            page_size: -1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_size"]);
+    assert_eq!(
+        refused_at(list(
+            &app,
+            ListSurveyResponsesRequest {
+                page_size: -1,
+                ..Default::default()
+            },
+        ))
+        .await,
+        ["page_size"]
+    );
 }
 
 #[sqlx::test]
@@ -874,25 +878,25 @@ async fn filters_restrict_the_listing(pool: PgPool) {
 #[sqlx::test]
 async fn invalid_filters_are_rejected(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let err = list(
-        &app,
-        ListSurveyResponsesRequest {
-            role: 9,
-            respondent_id: "bad id".into(),
-            filter: Some(ScoreFilter {
-                start_time: Some(ts("2026-01-02T00:00:00Z")),
-                end_time: Some(ts("2026-01-02T00:00:00Z")),
-                labels: BTreeMap::from([("Bad".into(), "x".into())]),
-                survey_id: "bad/id".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
     assert_eq!(
-        sorted(violation_fields(&err)),
+        sorted(
+            refused_at(list(
+                &app,
+                ListSurveyResponsesRequest {
+                    role: 9,
+                    respondent_id: "bad id".into(),
+                    filter: Some(ScoreFilter {
+                        start_time: Some(ts("2026-01-02T00:00:00Z")),
+                        end_time: Some(ts("2026-01-02T00:00:00Z")),
+                        labels: BTreeMap::from([("Bad".into(), "x".into())]),
+                        survey_id: "bad/id".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ))
+            .await
+        ),
         sorted(vec![
             "role",
             "respondent_id",
@@ -929,26 +933,29 @@ async fn page_tokens_only_work_for_their_query_and_tenant(pool: PgPool) {
     let err = list(&app, other_query).await.unwrap_err();
     assert_eq!(violation_fields(&err), ["page_token"]);
 
-    let err = app
-        .survey_as(Some(&b_key))
-        .list_survey_responses(ListSurveyResponsesRequest {
-            page_token: token.clone(),
-            ..query.clone()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_token"]);
+    assert_eq!(
+        refused_at(
+            app.survey_as(Some(&b_key))
+                .list_survey_responses(ListSurveyResponsesRequest {
+                    page_token: token.clone(),
+                    ..query.clone()
+                })
+        )
+        .await,
+        ["page_token"]
+    );
 
-    let err = list(
-        &app,
-        ListSurveyResponsesRequest {
-            page_token: "not-a-token".into(),
-            ..query.clone()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(violation_fields(&err), ["page_token"]);
+    assert_eq!(
+        refused_at(list(
+            &app,
+            ListSurveyResponsesRequest {
+                page_token: "not-a-token".into(),
+                ..query.clone()
+            },
+        ))
+        .await,
+        ["page_token"]
+    );
 
     // The genuine token still works.
     let (page, _) = list(

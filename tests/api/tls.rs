@@ -8,7 +8,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::{
-    TestApp,
+    Clients, TestApp,
     app::wait_for_health,
     internals::{Application, ServeArgs},
     spawn_app_with,
@@ -51,11 +51,8 @@ async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: Pg
         .expect("TLS handshake with a trusted certificate");
     // Health turns SERVING once the watcher's first database ping succeeds.
     wait_for_health(&trusted, ServingStatus::Serving, Duration::from_secs(5)).await;
-    let bearer = TestApp::bearer(Some(&app.key));
-    let questions =
-        gapscore::proto::v1::catalog_service_client::CatalogServiceClient::with_interceptor(
-            trusted, bearer,
-        )
+    let questions = Clients::new(trusted, TestApp::bearer(Some(&app.key)))
+        .catalog()
         .list_questions(ListQuestionsRequest {})
         .await
         .expect("authenticated call over TLS")

@@ -433,14 +433,7 @@ pub async fn check_upsert_question(
             let sent = question.unwrap();
             prop_assert_eq!(&stored.key, &sent.key);
             prop_assert_eq!(&stored.text, &sent.text, "text stored literally");
-            let listed = ctx
-                .app
-                .catalog()
-                .list_questions(ListQuestionsRequest {})
-                .await
-                .unwrap()
-                .into_inner();
-            prop_assert!(listed.questions.contains(&stored));
+            prop_assert!(ctx.app.questions().await.contains(&stored));
             Ok(Code::Ok)
         }
     }

@@ -6,20 +6,22 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gapscore::proto::v1::{
-    DeleteCustomerDataRequest, DeleteCustomerDataResponse, GetScoringModelRequest, IngestCounts,
-    Journey, ListJourneysRequest, ListOutcomesRequest, ListSurveyResponsesRequest, Outcome,
-    OutcomeKind, RespondentRole, ScoringModel, SubmitJourneysRequest, SubmitOutcomesRequest,
-    SubmitSurveyResponsesRequest, SurveyResponse, Touchpoint, UpdateScoringModelRequest,
-    catalog_service_client::CatalogServiceClient, customer_service_client::CustomerServiceClient,
-    journey_service_client::JourneyServiceClient, outcome_service_client::OutcomeServiceClient,
-    scoring_service_client::ScoringServiceClient, survey_service_client::SurveyServiceClient,
+use gapscore::{
+    client::{Authed, Bearer, Clients},
+    proto::v1::{
+        DeleteCustomerDataRequest, DeleteCustomerDataResponse, GetScoringModelRequest,
+        IngestCounts, Journey, ListJourneysRequest, ListOutcomesRequest, ListQuestionsRequest,
+        ListSurveyResponsesRequest, Outcome, OutcomeKind, Question, RespondentRole, ScoringModel,
+        SubmitJourneysRequest, SubmitOutcomesRequest, SubmitSurveyResponsesRequest, SurveyResponse,
+        Touchpoint, UpdateScoringModelRequest, catalog_service_client::CatalogServiceClient,
+        customer_service_client::CustomerServiceClient,
+        journey_service_client::JourneyServiceClient, outcome_service_client::OutcomeServiceClient,
+        scoring_service_client::ScoringServiceClient, survey_service_client::SurveyServiceClient,
+    },
 };
 use sqlx::PgPool;
 use tonic::{
-    Request, Status,
-    metadata::{Ascii, MetadataValue},
-    service::{Interceptor, interceptor::InterceptedService},
+    Status,
     transport::{Channel, Endpoint},
 };
 use tonic_health::pb::{
@@ -31,23 +33,6 @@ use super::{
     internals::{Application, ServeArgs, TenantId, create_tenant, telemetry},
 };
 
-/// Adds `authorization: Bearer <key>` to every call.
-#[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
-pub type Authed = InterceptedService<Channel, Bearer>;
-
 /// A running server and the tenant "acme" with its key.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -55,6 +40,8 @@ pub struct TestApp {
     pub tenant: TenantId,
     pub key: String,
     pub channel: Channel,
+    /// Clients of every service as acme, over `channel`.
+    pub clients: Clients,
     /// Sending on it starts a graceful shutdown (SIGTERM in production).
     pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// The server task; it ends when the server has shut down.
@@ -101,12 +88,14 @@ pub async fn spawn_app_with(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)
     } else {
         endpoint.connect().await.expect("server reachable")
     };
+    let clients = Clients::new(channel.clone(), TestApp::bearer(Some(&key)));
     TestApp {
         addr,
         pool,
         tenant,
         key,
         channel,
+        clients,
         shutdown: Some(shutdown),
         server,
     }
@@ -118,51 +107,42 @@ impl TestApp {
         create_tenant(&self.pool, name).await.1
     }
 
+    /// The interceptor for `key` (None: no `authorization` header).
     pub fn bearer(key: Option<&str>) -> Bearer {
-        Bearer(key.map(|k| format!("Bearer {k}").parse().expect("ascii key")))
+        key.map_or_else(Bearer::none, |k| Bearer::new(k).expect("ascii key"))
     }
 
-    fn authed(&self, key: Option<&str>) -> Authed {
-        InterceptedService::new(self.channel.clone(), Self::bearer(key))
+    /// Clients of every service with `key` (None: no key), over `channel`.
+    pub fn clients_as(&self, key: Option<&str>) -> Clients {
+        self.clients.with_bearer(Self::bearer(key))
     }
+}
 
-    pub fn survey(&self) -> SurveyServiceClient<Authed> {
-        self.survey_as(Some(&self.key))
-    }
-    pub fn survey_as(&self, key: Option<&str>) -> SurveyServiceClient<Authed> {
-        SurveyServiceClient::new(self.authed(key)).max_decoding_message_size(64 << 20)
-    }
-    pub fn journeys(&self) -> JourneyServiceClient<Authed> {
-        self.journeys_as(Some(&self.key))
-    }
-    pub fn journeys_as(&self, key: Option<&str>) -> JourneyServiceClient<Authed> {
-        JourneyServiceClient::new(self.authed(key)).max_decoding_message_size(64 << 20)
-    }
-    pub fn outcomes(&self) -> OutcomeServiceClient<Authed> {
-        self.outcomes_as(Some(&self.key))
-    }
-    pub fn outcomes_as(&self, key: Option<&str>) -> OutcomeServiceClient<Authed> {
-        OutcomeServiceClient::new(self.authed(key))
-    }
-    pub fn customers(&self) -> CustomerServiceClient<Authed> {
-        self.customers_as(Some(&self.key))
-    }
-    pub fn customers_as(&self, key: Option<&str>) -> CustomerServiceClient<Authed> {
-        CustomerServiceClient::new(self.authed(key))
-    }
-    pub fn scoring(&self) -> ScoringServiceClient<Authed> {
-        self.scoring_as(Some(&self.key))
-    }
-    pub fn scoring_as(&self, key: Option<&str>) -> ScoringServiceClient<Authed> {
-        ScoringServiceClient::new(self.authed(key))
-    }
-    pub fn catalog(&self) -> CatalogServiceClient<Authed> {
-        self.catalog_as(Some(&self.key))
-    }
-    pub fn catalog_as(&self, key: Option<&str>) -> CatalogServiceClient<Authed> {
-        CatalogServiceClient::new(self.authed(key))
-    }
+/// `TestApp::survey()` (as acme) and `TestApp::survey_as(key)`, and so on
+/// for every service: the library's [`Clients`].
+macro_rules! service_clients {
+    ($($name:ident, $name_as:ident: $client:ident;)+) => {
+        impl TestApp {$(
+            pub fn $name(&self) -> $client<Authed> {
+                self.clients.$name()
+            }
+            pub fn $name_as(&self, key: Option<&str>) -> $client<Authed> {
+                self.clients_as(key).$name()
+            }
+        )+}
+    };
+}
 
+service_clients! {
+    survey, survey_as: SurveyServiceClient;
+    journeys, journeys_as: JourneyServiceClient;
+    outcomes, outcomes_as: OutcomeServiceClient;
+    customers, customers_as: CustomerServiceClient;
+    scoring, scoring_as: ScoringServiceClient;
+    catalog, catalog_as: CatalogServiceClient;
+}
+
+impl TestApp {
     /// `SurveyService.SubmitSurveyResponses` as acme.
     pub async fn submit_responses(
         &self,
@@ -227,6 +207,16 @@ impl TestApp {
             })
             .await?
             .into_inner())
+    }
+
+    /// acme's question catalog (`CatalogService.ListQuestions`).
+    pub async fn questions(&self) -> Vec<Question> {
+        self.catalog()
+            .list_questions(ListQuestionsRequest {})
+            .await
+            .expect("ListQuestions")
+            .into_inner()
+            .questions
     }
 
     /// acme's scoring model in force.

@@ -1,5 +1,7 @@
 //! Assertions shared by the tests.
 
+use std::{fmt::Debug, future::Future};
+
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -30,6 +32,12 @@ pub fn violation_fields(status: &Status) -> Vec<String> {
         .into_iter()
         .map(|v| v.field)
         .collect()
+}
+
+/// The field paths `call` is refused at: it must fail with
+/// INVALID_ARGUMENT (see [`violation_fields`]).
+pub async fn refused_at<T: Debug>(call: impl Future<Output = Result<T, Status>>) -> Vec<String> {
+    violation_fields(&call.await.expect_err("the call is refused"))
 }
 
 /// The `ErrorInfo` reason of a status, `""` without one.

@@ -19,7 +19,10 @@ pub mod lists;
 pub mod raw;
 pub mod sql;
 
-pub use app::{Authed, Bearer, TestApp, spawn_app, spawn_app_with};
-pub use assert::{assert_close, assert_rel_close, error_reason, sorted, violation_fields};
+pub use app::{TestApp, spawn_app, spawn_app_with};
+pub use assert::{
+    assert_close, assert_rel_close, error_reason, refused_at, sorted, violation_fields,
+};
 pub use fixtures::*;
+pub use gapscore::client::{Authed, Bearer, Clients};
 pub use sql::{Snapshot, snapshot};

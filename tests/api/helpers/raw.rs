@@ -1,11 +1,11 @@
 //! Calls with raw message bytes: the request body is whatever the test
 //! chose, framed by gRPC.
 
+use gapscore::client::MAX_MESSAGE_BYTES;
 use prost::bytes::{Buf, BufMut};
 use tonic::{
     Request, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    service::interceptor::InterceptedService,
 };
 
 use super::app::TestApp;
@@ -64,8 +64,8 @@ pub async fn raw_call_as(
     streaming: bool,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, Status> {
-    let service = InterceptedService::new(app.channel.clone(), TestApp::bearer(Some(key)));
-    let mut grpc = tonic::client::Grpc::new(service).max_decoding_message_size(64 << 20);
+    let service = app.clients_as(Some(key)).authed();
+    let mut grpc = tonic::client::Grpc::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
