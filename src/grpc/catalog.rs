@@ -2,18 +2,16 @@
 //! converts its message (shape only), calls `service::catalog` and converts
 //! the answer; the rules live in `domain::question` and `domain::model`.
 
-use tonic::{Request, Response, Status};
-
-use super::tenant;
+use super::routes;
 use crate::{
     domain::{
-        Numbered,
+        Numbered, TenantId,
         enums::{OutcomeKind as DomainOutcomeKind, QuestionKind as DomainQuestionKind},
         model::{self, ProposedModel, ProposedPrior},
         question::{self, ProposedQuestion},
     },
     proto::v1::{catalog_service_server::CatalogService, *},
-    service::{ServiceError, Services, catalog as service},
+    service::{ServiceError, ServiceResult, Services, catalog as service},
 };
 
 /// Implements `CatalogService`.
@@ -115,72 +113,81 @@ fn model_from_proto(m: &ScoringModel) -> ProposedModel {
     }
 }
 
-#[tonic::async_trait]
-impl CatalogService for CatalogServiceImpl {
-    async fn list_questions(
-        &self,
-        request: Request<ListQuestionsRequest>,
-    ) -> Result<Response<ListQuestionsResponse>, Status> {
-        let tenant = tenant(&request)?;
-        let questions = service::list_questions(&self.state, tenant).await?;
-        Ok(Response::new(ListQuestionsResponse {
-            questions: questions.into_iter().map(question_to_proto).collect(),
-        }))
+routes! {
+    impl CatalogService for CatalogServiceImpl {
+        list_questions(ListQuestionsRequest) -> ListQuestionsResponse = questions;
+        upsert_question(UpsertQuestionRequest) -> UpsertQuestionResponse = upsert;
+        get_scoring_model(GetScoringModelRequest) -> GetScoringModelResponse = scoring_model;
+        update_scoring_model(UpdateScoringModelRequest) -> UpdateScoringModelResponse = update_model;
     }
+}
 
-    async fn upsert_question(
-        &self,
-        request: Request<UpsertQuestionRequest>,
-    ) -> Result<Response<UpsertQuestionResponse>, Status> {
-        let tenant = tenant(&request)?;
-        let Some(question) = request.into_inner().question else {
-            return Err(ServiceError::invalid("question", "is required").into());
-        };
-        let (question, created) =
-            service::upsert_question(&self.state, tenant, question_from_proto(question)).await?;
-        Ok(Response::new(UpsertQuestionResponse {
-            question: Some(question_to_proto(question)),
-            created,
-        }))
-    }
+/// `ListQuestions`.
+async fn questions(
+    services: &Services,
+    tenant: TenantId,
+    _request: ListQuestionsRequest,
+) -> ServiceResult<ListQuestionsResponse> {
+    let questions = service::list_questions(services, tenant).await?;
+    Ok(ListQuestionsResponse {
+        questions: questions.into_iter().map(question_to_proto).collect(),
+    })
+}
 
-    async fn get_scoring_model(
-        &self,
-        request: Request<GetScoringModelRequest>,
-    ) -> Result<Response<GetScoringModelResponse>, Status> {
-        let tenant = tenant(&request)?;
-        let (model, etag) = service::get_scoring_model(&self.state, tenant).await?;
-        Ok(Response::new(GetScoringModelResponse {
-            model: Some(model_to_proto(&model, etag)),
-        }))
-    }
+/// `UpsertQuestion`.
+async fn upsert(
+    services: &Services,
+    tenant: TenantId,
+    request: UpsertQuestionRequest,
+) -> ServiceResult<UpsertQuestionResponse> {
+    let Some(question) = request.question else {
+        return Err(ServiceError::invalid("question", "is required"));
+    };
+    let (question, created) =
+        service::upsert_question(services, tenant, question_from_proto(question)).await?;
+    Ok(UpsertQuestionResponse {
+        question: Some(question_to_proto(question)),
+        created,
+    })
+}
 
-    async fn update_scoring_model(
-        &self,
-        request: Request<UpdateScoringModelRequest>,
-    ) -> Result<Response<UpdateScoringModelResponse>, Status> {
-        let tenant = tenant(&request)?;
-        let Some(proposed) = request.into_inner().model else {
-            return Err(ServiceError::invalid("model", "is required").into());
-        };
-        if proposed.etag.is_empty() {
-            return Err(ServiceError::invalid(
-                "model.etag",
-                "is required: send the etag of GetScoringModel",
-            )
-            .into());
-        }
-        let (model, etag) = service::update_scoring_model(
-            &self.state,
-            tenant,
-            model_from_proto(&proposed),
-            &proposed.etag,
-        )
-        .await?;
-        Ok(Response::new(UpdateScoringModelResponse {
-            model: Some(model_to_proto(&model, etag)),
-        }))
+/// `GetScoringModel`.
+async fn scoring_model(
+    services: &Services,
+    tenant: TenantId,
+    _request: GetScoringModelRequest,
+) -> ServiceResult<GetScoringModelResponse> {
+    let (model, etag) = service::get_scoring_model(services, tenant).await?;
+    Ok(GetScoringModelResponse {
+        model: Some(model_to_proto(&model, etag)),
+    })
+}
+
+/// `UpdateScoringModel`.
+async fn update_model(
+    services: &Services,
+    tenant: TenantId,
+    request: UpdateScoringModelRequest,
+) -> ServiceResult<UpdateScoringModelResponse> {
+    let Some(proposed) = request.model else {
+        return Err(ServiceError::invalid("model", "is required"));
+    };
+    if proposed.etag.is_empty() {
+        return Err(ServiceError::invalid(
+            "model.etag",
+            "is required: send the etag of GetScoringModel",
+        ));
     }
+    let (model, etag) = service::update_scoring_model(
+        services,
+        tenant,
+        model_from_proto(&proposed),
+        &proposed.etag,
+    )
+    .await?;
+    Ok(UpdateScoringModelResponse {
+        model: Some(model_to_proto(&model, etag)),
+    })
 }
 
 #[cfg(test)]

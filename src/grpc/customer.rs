@@ -1,9 +1,7 @@
 //! `gapscore.v1.CustomerService`: a customer's risk and the customers at
 //! risk (`service::risk`), and the erasure of a customer's data
 //! (`service::erasure`).
-use tonic::{Request, Response, Status};
-
-use super::{convert, scoring::check_confidence};
+use super::{convert, routes, scoring::check_confidence};
 use crate::{
     domain::{Numbered, TenantId, Violations, enums::EffortTier, violations::check_id},
     proto::v1::{customer_service_server::CustomerService, *},
@@ -20,41 +18,26 @@ pub struct CustomerServiceImpl {
     pub state: Services,
 }
 
-#[tonic::async_trait]
-impl CustomerService for CustomerServiceImpl {
-    async fn get_customer_risk(
-        &self,
-        request: Request<GetCustomerRiskRequest>,
-    ) -> Result<Response<GetCustomerRiskResponse>, Status> {
-        let t = super::tenant(&request)?;
-        Ok(Response::new(
-            customer_risk(&self.state, t, request.into_inner()).await?,
-        ))
+routes! {
+    impl CustomerService for CustomerServiceImpl {
+        get_customer_risk(GetCustomerRiskRequest) -> GetCustomerRiskResponse = customer_risk;
+        list_at_risk_customers(ListAtRiskCustomersRequest) -> ListAtRiskCustomersResponse = at_risk_customers;
+        delete_customer_data(DeleteCustomerDataRequest) -> DeleteCustomerDataResponse = erase;
     }
+}
 
-    async fn list_at_risk_customers(
-        &self,
-        request: Request<ListAtRiskCustomersRequest>,
-    ) -> Result<Response<ListAtRiskCustomersResponse>, Status> {
-        let t = super::tenant(&request)?;
-        Ok(Response::new(
-            at_risk_customers(&self.state, t, request.into_inner()).await?,
-        ))
-    }
-
-    async fn delete_customer_data(
-        &self,
-        request: Request<DeleteCustomerDataRequest>,
-    ) -> Result<Response<DeleteCustomerDataResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let customer_id = &request.get_ref().customer_id;
-        let erased = erasure::delete_customer_data(&self.state, tenant, customer_id).await?;
-        Ok(Response::new(DeleteCustomerDataResponse {
-            survey_responses_deleted: erased.survey_responses_deleted,
-            journeys_deleted: erased.journeys_deleted,
-            outcomes_deleted: erased.outcomes_deleted,
-        }))
-    }
+/// `DeleteCustomerData`.
+async fn erase(
+    services: &Services,
+    tenant: TenantId,
+    request: DeleteCustomerDataRequest,
+) -> ServiceResult<DeleteCustomerDataResponse> {
+    let erased = erasure::delete_customer_data(services, tenant, &request.customer_id).await?;
+    Ok(DeleteCustomerDataResponse {
+        survey_responses_deleted: erased.survey_responses_deleted,
+        journeys_deleted: erased.journeys_deleted,
+        outcomes_deleted: erased.outcomes_deleted,
+    })
 }
 
 /// `GetCustomerRisk`.

@@ -52,51 +52,35 @@ pub fn record_time(value: Option<&prost_types::Timestamp>) -> Converted<DateTime
     })
 }
 
-/// A client stream of batches, each submitted as its own batch, one at a
-/// time: memory stays bounded by one message however long the stream is,
-/// and HTTP/2 flow control paces the client.
-pub struct BatchStream<M> {
-    stream: tonic::Streaming<M>,
-    totals: IngestCounts,
-    /// Messages submitted so far; also the 0-based ordinal of the next.
-    messages: i64,
-}
-
-impl<M> BatchStream<M> {
-    pub fn new(stream: tonic::Streaming<M>) -> Self {
-        Self {
-            stream,
-            totals: IngestCounts::default(),
-            messages: 0,
-        }
-    }
-
-    /// The next message, `None` at the end of the stream.
-    pub async fn next(&mut self) -> Result<Option<M>, tonic::Status> {
-        self.stream.message().await
-    }
-
-    /// Adds what submitting the current message did; its violations are
-    /// reported under `messages[n].`.
-    pub fn add(&mut self, submitted: ServiceResult<IngestCounts>) -> Result<(), tonic::Status> {
-        match submitted {
+/// Submits each message of a client stream of batches with `submit`, as
+/// its own batch, one at a time: memory stays bounded by one message
+/// however long the stream is, and HTTP/2 flow control paces the client.
+/// Returns the summed counts and the number of messages; the violations of
+/// a message are reported under `messages[n].`.
+pub async fn submit_stream<M, F>(
+    mut stream: tonic::Streaming<M>,
+    mut submit: impl FnMut(M) -> F,
+) -> Result<(proto::IngestCounts, i64), tonic::Status>
+where
+    F: Future<Output = ServiceResult<IngestCounts>>,
+{
+    let mut totals = IngestCounts::default();
+    // Messages submitted so far; also the 0-based ordinal of the next.
+    let mut messages = 0;
+    while let Some(message) = stream.message().await? {
+        match submit(message).await {
             Ok(counts) => {
-                self.totals += counts;
-                self.messages += 1;
-                Ok(())
+                totals += counts;
+                messages += 1;
             }
             Err(ServiceError::InvalidArgument(violations)) => {
-                let prefix = format!("messages[{}].", self.messages);
-                Err(ServiceError::InvalidArgument(violations.prefixed(&prefix)).into())
+                let prefix = format!("messages[{messages}].");
+                return Err(ServiceError::InvalidArgument(violations.prefixed(&prefix)).into());
             }
-            Err(err) => Err(err.into()),
+            Err(err) => return Err(err.into()),
         }
     }
-
-    /// The summed counts and the number of messages.
-    pub fn finish(self) -> (proto::IngestCounts, i64) {
-        (counts_to_proto(self.totals), self.messages)
-    }
+    Ok((counts_to_proto(totals), messages))
 }
 
 /// The `IngestCounts` message.

@@ -1,14 +1,13 @@
 //! `gapscore.v1.JourneyService`, over [`crate::service::journeys`].
 
-use tonic::{Request, Response, Status};
-
 use super::{
     convert,
-    ingest::{BatchStream, counts_to_proto, page_request, page_size, record_time, required},
+    ingest::{counts_to_proto, page_request, page_size, record_time, required, submit_stream},
+    routes,
 };
 use crate::{
     domain::{
-        Numbered, Violations,
+        IngestCounts, Numbered, TenantId, Violations,
         violations::{check_id, check_key, check_labels},
     },
     proto::v1::{journey_service_server::JourneyService, *},
@@ -28,72 +27,84 @@ pub struct JourneyServiceImpl {
     pub state: Services,
 }
 
-#[tonic::async_trait]
-impl JourneyService for JourneyServiceImpl {
-    async fn submit_journeys(
-        &self,
-        request: Request<SubmitJourneysRequest>,
-    ) -> Result<Response<SubmitJourneysResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let batch = submitted(request.into_inner().journeys);
-        let counts = service::submit(&self.state, tenant, &batch).await?;
-        Ok(Response::new(SubmitJourneysResponse {
-            counts: Some(counts_to_proto(counts)),
-        }))
-    }
-
-    async fn stream_journeys(
-        &self,
-        request: Request<tonic::Streaming<StreamJourneysRequest>>,
-    ) -> Result<Response<StreamJourneysResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let mut stream = BatchStream::new(request.into_inner());
-        while let Some(message) = stream.next().await? {
-            let batch = submitted(message.journeys);
-            stream.add(service::submit(&self.state, tenant, &batch).await)?;
-        }
-        let (counts, messages) = stream.finish();
-        Ok(Response::new(StreamJourneysResponse {
-            counts: Some(counts),
-            messages,
-        }))
-    }
-
-    async fn get_journey(
-        &self,
-        request: Request<GetJourneyRequest>,
-    ) -> Result<Response<GetJourneyResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let journey = service::get(&self.state, tenant, &request.get_ref().id).await?;
-        Ok(Response::new(GetJourneyResponse {
-            journey: Some(journey_to_proto(journey)),
-        }))
-    }
-
-    async fn list_journeys(
-        &self,
-        request: Request<ListJourneysRequest>,
-    ) -> Result<Response<ListJourneysResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let request = request.into_inner();
-        let (filter, size) = list_filter(&request)?;
-        let token = request.page_token.clone();
-        let query = ListJourneysRequest {
-            page_size: 0,
-            page_token: String::new(),
-            ..request
-        };
-        let page = page_request(tenant, size, token, &query);
-        let page = service::list(&self.state, tenant, &filter, &page).await?;
-        Ok(Response::new(ListJourneysResponse {
-            journeys: page.items.into_iter().map(journey_to_proto).collect(),
-            next_page_token: page.next_page_token,
-        }))
+routes! {
+    impl JourneyService for JourneyServiceImpl {
+        submit_journeys(SubmitJourneysRequest) -> SubmitJourneysResponse = submit;
+        stream_journeys(tonic::Streaming<StreamJourneysRequest>) -> StreamJourneysResponse = stream;
+        get_journey(GetJourneyRequest) -> GetJourneyResponse = get;
+        list_journeys(ListJourneysRequest) -> ListJourneysResponse = list;
     }
 }
 
-fn submitted(journeys: Vec<Journey>) -> Vec<SubmittedJourney> {
-    journeys.into_iter().map(SubmittedJourney::from).collect()
+/// `SubmitJourneys`.
+async fn submit(
+    services: &Services,
+    tenant: TenantId,
+    request: SubmitJourneysRequest,
+) -> ServiceResult<SubmitJourneysResponse> {
+    let counts = submit_batch(services, tenant, request.journeys).await?;
+    Ok(SubmitJourneysResponse {
+        counts: Some(counts_to_proto(counts)),
+    })
+}
+
+/// `StreamJourneys`.
+async fn stream(
+    services: &Services,
+    tenant: TenantId,
+    messages: tonic::Streaming<StreamJourneysRequest>,
+) -> Result<StreamJourneysResponse, tonic::Status> {
+    let (counts, messages) = submit_stream(messages, |message| {
+        submit_batch(services, tenant, message.journeys)
+    })
+    .await?;
+    Ok(StreamJourneysResponse {
+        counts: Some(counts),
+        messages,
+    })
+}
+
+/// One batch of journeys, converted and submitted.
+async fn submit_batch(
+    services: &Services,
+    tenant: TenantId,
+    journeys: Vec<Journey>,
+) -> ServiceResult<IngestCounts> {
+    let batch: Vec<SubmittedJourney> = journeys.into_iter().map(Into::into).collect();
+    service::submit(services, tenant, &batch).await
+}
+
+/// `GetJourney`.
+async fn get(
+    services: &Services,
+    tenant: TenantId,
+    request: GetJourneyRequest,
+) -> ServiceResult<GetJourneyResponse> {
+    let journey = service::get(services, tenant, &request.id).await?;
+    Ok(GetJourneyResponse {
+        journey: Some(journey_to_proto(journey)),
+    })
+}
+
+/// `ListJourneys`.
+async fn list(
+    services: &Services,
+    tenant: TenantId,
+    request: ListJourneysRequest,
+) -> ServiceResult<ListJourneysResponse> {
+    let (filter, size) = list_filter(&request)?;
+    let token = request.page_token.clone();
+    let query = ListJourneysRequest {
+        page_size: 0,
+        page_token: String::new(),
+        ..request
+    };
+    let page = page_request(tenant, size, token, &query);
+    let page = service::list(services, tenant, &filter, &page).await?;
+    Ok(ListJourneysResponse {
+        journeys: page.items.into_iter().map(journey_to_proto).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 impl From<Journey> for SubmittedJourney {

@@ -1,9 +1,10 @@
 //! The gRPC transport. Each RPC: the tenant the auth layer resolved, the
 //! request converted to domain types (every violation collected), one
 //! `service` call, and the result converted back to protobuf. The
-//! `*ServiceImpl` trait impls are routing tables; each RPC's conversions
-//! live in the module named after what it serves, and `error` maps a
-//! `ServiceError` to a `tonic::Status` in one place.
+//! `*ServiceImpl` trait impls are routing tables ([`routes!`]: each RPC
+//! one line naming its handler); each RPC's conversions live in the module
+//! named after what it serves, and `error` maps a `ServiceError` to a
+//! `tonic::Status` in one place.
 
 pub mod catalog;
 pub mod convert;
@@ -20,9 +21,9 @@ pub mod scoring;
 pub mod survey;
 pub mod trend;
 
-use tonic::Request;
+use tonic::{Request, Response, Status};
 
-use crate::domain::TenantId;
+use crate::{domain::TenantId, service::Services};
 
 /// The tenant the auth layer resolved for this call.
 pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {
@@ -32,3 +33,43 @@ pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {
         .copied()
         .ok_or_else(|| tonic::Status::unauthenticated("missing API key"))
 }
+
+/// Serves one RPC: `rpc` with the tenant the auth layer resolved and the
+/// request message (for a client stream, the stream); its error (a
+/// `ServiceError`, or the `Status` of a broken stream) becomes the
+/// call's status.
+pub async fn serve<M, R, E>(
+    services: &Services,
+    request: Request<M>,
+    rpc: impl AsyncFnOnce(&Services, TenantId, M) -> Result<R, E>,
+) -> Result<Response<R>, Status>
+where
+    Status: From<E>,
+{
+    let tenant = tenant(&request)?;
+    Ok(Response::new(
+        rpc(services, tenant, request.into_inner()).await?,
+    ))
+}
+
+/// Implements a tonic service trait as a routing table: each line
+/// `method(Request) -> Response = handler;` is the trait method that
+/// [`serve`]s `handler`, an `async fn(&Services, TenantId, Request)`.
+macro_rules! routes {
+    (impl $service:ident for $server:ty {
+        $($method:ident($request:ty) -> $response:ty = $handler:path;)*
+    }) => {
+        #[tonic::async_trait]
+        impl $service for $server {
+            $(
+                async fn $method(
+                    &self,
+                    request: tonic::Request<$request>,
+                ) -> Result<tonic::Response<$response>, tonic::Status> {
+                    $crate::grpc::serve(&self.state, request, $handler).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use routes;

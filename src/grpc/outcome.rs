@@ -1,13 +1,12 @@
 //! `gapscore.v1.OutcomeService`, over [`crate::service::outcomes`].
 
-use tonic::{Request, Response, Status};
-
 use super::{
     convert,
     ingest::{counts_to_proto, optional, page_request, page_size, record_time, required},
+    routes,
 };
 use crate::{
-    domain::{Numbered, Violations, enums::OutcomeKind, violations::check_id},
+    domain::{Numbered, TenantId, Violations, enums::OutcomeKind, violations::check_id},
     proto::v1::{outcome_service_server::OutcomeService, *},
     service::{
         ServiceResult, Services,
@@ -22,45 +21,45 @@ pub struct OutcomeServiceImpl {
     pub state: Services,
 }
 
-#[tonic::async_trait]
-impl OutcomeService for OutcomeServiceImpl {
-    async fn submit_outcomes(
-        &self,
-        request: Request<SubmitOutcomesRequest>,
-    ) -> Result<Response<SubmitOutcomesResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let batch: Vec<SubmittedOutcome> = request
-            .into_inner()
-            .outcomes
-            .into_iter()
-            .map(SubmittedOutcome::from)
-            .collect();
-        let counts = service::submit(&self.state, tenant, &batch).await?;
-        Ok(Response::new(SubmitOutcomesResponse {
-            counts: Some(counts_to_proto(counts)),
-        }))
+routes! {
+    impl OutcomeService for OutcomeServiceImpl {
+        submit_outcomes(SubmitOutcomesRequest) -> SubmitOutcomesResponse = submit;
+        list_outcomes(ListOutcomesRequest) -> ListOutcomesResponse = list;
     }
+}
 
-    async fn list_outcomes(
-        &self,
-        request: Request<ListOutcomesRequest>,
-    ) -> Result<Response<ListOutcomesResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let request = request.into_inner();
-        let (filter, size) = list_filter(&request)?;
-        let token = request.page_token.clone();
-        let query = ListOutcomesRequest {
-            page_size: 0,
-            page_token: String::new(),
-            ..request
-        };
-        let page = page_request(tenant, size, token, &query);
-        let page = service::list(&self.state, tenant, &filter, &page).await?;
-        Ok(Response::new(ListOutcomesResponse {
-            outcomes: page.items.into_iter().map(outcome_to_proto).collect(),
-            next_page_token: page.next_page_token,
-        }))
-    }
+/// `SubmitOutcomes`.
+async fn submit(
+    services: &Services,
+    tenant: TenantId,
+    request: SubmitOutcomesRequest,
+) -> ServiceResult<SubmitOutcomesResponse> {
+    let batch: Vec<SubmittedOutcome> = request.outcomes.into_iter().map(Into::into).collect();
+    let counts = service::submit(services, tenant, &batch).await?;
+    Ok(SubmitOutcomesResponse {
+        counts: Some(counts_to_proto(counts)),
+    })
+}
+
+/// `ListOutcomes`.
+async fn list(
+    services: &Services,
+    tenant: TenantId,
+    request: ListOutcomesRequest,
+) -> ServiceResult<ListOutcomesResponse> {
+    let (filter, size) = list_filter(&request)?;
+    let token = request.page_token.clone();
+    let query = ListOutcomesRequest {
+        page_size: 0,
+        page_token: String::new(),
+        ..request
+    };
+    let page = page_request(tenant, size, token, &query);
+    let page = service::list(services, tenant, &filter, &page).await?;
+    Ok(ListOutcomesResponse {
+        outcomes: page.items.into_iter().map(outcome_to_proto).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 impl From<Outcome> for SubmittedOutcome {

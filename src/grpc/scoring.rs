@@ -1,9 +1,7 @@
 //! `gapscore.v1.ScoringService`: one module per score (`gap`, `effort`,
 //! `loyalty`, `scorecard`, `trend`), and the conversions they share.
 
-use tonic::{Request, Response, Status};
-
-use super::{convert, effort, gap, loyalty, scorecard, tenant, trend};
+use super::{convert, effort, gap, loyalty, routes, scorecard, trend};
 use crate::{
     domain::{Scope, Violations, violations::check_confidence_level},
     proto::v1::{scoring_service_server::ScoringService, *},
@@ -17,56 +15,13 @@ pub struct ScoringServiceImpl {
     pub state: Services,
 }
 
-#[tonic::async_trait]
-impl ScoringService for ScoringServiceImpl {
-    async fn get_perception_gap(
-        &self,
-        request: Request<GetPerceptionGapRequest>,
-    ) -> Result<Response<GetPerceptionGapResponse>, Status> {
-        let t = tenant(&request)?;
-        Ok(Response::new(
-            gap::perception_gap(&self.state, t, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_effort_index(
-        &self,
-        request: Request<GetEffortIndexRequest>,
-    ) -> Result<Response<GetEffortIndexResponse>, Status> {
-        let t = tenant(&request)?;
-        Ok(Response::new(
-            effort::effort_index(&self.state, t, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_loyalty_risk(
-        &self,
-        request: Request<GetLoyaltyRiskRequest>,
-    ) -> Result<Response<GetLoyaltyRiskResponse>, Status> {
-        let t = tenant(&request)?;
-        Ok(Response::new(
-            loyalty::loyalty_risk(&self.state, t, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_scorecard(
-        &self,
-        request: Request<GetScorecardRequest>,
-    ) -> Result<Response<GetScorecardResponse>, Status> {
-        let t = tenant(&request)?;
-        Ok(Response::new(
-            scorecard::scorecard(&self.state, t, request.into_inner()).await?,
-        ))
-    }
-
-    async fn get_trend(
-        &self,
-        request: Request<GetTrendRequest>,
-    ) -> Result<Response<GetTrendResponse>, Status> {
-        let t = tenant(&request)?;
-        Ok(Response::new(
-            trend::trend(&self.state, t, request.into_inner()).await?,
-        ))
+routes! {
+    impl ScoringService for ScoringServiceImpl {
+        get_perception_gap(GetPerceptionGapRequest) -> GetPerceptionGapResponse = gap::perception_gap;
+        get_effort_index(GetEffortIndexRequest) -> GetEffortIndexResponse = effort::effort_index;
+        get_loyalty_risk(GetLoyaltyRiskRequest) -> GetLoyaltyRiskResponse = loyalty::loyalty_risk;
+        get_scorecard(GetScorecardRequest) -> GetScorecardResponse = scorecard::scorecard;
+        get_trend(GetTrendRequest) -> GetTrendResponse = trend::trend;
     }
 }
 

@@ -1,14 +1,13 @@
 //! `gapscore.v1.SurveyService`: ingest (unary batch and client stream), get
 //! and list of survey responses, over [`crate::service::survey`].
 
-use tonic::{Request, Response, Status};
-
 use super::{
     convert,
-    ingest::{BatchStream, counts_to_proto, optional, page_request, record_time, required},
+    ingest::{counts_to_proto, optional, page_request, record_time, required, submit_stream},
+    routes,
 };
 use crate::{
-    domain::{Numbered, Violations, enums::Role, violations::check_id},
+    domain::{IngestCounts, Numbered, TenantId, Violations, enums::Role, violations::check_id},
     proto::v1::{survey_service_server::SurveyService, *},
     service::{
         ServiceResult, Services, page,
@@ -23,64 +22,79 @@ pub struct SurveyServiceImpl {
     pub state: Services,
 }
 
-#[tonic::async_trait]
-impl SurveyService for SurveyServiceImpl {
-    async fn submit_survey_responses(
-        &self,
-        request: Request<SubmitSurveyResponsesRequest>,
-    ) -> Result<Response<SubmitSurveyResponsesResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let batch = submitted(request.into_inner().responses);
-        let counts = service::submit(&self.state, tenant, &batch).await?;
-        Ok(Response::new(SubmitSurveyResponsesResponse {
-            counts: Some(counts_to_proto(counts)),
-        }))
+routes! {
+    impl SurveyService for SurveyServiceImpl {
+        submit_survey_responses(SubmitSurveyResponsesRequest) -> SubmitSurveyResponsesResponse = submit;
+        stream_survey_responses(tonic::Streaming<StreamSurveyResponsesRequest>) -> StreamSurveyResponsesResponse = stream;
+        get_survey_response(GetSurveyResponseRequest) -> GetSurveyResponseResponse = get;
+        list_survey_responses(ListSurveyResponsesRequest) -> ListSurveyResponsesResponse = list;
     }
+}
 
-    async fn stream_survey_responses(
-        &self,
-        request: Request<tonic::Streaming<StreamSurveyResponsesRequest>>,
-    ) -> Result<Response<StreamSurveyResponsesResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let mut stream = BatchStream::new(request.into_inner());
-        while let Some(message) = stream.next().await? {
-            let batch = submitted(message.responses);
-            stream.add(service::submit(&self.state, tenant, &batch).await)?;
-        }
-        let (counts, messages) = stream.finish();
-        Ok(Response::new(StreamSurveyResponsesResponse {
-            counts: Some(counts),
-            messages,
-        }))
-    }
+/// `SubmitSurveyResponses`.
+async fn submit(
+    services: &Services,
+    tenant: TenantId,
+    request: SubmitSurveyResponsesRequest,
+) -> ServiceResult<SubmitSurveyResponsesResponse> {
+    let counts = submit_batch(services, tenant, request.responses).await?;
+    Ok(SubmitSurveyResponsesResponse {
+        counts: Some(counts_to_proto(counts)),
+    })
+}
 
-    async fn get_survey_response(
-        &self,
-        request: Request<GetSurveyResponseRequest>,
-    ) -> Result<Response<GetSurveyResponseResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let record = service::get(&self.state, tenant, &request.get_ref().id).await?;
-        Ok(Response::new(GetSurveyResponseResponse {
-            response: Some(response_message(&record)),
-        }))
-    }
+/// `StreamSurveyResponses`.
+async fn stream(
+    services: &Services,
+    tenant: TenantId,
+    messages: tonic::Streaming<StreamSurveyResponsesRequest>,
+) -> Result<StreamSurveyResponsesResponse, tonic::Status> {
+    let (counts, messages) = submit_stream(messages, |message| {
+        submit_batch(services, tenant, message.responses)
+    })
+    .await?;
+    Ok(StreamSurveyResponsesResponse {
+        counts: Some(counts),
+        messages,
+    })
+}
 
-    async fn list_survey_responses(
-        &self,
-        request: Request<ListSurveyResponsesRequest>,
-    ) -> Result<Response<ListSurveyResponsesResponse>, Status> {
-        let tenant = super::tenant(&request)?;
-        let request = request.into_inner();
-        let size = page::page_size(request.page_size)?;
-        let filter = list_filter(&request)?;
-        let token = request.page_token.clone();
-        let page = page_request(tenant, size, token, &fingerprint_query(request));
-        let page = service::list(&self.state, tenant, &filter, &page).await?;
-        Ok(Response::new(ListSurveyResponsesResponse {
-            responses: page.items.iter().map(response_message).collect(),
-            next_page_token: page.next_page_token,
-        }))
-    }
+/// One batch of responses, converted and submitted.
+async fn submit_batch(
+    services: &Services,
+    tenant: TenantId,
+    responses: Vec<SurveyResponse>,
+) -> ServiceResult<IngestCounts> {
+    service::submit(services, tenant, &submitted(responses)).await
+}
+
+/// `GetSurveyResponse`.
+async fn get(
+    services: &Services,
+    tenant: TenantId,
+    request: GetSurveyResponseRequest,
+) -> ServiceResult<GetSurveyResponseResponse> {
+    let record = service::get(services, tenant, &request.id).await?;
+    Ok(GetSurveyResponseResponse {
+        response: Some(response_message(&record)),
+    })
+}
+
+/// `ListSurveyResponses`.
+async fn list(
+    services: &Services,
+    tenant: TenantId,
+    request: ListSurveyResponsesRequest,
+) -> ServiceResult<ListSurveyResponsesResponse> {
+    let size = page::page_size(request.page_size)?;
+    let filter = list_filter(&request)?;
+    let token = request.page_token.clone();
+    let page = page_request(tenant, size, token, &fingerprint_query(request));
+    let page = service::list(services, tenant, &filter, &page).await?;
+    Ok(ListSurveyResponsesResponse {
+        responses: page.items.iter().map(response_message).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn submitted(responses: Vec<SurveyResponse>) -> Vec<SubmittedResponse> {

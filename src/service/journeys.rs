@@ -81,12 +81,10 @@ pub async fn submit(
     batch: &[SubmittedJourney],
 ) -> ServiceResult<IngestCounts> {
     let journeys = check_journeys(batch)?;
-    let counts = write::transaction(services, tenant, async |conn| {
+    write::ingest(services, tenant, "journey", async |conn| {
         Ok(db::upsert_journeys(conn, tenant, &journeys).await?)
     })
-    .await?;
-    write::record_ingested("journey", counts);
-    Ok(counts)
+    .await
 }
 
 /// One journey by id, scored.
@@ -213,13 +211,15 @@ fn check_journey(v: &mut Violations, path: &str, j: &SubmittedJourney) -> Option
     let started_at = touchpoints.first()?.occurred_at;
     let content_hash = content_hash(j, &touchpoints);
     Some(db::NewJourney {
-        id: j.id.clone(),
-        customer_id: j.customer_id.clone(),
-        intent: j.intent.clone(),
-        labels: j.labels.clone(),
-        started_at,
-        touchpoints,
-        components,
+        journey: db::Journey {
+            id: j.id.clone(),
+            customer_id: j.customer_id.clone(),
+            intent: j.intent.clone(),
+            labels: j.labels.clone(),
+            started_at,
+            touchpoints,
+            components,
+        },
         content_hash,
     })
 }

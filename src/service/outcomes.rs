@@ -36,12 +36,10 @@ pub async fn submit(
     batch: &[SubmittedOutcome],
 ) -> ServiceResult<IngestCounts> {
     let outcomes = check_outcomes(batch)?;
-    let counts = write::transaction(services, tenant, async |conn| {
+    write::ingest(services, tenant, "outcome", async |conn| {
         Ok(db::upsert_outcomes(conn, tenant, &outcomes).await?)
     })
-    .await?;
-    write::record_ingested("outcome", counts);
-    Ok(counts)
+    .await
 }
 
 /// One page of the outcomes `filter` selects, in (observed_at, id) order.

@@ -82,7 +82,7 @@ pub async fn submit(
         ));
     }
     let keys = question_keys(batch);
-    let counts = write::transaction(services, tenant, async |conn| {
+    write::ingest(services, tenant, "survey_response", async |conn| {
         // The questions stay share-locked until commit, so their scales
         // cannot change between validation and the write.
         let questions = responses::lock_questions(conn, tenant, &keys).await?;
@@ -90,9 +90,7 @@ pub async fn submit(
         let records = check_batch(batch, &catalog)?;
         Ok(responses::upsert(conn, tenant, &records).await?)
     })
-    .await?;
-    write::record_ingested("survey_response", counts);
-    Ok(counts)
+    .await
 }
 
 /// The distinct well-formed question keys a batch answers (the others

@@ -48,10 +48,18 @@ pub async fn transaction<T>(
     Ok(value)
 }
 
-/// Counts committed records in `gapscore_records_ingested_total`; called
-/// after the commit, so a rolled-back batch is never counted.
-pub fn record_ingested(kind: &'static str, counts: IngestCounts) {
+/// Runs an ingest `write` in one transaction of its own ([`transaction`])
+/// and counts what it wrote in `gapscore_records_ingested_total` (as
+/// `kind`) after the commit, so a rolled-back batch is never counted.
+pub async fn ingest(
+    services: &Services,
+    tenant: TenantId,
+    kind: &'static str,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts>,
+) -> ServiceResult<IngestCounts> {
+    let counts = transaction(services, tenant, write).await?;
     crate::metrics::record_ingest(kind, counts.inserted, counts.updated, counts.unchanged);
+    Ok(counts)
 }
 
 /// The batch-size rule of journeys and outcomes: 1-`max` records, else one

@@ -30,9 +30,18 @@ pub struct Touchpoint {
     pub repeated_information: bool,
 }
 
-/// A validated journey ready to be written.
+/// A validated journey ready to be written: the journey as it will be
+/// stored (and read back), and the hash that makes a re-send `unchanged`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJourney {
+    pub journey: Journey,
+    /// SHA-256 of the normalized record: an identical re-send is `unchanged`.
+    pub content_hash: Vec<u8>,
+}
+
+/// A journey with its touchpoints in stored order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Journey {
     pub id: String,
     pub customer_id: String,
     pub intent: String,
@@ -42,20 +51,6 @@ pub struct NewJourney {
     /// In `occurred_at` order (ties in request order); stored with `seq` 0, 1, ...
     pub touchpoints: Vec<Touchpoint>,
     /// Computed from `touchpoints` at write time.
-    pub components: EffortComponents,
-    /// SHA-256 of the normalized record: an identical re-send is `unchanged`.
-    pub content_hash: Vec<u8>,
-}
-
-/// A stored journey with its touchpoints in stored order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Journey {
-    pub id: String,
-    pub customer_id: String,
-    pub intent: String,
-    pub labels: BTreeMap<String, String>,
-    pub started_at: DateTime<Utc>,
-    pub touchpoints: Vec<Touchpoint>,
     pub components: EffortComponents,
 }
 
@@ -106,14 +101,14 @@ pub async fn upsert_journeys(
     let mut has_assisted = Vec::with_capacity(n);
     let mut first_assisted_resolved = Vec::with_capacity(n);
     let mut distinct_channels = Vec::with_capacity(n);
-    for j in journeys {
-        let c = &j.components;
+    for new in journeys {
+        let (j, c) = (&new.journey, &new.journey.components);
         ids.push(j.id.as_str());
         customer_ids.push(j.customer_id.as_str());
         intents.push(j.intent.as_str());
         labels.push(Json(&j.labels));
         started_at.push(j.started_at);
-        hashes.push(j.content_hash.as_slice());
+        hashes.push(new.content_hash.as_slice());
         customer_touchpoints.push(c.customer_touchpoints);
         channel_switches.push(c.channel_switches);
         failed_self_service.push(c.failed_self_service);
@@ -204,7 +199,7 @@ pub async fn upsert_journeys(
     }
 
     let mut tp = TouchpointColumns::default();
-    for j in journeys {
+    for NewJourney { journey: j, .. } in journeys {
         if let Some(&jid) = jid_of.get(j.id.as_str()) {
             tp.extend(jid, &j.touchpoints);
         }
@@ -275,6 +270,13 @@ struct JourneyRow {
     intent: String,
     labels: Json<BTreeMap<String, String>>,
     started_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    components: ComponentsRow,
+}
+
+/// The effort-component columns of a journey row.
+#[derive(sqlx::FromRow)]
+struct ComponentsRow {
     customer_touchpoints: i32,
     channel_switches: i32,
     failed_self_service: i32,
@@ -288,10 +290,22 @@ struct JourneyRow {
     distinct_channels: i32,
 }
 
-const JOURNEY_COLUMNS: &str = "jid, id, customer_id, intent, labels, started_at,
-    customer_touchpoints, channel_switches, failed_self_service, transfers, repeated_information,
-    customer_seconds, resolved, first_customer_resolved, has_assisted, first_assisted_resolved,
-    distinct_channels";
+const JOURNEY_COLUMNS: &str = "jid, id, customer_id, intent, labels, started_at, ";
+
+const COMPONENT_COLUMNS: &str = "customer_touchpoints, channel_switches, failed_self_service,
+    transfers, repeated_information, customer_seconds, resolved, first_customer_resolved,
+    has_assisted, first_assisted_resolved, distinct_channels";
+
+/// `SELECT` of `columns` from the tenant's journeys, ready for more
+/// conditions (`AND ...`).
+fn select_journeys(columns: &[&str], tenant: TenantId) -> QueryBuilder<Postgres> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
+    query
+        .push(columns.concat())
+        .push(" FROM journeys WHERE tenant_id = ")
+        .push_bind(tenant.0);
+    query
+}
 
 impl JourneyRow {
     fn into_journey(self, touchpoints: Vec<Touchpoint>) -> Journey {
@@ -302,19 +316,25 @@ impl JourneyRow {
             labels: self.labels.0,
             started_at: self.started_at,
             touchpoints,
-            components: EffortComponents {
-                customer_touchpoints: self.customer_touchpoints,
-                distinct_channels: self.distinct_channels,
-                channel_switches: self.channel_switches,
-                failed_self_service: self.failed_self_service,
-                transfers: self.transfers,
-                repeated_information: self.repeated_information,
-                customer_seconds: self.customer_seconds,
-                resolved: self.resolved,
-                first_customer_resolved: self.first_customer_resolved,
-                has_assisted: self.has_assisted,
-                first_assisted_resolved: self.first_assisted_resolved,
-            },
+            components: self.components.into(),
+        }
+    }
+}
+
+impl From<ComponentsRow> for EffortComponents {
+    fn from(r: ComponentsRow) -> Self {
+        EffortComponents {
+            customer_touchpoints: r.customer_touchpoints,
+            distinct_channels: r.distinct_channels,
+            channel_switches: r.channel_switches,
+            failed_self_service: r.failed_self_service,
+            transfers: r.transfers,
+            repeated_information: r.repeated_information,
+            customer_seconds: r.customer_seconds,
+            resolved: r.resolved,
+            first_customer_resolved: r.first_customer_resolved,
+            has_assisted: r.has_assisted,
+            first_assisted_resolved: r.first_assisted_resolved,
         }
     }
 }
@@ -375,13 +395,8 @@ pub async fn get_journey(
     tenant: TenantId,
     id: &str,
 ) -> StoreResult<Option<Journey>> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
-    query
-        .push(JOURNEY_COLUMNS)
-        .push(" FROM journeys WHERE tenant_id = ")
-        .push_bind(tenant.0)
-        .push(" AND id = ")
-        .push_bind(id);
+    let mut query = select_journeys(&[JOURNEY_COLUMNS, COMPONENT_COLUMNS], tenant);
+    query.push(" AND id = ").push_bind(id);
     let Some(row) = query
         .build_query_as::<JourneyRow>()
         .fetch_optional(pool)
@@ -402,11 +417,7 @@ pub async fn list_journeys(
     after: Option<&JourneyCursor>,
     limit: i64,
 ) -> StoreResult<Vec<Journey>> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
-    query
-        .push(JOURNEY_COLUMNS)
-        .push(" FROM journeys WHERE tenant_id = ")
-        .push_bind(tenant.0);
+    let mut query = select_journeys(&[JOURNEY_COLUMNS, COMPONENT_COLUMNS], tenant);
     if let Some(start) = filter.window.start {
         query.push(" AND started_at >= ").push_bind(start);
     }
@@ -447,4 +458,16 @@ pub async fn list_journeys(
             row.into_journey(tps)
         })
         .collect())
+}
+
+/// The stored effort components of one journey, or `None`.
+pub async fn journey_components(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: &str,
+) -> StoreResult<Option<EffortComponents>> {
+    let mut query = select_journeys(&[COMPONENT_COLUMNS], tenant);
+    query.push(" AND id = ").push_bind(id);
+    let row: Option<ComponentsRow> = query.build_query_as().fetch_optional(conn).await?;
+    Ok(row.map(Into::into))
 }

@@ -320,7 +320,7 @@ pub async fn customer_data(
         .collect::<StoreResult<Vec<_>>>()?;
 
     let worst_components = match &assessment.worst_journey_id {
-        Some(id) => journey_components(&mut tx, tenant, id).await?,
+        Some(id) => super::journeys::journey_components(&mut tx, tenant, id).await?,
         None => None,
     };
     tx.commit().await?;
@@ -330,40 +330,6 @@ pub async fn customer_data(
         journeys_in_scope,
         worst_components,
     }))
-}
-
-/// The stored effort components of one journey.
-async fn journey_components(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    journey_id: &str,
-) -> StoreResult<Option<EffortComponents>> {
-    let row = sqlx::query(
-        "SELECT customer_touchpoints, distinct_channels, channel_switches, failed_self_service, \
-           transfers, repeated_information, customer_seconds, resolved, first_customer_resolved, \
-           has_assisted, first_assisted_resolved \
-         FROM journeys WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant.0)
-    .bind(journey_id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| {
-        Ok(EffortComponents {
-            customer_touchpoints: row.try_get("customer_touchpoints")?,
-            distinct_channels: row.try_get("distinct_channels")?,
-            channel_switches: row.try_get("channel_switches")?,
-            failed_self_service: row.try_get("failed_self_service")?,
-            transfers: row.try_get("transfers")?,
-            repeated_information: row.try_get("repeated_information")?,
-            customer_seconds: row.try_get("customer_seconds")?,
-            resolved: row.try_get("resolved")?,
-            first_customer_resolved: row.try_get("first_customer_resolved")?,
-            has_assisted: row.try_get("has_assisted")?,
-            first_assisted_resolved: row.try_get("first_assisted_resolved")?,
-        })
-    })
-    .transpose()
 }
 
 /// The sort key of `ListAtRiskCustomers`: tier descending, worst effort

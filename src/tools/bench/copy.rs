@@ -198,8 +198,8 @@ pub async fn copy_journeys(
     }
     let mut tx = pool.begin().await?;
     let mut b = CopyBuf::new();
-    for j in journeys {
-        let c = &j.components;
+    for new in journeys {
+        let (j, c) = (&new.journey, &new.journey.components);
         b.row(18);
         b.i64(tenant.0);
         b.text(&j.id);
@@ -207,7 +207,7 @@ pub async fn copy_journeys(
         b.text(&j.intent);
         b.jsonb(&j.labels);
         b.time(j.started_at);
-        b.field(&j.content_hash);
+        b.field(&new.content_hash);
         b.i32(c.customer_touchpoints);
         b.i32(c.channel_switches);
         b.i32(c.failed_self_service);
@@ -229,7 +229,7 @@ pub async fn copy_journeys(
         b.finish(),
     )
     .await?;
-    let ids: Vec<&str> = journeys.iter().map(|j| j.id.as_str()).collect();
+    let ids: Vec<&str> = journeys.iter().map(|j| j.journey.id.as_str()).collect();
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT id, jid FROM journeys WHERE tenant_id = $1 AND id = ANY($2)")
             .bind(tenant.0)
@@ -238,7 +238,7 @@ pub async fn copy_journeys(
             .await?;
     let jids: HashMap<String, i64> = rows.into_iter().collect();
     let mut b = CopyBuf::new();
-    for j in journeys {
+    for NewJourney { journey: j, .. } in journeys {
         let jid = jids[&j.id];
         for (seq, t) in j.touchpoints.iter().enumerate() {
             b.row(11);

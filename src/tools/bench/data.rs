@@ -11,7 +11,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use crate::{grpc::convert::utc_to_timestamp, proto::v1::*};
+use crate::{
+    domain::{Numbered, enums::Channel as DomainChannel},
+    grpc::convert::utc_to_timestamp,
+    proto::v1::*,
+};
 
 /// Start of the synthetic data's time span.
 pub fn span_start() -> DateTime<Utc> {
@@ -167,15 +171,9 @@ impl Generator {
         } else {
             None
         };
-        let channels = [
-            Channel::Web,
-            Channel::MobileApp,
-            Channel::Ivr,
-            Channel::Chatbot,
-            Channel::Phone,
-            Channel::LiveChat,
-            Channel::Email,
-        ];
+        // Every channel but the last two, SOCIAL and IN_PERSON, which the
+        // benchmark's customers do not use.
+        let channels = &DomainChannel::ALL[..DomainChannel::ALL.len() - 2];
         let mut touchpoints = Vec::with_capacity(n);
         for t in 0..n {
             let company = t == 0 && company_first;
@@ -192,7 +190,7 @@ impl Generator {
                 channel: if company {
                     Channel::Email as i32
                 } else {
-                    channels[rng.random_range(0..channels.len())] as i32
+                    channels[rng.random_range(0..channels.len())].number()
                 },
                 initiator: if company {
                     Initiator::Company as i32

@@ -1,0 +1,333 @@
+use super::*;
+use proptest::prelude::*;
+
+/// `|actual − expected| ≤ rel · max(1, |expected|)`: relative for large
+/// values, absolute near 0 (where a relative bound is meaningless).
+#[track_caller]
+pub(crate) fn assert_close(actual: f64, expected: f64, rel: f64) {
+    let tol = rel * expected.abs().max(1.0);
+    assert!(
+        (actual - expected).abs() <= tol,
+        "expected {expected}, got {actual} (diff {:e}, tolerance {tol:e})",
+        (actual - expected).abs()
+    );
+}
+
+#[track_caller]
+fn assert_interval(actual: Interval, expected: (f64, f64), rel: f64) {
+    assert_close(actual.lower, expected.0, rel);
+    assert_close(actual.upper, expected.1, rel);
+}
+
+const TOL: f64 = 1e-9;
+
+#[test]
+fn z_matches_textbook_values() {
+    assert_close(z_for_confidence(0.95), 1.959963984540054, 1e-12);
+    assert_close(z_for_confidence(0.90), 1.6448536269514722, 1e-12);
+    assert_close(z_for_confidence(0.99), 2.5758293035489004, 1e-12);
+    assert_close(z_for_confidence(0.5), 0.6744897501960817, 1e-12);
+}
+
+#[test]
+#[should_panic(expected = "confidence level must be in (0, 1)")]
+fn z_rejects_level_of_one() {
+    z_for_confidence(1.0);
+}
+
+// Reference values: printed by tests/reference/stats_reference.py
+// (statsmodels 0.15.0, scipy 1.17.1).
+
+#[test]
+fn wilson_matches_statsmodels() {
+    // proportion_confint(x, n, alpha=1 - c, method="wilson")
+    let cases: &[(u64, u64, f64, (f64, f64))] = &[
+        (80, 100, 0.95, (0.7111708344068411, 0.8666330666689676)),
+        (8, 100, 0.95, (0.041093461484380624, 0.14998107700948735)),
+        (0, 10, 0.95, (0.0, 0.2775327998628892)),
+        (10, 10, 0.95, (0.7224672001371107, 0.9999999999999999)),
+        (1, 1, 0.95, (0.20654931437723745, 1.0)),
+        (3, 7, 0.9, (0.186443190363956, 0.7105229089864071)),
+        (3, 7, 0.99, (0.11637368051613817, 0.8102850959116124)),
+        (523, 1200, 0.95, (0.40802642067482403, 0.46404975773586027)),
+    ];
+    for &(x, n, c, expected) in cases {
+        assert_interval(wilson_interval(x, n, c).unwrap(), expected, TOL);
+    }
+}
+
+#[test]
+fn wilson_is_exact_at_the_boundaries() {
+    let zero = wilson_interval(0, 25, 0.95).unwrap();
+    assert_eq!(zero.lower, 0.0);
+    assert!(zero.upper > 0.0 && zero.upper < 1.0);
+    let all = wilson_interval(25, 25, 0.95).unwrap();
+    assert_eq!(all.upper, 1.0);
+    assert!(all.lower > 0.0 && all.lower < 1.0);
+}
+
+#[test]
+fn wilson_is_none_without_data() {
+    assert_eq!(wilson_interval(0, 0, 0.95), None);
+    assert_eq!(wilson_interval(3, 2, 0.95), None);
+}
+
+#[test]
+fn newcombe_matches_spec_example() {
+    let ci = newcombe_diff_interval(80, 100, 8, 100, 0.95).unwrap();
+    assert_eq!((ci.lower * 10_000.0).round() / 100.0, 60.69);
+    assert_eq!((ci.upper * 10_000.0).round() / 100.0, 79.72);
+}
+
+#[test]
+fn newcombe_matches_statsmodels() {
+    // confint_proportions_2indep(x1, n1, x2, n2, compare="diff",
+    //                            method="newcomb", alpha=1 - c)
+    // (x1, n1, x2, n2, confidence, (lower, upper))
+    type Case = (u64, u64, u64, u64, f64, (f64, f64));
+    let cases: &[Case] = &[
+        (
+            80,
+            100,
+            8,
+            100,
+            0.95,
+            (0.6069160851430027, 0.7971601212607812),
+        ),
+        (
+            8,
+            100,
+            80,
+            100,
+            0.95,
+            (-0.7971601212607812, -0.6069160851430027),
+        ),
+        (5, 5, 0, 7, 0.95, (0.4393529903596999, 1.0)),
+        (
+            0,
+            12,
+            0,
+            9,
+            0.95,
+            (-0.2991450484195441, 0.24249400665524085),
+        ),
+        (
+            30,
+            40,
+            45,
+            90,
+            0.9,
+            (0.09779865701683046, 0.37723145623453425),
+        ),
+        (
+            30,
+            40,
+            45,
+            90,
+            0.99,
+            (0.008624262734893973, 0.43568882223124417),
+        ),
+    ];
+    for &(x1, n1, x2, n2, c, expected) in cases {
+        assert_interval(
+            newcombe_diff_interval(x1, n1, x2, n2, c).unwrap(),
+            expected,
+            TOL,
+        );
+    }
+    assert_eq!(newcombe_diff_interval(1, 0, 1, 2, 0.95), None);
+}
+
+#[test]
+fn pooled_z_test_matches_statsmodels() {
+    // proportions_ztest([x1, x2], [n1, n2], alternative="two-sided")
+    let cases: &[(u64, u64, u64, u64, f64)] = &[
+        (80, 100, 8, 100, 1.1069972132181755e-24),
+        (30, 40, 45, 90, 0.007747593679451278),
+        (12, 20, 10, 20, 0.5250099664186034),
+        (5, 5, 0, 7, 0.0005320055051392492),
+    ];
+    for &(x1, n1, x2, n2, expected) in cases {
+        let p = pooled_z_test_p_value(x1, n1, x2, n2);
+        // Relative even for tiny p-values: erfc keeps them precise.
+        assert!(
+            (p - expected).abs() <= TOL * expected,
+            "{x1}/{n1} vs {x2}/{n2}: expected {expected}, got {p}"
+        );
+    }
+}
+
+#[test]
+fn pooled_z_test_is_one_when_undefined() {
+    assert_eq!(pooled_z_test_p_value(0, 10, 0, 20), 1.0);
+    assert_eq!(pooled_z_test_p_value(10, 10, 20, 20), 1.0);
+    assert_eq!(pooled_z_test_p_value(3, 10, 0, 0), 1.0);
+    assert_eq!(pooled_z_test_p_value(0, 0, 0, 0), 1.0);
+    assert_eq!(pooled_z_test_p_value(4, 10, 4, 10), 1.0);
+}
+
+/// scipy.stats.beta(a, b): (a, b, c, mean, var, ppf((1-c)/2), ppf((1+c)/2)).
+pub(crate) const BETA_REFERENCE: &[(f64, f64, f64, f64, f64, f64, f64)] = &[
+    (
+        40.5,
+        9.5,
+        0.95,
+        0.81,
+        0.0030176470588235294,
+        0.6915452736369296,
+        0.9050376914264296,
+    ),
+    (
+        0.5,
+        49.5,
+        0.95,
+        0.01,
+        0.00019411764705882354,
+        9.970066657287018e-06,
+        0.049723385287822046,
+    ),
+    (
+        10.25,
+        14.75,
+        0.9,
+        0.41,
+        0.009303846153846154,
+        0.2552753332509225,
+        0.573078760825851,
+    ),
+    (
+        48.0,
+        2.0,
+        0.99,
+        0.96,
+        0.0007529411764705883,
+        0.8579350749716737,
+        0.997868249914412,
+    ),
+    (
+        70.5,
+        19.5,
+        0.95,
+        0.7833333333333333,
+        0.0018650793650793651,
+        0.6930866280385355,
+        0.8616652668521917,
+    ),
+    (
+        10.25,
+        14.75,
+        0.95,
+        0.41,
+        0.009303846153846154,
+        0.22958310776175847,
+        0.6040628341694254,
+    ),
+];
+
+#[test]
+fn beta_matches_scipy() {
+    for &(a, b, c, mean, var, lo, hi) in BETA_REFERENCE {
+        assert_close(beta_mean(a, b), mean, 1e-12);
+        assert_close(beta_variance(a, b), var, 1e-12);
+        let ci = beta_credible_interval(a, b, c);
+        // Relative to the bound itself: the lower bound can be ~1e-5.
+        assert!(
+            (ci.lower - lo).abs() <= TOL * lo && (ci.upper - hi).abs() <= TOL * hi,
+            "Beta({a}, {b}) at {c}: expected [{lo}, {hi}], got {ci:?}"
+        );
+    }
+}
+
+#[test]
+fn beta_with_a_zero_shape_is_a_point_mass() {
+    assert_eq!(beta_mean(0.0, 50.0), 0.0);
+    assert_eq!(beta_variance(0.0, 50.0), 0.0);
+    assert_eq!(
+        beta_credible_interval(0.0, 50.0, 0.95),
+        Interval::new(0.0, 0.0)
+    );
+    assert_eq!(
+        beta_credible_interval(50.0, 0.0, 0.95),
+        Interval::new(1.0, 1.0)
+    );
+}
+
+#[test]
+fn cosine_similarity_basics() {
+    assert_close(
+        cosine_similarity(&[1.0, 0.0], &[0.0, 1.0]).unwrap(),
+        0.0,
+        1e-15,
+    );
+    assert_close(
+        cosine_similarity(&[0.2, 0.4], &[0.1, 0.2]).unwrap(),
+        1.0,
+        1e-15,
+    );
+    assert_close(
+        cosine_similarity(&[0.5, 0.25, 0.0], &[0.1, 0.3, 0.6]).unwrap(),
+        0.3296902366978935, // stats_reference.py
+        1e-12,
+    );
+    assert_eq!(cosine_similarity(&[], &[]), None);
+    assert_eq!(cosine_similarity(&[0.0, 0.0], &[0.1, 0.2]), None);
+}
+
+#[test]
+fn percentile_cont_matches_postgres() {
+    // SELECT percentile_cont(q) WITHIN GROUP (ORDER BY v)
+    //   FROM unnest('{10,20,30,40}'::float8[]) v;
+    let v = [10.0, 20.0, 30.0, 40.0];
+    assert_eq!(percentile_cont(&v, 0.5), Some(25.0));
+    assert_eq!(percentile_cont(&v, 0.9), Some(37.0));
+    assert_eq!(percentile_cont(&v, 0.0), Some(10.0));
+    assert_eq!(percentile_cont(&v, 1.0), Some(40.0));
+    assert_eq!(percentile_cont(&[90.0], 0.9), Some(90.0));
+    assert_eq!(percentile_cont(&[], 0.5), None);
+    assert_eq!(percentile_cont(&v, 1.5), None);
+    assert_eq!(percentile_cont(&v, f64::NAN), None);
+}
+
+proptest! {
+    #[test]
+    fn wilson_contains_p_and_stays_in_unit_interval(
+        n in 1u64..5_000,
+        frac in 0.0f64..=1.0,
+        level in 0.5f64..0.999,
+    ) {
+        let x = ((n as f64) * frac).round() as u64;
+        let ci = wilson_interval(x, n, level).unwrap();
+        let p = x as f64 / n as f64;
+        prop_assert!(0.0 <= ci.lower && ci.lower <= p && p <= ci.upper && ci.upper <= 1.0,
+            "{x}/{n} at {level}: {ci:?}");
+    }
+
+    #[test]
+    fn newcombe_contains_the_difference(
+        n1 in 1u64..2_000, f1 in 0.0f64..=1.0,
+        n2 in 1u64..2_000, f2 in 0.0f64..=1.0,
+        level in 0.5f64..0.999,
+    ) {
+        let x1 = ((n1 as f64) * f1).round() as u64;
+        let x2 = ((n2 as f64) * f2).round() as u64;
+        let ci = newcombe_diff_interval(x1, n1, x2, n2, level).unwrap();
+        let d = x1 as f64 / n1 as f64 - x2 as f64 / n2 as f64;
+        prop_assert!(-1.0 <= ci.lower && ci.lower <= d + 1e-12
+            && d - 1e-12 <= ci.upper && ci.upper <= 1.0, "{ci:?} vs {d}");
+        let p = pooled_z_test_p_value(x1, n1, x2, n2);
+        prop_assert!((0.0..=1.0).contains(&p));
+    }
+
+    #[test]
+    fn beta_interval_is_ordered_and_holds_the_median(
+        mean in 0.001f64..0.999, strength in 1.0f64..500.0, level in 0.5f64..0.999,
+    ) {
+        let (a, b) = (mean * strength, (1.0 - mean) * strength);
+        let ci = beta_credible_interval(a, b, level);
+        prop_assert!(0.0 <= ci.lower && ci.lower <= ci.upper && ci.upper <= 1.0);
+        // Any central interval holds the median (for very skewed shapes
+        // it need not hold the mean).
+        let median = Beta::new(a, b).unwrap().inverse_cdf(0.5);
+        prop_assert!(ci.contains(median));
+    }
+}
