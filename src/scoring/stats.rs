@@ -174,15 +174,20 @@ pub fn beta_mean(alpha: f64, beta: f64) -> f64 {
 /// Variance of a Beta(α, β) distribution:
 ///
 /// ```text
-/// αβ / ((α + β)² (α + β + 1))
+/// αβ / ((α + β)² (α + β + 1))  =  m (1 − m) / (α + β + 1),  m = α / (α + β)
 /// ```
+///
+/// computed in the second form: with a tiny prior strength (a tenant may
+/// set one, SPEC §7.5) `(α + β)²` underflows to 0 and the first form is
+/// 0/0 = NaN, while the mean stays exact.
 ///
 /// # Panics
 /// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0`.
 pub fn beta_variance(alpha: f64, beta: f64) -> f64 {
     check_beta_parameters(alpha, beta);
     let s = alpha + beta;
-    alpha * beta / (s * s * (s + 1.0))
+    let mean = alpha / s;
+    mean * (1.0 - mean) / (s + 1.0)
 }
 
 /// Equal-tailed credible interval of a Beta(α, β) distribution:

@@ -331,3 +331,26 @@ proptest! {
         prop_assert!(ci.contains(median));
     }
 }
+
+#[test]
+fn a_tiny_prior_strength_gives_finite_figures() {
+    // Beta(0.81 s, 0.19 s), down to strengths so small that s² underflows:
+    // the variance is m(1 − m)/(s + 1), not 0/0.
+    // (Subnormal strengths are not covered: statrs's Beta quantile fails
+    // on them; bounding `prior_strength` is the fairness issue's.)
+    for s in [1e-3, 1e-6, 1e-12, 1e-50, 1e-100, 1e-200, 1e-300] {
+        let (a, b) = (0.81 * s, 0.19 * s);
+        let mean = beta_mean(a, b);
+        let var = beta_variance(a, b);
+        assert!((mean - 0.81).abs() < 1e-9, "s = {s}: mean {mean}");
+        assert!(
+            (var - 0.81 * 0.19 / (s + 1.0)).abs() < 1e-12,
+            "s = {s}: variance {var}"
+        );
+        let ci = beta_credible_interval(a, b, 0.95);
+        assert!(
+            ci.lower.is_finite() && ci.upper.is_finite() && ci.lower <= ci.upper,
+            "s = {s}: {ci:?}"
+        );
+    }
+}
