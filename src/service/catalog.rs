@@ -68,7 +68,14 @@ pub async fn update_scoring_model(
     etag: &str,
 ) -> ServiceResult<(ScoringModel, String)> {
     let model = proposed.validate("model")?;
-    match store::update_scoring_model(&services.pool, tenant, &model, etag).await? {
+    // An etag with a NUL is none this service issued (they are hex), and
+    // PostgreSQL cannot compare it: it is stale like any other.
+    let updated = if etag.contains('\0') {
+        None
+    } else {
+        store::update_scoring_model(&services.pool, tenant, &model, etag).await?
+    };
+    match updated {
         Some(etag) => Ok((model, etag)),
         None => Err(ServiceError::Aborted {
             reason: "STALE_ETAG",

@@ -260,3 +260,26 @@ async fn catalogs_are_isolated_between_tenants(pool: PgPool) {
     let theirs = app.scoring_model_as(&other).await;
     assert_eq!(theirs.min_group_size, 5);
 }
+
+/// An etag no version can have (one with a NUL, which PostgreSQL cannot
+/// even compare) is stale like any other, not an internal error; the model
+/// stays as it was.
+#[sqlx::test]
+async fn an_etag_with_a_nul_is_stale(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let model = app.scoring_model().await;
+    let err = app
+        .catalog()
+        .update_scoring_model(UpdateScoringModelRequest {
+            model: Some(ScoringModel {
+                etag: format!("{}\0", model.etag),
+                min_group_size: 9,
+                ..model.clone()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+    assert_eq!(error_reason(&err), "STALE_ETAG");
+    assert_eq!(app.scoring_model().await, model);
+}
