@@ -110,14 +110,12 @@ pub async fn list(
     filter: &db::JourneyFilter,
     page: &PageRequest,
 ) -> ServiceResult<Page<ScoredJourney>> {
-    let after = page
-        .after_time_position()?
-        .map(|(started_at, id)| db::JourneyCursor { started_at, id });
+    let after = page.after_time_position()?;
     let rows = db::list_journeys(
         &services.pool,
         tenant,
         filter,
-        after.as_ref(),
+        after.as_ref().map(|(t, id)| (*t, id.as_str())),
         page.fetch_limit(),
     )
     .await?;

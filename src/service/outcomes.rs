@@ -49,14 +49,12 @@ pub async fn list(
     filter: &db::OutcomeFilter,
     page: &PageRequest,
 ) -> ServiceResult<Page<db::Outcome>> {
-    let after = page
-        .after_time_position()?
-        .map(|(observed_at, id)| db::OutcomeCursor { observed_at, id });
+    let after = page.after_time_position()?;
     let rows = db::list_outcomes(
         &services.pool,
         tenant,
         filter,
-        after.as_ref(),
+        after.as_ref().map(|(t, id)| (*t, id.as_str())),
         page.fetch_limit(),
     )
     .await?;

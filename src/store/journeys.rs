@@ -65,13 +65,6 @@ pub struct JourneyFilter {
     pub customer_id: Option<String>,
 }
 
-/// Position in the list order `(started_at, id)`: rows strictly after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JourneyCursor {
-    pub started_at: DateTime<Utc>,
-    pub id: String,
-}
-
 /// Inserts new journeys, replaces changed ones (row and touchpoints) and
 /// leaves identical ones alone, inside the caller's transaction. Ids must be
 /// unique within `journeys` (the caller validates this).
@@ -414,16 +407,11 @@ pub async fn list_journeys(
     pool: &PgPool,
     tenant: TenantId,
     filter: &JourneyFilter,
-    after: Option<&JourneyCursor>,
+    after: Option<(DateTime<Utc>, &str)>,
     limit: i64,
 ) -> StoreResult<Vec<Journey>> {
     let mut query = select_journeys(&[JOURNEY_COLUMNS, COMPONENT_COLUMNS], tenant);
-    if let Some(start) = filter.window.start {
-        query.push(" AND started_at >= ").push_bind(start);
-    }
-    if let Some(end) = filter.window.end {
-        query.push(" AND started_at < ").push_bind(end);
-    }
+    super::scope::push_window(&mut query, "started_at", &filter.window);
     if !filter.labels.is_empty() {
         query
             .push(" AND labels @> ")
@@ -437,14 +425,7 @@ pub async fn list_journeys(
             .push(" AND customer_id = ")
             .push_bind(customer_id.clone());
     }
-    if let Some(cursor) = after {
-        query
-            .push(" AND (started_at, id) > (")
-            .push_bind(cursor.started_at)
-            .push(", ")
-            .push_bind(cursor.id.clone())
-            .push(")");
-    }
+    super::scope::push_after(&mut query, ("started_at", "id"), after);
     query
         .push(" ORDER BY started_at, id LIMIT ")
         .push_bind(limit);

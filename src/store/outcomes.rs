@@ -27,13 +27,6 @@ pub struct OutcomeFilter {
     pub kind: Option<i16>,
 }
 
-/// Position in the list order `(observed_at, id)`: rows strictly after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutcomeCursor {
-    pub observed_at: DateTime<Utc>,
-    pub id: String,
-}
-
 /// Inserts new outcomes, replaces changed ones and leaves identical ones
 /// alone, in one statement inside the caller's transaction. Ids must be
 /// unique within `outcomes` (the caller validates this).
@@ -91,19 +84,14 @@ pub async fn list_outcomes(
     pool: &PgPool,
     tenant: TenantId,
     filter: &OutcomeFilter,
-    after: Option<&OutcomeCursor>,
+    after: Option<(DateTime<Utc>, &str)>,
     limit: i64,
 ) -> StoreResult<Vec<Outcome>> {
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT id, customer_id, kind, occurred, observed_at FROM outcomes WHERE tenant_id = ",
     );
     query.push_bind(tenant.0);
-    if let Some(start) = filter.window.start {
-        query.push(" AND observed_at >= ").push_bind(start);
-    }
-    if let Some(end) = filter.window.end {
-        query.push(" AND observed_at < ").push_bind(end);
-    }
+    super::scope::push_window(&mut query, "observed_at", &filter.window);
     if let Some(customer_id) = &filter.customer_id {
         query
             .push(" AND customer_id = ")
@@ -112,14 +100,7 @@ pub async fn list_outcomes(
     if let Some(kind) = filter.kind {
         query.push(" AND kind = ").push_bind(kind);
     }
-    if let Some(cursor) = after {
-        query
-            .push(" AND (observed_at, id) > (")
-            .push_bind(cursor.observed_at)
-            .push(", ")
-            .push_bind(cursor.id.clone())
-            .push(")");
-    }
+    super::scope::push_after(&mut query, ("observed_at", "id"), after);
     query
         .push(" ORDER BY observed_at, id LIMIT ")
         .push_bind(limit);

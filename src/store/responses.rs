@@ -321,13 +321,7 @@ pub async fn list(
     if let Some(respondent) = &filter.respondent_id {
         q.push(" AND r.respondent_id = ").push_bind(respondent);
     }
-    if let Some((time, id)) = after {
-        q.push(" AND (r.submitted_at, r.id) > (")
-            .push_bind(time)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
+    super::scope::push_after(&mut q, ("r.submitted_at", "r.id"), after);
     q.push(" ORDER BY r.submitted_at, r.id LIMIT ")
         .push_bind(limit);
     let rows: Vec<ResponseRow> = q.build_query_as().fetch_all(pool).await?;

@@ -1,20 +1,44 @@
-//! The SQL conditions a query's [`Scope`] adds.
+//! The SQL conditions a query's [`Scope`] adds, and the window and keyset
+//! conditions every list shares.
 
+use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::domain::Scope;
+use crate::domain::{Scope, Window};
+
+/// Appends ` AND <time> >= start AND <time> < end` for `window`.
+pub fn push_window(qb: &mut QueryBuilder<Postgres>, time_column: &str, window: &Window) {
+    if let Some(start) = window.start {
+        qb.push(format_args!(" AND {time_column} >= "))
+            .push_bind(start);
+    }
+    if let Some(end) = window.end {
+        qb.push(format_args!(" AND {time_column} < "))
+            .push_bind(end);
+    }
+}
+
+/// Appends ` AND (<time>, <id>) > (time, id)`: the rows of a list ordered by
+/// `(time, id)` strictly after the position `after` (keyset pagination:
+/// stable under concurrent inserts and served by the list's index).
+pub fn push_after(
+    qb: &mut QueryBuilder<Postgres>,
+    (time_column, id_column): (&str, &str),
+    after: Option<(DateTime<Utc>, &str)>,
+) {
+    if let Some((time, id)) = after {
+        qb.push(format_args!(" AND ({time_column}, {id_column}) > ("))
+            .push_bind(time)
+            .push(", ")
+            .push_bind(id.to_owned())
+            .push(")");
+    }
+}
 
 impl Scope {
     /// Appends ` AND <time> >= start AND <time> < end` for the window.
     pub fn push_window(&self, qb: &mut QueryBuilder<Postgres>, time_column: &str) {
-        if let Some(start) = self.window.start {
-            qb.push(format_args!(" AND {time_column} >= "))
-                .push_bind(start);
-        }
-        if let Some(end) = self.window.end {
-            qb.push(format_args!(" AND {time_column} < "))
-                .push_bind(end);
-        }
+        push_window(qb, time_column, &self.window);
     }
 
     /// Appends the label condition on `labels_column` (a jsonb column).
