@@ -59,3 +59,26 @@ async fn a_revoked_key_stops_working_immediately(pool: PgPool) {
     assert_eq!(err.code(), Code::Unauthenticated);
     assert_eq!(error_reason(&err), "UNAUTHENTICATED", "{err:?}");
 }
+
+/// The README's run command must not inherit the test suite's database:
+/// cargo's `[env]` (in `.cargo/config.toml`) applies to `cargo run` as well
+/// as to `cargo test`, so a `DATABASE_URL` there would put the service's
+/// schema in the test server's maintenance database. The tests get their
+/// default from `scripts/test` instead.
+#[test]
+fn test_settings_do_not_leak_into_the_run_command() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for config in [".cargo/config.toml", ".cargo/config"] {
+        if let Ok(text) = std::fs::read_to_string(root.join(config)) {
+            assert!(
+                !text.contains("DATABASE_URL"),
+                "{config} sets DATABASE_URL for every cargo command, `cargo run` included"
+            );
+        }
+    }
+    let script = std::fs::read_to_string(root.join("scripts/test")).unwrap();
+    assert!(script.contains("DATABASE_URL"), "scripts/test sets the tests' default");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("```sh\ncargo run --release -- serve\n```"));
+    assert!(readme.contains("```sh\nscripts/test\n```"));
+}
