@@ -16,6 +16,7 @@ mod infra;
 mod isolation;
 mod journeys;
 mod loyalty;
+mod noisy_neighbour;
 mod operations;
 mod outcomes;
 mod overload;

@@ -6,6 +6,7 @@
 //! - [`sql`]: the rare direct reads and writes of the database;
 //! - [`assert`]: assertions on numbers and errors;
 //! - [`raw`]: calls with raw message bytes;
+//! - [`child`]: the real binary as a child process;
 //! - [`lists`]: the paginated RPCs behind one trait;
 //! - [`internals`]: every library internal the tests touch, re-exported so
 //!   only this folder changes when `src/` moves things.
@@ -13,6 +14,7 @@
 
 pub mod app;
 pub mod assert;
+pub mod child;
 pub mod fixtures;
 pub mod internals;
 pub mod lists;

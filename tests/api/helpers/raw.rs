@@ -64,7 +64,18 @@ pub async fn raw_call_as(
     streaming: bool,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, Status> {
-    let service = app.clients_as(Some(key)).authed();
+    raw_call_with(&app.clients_as(Some(key)), path, streaming, body).await
+}
+
+/// Calls `path` with `body` as the (only) request message, with `clients`'
+/// channel and key.
+pub async fn raw_call_with(
+    clients: &gapscore::client::Clients,
+    path: &'static str,
+    streaming: bool,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, Status> {
+    let service = clients.authed();
     let mut grpc = tonic::client::Grpc::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES);
     grpc.ready()
         .await
