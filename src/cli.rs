@@ -41,8 +41,27 @@ pub async fn tenant(pool: &PgPool, command: TenantCommand) -> anyhow::Result<()>
             println!("api key: {}", key.secret);
             println!("The key is shown only once; store it now.");
         }
+        TenantCommand::Delete { name } => {
+            let Some(removed) = tenants::delete_tenant(pool, &name).await? else {
+                bail!("no tenant named {name:?}");
+            };
+            print!("{}", removal_report(&removed));
+        }
     }
     Ok(())
+}
+
+/// What `tenant delete` prints: the tenant, then one line per table.
+fn removal_report(removed: &tenants::TenantRemoval) -> String {
+    let mut out = format!(
+        "deleted tenant {} (id {}); rows removed:\n",
+        removed.tenant.name, removed.tenant.tenant_id
+    );
+    let width = removed.rows.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+    for (table, n) in &removed.rows {
+        out.push_str(&format!("  {table:<width$} {n}\n"));
+    }
+    out
 }
 
 /// `gapscore key ...`

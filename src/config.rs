@@ -72,6 +72,12 @@ pub enum TenantCommand {
         /// The tenant's unique name.
         name: String,
     },
+    /// Remove a tenant entirely: every record, question, model and key of
+    /// it, in one transaction; prints the rows removed per table.
+    Delete {
+        /// The tenant's name.
+        name: String,
+    },
 }
 
 /// `gapscore key ...`

@@ -237,8 +237,9 @@ impl Application {
     }
 }
 
-/// Folds the perception-gap rollup's pending deltas every `interval`.
-/// Aborting it mid-statement is safe: the fold is one statement, so it
+/// Folds the perception-gap rollup's pending deltas every `interval`,
+/// tenant by tenant; a tenant whose fold fails is logged with its id and
+/// retried next tick while the others are folded. Aborting it mid-statement is safe: the fold is one statement, so it
 /// either commits or rolls back.
 async fn compact_rollup(pool: sqlx::PgPool, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
@@ -246,8 +247,18 @@ async fn compact_rollup(pool: sqlx::PgPool, interval: Duration) {
     loop {
         ticks.tick().await;
         match crate::store::rollup::compact_pending(&pool).await {
-            Ok(0) => {}
-            Ok(folded) => tracing::debug!(folded, "rollup compacted"),
+            Ok(pass) => {
+                if pass.folded > 0 {
+                    tracing::debug!(folded = pass.folded, "rollup compacted");
+                }
+                for (tenant, err) in pass.failed {
+                    tracing::warn!(
+                        tenant = tenant.0,
+                        error = %err,
+                        "rollup compaction failed for this tenant; will retry"
+                    );
+                }
+            }
             Err(err) => tracing::warn!(error = %err, "rollup compaction failed; will retry"),
         }
     }

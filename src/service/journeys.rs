@@ -81,7 +81,8 @@ pub async fn submit(
     batch: &[SubmittedJourney],
 ) -> ServiceResult<IngestCounts> {
     let journeys = check_journeys(batch)?;
-    write::ingest(services, tenant, "journey", async |conn| {
+    let customers: Vec<&str> = batch.iter().map(|j| j.customer_id.as_str()).collect();
+    write::ingest(services, tenant, "journey", &customers, async |conn| {
         Ok(db::upsert_journeys(conn, tenant, &journeys).await?)
     })
     .await

@@ -36,7 +36,8 @@ pub async fn submit(
     batch: &[SubmittedOutcome],
 ) -> ServiceResult<IngestCounts> {
     let outcomes = check_outcomes(batch)?;
-    write::ingest(services, tenant, "outcome", async |conn| {
+    let customers: Vec<&str> = batch.iter().map(|o| o.customer_id.as_str()).collect();
+    write::ingest(services, tenant, "outcome", &customers, async |conn| {
         Ok(db::upsert_outcomes(conn, tenant, &outcomes).await?)
     })
     .await

@@ -82,7 +82,8 @@ pub async fn submit(
         ));
     }
     let keys = question_keys(batch);
-    write::ingest(services, tenant, "survey_response", async |conn| {
+    let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
+    write::ingest(services, tenant, "survey_response", &respondents, async |conn| {
         // The questions stay share-locked until commit, so their scales
         // cannot change between validation and the write.
         let questions = responses::lock_questions(conn, tenant, &keys).await?;

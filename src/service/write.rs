@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use super::{ServiceResult, Services};
-use crate::domain::{IngestCounts, TenantId, Violations};
+use crate::{
+    domain::{IngestCounts, TenantId, Violations},
+    store::customers,
+};
 
 /// A field a transport converted from its wire form (a timestamp, an enum
 /// number), or the description of why it could not (`is required`,
@@ -48,16 +51,24 @@ pub async fn transaction<T>(
     Ok(value)
 }
 
-/// Runs an ingest `write` in one transaction of its own ([`transaction`])
-/// and counts what it wrote in `gapscore_records_ingested_total` (as
-/// `kind`) after the commit, so a rolled-back batch is never counted.
+/// Runs an ingest `write` of records of `customers` in one transaction of
+/// its own ([`transaction`]), behind their erasure fence
+/// ([`customers::fence_writes`]: an erasure of one of them waits for this
+/// write, or this write for it), and counts what it wrote in
+/// `gapscore_records_ingested_total` (as `kind`) after the commit, so a
+/// rolled-back batch is never counted.
 pub async fn ingest(
     services: &Services,
     tenant: TenantId,
     kind: &'static str,
+    customers: &[&str],
     write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts>,
 ) -> ServiceResult<IngestCounts> {
-    let counts = transaction(services, tenant, write).await?;
+    let counts = transaction(services, tenant, async |conn| {
+        customers::fence_writes(conn, tenant, customers).await?;
+        write(conn).await
+    })
+    .await?;
     crate::metrics::record_ingest(kind, counts.inserted, counts.updated, counts.unchanged);
     Ok(counts)
 }

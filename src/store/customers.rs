@@ -1,9 +1,57 @@
-//! Per-customer operations across record kinds.
+//! Per-customer operations across record kinds: erasure, and the fence
+//! that orders it against the writes of the same customer.
+//!
+//! Erasure must not be undone by a write already in flight: a batch that
+//! wrote a record of customer X before the erasure's DELETE but commits
+//! after it would bring X's data back after the erasure answered OK. So
+//! every ingest transaction takes, before it writes, a *shared*
+//! transaction-scoped advisory lock per customer it writes
+//! ([`fence_writes`]), and erasure takes the same lock *exclusive*
+//! ([`delete_customer_data`]): it waits for the writes of X in flight to
+//! commit, then deletes what they wrote, and writes of X that start while
+//! it runs wait for it and commit after it (new data, not resurrected
+//! data). Writes never wait for each other (shared locks do not conflict),
+//! and a write takes its locks before any row lock, so the fence adds no
+//! deadlock between writers.
 
 use sqlx::PgConnection;
 
 use super::StoreResult;
 use crate::domain::TenantId;
+
+/// The advisory-lock key of (tenant, customer): a 64-bit hash of the id
+/// seeded with the tenant. Two customers sharing a key only make an
+/// erasure of one wait for writes of the other.
+const LOCK_KEY: &str = "hashtextextended(customer_id, tenant_id)";
+
+/// Takes, for the rest of the caller's transaction, the shared erasure
+/// fence of each of `customers` (duplicates and empty ids ignored), in
+/// key order. Call it before the transaction writes anything.
+pub async fn fence_writes(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customers: &[&str],
+) -> StoreResult<()> {
+    let ids: Vec<&str> = customers
+        .iter()
+        .copied()
+        .filter(|c| !c.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT count(pg_advisory_xact_lock_shared(k)) FROM (
+           SELECT DISTINCT {LOCK_KEY} AS k
+           FROM unnest($2::text[]) AS customer_id, (SELECT $1::bigint AS tenant_id) t
+           ORDER BY k) keys"
+    )))
+    .bind(tenant.0)
+    .bind(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 /// What a right-to-erasure request removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,30 +64,45 @@ pub struct ErasureCounts {
 /// Erases, inside the caller's transaction, every survey response whose
 /// `respondent_id` is the customer (answers cascade), every journey of the
 /// customer (touchpoints cascade) and every outcome of the customer.
+///
+/// First the customer's fence, exclusive (see the module comment): the
+/// writes of the customer in flight commit before the deletes look.
+/// Then each table's rows are locked in id order (byte order), the order
+/// in which ingest writes a batch, so an erasure and a batch touching the
+/// same rows without the same fence (a re-send moving a response to
+/// another respondent) wait for each other instead of deadlocking.
 pub async fn delete_customer_data(
     conn: &mut PgConnection,
     tenant: TenantId,
     customer_id: &str,
 ) -> StoreResult<ErasureCounts> {
-    let responses =
-        sqlx::query("DELETE FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2")
-            .bind(tenant.0)
-            .bind(customer_id)
-            .execute(&mut *conn)
-            .await?;
-    let journeys = sqlx::query("DELETE FROM journeys WHERE tenant_id = $1 AND customer_id = $2")
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT pg_advisory_xact_lock({LOCK_KEY}) \
+         FROM (SELECT $1::bigint AS tenant_id, $2::text AS customer_id) c"
+    )))
+    .bind(tenant.0)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    let mut delete = async |table: &str, key: &str, customer: &str| {
+        // Table and column names are constants of this function.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND {key} IN (
+               SELECT {key} FROM {table} WHERE tenant_id = $1 AND {customer} = $2
+               ORDER BY id COLLATE \"C\" FOR UPDATE)"
+        )))
         .bind(tenant.0)
         .bind(customer_id)
         .execute(&mut *conn)
-        .await?;
-    let outcomes = sqlx::query("DELETE FROM outcomes WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tenant.0)
-        .bind(customer_id)
-        .execute(&mut *conn)
-        .await?;
+        .await
+        .map(|done| done.rows_affected() as i64)
+    };
+    let survey_responses_deleted = delete("survey_responses", "rid", "respondent_id").await?;
+    let journeys_deleted = delete("journeys", "jid", "customer_id").await?;
+    let outcomes_deleted = delete("outcomes", "id", "customer_id").await?;
     Ok(ErasureCounts {
-        survey_responses_deleted: responses.rows_affected() as i64,
-        journeys_deleted: journeys.rows_affected() as i64,
-        outcomes_deleted: outcomes.rows_affected() as i64,
+        survey_responses_deleted,
+        journeys_deleted,
+        outcomes_deleted,
     })
 }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
-use super::StoreResult;
+use super::{StoreError, StoreResult};
 use crate::domain::{TenantId, Window};
 
 /// Folds `tenant`'s pending deltas; returns the rows removed by folding.
@@ -62,18 +62,35 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     Ok((deleted - folded + zeroes).max(0) as u64)
 }
 
-/// Folds the pending deltas of every tenant that has some; returns the
-/// rows removed by folding.
-pub async fn compact_pending(pool: &PgPool) -> StoreResult<u64> {
-    let tenants: Vec<i64> =
-        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM gap_daily WHERE NOT compacted")
-            .fetch_all(pool)
-            .await?;
-    let mut folded = 0;
-    for tenant in tenants {
-        folded += compact(pool, TenantId(tenant)).await?;
+/// What one pass of the compactor did.
+#[derive(Debug, Default)]
+pub struct CompactionPass {
+    /// Rows removed by folding, over the tenants that succeeded.
+    pub folded: u64,
+    /// The tenants whose fold failed (rolled back; their deltas stay
+    /// pending and still count), with the error.
+    pub failed: Vec<(TenantId, StoreError)>,
+}
+
+/// Folds the pending deltas of every tenant that has some, each tenant in
+/// its own transaction ([`compact`]). A tenant whose fold fails is reported
+/// in [`CompactionPass::failed`] and the others are folded all the same:
+/// one tenant's bad row must not let every other tenant's rollup grow.
+/// Only failing to list the tenants fails the pass.
+pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
+    let tenants: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT tenant_id FROM gap_daily WHERE NOT compacted ORDER BY tenant_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut pass = CompactionPass::default();
+    for tenant in tenants.into_iter().map(TenantId) {
+        match compact(pool, tenant).await {
+            Ok(folded) => pass.folded += folded,
+            Err(err) => pass.failed.push((tenant, err)),
+        }
     }
-    Ok(folded)
+    Ok(pass)
 }
 
 /// A window `[start, end)` split into whole UTC days, answered from the

@@ -14,7 +14,7 @@ use super::{StoreResult, catalog};
 use crate::domain::TenantId;
 
 /// A tenant as listed by the operator CLI.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Tenant {
     pub tenant_id: i64,
     pub name: String,
@@ -160,6 +160,97 @@ pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<(
     catalog::seed_tenant(&mut tx, tenant).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What `gapscore tenant delete` removed: rows per table, in table-name
+/// order, tables without rows of the tenant left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRemoval {
+    pub tenant: Tenant,
+    pub rows: Vec<(String, i64)>,
+}
+
+/// Removes a tenant entirely (SPEC §14): every row of every table that has
+/// a `tenant_id` column, its keys included, in one transaction; `None`
+/// when there is no such tenant.
+///
+/// The tables are found in `information_schema`, so a table a later
+/// migration adds is counted and emptied without editing this function.
+/// The tenant row is locked first (`FOR UPDATE`): an insert in flight
+/// holds a key-share lock on it through its foreign key, so the removal
+/// waits for it, and an insert that starts later waits for the removal and
+/// then fails its foreign-key check. The counts are taken under that lock;
+/// only a re-send already in flight (it updates rows without that lock)
+/// can change them before the delete, and its rows are removed all the
+/// same. Deleting the tenant row cascades to every table that
+/// references it (the rollup trigger skips a tenant being removed,
+/// `migrations/0010_tenant_ops.sql`); a table holding `tenant_id`
+/// without such a foreign key is emptied explicitly after the cascade.
+pub async fn delete_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<TenantRemoval>> {
+    let mut tx = pool.begin().await?;
+    let Some(tenant) = sqlx::query_as::<_, Tenant>(
+        "SELECT tenant_id, name FROM tenants WHERE name = $1 FOR UPDATE",
+    )
+    .bind(name)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let tables = tenant_tables(&mut tx).await?;
+    let mut rows = Vec::new();
+    for table in &tables {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE tenant_id = $1"
+        )))
+        .bind(tenant.tenant_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if n > 0 {
+            rows.push((table.clone(), n));
+        }
+    }
+    sqlx::query("DELETE FROM tenants WHERE tenant_id = $1")
+        .bind(tenant.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    for table in &tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1"
+        )))
+        .bind(tenant.tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    rows.push(("tenants".to_owned(), 1));
+    rows.sort();
+    Ok(Some(TenantRemoval { tenant, rows }))
+}
+
+/// The base tables of the current schema with a `tenant_id` column, other
+/// than `tenants` itself, as quoted identifiers.
+async fn tenant_tables(conn: &mut sqlx::PgConnection) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT quote_ident(c.table_name::text) FROM information_schema.columns c
+         JOIN information_schema.tables t USING (table_schema, table_name)
+         WHERE c.table_schema = current_schema() AND c.column_name = 'tenant_id'
+           AND t.table_type = 'BASE TABLE' AND c.table_name <> 'tenants'
+         ORDER BY 1",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The key that seals `tenant`'s at-risk page tokens
+/// (`service::page::seal`); `None` for an unknown tenant.
+pub async fn page_token_key(pool: &PgPool, tenant: TenantId) -> StoreResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT page_token_key FROM tenants WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 #[cfg(test)]
