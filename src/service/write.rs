@@ -40,24 +40,41 @@ pub async fn transaction<T>(
     tenant: TenantId,
     write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
 ) -> ServiceResult<T> {
-    let mut tx = services.pool.begin().await?;
+    transaction_telling(services, tenant, |_| true, write).await
+}
+
+/// [`transaction`], telling the calibration cache only when `changed` says
+/// the written value changed something.
+async fn transaction_telling<T>(
+    services: &Services,
+    tenant: TenantId,
+    changed: impl FnOnce(&T) -> bool,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
+) -> ServiceResult<T> {
+    let db = services.db(tenant, 1).await?;
+    let mut tx = db.begin().await?;
     let value = write(&mut tx).await?;
     let committed = tx.commit().await;
-    services.calibration.wrote(tenant);
+    if changed(&value) {
+        services.calibration.wrote(tenant);
+    }
     committed?;
     Ok(value)
 }
 
 /// Runs an ingest `write` in one transaction of its own ([`transaction`])
 /// and counts what it wrote in `gapscore_records_ingested_total` (as
-/// `kind`) after the commit, so a rolled-back batch is never counted.
+/// `kind`) after the commit, so a rolled-back batch is never counted. A
+/// batch whose records were all `unchanged` wrote nothing, so it leaves
+/// the calibration cache alone (a steady re-send must not defeat it).
 pub async fn ingest(
     services: &Services,
     tenant: TenantId,
     kind: &'static str,
     write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts>,
 ) -> ServiceResult<IngestCounts> {
-    let counts = transaction(services, tenant, write).await?;
+    let changed = |c: &IngestCounts| c.inserted > 0 || c.updated > 0;
+    let counts = transaction_telling(services, tenant, changed, write).await?;
     crate::metrics::record_ingest(kind, counts.inserted, counts.updated, counts.unchanged);
     Ok(counts)
 }
