@@ -5,7 +5,14 @@
 //! work without credentials. Missing, malformed, unknown and revoked keys all
 //! get the same `UNAUTHENTICATED`, so a caller learns nothing about which
 //! keys exist. Keys are looked up on every call (an indexed primary-key
-//! read), which makes revocation take effect immediately.
+//! read), which makes revocation take effect immediately; a client stream,
+//! one call however long it stays open, checks its key again from time to
+//! time through the [`Credential`] the layer attaches.
+//!
+//! The layer reads through the server's small control pool, which tenant
+//! queries never use, so authentication never waits behind them.
+
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use tonic::Status;
@@ -51,6 +58,22 @@ impl AuthLayer {
 
 check_layer!(AuthLayer);
 
+/// The key a call was authenticated with, to check it again later.
+#[derive(Clone)]
+pub struct Credential {
+    pool: PgPool,
+    key: Arc<str>,
+    tenant: crate::domain::TenantId,
+}
+
+impl Credential {
+    /// Whether the key still authenticates the same tenant (not revoked,
+    /// tenant not deleted).
+    pub async fn still_valid(&self) -> Result<bool, StoreError> {
+        Ok(store::tenants::authenticate(&self.pool, &self.key).await? == Some(self.tenant))
+    }
+}
+
 impl Check for AuthLayer {
     type Guard = ();
 
@@ -67,7 +90,13 @@ impl Check for AuthLayer {
         match store::tenants::authenticate(&self.pool, key).await {
             Ok(Some(tenant)) => {
                 tracing::Span::current().record("tenant", tenant.0);
+                let credential = Credential {
+                    pool: self.pool.clone(),
+                    key: key.into(),
+                    tenant,
+                };
                 request.extensions_mut().insert(tenant);
+                request.extensions_mut().insert(credential);
                 Ok((request, ()))
             }
             Ok(None) => Err(unauthenticated()),
@@ -80,7 +109,7 @@ impl Check for AuthLayer {
 
 /// The one answer to every missing, malformed, unknown or revoked key, so a
 /// caller cannot tell them apart.
-fn unauthenticated() -> Status {
+pub fn unauthenticated() -> Status {
     use tonic_types::{ErrorDetails, StatusExt};
     let mut details = ErrorDetails::new();
     details.set_error_info(

@@ -187,7 +187,8 @@ pub struct ServeArgs {
     )]
     pub shutdown_grace_secs: u64,
 
-    /// Database connections in the pool.
+    /// Database connections in the pool of tenant calls (authentication and
+    /// health have their own, --db-control-connections).
     #[arg(
         long,
         env = "GAPSCORE_DB_MAX_CONNECTIONS",
@@ -196,7 +197,8 @@ pub struct ServeArgs {
     )]
     pub db_max_connections: u32,
 
-    /// How long a call waits for a database connection before UNAVAILABLE, ms.
+    /// How long a call waits for a database connection (and, before that,
+    /// for its tenant's connection budget), ms.
     #[arg(
         long,
         env = "GAPSCORE_DB_ACQUIRE_TIMEOUT_MS",
@@ -204,6 +206,85 @@ pub struct ServeArgs {
         global = true
     )]
     pub db_acquire_timeout_ms: u64,
+
+    /// Connections of the separate pool that authentication and health
+    /// checks use, so they never wait behind tenant queries.
+    #[arg(
+        long,
+        env = "GAPSCORE_DB_CONTROL_CONNECTIONS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub db_control_connections: u32,
+
+    /// Calls one tenant may have in flight at once (client streams are
+    /// counted by --tenant-max-streams instead); beyond it RESOURCE_EXHAUSTED
+    /// with reason TENANT_BUDGET_EXHAUSTED and a RetryInfo.
+    #[arg(
+        long,
+        env = "GAPSCORE_TENANT_MAX_IN_FLIGHT",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub tenant_max_in_flight: u32,
+
+    /// Database connections one tenant's calls may use at once; a call
+    /// waits for them at most --db-acquire-timeout-ms, then
+    /// RESOURCE_EXHAUSTED (TENANT_BUDGET_EXHAUSTED).
+    #[arg(
+        long,
+        env = "GAPSCORE_TENANT_MAX_DB_CONNECTIONS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub tenant_max_db_connections: u32,
+
+    /// Client streams (`Stream*`) one tenant may have open at once; beyond
+    /// it RESOURCE_EXHAUSTED (TENANT_BUDGET_EXHAUSTED).
+    #[arg(
+        long,
+        env = "GAPSCORE_TENANT_MAX_STREAMS",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub tenant_max_streams: u32,
+
+    /// A client stream with no message for this long is ended
+    /// (DEADLINE_EXCEEDED, reason STREAM_IDLE_TIMEOUT), seconds.
+    #[arg(
+        long,
+        env = "GAPSCORE_STREAM_IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub stream_idle_timeout_secs: u64,
+
+    /// A client stream open this long is ended before its next message
+    /// (DEADLINE_EXCEEDED, reason STREAM_MAX_LIFETIME), seconds.
+    #[arg(
+        long,
+        env = "GAPSCORE_STREAM_MAX_LIFETIME_SECS",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub stream_max_lifetime_secs: u64,
+
+    /// How often an open client stream's API key is checked again, seconds:
+    /// a revoked key ends the stream UNAUTHENTICATED within this time.
+    #[arg(
+        long,
+        env = "GAPSCORE_STREAM_KEY_RECHECK_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub stream_key_recheck_secs: u64,
 
     /// How often health checks the database, ms.
     #[arg(
@@ -252,10 +333,38 @@ impl ServeArgs {
     pub fn rollup_compact_interval(&self) -> Duration {
         Duration::from_millis(self.rollup_compact_interval_ms)
     }
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+    /// Every statement of a call ends before the call's server-side limit,
+    /// with a tenth of it (at least 100 ms, at most 5 s) to spare for the
+    /// answer; a shorter client deadline cancels the statement instead
+    /// (see `store::open_pool`).
+    pub fn statement_timeout(&self) -> Duration {
+        let limit = self.request_timeout();
+        let margin = (limit / 10).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        limit.saturating_sub(margin).max(Duration::from_millis(100))
+    }
+    /// The pool tenant calls use.
     pub fn pool_config(&self) -> crate::store::PoolConfig {
         crate::store::PoolConfig {
             max_connections: self.db_max_connections,
-            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            acquire_timeout: self.db_acquire_timeout(),
+            statement_timeout: Some(self.statement_timeout()),
+        }
+    }
+    /// The small pool of authentication and health checks.
+    pub fn control_pool_config(&self) -> crate::store::PoolConfig {
+        crate::store::PoolConfig {
+            max_connections: self.db_control_connections,
+            ..self.pool_config()
+        }
+    }
+    pub fn stream_limits(&self) -> crate::grpc::ingest::StreamLimits {
+        crate::grpc::ingest::StreamLimits {
+            idle_timeout: Duration::from_secs(self.stream_idle_timeout_secs),
+            max_lifetime: Duration::from_secs(self.stream_max_lifetime_secs),
+            key_recheck: Duration::from_secs(self.stream_key_recheck_secs),
         }
     }
 }

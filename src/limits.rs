@@ -1,4 +1,5 @@
-//! Overload protection, as two tower layers (checks of [`crate::layer`]).
+//! Overload protection and fairness, as tower layers (checks of
+//! [`crate::layer`]).
 //!
 //! - [`InFlightLayer`]: a global bound on calls being served at once, across
 //!   every connection. A call beyond it is answered at once with
@@ -11,8 +12,18 @@
 //!   beyond it is `RESOURCE_EXHAUSTED` with reason `RATE_LIMITED` and a
 //!   `RetryInfo` saying when the next call would be admitted.
 //!
-//! Both count calls, not records: a `Stream*` upload is one call however
-//! long it runs, and it holds its in-flight slot until it ends.
+//! - [`TenantBudgetLayer`]: per-tenant budgets (SPEC §14) of calls in
+//!   flight and of open client streams, after authentication. A call
+//!   beyond its tenant's budget is answered at once `RESOURCE_EXHAUSTED`
+//!   with reason `TENANT_BUDGET_EXHAUSTED`, the budget named in the
+//!   metadata and a `RetryInfo`; other tenants are unaffected. (The third
+//!   budget, database connections, is taken where the pool is used:
+//!   `service::budget`.)
+//!
+//! They count calls, not records: a `Stream*` upload is one call however
+//! long it runs, and it holds its slots until it ends — which its idle
+//! timeout and maximum lifetime bound (`grpc::ingest::StreamLimits`, which
+//! [`TenantBudgetLayer`] attaches to each stream).
 
 use std::{collections::HashMap, num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -24,8 +35,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::{
     auth::is_public,
     domain::TenantId,
-    grpc::error::DOMAIN,
+    grpc::{error::DOMAIN, ingest::StreamLimits},
     layer::{Check, Guard, check_layer},
+    service::budget::{BUDGET_RETRY_DELAY, BudgetExhausted, TenantSemaphores},
 };
 
 /// How long an overloaded server asks callers to wait before retrying.
@@ -59,7 +71,7 @@ impl InFlightLayer {
     }
 }
 
-check_layer!(InFlightLayer, TenantRateLimitLayer);
+check_layer!(InFlightLayer, TenantRateLimitLayer, TenantBudgetLayer);
 
 /// A call's in-flight slot, released when the call has answered.
 impl Guard for OwnedSemaphorePermit {}
@@ -165,6 +177,67 @@ impl Check for TenantRateLimitLayer {
     }
 }
 
+/// Whether `path` is a client-streaming upload (`Stream*`), which counts
+/// against the open-stream budget instead of the calls-in-flight one.
+pub fn is_client_stream(path: &str) -> bool {
+    path.starts_with("/gapscore.v1.")
+        && path
+            .rsplit('/')
+            .next()
+            .is_some_and(|method| method.starts_with("Stream"))
+}
+
+/// Per-tenant budgets of calls in flight and open streams; see the module
+/// docs. Must sit inside the authentication layer.
+#[derive(Clone)]
+pub struct TenantBudgetLayer {
+    calls: Arc<TenantSemaphores>,
+    streams: Arc<TenantSemaphores>,
+    stream_limits: StreamLimits,
+}
+
+impl TenantBudgetLayer {
+    pub fn new(max_in_flight: u32, max_streams: u32, stream_limits: StreamLimits) -> Self {
+        Self {
+            calls: Arc::new(TenantSemaphores::new(max_in_flight)),
+            streams: Arc::new(TenantSemaphores::new(max_streams)),
+            stream_limits,
+        }
+    }
+}
+
+impl Check for TenantBudgetLayer {
+    type Guard = Option<OwnedSemaphorePermit>;
+
+    async fn check<B: Send + 'static>(
+        &self,
+        mut request: http::Request<B>,
+    ) -> Result<(http::Request<B>, Self::Guard), Status> {
+        // Public paths carry no tenant and have no budget.
+        let Some(&tenant) = request.extensions().get::<TenantId>() else {
+            return Ok((request, None));
+        };
+        let stream = is_client_stream(request.uri().path());
+        let (budget, name, what) = if stream {
+            (&self.streams, "open_streams", "open streams")
+        } else {
+            (&self.calls, "calls_in_flight", "calls in flight")
+        };
+        let permit = budget.try_acquire(tenant).ok_or_else(|| {
+            Status::from(BudgetExhausted {
+                budget: name,
+                what,
+                limit: budget.limit(),
+                retry_after: BUDGET_RETRY_DELAY,
+            })
+        })?;
+        if stream {
+            request.extensions_mut().insert(self.stream_limits);
+        }
+        Ok((request, Some(permit)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +264,20 @@ mod tests {
             "{retry:?}"
         );
         assert!(layer.check(&b).is_ok(), "another tenant is unaffected");
+    }
+
+    #[test]
+    fn only_uploads_are_client_streams() {
+        assert!(is_client_stream(
+            "/gapscore.v1.SurveyService/StreamSurveyResponses"
+        ));
+        assert!(is_client_stream(
+            "/gapscore.v1.JourneyService/StreamJourneys"
+        ));
+        assert!(!is_client_stream(
+            "/gapscore.v1.JourneyService/SubmitJourneys"
+        ));
+        assert!(!is_client_stream("/grpc.health.v1.Health/Watch"));
     }
 
     #[test]

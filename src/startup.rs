@@ -16,7 +16,7 @@ use crate::{
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
     },
     health,
-    limits::{InFlightLayer, TenantRateLimitLayer},
+    limits::{InFlightLayer, TenantBudgetLayer, TenantRateLimitLayer},
     proto::{
         self,
         v1::{
@@ -28,14 +28,21 @@ use crate::{
             survey_service_server::SurveyServiceServer,
         },
     },
-    service::Services,
+    service::{Services, budget::DbBudget},
     telemetry::RpcSpanLayer,
 };
 
 /// A bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
+    /// The pool the server was given (migrated); closed at shutdown.
     pool: PgPool,
+    /// Tenant calls' pool: `statement_timeout` below the unary limit,
+    /// abandoned queries' connections closed (`store::open_pool`).
+    tenants: PgPool,
+    /// Authentication and health only, so they never wait behind tenant
+    /// queries, however many connections those hold.
+    control: PgPool,
     args: ServeArgs,
     tls: Option<ServerTlsConfig>,
 }
@@ -94,16 +101,23 @@ pub fn check_transport(args: &ServeArgs) -> anyhow::Result<()> {
 
 impl Application {
     /// Checks the TLS settings and binds the listener (port 0 picks a free
-    /// one). The pool must already be migrated.
+    /// one). The pool must already be migrated; the server serves from two
+    /// pools of its own to the same database, with its settings (tenant
+    /// calls, and the small control pool of authentication and health).
     pub async fn build(args: ServeArgs, pool: PgPool) -> anyhow::Result<Self> {
         let tls = load_tls(&args)?;
         check_plaintext(&args, tls.is_some())?;
         let listener = TcpListener::bind(args.listen).await.with_context(|| {
             format!("cannot listen on {} (is another gapscore already running? set --listen or GAPSCORE_LISTEN)", args.listen)
         })?;
+        let options = (*pool.connect_options()).clone();
+        let tenants = crate::store::open_pool(options.clone(), &args.pool_config());
+        let control = crate::store::open_pool(options, &args.control_pool_config());
         Ok(Self {
             listener,
             pool,
+            tenants,
+            control,
             args,
             tls,
         })
@@ -130,17 +144,24 @@ impl Application {
         let Application {
             listener,
             pool,
+            tenants,
+            control,
             args,
             tls,
         } = self;
         let (reporter, health_service) = tonic_health::server::health_reporter();
         health::set_all(&reporter, ServingStatus::NotServing).await;
         let watcher = tokio::spawn(health::watch_database(
-            pool.clone(),
+            control.clone(),
             reporter.clone(),
             args.health_interval(),
         ));
-        let compactor = tokio::spawn(compact_rollup(pool.clone(), args.rollup_compact_interval()));
+        // Background work like a tenant's, on the tenants' pool: one
+        // connection at a time, never in the way of authentication.
+        let compactor = tokio::spawn(compact_rollup(
+            tenants.clone(),
+            args.rollup_compact_interval(),
+        ));
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -154,7 +175,9 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let state = Services::new(pool.clone(), args.calibration_cache_ttl());
+        let state = Services::new(tenants.clone(), args.calibration_cache_ttl()).with_db_budget(
+            DbBudget::new(args.tenant_max_db_connections, args.db_acquire_timeout()),
+        );
         let max = args.max_message_bytes;
         macro_rules! limited {
             ($server:ident, $impl:ident) => {
@@ -177,16 +200,22 @@ impl Application {
         }
         // Outermost first: every call gets its span (so rejections are logged
         // and counted), then the global in-flight bound, authentication, and
-        // the per-tenant rate limit, which needs the tenant.
+        // the per-tenant checks, which need the tenant: the rate limit, then
+        // the budgets (so a rate-limited call never holds a budget slot).
         let router = builder
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
             })
             .layer(InFlightLayer::new(args.max_in_flight))
-            .layer(AuthLayer::new(pool.clone()))
+            .layer(AuthLayer::new(control.clone()))
             .layer(TenantRateLimitLayer::new(
                 args.tenant_rate_limit,
                 args.tenant_rate_burst,
+            ))
+            .layer(TenantBudgetLayer::new(
+                args.tenant_max_in_flight,
+                args.tenant_max_streams,
+                args.stream_limits(),
             ))
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -231,7 +260,7 @@ impl Application {
                 server.abort();
             }
         }
-        pool.close().await;
+        tokio::join!(tenants.close(), control.close(), pool.close());
         tracing::info!("stopped");
         Ok(())
     }
@@ -293,7 +322,13 @@ pub async fn prepare_database(url: &str, args: &ServeArgs) -> anyhow::Result<PgP
     loop {
         let attempt = async {
             crate::store::ensure_database(url).await?;
-            let pool = crate::store::connect_lazy(url, &args.pool_config())?;
+            // Without the serving pools' statement timeout: a migration may
+            // rightly take longer than any call.
+            let config = crate::store::PoolConfig {
+                statement_timeout: None,
+                ..args.pool_config()
+            };
+            let pool = crate::store::connect_lazy(url, &config)?;
             crate::store::migrate(&pool).await?;
             anyhow::Ok(pool)
         };

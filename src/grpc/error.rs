@@ -3,7 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::service::ServiceError;
+use crate::service::{ServiceError, budget::BudgetExhausted};
 use crate::store::StoreError;
 
 /// Error domain reported in every `ErrorInfo`.
@@ -56,6 +56,7 @@ impl From<ServiceError> for Status {
                     details,
                 )
             }
+            ServiceError::Budget(exhausted) => exhausted.into(),
             ServiceError::Store(StoreError::Internal(source)) => {
                 tracing::error!(error = ?source, "database error");
                 with_info(
@@ -66,6 +67,24 @@ impl From<ServiceError> for Status {
                 )
             }
         }
+    }
+}
+
+/// `RESOURCE_EXHAUSTED` for this tenant only, with the budget in the
+/// `ErrorInfo` metadata and when to retry in a `RetryInfo`.
+impl From<BudgetExhausted> for Status {
+    fn from(exhausted: BudgetExhausted) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            "TENANT_BUDGET_EXHAUSTED",
+            DOMAIN,
+            std::collections::HashMap::from([
+                ("budget".to_owned(), exhausted.budget.to_owned()),
+                ("limit".to_owned(), exhausted.limit.to_string()),
+            ]),
+        );
+        details.set_retry_info(Some(exhausted.retry_after));
+        Status::with_error_details(Code::ResourceExhausted, exhausted.to_string(), details)
     }
 }
 

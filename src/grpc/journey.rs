@@ -2,7 +2,10 @@
 
 use super::{
     convert,
-    ingest::{counts_to_proto, page_request, page_size, record_time, required, submit_stream},
+    ingest::{
+        ClientStream, counts_to_proto, page_request, page_size, record_time, required,
+        submit_stream,
+    },
     routes,
 };
 use crate::{
@@ -52,7 +55,7 @@ async fn submit(
 async fn stream(
     services: &Services,
     tenant: TenantId,
-    messages: tonic::Streaming<StreamJourneysRequest>,
+    messages: ClientStream<StreamJourneysRequest>,
 ) -> Result<StreamJourneysResponse, tonic::Status> {
     let (counts, messages) = submit_stream(messages, |message| {
         submit_batch(services, tenant, message.journeys)

@@ -34,21 +34,35 @@ pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {
         .ok_or_else(|| tonic::Status::unauthenticated("missing API key"))
 }
 
+/// What a handler takes from its request: the message itself, or for a
+/// client stream an [`ingest::ClientStream`] that also carries what the
+/// layers attached to the call (its limits, the caller's credential).
+pub trait FromRequest<M>: Sized {
+    fn from_request(request: Request<M>) -> Self;
+}
+
+impl<M> FromRequest<M> for M {
+    fn from_request(request: Request<M>) -> Self {
+        request.into_inner()
+    }
+}
+
 /// Serves one RPC: `rpc` with the tenant the auth layer resolved and the
 /// request message (for a client stream, the stream); its error (a
 /// `ServiceError`, or the `Status` of a broken stream) becomes the
 /// call's status.
-pub async fn serve<M, R, E>(
+pub async fn serve<M, I, R, E>(
     services: &Services,
     request: Request<M>,
-    rpc: impl AsyncFnOnce(&Services, TenantId, M) -> Result<R, E>,
+    rpc: impl AsyncFnOnce(&Services, TenantId, I) -> Result<R, E>,
 ) -> Result<Response<R>, Status>
 where
+    I: FromRequest<M>,
     Status: From<E>,
 {
     let tenant = tenant(&request)?;
     Ok(Response::new(
-        rpc(services, tenant, request.into_inner()).await?,
+        rpc(services, tenant, I::from_request(request)).await?,
     ))
 }
 

@@ -3,7 +3,9 @@
 
 use super::{
     convert,
-    ingest::{counts_to_proto, optional, page_request, record_time, required, submit_stream},
+    ingest::{
+        ClientStream, counts_to_proto, optional, page_request, record_time, required, submit_stream,
+    },
     routes,
 };
 use crate::{
@@ -47,7 +49,7 @@ async fn submit(
 async fn stream(
     services: &Services,
     tenant: TenantId,
-    messages: tonic::Streaming<StreamSurveyResponsesRequest>,
+    messages: ClientStream<StreamSurveyResponsesRequest>,
 ) -> Result<StreamSurveyResponsesResponse, tonic::Status> {
     let (counts, messages) = submit_stream(messages, |message| {
         submit_batch(services, tenant, message.responses)

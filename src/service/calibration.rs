@@ -4,22 +4,27 @@
 //! tier over the 90 days before it, so it reads all of the tenant's
 //! outcomes and their customers' answers and journeys: about a second at
 //! ten million answers, for a table of 3 × 3 counts that changes only when
-//! the tenant writes. `GetCustomerRisk`, `GetLoyaltyRisk` and the
+//! the tenant's data changes. `GetCustomerRisk`, `GetLoyaltyRisk` and the
 //! scorecard all need it, so it is computed once and reused:
 //!
 //! - keyed by tenant and effort model (a model update changes the tiers,
 //!   hence the key);
 //! - invalidated by every write this process acknowledges for the tenant
-//!   ([`CalibrationCache::wrote`], called after the write's commit,
-//!   whether or not the call then succeeded): an entry is used only if no
-//!   write happened since *before* it was computed, so a reader never
-//!   sees a calibration older than a write acknowledged to anyone before
-//!   the read began;
+//!   that changed something ([`CalibrationCache::wrote`], called after the
+//!   write's commit, whether or not the call then succeeded; a batch whose
+//!   records were all `unchanged` changed nothing and retires nothing): an
+//!   entry is used only if no such write happened since *before* it was
+//!   computed, so a reader never sees a calibration older than a write
+//!   acknowledged to anyone before the read began;
 //! - and, for writes made by *other* processes (a second replica,
 //!   `gapscore demo`), which this process cannot see, limited to `ttl`.
 //!
-//! Concurrent misses for the same key wait for one computation instead of
-//! each running the query (the async mutex per key).
+//! Concurrent misses share one computation (single flight): readers that
+//! find the same generation wait for the same [`OnceCell`], and only the
+//! first runs the query. A reader that finds a newer generation (a write
+//! landed meanwhile) starts its own computation at once instead of queueing
+//! behind the older one. If the computing caller is cancelled or fails, the
+//! next waiter takes over.
 
 use std::{
     collections::HashMap,
@@ -27,7 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::PgPool;
+use tokio::sync::OnceCell;
 
 use crate::{
     domain::TenantId,
@@ -35,26 +40,25 @@ use crate::{
         effort::EffortModel,
         loyalty::{OutcomeCounts, TierKindTable},
     },
-    store::{StoreResult, loyalty},
 };
 
 /// The calibration table.
 pub type Calibration = TierKindTable<OutcomeCounts>;
 
-struct Entry {
+/// One computation of a key's calibration, at one write generation.
+struct Slot {
     generation: u64,
+    /// When its computation was first asked for.
     at: Instant,
-    table: Calibration,
+    table: Arc<OnceCell<Calibration>>,
 }
-
-type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 
 /// See the module documentation.
 pub struct CalibrationCache {
     ttl: Duration,
     /// Writes acknowledged per tenant.
     generations: Mutex<HashMap<TenantId, u64>>,
-    /// One slot per (tenant, effort model as text).
+    /// The latest slot per (tenant, effort model as text).
     slots: Mutex<HashMap<(TenantId, String), Slot>>,
 }
 
@@ -67,12 +71,13 @@ impl CalibrationCache {
         }
     }
 
-    /// Records that a write for `tenant` was (or may have been) committed.
+    /// Records that a write for `tenant` that changed something was (or may
+    /// have been) committed.
     pub fn wrote(&self, tenant: TenantId) {
         *self
             .generations
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(|e| e.into_inner())
             .entry(tenant)
             .or_default() += 1;
     }
@@ -80,49 +85,119 @@ impl CalibrationCache {
     fn generation(&self, tenant: TenantId) -> u64 {
         self.generations
             .lock()
-            .expect("not poisoned")
+            .unwrap_or_else(|e| e.into_inner())
             .get(&tenant)
             .copied()
             .unwrap_or(0)
     }
 
-    fn slot(&self, tenant: TenantId, model: &EffortModel) -> Slot {
-        let key = (tenant, format!("{model:?}"));
-        let mut slots = self.slots.lock().expect("not poisoned");
+    /// The cell holding (or about to hold) the calibration of `key` as of
+    /// `generation`: the current slot's while it is valid, else a new one.
+    fn cell(&self, key: (TenantId, String), generation: u64) -> Arc<OnceCell<Calibration>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if !slots.contains_key(&key) {
             // A new model for the tenant: the old models' entries are dead.
-            slots.retain(|(t, _), _| *t != tenant);
+            slots.retain(|(t, _), _| *t != key.0);
         }
-        slots.entry(key).or_default().clone()
+        let valid = |s: &Slot| s.generation == generation && s.at.elapsed() < self.ttl;
+        match slots.get(&key) {
+            Some(slot) if valid(slot) => slot.table.clone(),
+            _ => {
+                let table = Arc::new(OnceCell::new());
+                slots.insert(
+                    key,
+                    Slot {
+                        generation,
+                        at: Instant::now(),
+                        table: table.clone(),
+                    },
+                );
+                table
+            }
+        }
     }
 
-    /// The calibration of `tenant` under `model`, from the cache when valid.
-    pub async fn get(
+    /// The calibration of `tenant` under `model`: from the cache when
+    /// valid, else from `compute` — run by one of the callers that miss at
+    /// the same time, whose result the others share.
+    pub async fn get<E>(
         &self,
-        pool: &PgPool,
         tenant: TenantId,
         model: &EffortModel,
-    ) -> StoreResult<Calibration> {
-        let slot = self.slot(tenant, model);
-        let mut entry = slot.lock().await;
+        compute: impl AsyncFnOnce() -> Result<Calibration, E>,
+    ) -> Result<Calibration, E> {
         // Read before computing: a write acknowledged after this point
         // bumps the generation and retires what is computed now.
         let generation = self.generation(tenant);
-        if let Some(e) = entry.as_ref()
-            && e.generation == generation
-            && e.at.elapsed() < self.ttl
-        {
+        let cell = self.cell((tenant, format!("{model:?}")), generation);
+        if let Some(table) = cell.get() {
             metrics::counter!("gapscore_calibration_cache_total", "result" => "hit").increment(1);
-            return Ok(e.table);
+            return Ok(*table);
         }
-        metrics::counter!("gapscore_calibration_cache_total", "result" => "miss").increment(1);
-        let at = Instant::now();
-        let table = loyalty::calibration(pool, tenant, model).await?;
-        *entry = Some(Entry {
-            generation,
-            at,
-            table,
-        });
-        Ok(table)
+        let mut computed = false;
+        let table = cell
+            .get_or_try_init(|| {
+                computed = true;
+                compute()
+            })
+            .await?;
+        let result = if computed { "miss" } else { "shared" };
+        metrics::counter!("gapscore_calibration_cache_total", "result" => result).increment(1);
+        Ok(*table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn table(n: u64) -> Calibration {
+        let mut t = Calibration::default();
+        t.get_mut(
+            crate::domain::enums::EffortTier::High,
+            crate::scoring::loyalty::OutcomeKind::Disloyalty,
+        )
+        .occurred = n;
+        t
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_compute_once_and_a_write_retires_the_entry() {
+        let cache = CalibrationCache::new(Duration::from_secs(3600));
+        let model = EffortModel::default();
+        let runs = AtomicU32::new(0);
+        let compute = async || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, ()>(table(1))
+        };
+        let got =
+            futures::future::join_all((0..8).map(|_| cache.get(TenantId(1), &model, compute)))
+                .await;
+        assert!(got.iter().all(|t| *t == Ok(table(1))));
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "one computation shared");
+        cache.get(TenantId(1), &model, compute).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "then a hit");
+        cache.wrote(TenantId(1));
+        cache.get(TenantId(1), &model, compute).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "a write retires it");
+        cache.get(TenantId(2), &model, compute).await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "tenants are apart");
+    }
+
+    #[tokio::test]
+    async fn a_failed_computation_is_retried_by_the_next_caller() {
+        let cache = CalibrationCache::new(Duration::from_secs(3600));
+        let model = EffortModel::default();
+        let failed = cache
+            .get(TenantId(1), &model, async || Err::<Calibration, _>("down"))
+            .await;
+        assert_eq!(failed, Err("down"));
+        let ok = cache
+            .get(TenantId(1), &model, async || Ok::<_, &str>(table(2)))
+            .await;
+        assert_eq!(ok, Ok(table(2)));
     }
 }

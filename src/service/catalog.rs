@@ -13,7 +13,7 @@ use crate::{
 
 /// Every question of the tenant, ordered by key.
 pub async fn list_questions(services: &Services, tenant: TenantId) -> ServiceResult<Vec<Question>> {
-    Ok(store::list_questions(&services.pool, tenant).await?)
+    Ok(store::list_questions(&*services.db(tenant, 1).await?, tenant).await?)
 }
 
 /// Creates or changes a custom question; returns it as stored and whether
@@ -25,7 +25,9 @@ pub async fn upsert_question(
     proposed: ProposedQuestion,
 ) -> ServiceResult<(Question, bool)> {
     let question = proposed.validate("question")?;
-    let created = match store::upsert_question(&services.pool, tenant, &question).await? {
+    let created = match store::upsert_question(&*services.db(tenant, 1).await?, tenant, &question)
+        .await?
+    {
         UpsertOutcome::Created => true,
         UpsertOutcome::Updated => false,
         UpsertOutcome::BuiltIn => {
@@ -56,7 +58,7 @@ pub async fn get_scoring_model(
     services: &Services,
     tenant: TenantId,
 ) -> ServiceResult<(ScoringModel, String)> {
-    Ok(store::get_scoring_model(&services.pool, tenant).await?)
+    Ok(store::get_scoring_model(&*services.db(tenant, 1).await?, tenant).await?)
 }
 
 /// Replaces the model if `etag` is the one last read; returns the model
@@ -73,7 +75,7 @@ pub async fn update_scoring_model(
     let updated = if etag.contains('\0') {
         None
     } else {
-        store::update_scoring_model(&services.pool, tenant, &model, etag).await?
+        store::update_scoring_model(&*services.db(tenant, 1).await?, tenant, &model, etag).await?
     };
     match updated {
         Some(etag) => Ok((model, etag)),

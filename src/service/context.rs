@@ -20,7 +20,8 @@ pub struct Context {
 impl Context {
     /// Reads the tenant's model and catalog (concurrently).
     pub async fn load(services: &Services, tenant: TenantId) -> ServiceResult<Context> {
-        let pool = &services.pool;
+        let db = services.db(tenant, 2).await?;
+        let pool = &*db;
         let (catalog, (model, _etag)) = tokio::try_join!(
             catalog::list_questions(pool, tenant),
             catalog::get_scoring_model(pool, tenant),
@@ -31,7 +32,8 @@ impl Context {
 
 /// The tenant's scoring model in force (for scores that need no catalog).
 pub async fn scoring_model(services: &Services, tenant: TenantId) -> ServiceResult<ScoringModel> {
-    let (model, _etag) = catalog::get_scoring_model(&services.pool, tenant).await?;
+    let (model, _etag) =
+        catalog::get_scoring_model(&*services.db(tenant, 1).await?, tenant).await?;
     Ok(model)
 }
 

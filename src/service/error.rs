@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The tenant is over one of its budgets (SPEC §14).
+    #[error(transparent)]
+    Budget(#[from] super::budget::BudgetExhausted),
 }
 
 impl ServiceError {

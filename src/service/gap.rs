@@ -181,7 +181,9 @@ pub async fn perception_gap(
     tenant: TenantId,
     plan: &GapPlan,
 ) -> ServiceResult<PerceptionGap> {
-    let pool = &services.pool;
+    // Two queries at once.
+    let db = services.db(tenant, 2).await?;
+    let pool = &*db;
     let query = |questions| StoreQuery {
         scope: &plan.scope,
         questions,

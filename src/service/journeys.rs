@@ -93,7 +93,7 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
     let mut v = Violations::default();
     check_id(&mut v, "id", id);
     v.into_result()?;
-    let journey = db::get_journey(&services.pool, tenant, id)
+    let journey = db::get_journey(&*services.db(tenant, 1).await?, tenant, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound {
             what: "journey",
@@ -113,7 +113,7 @@ pub async fn list(
 ) -> ServiceResult<Page<ScoredJourney>> {
     let after = page.after_time_position()?;
     let rows = db::list_journeys(
-        &services.pool,
+        &*services.db(tenant, 1).await?,
         tenant,
         filter,
         after.as_ref().map(|(t, id)| (*t, id.as_str())),
@@ -128,7 +128,8 @@ pub async fn list(
 /// The effort model journeys are scored with: the tenant's model in force
 /// now (SPEC §7.5), so Get/List agree with GetEffortIndex.
 async fn effort_model(services: &Services, tenant: TenantId) -> ServiceResult<EffortModel> {
-    let (model, _) = crate::store::catalog::get_scoring_model(&services.pool, tenant).await?;
+    let (model, _) =
+        crate::store::catalog::get_scoring_model(&*services.db(tenant, 1).await?, tenant).await?;
     Ok(model.effort_model())
 }
 

@@ -49,9 +49,13 @@ pub async fn posteriors(
     model: &ScoringModel,
     confidence: f64,
 ) -> ServiceResult<PosteriorTable> {
+    let effort_model = model.effort_model();
     let calibration = services
         .calibration
-        .get(&services.pool, tenant, &model.effort_model())
+        .get(tenant, &effort_model, async || {
+            let db = services.db(tenant, 1).await?;
+            ServiceResult::Ok(store::calibration(&db, tenant, &effort_model).await?)
+        })
         .await?;
     Ok(PosteriorTable::from_model(
         &model.prior_model(),
@@ -70,10 +74,13 @@ pub async fn loyalty_risk(
     let confidence = context::confidence(query.confidence, model)?;
     let (tier_counts, posteriors) = tokio::try_join!(
         async {
-            Ok(
-                store::loyalty_tiers(&services.pool, tenant, &query.scope, &model.effort_model())
-                    .await?,
+            Ok(store::loyalty_tiers(
+                &*services.db(tenant, 1).await?,
+                tenant,
+                &query.scope,
+                &model.effort_model(),
             )
+            .await?)
         },
         posteriors(services, tenant, model, confidence),
     )?;

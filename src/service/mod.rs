@@ -4,6 +4,7 @@
 //! the store and the metrics recorded after a commit; it knows nothing of
 //! tonic or HTTP.
 
+pub mod budget;
 pub mod calibration;
 pub mod catalog;
 pub mod context;
@@ -25,23 +26,47 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
+use crate::domain::TenantId;
 pub use error::{ServiceError, ServiceResult};
 
 /// What every service call runs against.
 #[derive(Clone)]
 pub struct Services {
-    pub pool: PgPool,
+    /// Reached only through [`Services::db`], so every use of it counts
+    /// against the caller's budget.
+    pool: PgPool,
     /// The outcome calibration per tenant: ingest invalidates, loyalty reads.
     pub calibration: Arc<calibration::CalibrationCache>,
+    /// Each tenant's share of the pool (`None`: unlimited).
+    db_budget: Option<Arc<budget::DbBudget>>,
 }
 
 impl Services {
     /// Services over `pool` with a fresh calibration cache whose entries
-    /// live at most `calibration_ttl` (for writes by other processes).
+    /// live at most `calibration_ttl` (for writes by other processes), and
+    /// no per-tenant budget (operator tools: one caller).
     pub fn new(pool: PgPool, calibration_ttl: Duration) -> Self {
         Self {
             pool,
             calibration: Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
+            db_budget: None,
         }
+    }
+
+    /// The same services with each tenant limited to `budget`'s share of
+    /// the pool (the server).
+    pub fn with_db_budget(self, budget: budget::DbBudget) -> Self {
+        Self {
+            db_budget: Some(Arc::new(budget)),
+            ..self
+        }
+    }
+
+    /// The pool for `tenant`'s call to use `connections` connections at
+    /// once, held until the returned guard is dropped; beyond the tenant's
+    /// budget (after a brief wait for its own permits),
+    /// [`ServiceError::Budget`]. See [`budget`].
+    pub async fn db(&self, tenant: TenantId, connections: u32) -> ServiceResult<budget::Db> {
+        Ok(budget::lend(&self.pool, self.db_budget.as_deref(), tenant, connections).await?)
     }
 }

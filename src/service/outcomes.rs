@@ -52,7 +52,7 @@ pub async fn list(
 ) -> ServiceResult<Page<db::Outcome>> {
     let after = page.after_time_position()?;
     let rows = db::list_outcomes(
-        &services.pool,
+        &*services.db(tenant, 1).await?,
         tenant,
         filter,
         after.as_ref().map(|(t, id)| (*t, id.as_str())),

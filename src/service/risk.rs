@@ -45,7 +45,7 @@ pub async fn customer_risk(
     let confidence = context::confidence(query.confidence, &model)?;
     let effort_model = model.effort_model();
     let data = store::customer_data(
-        &services.pool,
+        &*services.db(tenant, 1).await?,
         tenant,
         &query.scope,
         &effort_model,
@@ -117,7 +117,7 @@ pub async fn at_risk_customers(
     }
     let model = context::scoring_model(services, tenant).await?;
     let mut rows = store::at_risk_customers(
-        &services.pool,
+        &*services.db(tenant, 1).await?,
         tenant,
         &query.scope,
         &model.effort_model(),

@@ -114,7 +114,7 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
     let mut v = Violations::default();
     check_id(&mut v, "id", id);
     v.into_result()?;
-    responses::get(&services.pool, tenant, id)
+    responses::get(&*services.db(tenant, 1).await?, tenant, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound {
             what: "survey response",
@@ -131,7 +131,7 @@ pub async fn list(
 ) -> ServiceResult<Page<ResponseRecord>> {
     let after = page.after_time_position()?;
     let rows = responses::list(
-        &services.pool,
+        &*services.db(tenant, 1).await?,
         tenant,
         filter,
         after.as_ref().map(|(t, id)| (*t, id.as_str())),

@@ -43,10 +43,24 @@ pub async fn transaction<T>(
     tenant: TenantId,
     write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
 ) -> ServiceResult<T> {
-    let mut tx = services.pool.begin().await?;
+    transaction_telling(services, tenant, |_| true, write).await
+}
+
+/// [`transaction`], telling the calibration cache only when `changed` says
+/// the written value changed something.
+async fn transaction_telling<T>(
+    services: &Services,
+    tenant: TenantId,
+    changed: impl FnOnce(&T) -> bool,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
+) -> ServiceResult<T> {
+    let db = services.db(tenant, 1).await?;
+    let mut tx = db.begin().await?;
     let value = write(&mut tx).await?;
     let committed = tx.commit().await;
-    services.calibration.wrote(tenant);
+    if changed(&value) {
+        services.calibration.wrote(tenant);
+    }
     committed?;
     Ok(value)
 }
@@ -56,7 +70,9 @@ pub async fn transaction<T>(
 /// ([`customers::fence_writes`]: an erasure of one of them waits for this
 /// write, or this write for it), and counts what it wrote in
 /// `gapscore_records_ingested_total` (as `kind`) after the commit, so a
-/// rolled-back batch is never counted.
+/// rolled-back batch is never counted. A batch whose records were all
+/// `unchanged` wrote nothing, so it leaves the calibration cache alone (a
+/// steady re-send must not defeat it).
 pub async fn ingest(
     services: &Services,
     tenant: TenantId,
@@ -64,7 +80,8 @@ pub async fn ingest(
     customers: &[&str],
     write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts>,
 ) -> ServiceResult<IngestCounts> {
-    let counts = transaction(services, tenant, async |conn| {
+    let changed = |c: &IngestCounts| c.inserted > 0 || c.updated > 0;
+    let counts = transaction_telling(services, tenant, changed, async |conn| {
         customers::fence_writes(conn, tenant, customers).await?;
         write(conn).await
     })

@@ -69,11 +69,16 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Pool settings. Short acquire timeouts make a database outage fail calls
-/// fast with UNAVAILABLE instead of hanging until the client's deadline.
+/// fast instead of hanging until the client's deadline.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection of the pool,
+    /// with [`CLIENT_CHECK_INTERVAL`] (the serving pools); `None`: the
+    /// server's defaults, for migrations and operator commands, whose
+    /// statements may rightly run long.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -81,10 +86,21 @@ impl Default for PoolConfig {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: None,
         }
     }
 }
 
+/// How often a backend running a statement checks that its client is still
+/// connected (PostgreSQL 14+ `client_connection_check_interval`). A pool
+/// connection whose query was abandoned is closed (see [`open_pool`]); this
+/// is how quickly PostgreSQL then stops the query and frees its locks.
+pub const CLIENT_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How long a returned connection may take to answer a sync before it is
+/// deemed busy with an abandoned query and closed (see [`open_pool`]). An
+/// idle connection answers in well under a millisecond.
+pub const RELEASE_PROBE: Duration = Duration::from_millis(250);
 /// Parses a PostgreSQL URL. Without a user in the URL or `PGUSER`, connects
 /// as the operating-system user, as `psql` does (sqlx 0.9 would otherwise
 /// log in as "anonymous").
@@ -188,11 +204,47 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
 /// Opens a lazily connecting pool: the service starts (and reports
 /// NOT_SERVING) even when the database is down, and recovers on its own.
 pub fn connect_lazy(url: &str, config: &PoolConfig) -> anyhow::Result<PgPool> {
-    let options = connect_options(url)?;
-    Ok(PgPoolOptions::new()
+    Ok(open_pool(connect_options(url)?, config))
+}
+
+/// A lazily connecting pool over `options` with `config`'s settings.
+///
+/// A call that is cancelled (its client went away, its deadline passed)
+/// drops its query future with the statement still running in PostgreSQL.
+/// sqlx then returns the connection by sending a sync and waiting for the
+/// answer, which comes only when the statement finishes: the connection
+/// stays out of the pool all that time. So a returned connection is probed
+/// first, with [`RELEASE_PROBE`] to answer; one that does not is closed
+/// instead of returned, which frees its pool slot at once, and PostgreSQL,
+/// checking its client every [`CLIENT_CHECK_INTERVAL`], cancels the
+/// statement and rolls its transaction back. (A cancel request would need
+/// the backend's key, which sqlx 0.9 keeps private.)
+pub fn open_pool(options: PgConnectOptions, config: &PoolConfig) -> PgPool {
+    let options = match config.statement_timeout {
+        Some(timeout) => options.options([
+            (
+                "statement_timeout",
+                format!("{}ms", timeout.as_millis().max(1)),
+            ),
+            (
+                "client_connection_check_interval",
+                format!("{}ms", CLIENT_CHECK_INTERVAL.as_millis()),
+            ),
+        ]),
+        None => options,
+    };
+    PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
-        .connect_lazy_with(options))
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                Ok(matches!(
+                    tokio::time::timeout(RELEASE_PROBE, conn.ping()).await,
+                    Ok(Ok(()))
+                ))
+            })
+        })
+        .connect_lazy_with(options)
 }
 
 /// Runs the embedded migrations.

@@ -57,6 +57,7 @@ pub async fn scratch_database(
         &store::PoolConfig {
             max_connections,
             acquire_timeout: Duration::from_secs(30),
+            statement_timeout: None,
         },
     )?;
     store::migrate(&pool).await?;
