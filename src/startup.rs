@@ -11,6 +11,7 @@ use tonic_health::ServingStatus;
 use crate::{
     auth::AuthLayer,
     config::ServeArgs,
+    decode::DecodeBudgetLayer,
     grpc::{
         catalog::CatalogServiceImpl, customer::CustomerServiceImpl, journey::JourneyServiceImpl,
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
@@ -177,7 +178,9 @@ impl Application {
         }
         // Outermost first: every call gets its span (so rejections are logged
         // and counted), then the global in-flight bound, authentication, and
-        // the per-tenant rate limit, which needs the tenant.
+        // the per-tenant rate limit, which needs the tenant; innermost, the
+        // scope in which the call's messages take their decoded size from
+        // the budget.
         let router = builder
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
@@ -188,6 +191,7 @@ impl Application {
                 args.tenant_rate_limit,
                 args.tenant_rate_burst,
             ))
+            .layer(DecodeBudgetLayer::new(args.max_decoded_bytes_in_flight))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
