@@ -31,6 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("gapscore_descriptor.bin"),
         reflected.encode_to_vec(),
     )?;
+    // Type names (`prost::Name`) tell the codec which message it decodes,
+    // so it can look the message's fields and limits up (src/decode/).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         // BTreeMap keeps label maps in key order, so a record encodes to the
         // same bytes every time and its content hash detects re-sends.
@@ -39,6 +43,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::ProstCodec")
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

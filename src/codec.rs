@@ -7,10 +7,15 @@
 //! client that sent garbage that the server is broken (and would page
 //! whoever watches the INTERNAL rate). Wired in by `build.rs` through
 //! `codec_path`.
+//!
+//! On the server, before prost decodes a message, [`crate::decode::admit`]
+//! counts its repeated fields against their limits and takes its decoded
+//! size from the server's budget, so an oversized batch is refused before
+//! it costs memory.
 
 use std::{collections::HashMap, marker::PhantomData};
 
-use prost::Message;
+use prost::{Message, Name, bytes::Buf};
 use tonic::{
     Code, Status,
     codec::{BufferSettings, Codec, DecodeBuf},
@@ -32,7 +37,7 @@ impl<T, U> Default for ProstCodec<T, U> {
 impl<T, U> Codec for ProstCodec<T, U>
 where
     T: Message + Send + 'static,
-    U: Message + Default + Send + 'static,
+    U: Message + Name + Default + Send + 'static,
 {
     type Encode = T;
     type Decode = U;
@@ -48,15 +53,29 @@ where
     }
 }
 
-/// prost's decoder with decode errors mapped to `INVALID_ARGUMENT`.
+/// prost's decoder with decode errors mapped to `INVALID_ARGUMENT`, after
+/// [`crate::decode::admit`].
 #[derive(Debug, Clone, Default)]
 pub struct ProstDecoder<U>(tonic_prost::ProstDecoder<U>);
 
-impl<U: Message + Default> tonic::codec::Decoder for ProstDecoder<U> {
+impl<U: Message + Name + Default> tonic::codec::Decoder for ProstDecoder<U> {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
+        // tonic hands over one whole message in one contiguous buffer; should
+        // that ever change, the message is copied (it is at most the
+        // message size limit) rather than left unchecked.
+        if buf.chunk().len() == buf.remaining() {
+            crate::decode::admit(&U::full_name(), buf.chunk())?;
+        } else {
+            let wire = buf.copy_to_bytes(buf.remaining());
+            crate::decode::admit(&U::full_name(), &wire)?;
+            let mut wire = wire;
+            return U::decode(&mut wire)
+                .map(Some)
+                .map_err(|err| malformed(&err.to_string()));
+        }
         self.0
             .decode(buf)
             .map_err(|status| malformed(status.message()))

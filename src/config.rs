@@ -168,6 +168,21 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPSCORE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
     pub max_message_bytes: usize,
 
+    /// Bytes that decoded request messages may take at once, across all
+    /// calls (estimated from each message before it is decoded, and held
+    /// until its call has answered); a message that does not fit gets
+    /// RESOURCE_EXHAUSTED with reason DECODE_BUDGET_EXHAUSTED and a
+    /// RetryInfo. Bounds the memory of requests, which the message size
+    /// alone does not: a 4 MiB message can decode to far more.
+    #[arg(
+        long,
+        env = "GAPSCORE_MAX_DECODED_BYTES_IN_FLIGHT",
+        default_value_t = 256 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub max_decoded_bytes_in_flight: u64,
+
     /// Upper bound on any unary call, seconds (client deadlines that are
     /// shorter win).
     #[arg(

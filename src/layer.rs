@@ -51,6 +51,15 @@ pub trait Guard: Sized + Send + 'static {
         None
     }
 
+    /// The scope the rest of the call decodes its messages in (the share of
+    /// the decode budget it holds, [`crate::decode::budget`]); taken once,
+    /// before the call goes on. A task-local, because the codec that needs
+    /// it is called by tonic, inside the call's future, with no way to pass
+    /// it state.
+    fn decode_scope(&mut self) -> Option<crate::decode::CallScope> {
+        None
+    }
+
     /// Called with the inner service's answer, in [`Guard::span`]; the guard
     /// is dropped right after.
     fn finish<R, E: Display>(self, _result: &Result<http::Response<R>, E>) {}
@@ -67,6 +76,10 @@ impl<G: Guard> Guard for Option<G> {
 
     fn time_limit(&self) -> Option<Duration> {
         self.as_ref().and_then(Guard::time_limit)
+    }
+
+    fn decode_scope(&mut self) -> Option<crate::decode::CallScope> {
+        self.as_mut().and_then(Guard::decode_scope)
     }
 
     fn finish<R, E: Display>(self, result: &Result<http::Response<R>, E>) {
@@ -129,11 +142,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let check = self.check.clone();
         Box::pin(async move {
-            let (request, guard) = match check.check(request).await {
+            let (request, mut guard) = match check.check(request).await {
                 Ok(passed) => passed,
                 Err(status) => return Ok(status.into_http()),
             };
             let span = guard.span();
+            let decode_scope = guard.decode_scope();
             let rest = async move {
                 let result = match guard.time_limit() {
                     Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
@@ -148,6 +162,12 @@ where
                 };
                 guard.finish(&result);
                 result
+            };
+            let rest = async move {
+                match decode_scope {
+                    Some(scope) => scope.run(rest).await,
+                    None => rest.await,
+                }
             };
             match span {
                 Some(span) => rest.instrument(span).await,

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod config;
+pub mod decode;
 pub mod domain;
 pub mod grpc;
 pub mod health;

@@ -11,6 +11,7 @@ use tonic_health::ServingStatus;
 use crate::{
     auth::AuthLayer,
     config::ServeArgs,
+    decode::DecodeBudgetLayer,
     grpc::{
         catalog::CatalogServiceImpl, customer::CustomerServiceImpl, journey::JourneyServiceImpl,
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
@@ -201,7 +202,9 @@ impl Application {
         // Outermost first: every call gets its span (so rejections are logged
         // and counted), then the global in-flight bound, authentication, and
         // the per-tenant checks, which need the tenant: the rate limit, then
-        // the budgets (so a rate-limited call never holds a budget slot).
+        // the budgets (so a rate-limited call never holds a budget slot);
+        // innermost, the scope in which the call's messages take their
+        // decoded size from the server-wide budget.
         let router = builder
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
@@ -217,6 +220,7 @@ impl Application {
                 args.tenant_max_streams,
                 args.stream_limits(),
             ))
+            .layer(DecodeBudgetLayer::new(args.max_decoded_bytes_in_flight))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -203,14 +203,18 @@ pub fn check_key(v: &mut Violations, field: &str, value: &str) {
     }
 }
 
-/// Labels: at most 16, keys [`is_key`], values 1-128 characters without NUL.
+/// Labels per record or filter.
+pub const MAX_LABELS: usize = 16;
+
+/// Labels: at most [`MAX_LABELS`], keys [`is_key`], values 1-128 characters
+/// without NUL.
 pub fn check_labels<'a>(
     v: &mut Violations,
     field: &str,
     labels: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
 ) {
-    if labels.len() > 16 {
-        v.add(field, "at most 16 labels are allowed");
+    if labels.len() > MAX_LABELS {
+        v.add(field, format!("at most {MAX_LABELS} labels are allowed"));
     }
     for (key, value) in labels {
         if !is_key(key) {
