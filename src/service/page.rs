@@ -2,12 +2,15 @@
 //!
 //! A token carries the sort key of the last row returned and a fingerprint of
 //! the tenant and the query, so a token from another query or tenant is
-//! rejected instead of silently returning the wrong page. A list fetches one
+//! rejected instead of silently returning the wrong page. Most lists'
+//! tokens are [`encode`]d (base64 JSON: opaque by contract, not secret);
+//! a list whose position names a customer [`seal`]s it instead. A list fetches one
 //! row more than a page ([`PageRequest::fetch_limit`]) and [`PageRequest::page`]
 //! cuts it, so whether another page follows is known without a count.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use ring::aead;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
@@ -69,6 +72,72 @@ pub fn decode<K: DeserializeOwned>(
         return Err(bad());
     }
     Ok(Some(token.k))
+}
+
+/// Domain separation of the sealing key from any other use of the stored
+/// secret.
+const SEAL_CONTEXT: &[u8] = b"gapscore page token v1";
+
+fn sealing_key(secret: &[u8]) -> Option<aead::LessSafeKey> {
+    let mut hasher = Sha256::new();
+    hasher.update(SEAL_CONTEXT);
+    hasher.update(secret);
+    let key = aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &hasher.finalize()).ok()?;
+    Some(aead::LessSafeKey::new(key))
+}
+
+/// A token whose position is *sealed*: encrypted and authenticated with
+/// ChaCha20-Poly1305 under the tenant's `secret` (a per-tenant random key
+/// in the database, `store::tenants::page_token_key`), the fingerprint as
+/// associated data. For lists whose position names a customer (the
+/// at-risk list): a token in a log, a URL or a support ticket reveals
+/// nothing, and a client cannot forge one. The key is in the database, so
+/// every replica opens every other's tokens without configuration.
+///
+/// Layout: base64url(nonce (12 random bytes) ‖ ciphertext ‖ tag (16)).
+/// `None` only if sealing itself fails, which a key made from a 32-byte
+/// hash and a position of a few hundred bytes never do.
+pub fn seal<K: Serialize>(secret: &[u8], fingerprint: &str, last: &K) -> Option<String> {
+    let key = sealing_key(secret)?;
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut nonce);
+    let mut sealed = serde_json::to_vec(last).ok()?;
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(fingerprint.as_bytes()),
+        &mut sealed,
+    )
+    .ok()?;
+    let mut token = nonce.to_vec();
+    token.append(&mut sealed);
+    Some(URL_SAFE_NO_PAD.encode(token))
+}
+
+/// Opens a [`seal`]ed token; `None` for an empty token (the first page).
+/// Anything not sealed by this tenant for this query is "not a page
+/// token of this query".
+pub fn open<K: DeserializeOwned>(
+    secret: &[u8],
+    fingerprint: &str,
+    token: &str,
+) -> Result<Option<K>, ServiceError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| not_a_token())?;
+    if bytes.len() < aead::NONCE_LEN + aead::CHACHA20_POLY1305.tag_len() {
+        return Err(not_a_token());
+    }
+    let (nonce, sealed) = bytes.split_at(aead::NONCE_LEN);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| not_a_token())?;
+    let key = sealing_key(secret).ok_or_else(not_a_token)?;
+    let mut sealed = sealed.to_vec();
+    let plain = key
+        .open_in_place(nonce, aead::Aad::from(fingerprint.as_bytes()), &mut sealed)
+        .map_err(|_| not_a_token())?;
+    serde_json::from_slice(plain)
+        .map(Some)
+        .map_err(|_| not_a_token())
 }
 
 /// Which page of a list a caller asked for.
@@ -220,6 +289,28 @@ mod tests {
         let last = request.page(vec![1, 2], |n| *n);
         assert_eq!(last.items, [1, 2]);
         assert!(last.next_page_token.is_empty());
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_for_their_tenant_and_query_and_hide_the_position() {
+        let position = ("c-secret-42".to_string(), 3);
+        let token = seal(b"key-a", "f", &position).unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        assert!(!raw.windows(9).any(|w| w == b"c-secret-"), "{raw:?}");
+        let back: Option<(String, i32)> = open(b"key-a", "f", &token).unwrap();
+        assert_eq!(back, Some(position.clone()));
+        // Another tenant's key, another query, a flipped bit, a plain token.
+        assert!(open::<(String, i32)>(b"key-b", "f", &token).is_err());
+        assert!(open::<(String, i32)>(b"key-a", "g", &token).is_err());
+        let mut flipped = raw.clone();
+        flipped[20] ^= 1;
+        let flipped = URL_SAFE_NO_PAD.encode(flipped);
+        assert!(open::<(String, i32)>(b"key-a", "f", &flipped).is_err());
+        assert!(open::<(String, i32)>(b"key-a", "f", &encode("f", &position)).is_err());
+        assert!(open::<(String, i32)>(b"key-a", "f", "AAAA").is_err());
+        assert!(open::<(String, i32)>(b"key-a", "f", "").unwrap().is_none());
+        // A fresh nonce per token: the same position seals differently.
+        assert_ne!(seal(b"key-a", "f", &position).unwrap(), token);
     }
 
     #[test]

@@ -6,7 +6,10 @@ use super::{ServiceError, ServiceResult, Services, context, loyalty::posteriors,
 use crate::{
     domain::{Numbered, Scope, TenantId, enums::EffortTier},
     scoring::{Posterior, effort::reasons, loyalty::OutcomeKind},
-    store::loyalty::{self as store, Assessment, AtRiskKey, CustomerData},
+    store::{
+        loyalty::{self as store, Assessment, AtRiskKey, CustomerData},
+        tenants,
+    },
 };
 
 /// `GetCustomerRisk` lists at most this many journeys (most recent first);
@@ -103,9 +106,17 @@ pub async fn at_risk_customers(
     query: &AtRiskQuery,
 ) -> ServiceResult<AtRiskPage> {
     let size = page::page_size(query.page_size)?;
-    let after: Option<AtRiskKey> = page::decode(&query.fingerprint, &query.page_token)?;
-    // A forged position no assessed customer can have is not a token of
-    // this query (a NUL in the id would otherwise fail in PostgreSQL).
+    // Positions name customers: the tokens are sealed (page::seal).
+    let secret = tenants::page_token_key(&services.pool, tenant)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "tenant",
+            id: tenant.0.to_string(),
+        })?;
+    let after: Option<AtRiskKey> = page::open(&secret, &query.fingerprint, &query.page_token)?;
+    // A sealed token is this server's own, but its key is stored data: a
+    // position no assessed customer can have is still refused here (a NUL
+    // in the id would otherwise fail in PostgreSQL).
     if let Some(key) = &after {
         page::check_position_id(&key.customer_id)?;
         if EffortTier::from_number(key.tier).is_none() || !key.worst_effort_index.is_finite() {
@@ -129,7 +140,7 @@ pub async fn at_risk_customers(
     let next_page_token = if rows.len() as i64 > size {
         rows.truncate(size as usize);
         rows.last()
-            .map(|last| page::encode(&query.fingerprint, &AtRiskKey::of(last)))
+            .and_then(|last| page::seal(&secret, &query.fingerprint, &AtRiskKey::of(last)))
             .unwrap_or_default()
     } else {
         String::new()

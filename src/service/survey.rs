@@ -83,14 +83,20 @@ pub async fn submit(
     }
     let keys = question_keys(batch);
     let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
-    write::ingest(services, tenant, "survey_response", &respondents, async |conn| {
-        // The questions stay share-locked until commit, so their scales
-        // cannot change between validation and the write.
-        let questions = responses::lock_questions(conn, tenant, &keys).await?;
-        let catalog = questions.iter().map(|q| (q.key.as_str(), q)).collect();
-        let records = check_batch(batch, &catalog)?;
-        Ok(responses::upsert(conn, tenant, &records).await?)
-    })
+    write::ingest(
+        services,
+        tenant,
+        "survey_response",
+        &respondents,
+        async |conn| {
+            // The questions stay share-locked until commit, so their scales
+            // cannot change between validation and the write.
+            let questions = responses::lock_questions(conn, tenant, &keys).await?;
+            let catalog = questions.iter().map(|q| (q.key.as_str(), q)).collect();
+            let records = check_batch(batch, &catalog)?;
+            Ok(responses::upsert(conn, tenant, &records).await?)
+        },
+    )
     .await
 }
 

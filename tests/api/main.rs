@@ -26,4 +26,5 @@ mod rollup;
 mod scorecard;
 mod security;
 mod survey;
+mod tenancy_ops;
 mod tls;

@@ -8,7 +8,8 @@
 //! Every piece of text that comes from a tenant (its name, question keys,
 //! the loyalty headline) is HTML-escaped.
 //!
-//! - [`fetch`]: the figures, from the scoring services;
+//! - [`fetch`]: the figures, from the scoring services, in one snapshot
+//!   ([`snapshot`]);
 //! - [`html`]: the page, [`chart`]: its bar chart, [`format`]: numbers and
 //!   text as people read them.
 
@@ -16,8 +17,9 @@ pub mod chart;
 pub mod fetch;
 pub mod format;
 pub mod html;
+pub mod snapshot;
 
 pub use chart::chart_svg;
-pub use fetch::build;
+pub use fetch::{build, build_after};
 pub use format::{count, esc, pct, pct_interval, points, points_interval};
 pub use html::{agreement_sentence, render_html};

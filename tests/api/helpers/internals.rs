@@ -16,8 +16,9 @@ pub use gapscore::{
     store::{
         effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
         gap::{self, GapQuery, ScoreCount},
+        loyalty::{AtRiskKey, at_risk_customers},
         migrate, rollup,
-        tenants::clear_tenant_data,
+        tenants::{TenantRemoval, clear_tenant_data},
     },
     telemetry,
     tools::{bench, demo, report},
@@ -30,6 +31,14 @@ pub async fn create_tenant(pool: &PgPool, name: &str) -> (TenantId, String) {
         .await
         .expect("tenant created");
     (TenantId(tenant.tenant_id), key.secret)
+}
+
+/// Another key for a tenant (`gapscore key create`); its secret.
+pub async fn create_key(pool: &PgPool, tenant: TenantId) -> String {
+    gapscore::store::tenants::create_key(pool, tenant)
+        .await
+        .expect("key created")
+        .secret
 }
 
 /// Revokes a key by its id (`gapscore key revoke`); whether it existed.
@@ -72,4 +81,28 @@ pub fn at_risk_position(
         customer_id,
     })
     .unwrap_or(serde_json::Value::Null)
+}
+
+/// Removes a tenant entirely (`gapscore tenant delete`): the rows removed
+/// per table, `None` for an unknown tenant.
+pub async fn delete_tenant(pool: &PgPool, name: &str) -> Option<TenantRemoval> {
+    gapscore::store::tenants::delete_tenant(pool, name)
+        .await
+        .expect("tenant delete runs")
+}
+
+/// An at-risk page token sealed with `tenant`'s own key for `query` and
+/// `position`: what the server itself would mint for that position.
+pub async fn seal_at_risk_token(
+    pool: &PgPool,
+    tenant: TenantId,
+    query: &impl prost::Message,
+    position: &AtRiskKey,
+) -> String {
+    use gapscore::service::page;
+    let secret = gapscore::store::tenants::page_token_key(pool, tenant)
+        .await
+        .expect("key read")
+        .expect("tenant exists");
+    page::seal(&secret, &page::fingerprint(tenant.0, query), position).expect("sealed")
 }
