@@ -16,6 +16,7 @@ pub mod assert;
 pub mod fixtures;
 pub mod internals;
 pub mod lists;
+pub mod memory;
 pub mod raw;
 pub mod sql;
 
