@@ -13,11 +13,8 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    ease_response, error_reason,
-    internals::decoded_estimate,
-    memory::peak_rss_growth,
-    raw::raw_call,
-    spawn_app, spawn_app_with, violation_fields,
+    ease_response, error_reason, internals::decoded_estimate, memory::peak_rss_growth,
+    raw::raw_call, spawn_app, spawn_app_with, violation_fields,
 };
 
 const AT: &str = "2025-06-01T10:00:00Z";
@@ -120,15 +117,21 @@ async fn a_batch_that_does_not_fit_the_budget_waits_for_the_holder_and_small_cal
     });
     // One big message fits, two do not; a small one fits beside a big one.
     let budget = big_bytes + big_bytes / 2;
-    assert!(small_bytes * 4 < big_bytes / 2, "{small_bytes} vs {big_bytes}");
+    assert!(
+        small_bytes * 4 < big_bytes / 2,
+        "{small_bytes} vs {big_bytes}"
+    );
     let app = spawn_app_with(pool, |args| args.max_decoded_bytes_in_flight = budget).await;
     let globex = app.add_tenant("globex").await;
 
     // acme's stream holds its message's share while the stream is open.
     let (tx, rx) = mpsc::channel(1);
     let mut client = app.survey();
-    let stream =
-        tokio::spawn(async move { client.stream_survey_responses(ReceiverStream::new(rx)).await });
+    let stream = tokio::spawn(async move {
+        client
+            .stream_survey_responses(ReceiverStream::new(rx))
+            .await
+    });
     let message = |responses| StreamSurveyResponsesRequest { responses };
     tx.send(message(big("a1"))).await.unwrap();
     stored(&app, "a1-199").await;
@@ -183,7 +186,10 @@ async fn a_message_larger_than_the_whole_budget_is_refused_without_a_retry(pool:
         .expect_err("can never fit");
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert_eq!(error_reason(&refused), "DECODED_MESSAGE_TOO_LARGE");
-    assert!(refused.get_details_retry_info().is_none(), "a retry cannot help");
+    assert!(
+        refused.get_details_retry_info().is_none(),
+        "a retry cannot help"
+    );
     app.submit_responses(batch("y", 1))
         .await
         .expect("a small batch fits");
