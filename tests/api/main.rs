@@ -5,6 +5,7 @@ mod bad_input;
 mod bench;
 mod catalog;
 mod cluster;
+mod decode_budget;
 mod effort;
 mod erasure;
 mod errors;

@@ -17,6 +17,7 @@
 
 mod bytes;
 mod checks;
+mod cost;
 mod harness;
 mod invariants;
 mod lists;

@@ -106,3 +106,12 @@ pub async fn seal_at_risk_token(
         .expect("tenant exists");
     page::seal(&secret, &page::fingerprint(tenant.0, query), position).expect("sealed")
 }
+
+/// The decoded size the server estimates for `message` before decoding it
+/// (what it takes from `--max-decoded-bytes-in-flight`).
+pub fn decoded_estimate<M: prost::Message + prost::Name>(message: &M) -> u64 {
+    use gapscore::decode::{scan::scan, schema::Schema};
+    let schema = Schema::get();
+    let index = schema.message(&M::full_name()).expect("a gapscore message");
+    scan(schema, index, &message.encode_to_vec()).decoded_bytes
+}

@@ -18,6 +18,7 @@ pub mod child;
 pub mod fixtures;
 pub mod internals;
 pub mod lists;
+pub mod memory;
 pub mod raw;
 pub mod sql;
 
