@@ -54,6 +54,13 @@ impl Violations {
         }
     }
 
+    /// Whether any further violation (of at most two clipped parts) will
+    /// still be listed. Callers skip optional work, such as a "did you
+    /// mean" suggestion, for violations that would only be counted.
+    pub fn has_room(&self) -> bool {
+        self.items.len() < MAX_REPORTED && self.bytes + 2 * MAX_PART_BYTES <= MAX_REPORTED_BYTES
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty() && self.omitted == 0
     }
@@ -154,33 +161,60 @@ pub fn unknown_question<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>)
     }
 }
 
+/// Most valid keys one unknown key is compared with. A catalog is small
+/// (13 built-in questions plus the tenant's own), but nothing caps custom
+/// questions, so neither may the work of a suggestion be unbounded.
+const MAX_SUGGESTION_CANDIDATES: usize = 2000;
+
 /// The valid key closest to `key` by edit distance, if it is close enough
 /// to be a typo (at most a third of the key's length, at least 1, at most
-/// 3 edits); ties go to the key first in order.
+/// 3 edits); ties go to the key first in order. At most
+/// [`MAX_SUGGESTION_CANDIDATES`] keys are looked at, each in
+/// O(len × limit) ([`edit_distance_within`]).
 fn nearest_key<'a>(key: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (key.chars().count() / 3).clamp(1, 3);
+    let key: Vec<char> = key.chars().collect();
+    let limit = (key.len() / 3).clamp(1, 3);
     valid
         .into_iter()
-        .map(|v| (edit_distance(key, v), v))
-        .filter(|(d, _)| *d <= limit)
+        .take(MAX_SUGGESTION_CANDIDATES)
+        .filter_map(|v| Some((edit_distance_within(&key, v, limit)?, v)))
         .min()
         .map(|(_, v)| v)
 }
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
+/// The Levenshtein distance (over chars) of `a` and `b` when it is at most
+/// `limit`, else `None`. Only the diagonal band of width 2·limit + 1 can
+/// hold such a distance, and a row whose smallest entry exceeds `limit`
+/// ends the search, so a key far from `b` costs a few short rows, not
+/// |a|·|b|.
+fn edit_distance_within(a: &[char], b: &str, limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.chars().count()) > limit {
+        return None;
     }
-    row[b.len()]
+    let b: Vec<char> = b.chars().collect();
+    // Every entry is capped at `over`: beyond the limit, all are alike.
+    let over = limit + 1;
+    let mut prev: Vec<usize> = (0..=b.len()).map(|j| j.min(over)).collect();
+    let mut cur = vec![over; b.len() + 1];
+    for i in 1..=a.len() {
+        let (lo, hi) = (i.saturating_sub(limit), (i + limit).min(b.len()));
+        cur.fill(over);
+        if lo == 0 {
+            cur[0] = i.min(over);
+        }
+        let mut smallest = cur[0];
+        for j in lo.max(1)..=hi {
+            let substitution = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let d = substitution.min(prev[j] + 1).min(cur[j - 1] + 1).min(over);
+            cur[j] = d;
+            smallest = smallest.min(d);
+        }
+        if smallest > limit {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Some(prev[b.len()]).filter(|&d| d <= limit)
 }
 
 /// `[a-z][a-z0-9_]{0,62}`: label keys, intents and question keys.
@@ -286,8 +320,20 @@ mod tests {
         );
         assert!(unknown_question("sped", keys).contains("\"speed\"?"));
         assert!(unknown_question("x", []).contains("ListQuestions"));
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
+        let within = |a: &str, b: &str, limit| {
+            edit_distance_within(&a.chars().collect::<Vec<_>>(), b, limit)
+        };
+        assert_eq!(within("kitten", "sitting", 3), Some(3));
+        assert_eq!(within("kitten", "sitting", 2), None);
+        assert_eq!(within("", "abc", 3), Some(3));
+        assert_eq!(within("abc", "abc", 1), Some(0));
+        assert_eq!(
+            within("overall_experiance", "overall_experience", 3),
+            Some(1)
+        );
+        assert_eq!(within("speed", "deeps", 3), None);
+        assert_eq!(within("ab", "ba", 2), Some(2));
+        assert_eq!(within(&"x".repeat(100_000), "speed", 3), None);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! `service::gap`, and its conversion to protobuf.
 //!
 //! Decisions of the wire format where SPEC §5 is silent:
-//! - Theme lists are cut at [`MAX_LISTED_THEMES`] entries (free-text tags
-//!   can have thousands of values); `distinct_themes` says how many there
-//!   were, and alignment always uses every theme.
+//! - Theme lists hold at most [`MAX_LISTED_THEMES`] entries (free-text tags
+//!   can have thousands of values; the service fetches only those);
+//!   `distinct_themes` says how many there were, and alignment always uses
+//!   every theme.
 //! - `ThemeDifference.difference_points` is (to_share − from_share) × 100 as
 //!   the proto documents: positive for a blind spot.
 
@@ -17,12 +18,9 @@ use crate::{
     service::{
         ServiceResult, Services,
         context::Context,
-        gap::{self as service, GapQuery, GapReport},
+        gap::{self as service, GapQuery, GapReport, MAX_LISTED_THEMES},
     },
 };
-
-/// Most themes listed per role and per comparison of a THEMES question.
-pub const MAX_LISTED_THEMES: usize = 50;
 
 /// `GetPerceptionGap`.
 pub async fn perception_gap(
@@ -159,7 +157,7 @@ pub fn themes_to_proto(question: String, r: &scoring::ThemesReport) -> ThemeAlig
                             share: t.share,
                         })
                         .collect(),
-                    distinct_themes: signed(f.themes.len() as u64),
+                    distinct_themes: signed(f.distinct_themes),
                 }
             })
             .collect(),
@@ -184,7 +182,7 @@ pub fn themes_to_proto(question: String, r: &scoring::ThemesReport) -> ThemeAlig
                             kind: theme_kind_to_proto(d.kind),
                         })
                         .collect(),
-                    distinct_themes: signed(cmp.themes.len() as u64),
+                    distinct_themes: signed(cmp.distinct_themes),
                 })
             })
             .collect(),

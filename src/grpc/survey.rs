@@ -67,7 +67,7 @@ async fn submit_batch(
     tenant: TenantId,
     responses: Vec<SurveyResponse>,
 ) -> ServiceResult<IngestCounts> {
-    service::submit(services, tenant, &submitted(responses)).await
+    service::submit(services, tenant, submitted(responses)).await
 }
 
 /// `GetSurveyResponse`.

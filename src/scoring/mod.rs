@@ -41,7 +41,7 @@ pub use loyalty::{
 };
 pub use stats::Interval;
 pub use themes::{
-    ThemeComparison, ThemeDifference, ThemeFigures, ThemeGapKind, ThemeShare, ThemesReport,
-    compare_themes, theme_figures, themes_report,
+    PairTally, ThemeComparison, ThemeDifference, ThemeFigures, ThemeGapKind, ThemeShare,
+    ThemeTallies, ThemesReport, compare_themes, theme_figures, themes_report, top_themes_report,
 };
 pub use trend::{MAX_TREND_BUCKETS, TrendBucket, TrendError, bucket_floor, bucket_starts};

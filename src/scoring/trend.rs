@@ -60,6 +60,22 @@ pub fn next_bucket_start(start: DateTime<Utc>, bucket: TrendBucket) -> Option<Da
     }
 }
 
+/// The last instant a `google.protobuf.Timestamp` can carry,
+/// 9999-12-31T23:59:59.999999999Z.
+pub fn last_instant() -> DateTime<Utc> {
+    let seconds = *crate::domain::scope::TIME_RANGE_SECONDS.end();
+    DateTime::from_timestamp(seconds, 999_999_999).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// End of the bucket starting at `start`: the next bucket's start, but
+/// never past [`last_instant`] — December 9999's bucket would otherwise end
+/// in year 10000, which no Timestamp can carry. A window cannot reach past
+/// that instant, so the clamped bucket still covers all of its part.
+pub fn bucket_end(start: DateTime<Utc>, bucket: TrendBucket) -> DateTime<Utc> {
+    let last = last_instant();
+    next_bucket_start(start, bucket).map_or(last, |next| next.min(last))
+}
+
 /// Starts of the UTC buckets covering the window `[start, end)`, ascending:
 /// the first is the bucket containing `start` (which may begin before it),
 /// the last is the bucket containing the last instant before `end`. Bucket
@@ -222,5 +238,20 @@ mod tests {
     #[test]
     fn date_trunc_units() {
         assert_eq!(TrendBucket::Week.date_trunc_unit(), "week");
+    }
+
+    #[test]
+    fn the_last_bucket_ends_within_the_timestamp_range() {
+        let last = last_instant();
+        assert_eq!(last.to_rfc3339(), "9999-12-31T23:59:59.999999999+00:00");
+        for bucket in [TrendBucket::Day, TrendBucket::Week, TrendBucket::Month] {
+            let start = bucket_floor(utc("9999-12-31T12:00:00Z"), bucket);
+            assert_eq!(bucket_end(start, bucket), last, "{bucket:?}");
+        }
+        let march = utc("2025-03-01T00:00:00Z");
+        assert_eq!(
+            bucket_end(march, TrendBucket::Month),
+            utc("2025-04-01T00:00:00Z")
+        );
     }
 }

@@ -11,7 +11,12 @@
 //! - Duplicate keys in `questions` are reported once.
 //! - Groups are ordered by label value in code-point (byte) order; responses
 //!   without the `group_by` label count only in the overall report. At most
-//!   [`MAX_GROUPS`] values are reported; more is `FAILED_PRECONDITION`.
+//!   [`MAX_GROUPS`] values are reported; more is `FAILED_PRECONDITION`
+//!   (`TOO_MANY_GROUPS`), found in SQL without loading them (SPEC §14).
+//! - THEMES lists hold at most [`MAX_LISTED_THEMES`] themes per role and per
+//!   comparison: the first entries of the complete lists, chosen in SQL
+//!   (`store::gap::theme_tops`). Counts of distinct themes and alignments
+//!   are always over every theme.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,17 +28,21 @@ use crate::{
         violations::{check_confidence_level, check_key, unknown_question},
     },
     scoring::{
-        ByRole, QuestionGap, RatingQuestion, Role, ThemesReport,
-        gap::question_gap,
-        themes::{theme_figures, themes_report},
+        ByRole, PairTally, QuestionGap, RatingQuestion, Role, ThemeTallies, ThemesReport,
+        gap::question_gap, themes::top_themes_report,
     },
     store::gap::{self as store, GapQuery as StoreQuery},
 };
 
-/// Most `group_by` values one response reports; beyond that the response
-/// would approach the 4 MiB message limit, and a breakdown that wide is
-/// better read through `filter.labels` one value at a time.
-pub const MAX_GROUPS: usize = 100;
+pub use crate::store::gap::MAX_GROUPS;
+
+/// Most themes listed per role and per comparison of a THEMES question:
+/// free-text tags can have thousands of values, and only this many are
+/// ever fetched.
+pub const MAX_LISTED_THEMES: usize = 50;
+
+/// Most entries in `questions`: counted before any is looked up.
+pub const MAX_REQUESTED_QUESTIONS: usize = 1000;
 
 /// What a caller asks for, before it is checked against the catalog.
 #[derive(Debug, Clone, Default)]
@@ -82,15 +91,24 @@ impl GapQuery {
             ctx.catalog.iter().map(|q| (q.key.as_str(), q)).collect();
         let explicit = !self.questions.is_empty();
         let mut chosen: BTreeSet<&str> = BTreeSet::new();
-        if explicit {
+        if self.questions.len() > MAX_REQUESTED_QUESTIONS {
+            v.add(
+                "questions",
+                format!(
+                    "at most {MAX_REQUESTED_QUESTIONS} questions are allowed, got {}",
+                    self.questions.len()
+                ),
+            );
+        } else if explicit {
             for (i, key) in self.questions.iter().enumerate() {
                 if by_key.contains_key(key.as_str()) {
                     chosen.insert(key);
                 } else {
-                    v.add(
-                        format!("questions[{i}]"),
-                        unknown_question(key, by_key.keys().copied()),
-                    );
+                    // Suggestions only for violations that will be listed.
+                    let candidates = if v.has_room() { by_key.len() } else { 0 };
+                    let description =
+                        unknown_question(key, by_key.keys().copied().take(candidates));
+                    v.add(format!("questions[{i}]"), description);
                 }
             }
         } else {
@@ -189,20 +207,22 @@ pub async fn perception_gap(
         questions,
         group_by: plan.group_by.as_deref(),
     };
-    let (histograms, theme_counts) = tokio::try_join!(
+    let (histograms, theme_tops) = tokio::try_join!(
         store::rating_histograms(pool, tenant, query(&plan.rating_keys)),
-        store::theme_counts(pool, tenant, query(&plan.theme_keys)),
+        store::theme_tops(pool, tenant, query(&plan.theme_keys), MAX_LISTED_THEMES),
     )?;
 
-    let (overall, groups) = collect(histograms, theme_counts);
+    let (overall, groups) = collect(histograms, theme_tops);
+    // The store returns at most MAX_GROUPS + 1 groups per query: the exact
+    // number beyond the limit is not known, and not worth counting.
     if groups.len() > MAX_GROUPS {
         return Err(ServiceError::FailedPrecondition {
             reason: "TOO_MANY_GROUPS",
             message: format!(
-                "the label {:?} has {} values in scope and at most {MAX_GROUPS} groups are reported; \
-                 narrow the filter or group by a label with fewer values",
+                "the label {:?} has at least {} values in scope and at most {MAX_GROUPS} \
+                 groups are reported; narrow the filter or group by a label with fewer values",
                 plan.group_by.as_deref().unwrap_or_default(),
-                groups.len()
+                MAX_GROUPS + 1,
             ),
         });
     }
@@ -218,6 +238,15 @@ pub async fn perception_gap(
 }
 
 impl GapPlan {
+    /// The same plan without its THEMES questions, for callers that report
+    /// RATING figures only (the scorecard): no theme is aggregated at all.
+    pub fn without_themes(self) -> GapPlan {
+        GapPlan {
+            theme_keys: Vec::new(),
+            ..self
+        }
+    }
+
     /// The same plan over another scope (a trend's bucket).
     pub fn with_scope(&self, scope: Scope) -> GapPlan {
         GapPlan {
@@ -263,10 +292,8 @@ impl GapPlan {
         let themes = theme_keys
             .into_iter()
             .map(|question| {
-                let counts = themes.remove(&question).unwrap_or_default();
-                let report = themes_report(counts.map(|_, (respondents, mentions)| {
-                    theme_figures(*respondents, mentions, self.min_group_size)
-                }));
+                let tallies = themes.remove(&question).unwrap_or_default();
+                let report = top_themes_report(&tallies, self.min_group_size, MAX_LISTED_THEMES);
                 ThemesGap { question, report }
             })
             .collect();
@@ -279,23 +306,20 @@ impl GapPlan {
 struct GroupData {
     /// question → role → (score, respondents).
     ratings: BTreeMap<String, ByRole<Vec<(i32, u64)>>>,
-    /// question → role → respondents who answered and theme mentions.
-    themes: BTreeMap<String, ByRole<ThemeTally>>,
+    /// question → totals and candidate themes.
+    themes: BTreeMap<String, ThemeTallies>,
 }
-
-/// Respondents of a role who answered a THEMES question, and
-/// `(theme, respondents mentioning it)`.
-type ThemeTally = (u64, Vec<(String, u64)>);
 
 /// The overall aggregates and those of each `group_by` value.
 ///
-/// SQL groups by label value with NULL for responses without the label;
-/// the groups partition the responses and every count is additive, so the
-/// overall figures are the sums over all groups (repeated scores and themes
-/// are summed by `scoring`).
+/// SQL groups histograms by label value with NULL for responses without
+/// the label; the groups partition the responses and histogram counts are
+/// additive, so the overall histograms are the sums over all groups
+/// (repeated scores are summed by `scoring`). Theme rows come per report,
+/// the overall one included.
 fn collect(
     histograms: Vec<store::ScoreCount>,
-    theme_counts: Vec<store::ThemeCount>,
+    theme_tops: Vec<store::ThemeTop>,
 ) -> (GroupData, BTreeMap<String, GroupData>) {
     let mut overall = GroupData::default();
     let mut groups: BTreeMap<String, GroupData> = BTreeMap::new();
@@ -310,26 +334,46 @@ fn collect(
         }
         slot(overall.ratings.entry(row.question).or_default(), role).push(bar);
     }
-    for row in theme_counts {
-        let Some(role) = Role::from_db(row.role) else {
-            continue;
+    for row in theme_tops {
+        let data = match row.group_value.clone() {
+            _ if row.overall => &mut overall,
+            Some(value) => groups.entry(value).or_default(),
+            // Responses without the label: in the overall rows already.
+            None => continue,
         };
-        let n = count(row.respondents);
-        let add = |data: &mut GroupData, question: String, theme: Option<String>| {
-            let (respondents, mentions) = slot(data.themes.entry(question).or_default(), role);
-            match theme {
-                None => *respondents += n,
-                Some(theme) => mentions.push((theme, n)),
+        let tallies = data.themes.entry(row.question.clone()).or_default();
+        let by_role = |l, s, c| ByRole {
+            leadership: count(l),
+            staff: count(s),
+            customer: count(c),
+        };
+        let mentions = by_role(row.leadership, row.staff, row.customer);
+        match row.theme {
+            Some(theme) => tallies.themes.push((theme, mentions)),
+            None => {
+                tallies.respondents = mentions;
+                tallies.distinct = by_role(
+                    row.distinct_leadership,
+                    row.distinct_staff,
+                    row.distinct_customer,
+                );
+                tallies.squares = ByRole {
+                    leadership: row.squares_leadership,
+                    staff: row.squares_staff,
+                    customer: row.squares_customer,
+                };
+                let pair = |distinct, dot| PairTally {
+                    distinct: count(distinct),
+                    dot,
+                };
+                // In the order of Role::COMPARISONS.
+                tallies.pairs = [
+                    pair(row.distinct_lc, row.dot_lc),
+                    pair(row.distinct_sc, row.dot_sc),
+                    pair(row.distinct_ls, row.dot_ls),
+                ];
             }
-        };
-        if let Some(value) = row.group_value {
-            add(
-                groups.entry(value).or_default(),
-                row.question.clone(),
-                row.theme.clone(),
-            );
         }
-        add(&mut overall, row.question, row.theme);
     }
     (overall, groups)
 }

@@ -61,7 +61,9 @@ pub async fn scorecard(
         scope: scope.clone(),
         ..GapQuery::default()
     }
-    .plan(Violations::default(), ctx)?;
+    .plan(Violations::default(), ctx)?
+    // The scorecard reports no theme: none is aggregated.
+    .without_themes();
     let effort_query = EffortQuery {
         scope: scope.clone(),
         confidence: None,

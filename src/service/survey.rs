@@ -7,7 +7,7 @@
 //! hashed, so the content hash of a record equals the hash of what
 //! `GetSurveyResponse` returns for it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -24,10 +24,13 @@ use crate::{
         enums::{QuestionKind, Role},
         question::Question,
         scope::truncate_to_micros,
-        violations::{check_id, check_labels, check_text, is_key, unknown_question},
+        violations::{check_id, check_labels, check_text, unknown_question},
     },
     proto::v1 as proto,
-    store::responses::{self, AnswerRecord, ListFilter, ResponseRecord},
+    store::{
+        catalog,
+        responses::{self, AnswerRecord, ListFilter, ResponseRecord},
+    },
 };
 
 /// Records per unary call or stream message (SPEC §3.2).
@@ -36,6 +39,11 @@ pub const MAX_RESPONSES_PER_MESSAGE: usize = 1000;
 pub const MAX_ANSWERS: usize = 100;
 /// Distinct themes per THEMES answer, after normalization.
 pub const MAX_THEMES: usize = 20;
+/// Themes a THEMES answer may submit, duplicates included. Counted before
+/// any per-theme work (SPEC §14), so an answer costs at most this many
+/// normalizations; generous enough for a client that sends "Speed" and
+/// "speed" as it found them.
+pub const MAX_SUBMITTED_THEMES: usize = 5 * MAX_THEMES;
 /// Characters per theme, after normalization.
 pub const MAX_THEME_CHARS: usize = 64;
 /// Characters per comment.
@@ -67,10 +75,18 @@ pub struct SubmittedAnswer {
 
 /// Validates one batch against the tenant's catalog and upserts it in one
 /// transaction. Violation paths start at `responses`.
+///
+/// Every check runs before the transaction opens, on a blocking thread
+/// (SPEC §14): however large a batch is, its validation holds no
+/// connection and no lock, and does not stall the async workers that
+/// serve health checks and other tenants. It runs against the catalog as
+/// read just before; inside the transaction the answered questions are
+/// share-locked, and only if one of them changed in between is the batch
+/// checked again, against the locked rows.
 pub async fn submit(
     services: &Services,
     tenant: TenantId,
-    batch: &[SubmittedResponse],
+    batch: Vec<SubmittedResponse>,
 ) -> ServiceResult<IngestCounts> {
     if batch.is_empty() || batch.len() > MAX_RESPONSES_PER_MESSAGE {
         return Err(ServiceError::invalid(
@@ -81,7 +97,14 @@ pub async fn submit(
             ),
         ));
     }
-    let keys = question_keys(batch);
+    let catalog = catalog::list_questions(&*services.db(tenant, 1).await?, tenant).await?;
+    let (batch, catalog, checked) = off_runtime(move || {
+        let checked = check_batch(&batch, &catalog_map(&catalog));
+        (batch, catalog, checked)
+    })
+    .await;
+    let mut records = checked?;
+    let keys = answered_keys(&records);
     let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
     write::ingest(
         services,
@@ -91,28 +114,53 @@ pub async fn submit(
         async |conn| {
             // The questions stay share-locked until commit, so their scales
             // cannot change between validation and the write.
-            let questions = responses::lock_questions(conn, tenant, &keys).await?;
-            let catalog = questions.iter().map(|q| (q.key.as_str(), q)).collect();
-            let records = check_batch(batch, &catalog)?;
+            let locked = responses::lock_questions(conn, tenant, &keys).await?;
+            if !unchanged(&locked, &catalog, &keys) {
+                // Rare (a concurrent UpsertQuestion or removal); the check is
+                // linear, so repeating it under the locks is cheap.
+                let mut current = catalog_map(&catalog);
+                current.retain(|key, _| keys.binary_search_by(|k| k.as_str().cmp(key)).is_err());
+                current.extend(locked.iter().map(|q| (q.key.as_str(), q)));
+                records = check_batch(&batch, &current)?;
+            }
             Ok(responses::upsert(conn, tenant, &records).await?)
         },
     )
     .await
 }
 
-/// The distinct well-formed question keys a batch answers (the others
-/// cannot be in the catalog).
-fn question_keys(batch: &[SubmittedResponse]) -> Vec<String> {
-    let mut keys: Vec<String> = batch
+/// Runs CPU-bound work on tokio's blocking pool and waits for it. A panic
+/// in `work` is resumed here, as if it had run inline.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    }
+}
+
+/// The catalog by key.
+fn catalog_map(catalog: &[Question]) -> HashMap<&str, &Question> {
+    catalog.iter().map(|q| (q.key.as_str(), q)).collect()
+}
+
+/// The distinct question keys of valid records' answers, sorted.
+fn answered_keys(records: &[ResponseRecord]) -> Vec<String> {
+    let keys: BTreeSet<&str> = records
         .iter()
         .flat_map(|r| &r.answers)
         .map(|a| a.question.as_str())
-        .filter(|q| is_key(q))
-        .map(str::to_owned)
         .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    keys.into_iter().map(str::to_owned).collect()
+}
+
+/// Whether the locked questions are exactly those of `keys` as `catalog`
+/// had them when the batch was checked.
+fn unchanged(locked: &[Question], catalog: &[Question], keys: &[String]) -> bool {
+    let before = catalog_map(catalog);
+    locked.len() == keys.len()
+        && locked
+            .iter()
+            .all(|q| before.get(q.key.as_str()).is_some_and(|b| *b == q))
 }
 
 /// One response by id.
@@ -237,6 +285,7 @@ fn check_answers(
     if answers.is_empty() {
         v.add(format!("{path}.answers"), "at least one answer is required");
     } else if answers.len() > MAX_ANSWERS {
+        // Counted before any per-answer work (SPEC §14).
         v.add(
             format!("{path}.answers"),
             format!(
@@ -244,6 +293,7 @@ fn check_answers(
                 answers.len()
             ),
         );
+        return Vec::new();
     }
     let mut answered = FirstIndex::with_capacity(answers.len());
     let mut out = Vec::with_capacity(answers.len());
@@ -282,10 +332,12 @@ fn check_answer(
 ) -> Option<AnswerRecord> {
     let Some(question) = catalog.get(a.question.as_str()).copied() else {
         if !a.question.is_empty() {
-            v.add(
-                format!("{apath}.question"),
-                unknown_question(&a.question, catalog.keys().copied()),
-            );
+            // A suggestion costs a comparison with every catalog key: made
+            // only for a violation that will be listed.
+            let candidates = if v.has_room() { catalog.len() } else { 0 };
+            let description =
+                unknown_question(&a.question, catalog.keys().copied().take(candidates));
+            v.add(format!("{apath}.question"), description);
         }
         return None;
     };
@@ -349,6 +401,9 @@ fn check_themes(
 
 /// Trims, lower-cases and de-duplicates (keeping the first occurrence's
 /// position) the themes of a THEMES answer, checking each one and the count.
+///
+/// Linear: the submitted list is counted against [`MAX_SUBMITTED_THEMES`]
+/// before any theme is looked at, and duplicates are found with a hash set.
 fn normalize_themes(
     v: &mut Violations,
     apath: &str,
@@ -362,7 +417,19 @@ fn normalize_themes(
         );
         return Vec::new();
     }
+    if themes.len() > MAX_SUBMITTED_THEMES {
+        v.add(
+            format!("{apath}.themes"),
+            format!(
+                "at most {MAX_THEMES} distinct themes are allowed (and at most \
+                 {MAX_SUBMITTED_THEMES} submitted), got {}",
+                themes.len()
+            ),
+        );
+        return Vec::new();
+    }
     let mut out: Vec<String> = Vec::with_capacity(themes.len().min(MAX_THEMES));
+    let mut seen: HashSet<String> = HashSet::with_capacity(themes.len());
     for (k, theme) in themes.iter().enumerate() {
         let theme = theme.trim().to_lowercase();
         let tpath = format!("{apath}.themes[{k}]");
@@ -375,7 +442,8 @@ fn normalize_themes(
             );
         } else if theme.contains('\0') {
             v.add(tpath, "must not contain NUL characters");
-        } else if !out.contains(&theme) {
+        } else if !seen.contains(&theme) {
+            seen.insert(theme.clone());
             out.push(theme);
         }
     }

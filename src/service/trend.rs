@@ -123,7 +123,7 @@ pub async fn trend(
     let plan = plan.as_ref();
     futures::stream::iter(starts)
         .map(|bucket_start| {
-            let bucket_end = buckets::next_bucket_start(bucket_start, query.bucket).unwrap_or(end);
+            let bucket_end = buckets::bucket_end(bucket_start, query.bucket);
             // The bucket's part of the requested window.
             let scope = Scope {
                 window: Window {

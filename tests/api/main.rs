@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bench;
+mod bounded_work;
 mod catalog;
 mod cluster;
 mod decode_budget;

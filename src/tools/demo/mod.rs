@@ -44,7 +44,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         chunk.iter().cloned().map(Into::into).collect()
     }
     for chunk in data.responses.chunks(survey::MAX_RESPONSES_PER_MESSAGE) {
-        survey::submit(&services, tenant, &converted(chunk))
+        survey::submit(&services, tenant, converted(chunk))
             .await
             .context("loading survey responses")?;
     }
