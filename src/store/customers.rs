@@ -25,8 +25,11 @@ use crate::domain::TenantId;
 const LOCK_KEY: &str = "hashtextextended(customer_id, tenant_id)";
 
 /// Takes, for the rest of the caller's transaction, the shared erasure
-/// fence of each of `customers` (duplicates and empty ids ignored), in
-/// key order. Call it before the transaction writes anything.
+/// fence of each of `customers`, in key order. Call it before the
+/// transaction writes anything, which is before the batch is validated:
+/// duplicates, empty ids and ids with a NUL (which PostgreSQL text cannot
+/// hold, so no stored record has them; validation rejects them later) are
+/// skipped.
 pub async fn fence_writes(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -35,7 +38,7 @@ pub async fn fence_writes(
     let ids: Vec<&str> = customers
         .iter()
         .copied()
-        .filter(|c| !c.is_empty())
+        .filter(|c| !c.is_empty() && !c.contains('\0'))
         .collect();
     if ids.is_empty() {
         return Ok(());
