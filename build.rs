@@ -16,6 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/gapscore/v1/catalog.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
+    // `sqlx::migrate!` embeds the migrations: a new file must rebuild.
+    println!("cargo:rerun-if-changed=migrations");
     let fds = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     // Reflection also serves the error details gapscore sends, so grpcurl

@@ -4,16 +4,17 @@
 //! A wire limit must never reject a request the service accepts: where a
 //! service counts after normalisation (themes de-duplicated case-
 //! insensitively, label maps whose repeated keys prost folds into one), the
-//! raw count may be up to [`DEDUP_SLACK`] times the limit. Fields the
-//! services do not limit (`GetPerceptionGapRequest.questions`) are not
-//! listed: their decoded size still counts against the budget.
+//! raw count is the service's own raw limit (themes: `MAX_SUBMITTED_THEMES`)
+//! or [`DEDUP_SLACK`] times the limit (labels). A field the services do not
+//! limit is not listed: its decoded size still counts against the budget.
 
 use crate::{
     domain::{enums::OutcomeKind, violations::MAX_LABELS},
     service::{
+        gap::MAX_REQUESTED_QUESTIONS,
         journeys::{MAX_JOURNEYS, MAX_TOUCHPOINTS},
         outcomes::MAX_OUTCOMES,
-        survey::{MAX_ANSWERS, MAX_RESPONSES_PER_MESSAGE, MAX_THEMES},
+        survey::{MAX_ANSWERS, MAX_RESPONSES_PER_MESSAGE, MAX_SUBMITTED_THEMES, MAX_THEMES},
     },
 };
 
@@ -23,8 +24,9 @@ use crate::{
 /// the service's own check.
 pub const DEDUP_SLACK: usize = 4;
 
-/// Raw themes per answer.
-const RAW_THEMES: usize = DEDUP_SLACK * MAX_THEMES;
+/// Raw themes per answer: the survey service counts them against the same
+/// constant before any per-theme work, so wire and service agree exactly.
+const RAW_THEMES: usize = MAX_SUBMITTED_THEMES;
 /// Raw label entries per map.
 const RAW_LABELS: usize = DEDUP_SLACK * MAX_LABELS;
 
@@ -56,6 +58,12 @@ fn journeys(n: usize) -> String {
 
 /// Every wire limit; [`super::schema::Schema`] attaches them to their fields.
 pub static WIRE_LIMITS: &[WireLimit] = &[
+    WireLimit {
+        message: "gapscore.v1.GetPerceptionGapRequest",
+        field: "questions",
+        max: MAX_REQUESTED_QUESTIONS,
+        describe: |n| format!("at most {MAX_REQUESTED_QUESTIONS} questions are allowed, got {n}"),
+    },
     WireLimit {
         message: "gapscore.v1.SubmitSurveyResponsesRequest",
         field: "responses",
