@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bench;
+mod budgets;
 mod catalog;
 mod cluster;
 mod effort;
