@@ -205,10 +205,12 @@ impl Application {
         // the budgets (so a rate-limited call never holds a budget slot);
         // innermost, the scope in which the call's messages take their
         // decoded size from the server-wide budget.
+        let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
         let router = builder
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
             })
+            .layer(CutLayer(cut_rx))
             .layer(InFlightLayer::new(args.max_in_flight))
             .layer(AuthLayer::new(control.clone()))
             .layer(TenantRateLimitLayer::new(
@@ -261,7 +263,13 @@ impl Application {
             Ok(result) => result?.context("server failed")?,
             Err(_) => {
                 tracing::warn!("grace period over: cancelling remaining calls");
-                server.abort();
+                // Each connection is a task of its own, which aborting the
+                // server would leave running: the calls are cut here, their
+                // transactions dropped (rolled back), their answers sent.
+                let _ = cut_tx.send(true);
+                if tokio::time::timeout(CUT_WAIT, &mut server).await.is_err() {
+                    server.abort();
+                }
             }
         }
         tokio::join!(tenants.close(), control.close(), pool.close());
@@ -270,9 +278,75 @@ impl Application {
     }
 }
 
+/// How long cut calls have to send their answers before the server stops.
+const CUT_WAIT: Duration = Duration::from_secs(1);
+
+/// Cuts every call still running when its watch turns `true` (the end of
+/// the shutdown grace period), answering `UNAVAILABLE`: the call's future
+/// is dropped, which rolls back its open transaction.
+#[derive(Clone)]
+struct CutLayer(tokio::sync::watch::Receiver<bool>);
+
+impl<S> tower::Layer<S> for CutLayer {
+    type Service = Cut<S>;
+
+    fn layer(&self, inner: S) -> Cut<S> {
+        Cut {
+            inner,
+            cut: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Cut<S> {
+    inner: S,
+    cut: tokio::sync::watch::Receiver<bool>,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for Cut<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+    R: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let call = self.inner.call(request);
+        let mut cut = self.cut.clone();
+        Box::pin(async move {
+            tokio::select! {
+                result = call => result,
+                () = async {
+                    if cut.wait_for(|cut| *cut).await.is_err() {
+                        // The server is gone without a cut: nothing to do.
+                        std::future::pending::<()>().await;
+                    }
+                } => Ok(tonic::Status::unavailable(
+                    "the server is shutting down; the call was cut at the end of its grace period",
+                )
+                .into_http()),
+            }
+        })
+    }
+}
+
 /// Folds the perception-gap rollup's pending deltas every `interval`,
 /// tenant by tenant; a tenant whose fold fails is logged with its id and
-/// retried next tick while the others are folded. Aborting it mid-statement is safe: the fold is one statement, so it
+/// retried next tick while the others are folded. Aborting it
+/// mid-statement is safe: each tenant's fold is one statement, so it
 /// either commits or rolls back.
 async fn compact_rollup(pool: sqlx::PgPool, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);

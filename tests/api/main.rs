@@ -4,6 +4,7 @@
 mod bad_input;
 mod bench;
 mod bounded_work;
+mod budgets;
 mod catalog;
 mod cluster;
 mod decode_budget;
