@@ -11,7 +11,7 @@ use super::{
     scan::{ALLOCATION_EXTRA, STRING_EXTRA, Scan, map_bytes, scan, vec_bytes},
     schema::Schema,
 };
-use crate::proto::v1::*;
+use crate::{proto::v1::*, service::survey::MAX_SUBMITTED_THEMES};
 
 fn scan_of<M: Message + Name>(message: &M) -> Scan {
     scan_bytes::<M>(&message.encode_to_vec())
@@ -53,7 +53,7 @@ fn counts_at_their_limits_pass_and_one_more_is_named_by_its_path() {
         responses: (0..1000)
             .map(|i| {
                 response(if i == 0 {
-                    vec![answer(80); 100]
+                    vec![answer(MAX_SUBMITTED_THEMES); 100]
                 } else {
                     vec![]
                 })
@@ -67,7 +67,7 @@ fn counts_at_their_limits_pass_and_one_more_is_named_by_its_path() {
     let mut over = at_limits;
     over.responses.push(response(vec![]));
     over.responses[3].answers = vec![answer(1); 101];
-    over.responses[0].answers[1] = answer(81);
+    over.responses[0].answers[1] = answer(MAX_SUBMITTED_THEMES + 1);
     let found = scan_of(&over);
     // The message's own field first, then the nested ones in wire order.
     assert_eq!(
