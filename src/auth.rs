@@ -7,13 +7,15 @@
 //! keys exist. Keys are looked up on every call (an indexed primary-key
 //! read), which makes revocation take effect immediately.
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 use tonic::Status;
 
 use crate::{
     layer::{Check, check_layer},
-    service::ServiceError,
-    store::{self, StoreError},
+    service::{ServiceError, pool_probe::PoolProbe},
+    store,
 };
 
 /// Paths served without a key.
@@ -41,11 +43,16 @@ fn bearer_key<B>(request: &http::Request<B>) -> Option<&str> {
 #[derive(Clone)]
 pub struct AuthLayer {
     pool: PgPool,
+    /// Tells an exhausted pool from an unreachable database.
+    probe: Arc<PoolProbe>,
 }
 
 impl AuthLayer {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            probe: Arc::default(),
+        }
     }
 }
 
@@ -71,9 +78,9 @@ impl Check for AuthLayer {
                 Ok((request, ()))
             }
             Ok(None) => Err(unauthenticated()),
-            Err(err @ StoreError::Unavailable(_)) | Err(err @ StoreError::Internal(_)) => {
-                Err(Status::from(ServiceError::Store(err)))
-            }
+            Err(err) => Err(Status::from(ServiceError::Store(
+                self.probe.explain(&self.pool, err).await,
+            ))),
         }
     }
 }

@@ -37,19 +37,20 @@ pub fn tenant<T>(request: &Request<T>) -> Result<TenantId, tonic::Status> {
 /// Serves one RPC: `rpc` with the tenant the auth layer resolved and the
 /// request message (for a client stream, the stream); its error (a
 /// `ServiceError`, or the `Status` of a broken stream) becomes the
-/// call's status.
+/// call's status, a pool timeout first resolved by [`Services::explain`].
 pub async fn serve<M, R, E>(
     services: &Services,
     request: Request<M>,
     rpc: impl AsyncFnOnce(&Services, TenantId, M) -> Result<R, E>,
 ) -> Result<Response<R>, Status>
 where
-    Status: From<E>,
+    E: error::CallError,
 {
     let tenant = tenant(&request)?;
-    Ok(Response::new(
-        rpc(services, tenant, request.into_inner()).await?,
-    ))
+    match rpc(services, tenant, request.into_inner()).await {
+        Ok(response) => Ok(Response::new(response)),
+        Err(err) => Err(err.into_status(services).await),
+    }
 }
 
 /// Implements a tonic service trait as a routing table: each line

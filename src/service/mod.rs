@@ -15,6 +15,7 @@ pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;
 pub mod page;
+pub mod pool_probe;
 pub mod risk;
 pub mod scorecard;
 pub mod survey;
@@ -33,6 +34,8 @@ pub struct Services {
     pub pool: PgPool,
     /// The outcome calibration per tenant: ingest invalidates, loyalty reads.
     pub calibration: Arc<calibration::CalibrationCache>,
+    /// Tells an exhausted pool from an unreachable database ([`Services::explain`]).
+    pub pool_probe: Arc<pool_probe::PoolProbe>,
 }
 
 impl Services {
@@ -42,6 +45,7 @@ impl Services {
         Self {
             pool,
             calibration: Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
+            pool_probe: Arc::default(),
         }
     }
 }

@@ -21,25 +21,43 @@ pub async fn delete_customer_data(
     tenant: TenantId,
     customer_id: &str,
 ) -> StoreResult<ErasureCounts> {
-    let responses =
-        sqlx::query("DELETE FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2")
-            .bind(tenant.0)
-            .bind(customer_id)
-            .execute(&mut *conn)
-            .await?;
-    let journeys = sqlx::query("DELETE FROM journeys WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tenant.0)
-        .bind(customer_id)
-        .execute(&mut *conn)
-        .await?;
-    let outcomes = sqlx::query("DELETE FROM outcomes WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tenant.0)
-        .bind(customer_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(ErasureCounts {
-        survey_responses_deleted: responses.rows_affected() as i64,
-        journeys_deleted: journeys.rows_affected() as i64,
-        outcomes_deleted: outcomes.rows_affected() as i64,
+        survey_responses_deleted: delete_in_id_order(
+            conn,
+            tenant,
+            "survey_responses",
+            "respondent_id",
+            customer_id,
+        )
+        .await?,
+        journeys_deleted: delete_in_id_order(conn, tenant, "journeys", "customer_id", customer_id)
+            .await?,
+        outcomes_deleted: delete_in_id_order(conn, tenant, "outcomes", "customer_id", customer_id)
+            .await?,
     })
+}
+
+/// Deletes the tenant's rows of `table` whose `column` is `customer_id`,
+/// locking them first in id order (bytewise, `COLLATE "C"`, the order in
+/// which ingest upserts them): a plain `DELETE` locks in scan order, which
+/// can deadlock with a concurrent batch holding some of the same ids.
+async fn delete_in_id_order(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    table: &'static str,
+    column: &'static str,
+    customer_id: &str,
+) -> StoreResult<i64> {
+    // `table` and `column` are constants of this module, never input.
+    let sql = format!(
+        "DELETE FROM {table} WHERE tenant_id = $1 AND id IN (
+             SELECT id FROM {table} WHERE tenant_id = $1 AND {column} = $2
+             ORDER BY id COLLATE \"C\" FOR UPDATE)"
+    );
+    let deleted = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant.0)
+        .bind(customer_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted.rows_affected() as i64)
 }

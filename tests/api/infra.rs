@@ -77,7 +77,10 @@ fn test_settings_do_not_leak_into_the_run_command() {
         }
     }
     let script = std::fs::read_to_string(root.join("scripts/test")).unwrap();
-    assert!(script.contains("DATABASE_URL"), "scripts/test sets the tests' default");
+    assert!(
+        script.contains("DATABASE_URL"),
+        "scripts/test sets the tests' default"
+    );
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     assert!(readme.contains("```sh\ncargo run --release -- serve\n```"));
     assert!(readme.contains("```sh\nscripts/test\n```"));
