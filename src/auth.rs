@@ -19,7 +19,7 @@ use tonic::Status;
 
 use crate::{
     layer::{Check, check_layer},
-    service::ServiceError,
+    service::{ServiceError, pool_probe::PoolProbe},
     store::{self, StoreError},
 };
 
@@ -48,11 +48,16 @@ fn bearer_key<B>(request: &http::Request<B>) -> Option<&str> {
 #[derive(Clone)]
 pub struct AuthLayer {
     pool: PgPool,
+    /// Tells an exhausted pool from an unreachable database.
+    probe: Arc<PoolProbe>,
 }
 
 impl AuthLayer {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            probe: Arc::default(),
+        }
     }
 }
 
@@ -100,9 +105,9 @@ impl Check for AuthLayer {
                 Ok((request, ()))
             }
             Ok(None) => Err(unauthenticated()),
-            Err(err @ StoreError::Unavailable(_)) | Err(err @ StoreError::Internal(_)) => {
-                Err(Status::from(ServiceError::Store(err)))
-            }
+            Err(err) => Err(Status::from(ServiceError::Store(
+                self.probe.explain(&self.pool, err).await,
+            ))),
         }
     }
 }

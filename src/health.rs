@@ -1,5 +1,6 @@
 //! Keeps `grpc.health.v1` in step with the database: `NOT_SERVING` while
-//! PostgreSQL is unreachable, `SERVING` again when it returns, no restart.
+//! PostgreSQL is unreachable or read-only (a standby after a failover takes
+//! no ingest), `SERVING` again when it can take writes, no restart.
 
 use std::time::Duration;
 
@@ -24,18 +25,19 @@ pub async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Pings the database every `interval` and reports the result until the
-/// task is dropped. A ping that takes longer than the interval counts as down.
+/// Asks the database every `interval` whether it can take writes
+/// ([`crate::store::writable`]) and reports the result until the task is
+/// dropped. A check that takes longer than the interval counts as down.
 pub async fn watch_database(pool: PgPool, reporter: HealthReporter, interval: Duration) {
     let mut last: Option<bool> = None;
     loop {
         let up = matches!(
             tokio::time::timeout(
                 interval.max(Duration::from_millis(500)),
-                crate::store::ping(&pool)
+                crate::store::writable(&pool)
             )
             .await,
-            Ok(Ok(()))
+            Ok(Ok(true))
         );
         crate::metrics::record_database_up(up);
         crate::metrics::record_pool(&pool);
@@ -43,7 +45,7 @@ pub async fn watch_database(pool: PgPool, reporter: HealthReporter, interval: Du
             if up {
                 tracing::info!("database reachable: SERVING");
             } else {
-                tracing::warn!("database unreachable: NOT_SERVING");
+                tracing::warn!("database unreachable or read-only: NOT_SERVING");
             }
             let status = if up {
                 ServingStatus::Serving

@@ -153,8 +153,9 @@ where
                     Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
                         Ok(result) => result,
                         Err(_) => Ok(Status::deadline_exceeded(format!(
-                            "the call took longer than the server's {}s limit",
-                            limit.as_secs()
+                            "the call ran past its deadline ({} ms: the client's deadline \
+                             or the server's limit, whichever is shorter)",
+                            limit.as_millis()
                         ))
                         .into_http()),
                     },

@@ -5,7 +5,9 @@
 //! free-text comments) nor headers (which hold API keys).
 
 use std::{
+    collections::HashSet,
     fmt::Display,
+    sync::LazyLock,
     time::{Duration, Instant},
 };
 
@@ -81,18 +83,27 @@ pub fn error_chain(err: &anyhow::Error) -> String {
 }
 
 /// Adds the `rpc` span around every call (a check of [`crate::layer`]), and
-/// bounds unary calls by `unary_timeout`.
+/// bounds each call by its deadline: the client's `grpc-timeout`, and for
+/// unary calls also `unary_timeout`, whichever is shorter.
 ///
-/// The bound is here rather than tonic's server-wide timeout because that
-/// one also cuts off client streams, and a 50,000-record `Stream*` upload
-/// may rightly take longer than any single unary call. Client deadlines
-/// (`grpc-timeout`) are honoured by tonic for every call either way.
+/// The server's bound is here rather than tonic's server-wide timeout
+/// because that one also cuts off client streams, and a 50,000-record
+/// `Stream*` upload may rightly take longer than any single unary call.
+/// The client's deadline is enforced here too, a moment before tonic's own
+/// timer (which wraps every layer and answers `CANCELLED "Timeout
+/// expired"`), so the caller gets `DEADLINE_EXCEEDED` as the gRPC protocol
+/// says.
 #[derive(Clone, Copy, Default)]
 pub struct RpcSpanLayer {
     pub unary_timeout: Option<Duration>,
 }
 
 check_layer!(RpcSpanLayer);
+
+/// How much earlier than the client's deadline this layer answers, so that
+/// its timer fires before tonic's (which started first, see
+/// [`RpcSpanLayer`]) even on a loaded machine.
+const CLIENT_DEADLINE_MARGIN: Duration = Duration::from_millis(5);
 
 impl Check for RpcSpanLayer {
     type Guard = RpcSpan;
@@ -101,11 +112,18 @@ impl Check for RpcSpanLayer {
         &self,
         request: http::Request<B>,
     ) -> Result<(http::Request<B>, RpcSpan), Status> {
-        let method = request.uri().path().to_owned();
-        let time_limit = self.unary_timeout.filter(|_| !is_streaming(&method));
+        let path = request.uri().path();
+        let server_limit = self.unary_timeout.filter(|_| !is_streaming(path));
+        let client_limit =
+            client_deadline(request.headers()).map(|d| d.saturating_sub(CLIENT_DEADLINE_MARGIN));
+        let time_limit = match (server_limit, client_limit) {
+            (Some(server), Some(client)) => Some(server.min(client)),
+            (limit, None) | (None, limit) => limit,
+        };
+        let method = method_label(path);
         let span = tracing::info_span!(
             "rpc",
-            method = %method,
+            method,
             tenant = Empty,
             code = Empty,
             latency_ms = Empty
@@ -120,11 +138,78 @@ impl Check for RpcSpanLayer {
     }
 }
 
+/// The client's deadline from `grpc-timeout` (`<digits><unit>`, at most 8
+/// digits, unit one of `H M S m u n`: gRPC over HTTP/2); `None` when absent
+/// or malformed, as tonic treats it.
+fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Every RPC path this server serves (`/package.Service/Method`), read
+/// from the descriptor sets of gapscore, health and reflection.
+static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    use prost::Message;
+    let sets = [
+        crate::proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ];
+    let mut known = HashSet::new();
+    for bytes in sets {
+        // Compiled in by the build: a set that does not decode is a build bug,
+        // and leaves its methods `unknown` rather than failing calls.
+        let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) else {
+            continue;
+        };
+        for file in &set.file {
+            let package = file.package();
+            for service in &file.service {
+                for method in &service.method {
+                    let service = match package {
+                        "" => service.name().to_owned(),
+                        package => format!("{package}.{}", service.name()),
+                    };
+                    known.insert(format!("/{service}/{}", method.name()));
+                }
+            }
+        }
+    }
+    known
+});
+
+/// The `method` of a call's span and metrics: its path when it is an RPC
+/// this server serves, else `unknown`. Authentication answers before
+/// routing, so without this every random path a caller sends would become
+/// a new metric series.
+pub fn method_label(path: &str) -> &'static str {
+    KNOWN_METHODS
+        .get(path)
+        .map_or("unknown", |known| known.as_str())
+}
+
 /// One call's span: the call runs in it, and its code and latency are
 /// recorded in it (and in the metrics) when it answers.
 pub struct RpcSpan {
     span: Span,
-    method: String,
+    method: &'static str,
     time_limit: Option<Duration>,
     started: Instant,
 }
@@ -145,7 +230,7 @@ impl Guard for RpcSpan {
             Ok(response) => {
                 let code = grpc_code(response);
                 self.span.record("code", code);
-                crate::metrics::record_rpc(&self.method, code, elapsed);
+                crate::metrics::record_rpc(self.method, code, elapsed);
                 tracing::info!(code, "rpc finished");
             }
             Err(err) => {
@@ -206,6 +291,47 @@ mod tests {
             "/gapscore.v1.SurveyService/SubmitSurveyResponses"
         ));
         assert!(!is_streaming("/gapscore.v1.ScoringService/GetScorecard"));
+    }
+
+    #[test]
+    fn only_served_methods_keep_their_name_as_a_label() {
+        assert_eq!(
+            method_label("/gapscore.v1.SurveyService/SubmitSurveyResponses"),
+            "/gapscore.v1.SurveyService/SubmitSurveyResponses"
+        );
+        assert_eq!(
+            method_label("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+        assert_eq!(
+            method_label("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+        );
+        for path in ["/", "/x", "/gapscore.v1.SurveyService/Nope", "/a/b/c"] {
+            assert_eq!(method_label(path), "unknown", "{path}");
+        }
+    }
+
+    #[test]
+    fn the_client_deadline_is_read_as_grpc_encodes_it() {
+        let deadline = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("grpc-timeout", value.parse().unwrap());
+            client_deadline(&headers)
+        };
+        assert_eq!(deadline("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(deadline("3S"), Some(Duration::from_secs(3)));
+        assert_eq!(deadline("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(deadline("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            deadline("99999999u"),
+            Some(Duration::from_micros(99_999_999))
+        );
+        assert_eq!(deadline("5n"), Some(Duration::from_nanos(5)));
+        for bad in ["", "m", "12", "123456789S", "-1S", "1x", "1.5S"] {
+            assert_eq!(deadline(bad), None, "{bad:?}");
+        }
+        assert_eq!(client_deadline(&http::HeaderMap::new()), None);
     }
 
     #[test]

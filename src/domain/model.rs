@@ -22,6 +22,14 @@ use super::{
 /// fail with INTERNAL.
 pub const MAX_MODEL_NUMBER: f64 = 1_000_000.0;
 
+/// Smallest prior strength accepted (SPEC §7.5 asks only for > 0). A
+/// millionth of a pseudo-observation is already no prior at all beside one
+/// real outcome, so nothing a tenant could mean is refused; below it,
+/// MEDIUM's half strength and α = mean × strength run down into subnormal
+/// and zero doubles, where a Beta distribution no longer exists
+/// (5e-324 / 2 is 0) and its quantiles cannot be computed.
+pub const MIN_PRIOR_STRENGTH: f64 = 1e-6;
+
 /// Prior means of one outcome kind for the LOW and HIGH tiers (SPEC §7.2).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OutcomePriorMeans {
@@ -215,7 +223,7 @@ impl ProposedModel {
     /// Checks SPEC §7.5 — `min_group_size` ≥ 1, a confidence level in
     /// [`super::violations::CONFIDENCE_LEVELS`], weights from 0 to
     /// [`MAX_MODEL_NUMBER`], thresholds `0 < low ≤ high ≤ 100`,
-    /// `0 < prior_strength ≤ MAX_MODEL_NUMBER`, means in `[0, 1]` and every
+    /// `MIN_PRIOR_STRENGTH ≤ prior_strength ≤ MAX_MODEL_NUMBER`, means in `[0, 1]` and every
     /// outcome kind's prior given exactly once — and names every violation
     /// under `field` (`model.weights.minute`, `model.priors[2].low_mean`).
     pub fn validate(self, field: &str) -> Result<ScoringModel, Violations> {
@@ -239,10 +247,10 @@ impl ProposedModel {
         if !(high >= low && high <= 100.0) {
             v.add(format!("{field}.high_effort_from"), THRESHOLDS);
         }
-        if !(self.prior_strength > 0.0 && self.prior_strength <= MAX_MODEL_NUMBER) {
+        if !(MIN_PRIOR_STRENGTH..=MAX_MODEL_NUMBER).contains(&self.prior_strength) {
             v.add(
                 format!("{field}.prior_strength"),
-                "must be greater than 0 and at most 1,000,000",
+                "must be from 0.000001 (1e-6) to 1,000,000",
             );
         }
         let mut model = ScoringModel {
@@ -336,6 +344,22 @@ mod tests {
         );
         assert_eq!(json["weights"]["minute"], 0.5);
         assert_eq!(json["repurchase"]["low"], 0.94);
+    }
+
+    #[test]
+    fn a_subnormal_or_tiny_prior_strength_is_refused() {
+        for strength in [5e-324, f64::MIN_POSITIVE, 1e-300, 9.9e-7, 0.0, f64::NAN] {
+            let mut p = ProposedModel::from(&ScoringModel::default());
+            p.prior_strength = strength;
+            let v = p.validate("model").unwrap_err();
+            let fields: Vec<_> = v.items().iter().map(|(f, _)| f.as_str()).collect();
+            assert_eq!(fields, ["model.prior_strength"], "{strength:e}");
+        }
+        for strength in [MIN_PRIOR_STRENGTH, 1.0, MAX_MODEL_NUMBER] {
+            let mut p = ProposedModel::from(&ScoringModel::default());
+            p.prior_strength = strength;
+            assert!(p.validate("model").is_ok(), "{strength:e}");
+        }
     }
 
     #[test]

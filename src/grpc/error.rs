@@ -1,9 +1,11 @@
 //! [`ServiceError`] mapped to `tonic::Status`, in exactly one place.
 
+use std::time::Duration;
+
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
-use crate::service::{ServiceError, budget::BudgetExhausted};
+use crate::service::{ServiceError, Services, budget::BudgetExhausted};
 use crate::store::StoreError;
 
 /// Error domain reported in every `ErrorInfo`.
@@ -45,27 +47,92 @@ impl From<ServiceError> for Status {
             ServiceError::Aborted { reason, message } => {
                 with_info(Code::Aborted, message, reason, ErrorDetails::new())
             }
-            ServiceError::Store(StoreError::Unavailable(source)) => {
-                tracing::warn!(error = %source, "database unavailable");
-                let mut details = ErrorDetails::new();
-                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
-                with_info(
-                    Code::Unavailable,
-                    "the database is unavailable; retry later".into(),
-                    "DATABASE_UNAVAILABLE",
-                    details,
-                )
-            }
             ServiceError::Budget(exhausted) => exhausted.into(),
-            ServiceError::Store(StoreError::Internal(source)) => {
-                tracing::error!(error = ?source, "database error");
-                with_info(
-                    Code::Internal,
-                    "internal error".into(),
-                    "INTERNAL",
-                    ErrorDetails::new(),
-                )
-            }
+            ServiceError::Store(err) => store_status(err),
+        }
+    }
+}
+
+/// What an RPC handler fails with: a [`ServiceError`], or a `Status`
+/// already made (a broken client stream).
+pub trait CallError: Send {
+    /// The call's status; a pool timeout is first resolved against the
+    /// database's health ([`Services::explain`]).
+    fn into_status(self, services: &Services) -> impl Future<Output = Status> + Send;
+}
+
+impl CallError for ServiceError {
+    async fn into_status(self, services: &Services) -> Status {
+        services.explain(self).await.into()
+    }
+}
+
+impl CallError for Status {
+    async fn into_status(self, _: &Services) -> Status {
+        self
+    }
+}
+
+/// How long a client should wait before retrying a transient failure.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A transaction conflict clears as soon as the other transaction ends.
+const RETRY_CONFLICT_AFTER: Duration = Duration::from_millis(100);
+
+/// SPEC §14's code table: every store failure that a retry can cure says
+/// so with `RetryInfo`; only `INTERNAL` does not.
+fn store_status(err: StoreError) -> Status {
+    let retryable = |code, message: String, reason, after| {
+        let mut details = ErrorDetails::new();
+        details.set_retry_info(Some(after));
+        with_info(code, message, reason, details)
+    };
+    match err {
+        StoreError::Unavailable { outage, source } => {
+            tracing::warn!(error = %source, reason = outage.reason(), "database unavailable");
+            retryable(
+                Code::Unavailable,
+                format!("{}; retry later", outage.describe()),
+                outage.reason(),
+                RETRY_AFTER,
+            )
+        }
+        StoreError::PoolExhausted => {
+            tracing::warn!("database pool exhausted");
+            retryable(
+                Code::ResourceExhausted,
+                "every database connection is busy; retry later".into(),
+                "DATABASE_POOL_EXHAUSTED",
+                RETRY_AFTER,
+            )
+        }
+        StoreError::Conflict(source) => {
+            tracing::warn!(error = %source, "transaction conflict after retries");
+            retryable(
+                Code::Aborted,
+                "the write conflicted with concurrent writes of the same records; \
+                 retry it (it is idempotent)"
+                    .into(),
+                "TRANSACTION_CONFLICT",
+                RETRY_CONFLICT_AFTER,
+            )
+        }
+        StoreError::Cancelled(source) => {
+            tracing::warn!(error = %source, "database statement cancelled");
+            with_info(
+                Code::DeadlineExceeded,
+                "a database statement ran out of time and was cancelled".into(),
+                "STATEMENT_CANCELLED",
+                ErrorDetails::new(),
+            )
+        }
+        StoreError::Internal(source) => {
+            tracing::error!(error = ?source, "database error");
+            with_info(
+                Code::Internal,
+                "internal error".into(),
+                "INTERNAL",
+                ErrorDetails::new(),
+            )
         }
     }
 }

@@ -50,7 +50,7 @@ impl<M> FromRequest<M> for M {
 /// Serves one RPC: `rpc` with the tenant the auth layer resolved and the
 /// request message (for a client stream, the stream); its error (a
 /// `ServiceError`, or the `Status` of a broken stream) becomes the
-/// call's status.
+/// call's status, a pool timeout first resolved by [`Services::explain`].
 pub async fn serve<M, I, R, E>(
     services: &Services,
     request: Request<M>,
@@ -58,12 +58,13 @@ pub async fn serve<M, I, R, E>(
 ) -> Result<Response<R>, Status>
 where
     I: FromRequest<M>,
-    Status: From<E>,
+    E: error::CallError,
 {
     let tenant = tenant(&request)?;
-    Ok(Response::new(
-        rpc(services, tenant, I::from_request(request)).await?,
-    ))
+    match rpc(services, tenant, I::from_request(request)).await {
+        Ok(response) => Ok(Response::new(response)),
+        Err(err) => Err(err.into_status(services).await),
+    }
 }
 
 /// Implements a tonic service trait as a routing table: each line

@@ -163,12 +163,15 @@ pub struct Posterior {
 /// mean' = α'/(α' + β'),  interval = Beta(α', β') quantiles at (1 ∓ c)/2
 /// ```
 ///
-/// # Panics
-/// If the prior has `strength ≤ 0` or a mean outside `[0, 1]` (a model
-/// with such a prior is rejected by `domain::model`).
+/// A prior without weight and no outcomes (α + β = 0, which a valid model
+/// cannot give but a model stored before `MIN_PRIOR_STRENGTH` could) has
+/// the limits of a vanishing strength: the prior mean, its Bernoulli
+/// variance m(1 − m), and the whole of `[0, 1]` as its interval, so that no
+/// report panics or shows NaN.
 pub fn posterior(prior: &Prior, occurred: u64, not_occurred: u64, confidence: f64) -> Posterior {
     let alpha = prior.alpha() + occurred as f64;
     let beta = prior.beta() + not_occurred as f64;
+    let vague = prior.mean.clamp(0.0, 1.0);
     Posterior {
         prior_mean: prior.mean,
         prior_strength: prior.strength,
@@ -177,9 +180,10 @@ pub fn posterior(prior: &Prior, occurred: u64, not_occurred: u64, confidence: f6
         occurrences: occurred,
         alpha,
         beta,
-        mean: beta_mean(alpha, beta),
-        variance: beta_variance(alpha, beta),
-        interval: beta_credible_interval(alpha, beta, confidence),
+        mean: beta_mean(alpha, beta).unwrap_or(vague),
+        variance: beta_variance(alpha, beta).unwrap_or(vague * (1.0 - vague)),
+        interval: beta_credible_interval(alpha, beta, confidence)
+            .unwrap_or(Interval::new(0.0, 1.0)),
     }
 }
 
@@ -379,7 +383,7 @@ pub fn loyalty_risk(
             OutcomeRisk {
                 kind,
                 expected_share: moments.map(|(mean, _)| mean),
-                interval: moments.map(|(mean, var)| {
+                interval: moments.zip(z).map(|((mean, var), z)| {
                     let half = z * var.sqrt();
                     Interval::new(mean - half, mean + half).clamped(0.0, 1.0)
                 }),

@@ -49,16 +49,12 @@ impl Interval {
 ///
 /// e.g. 0.95 → 1.959964, 0.90 → 1.644854, 0.99 → 2.575829.
 ///
-/// # Panics
-/// If `level` is not strictly between 0 and 1 (a programming error: every
-/// level a caller can ask for is checked against
-/// `domain::violations::CONFIDENCE_LEVELS` first).
-pub fn z_for_confidence(level: f64) -> f64 {
-    assert!(
-        level > 0.0 && level < 1.0,
-        "confidence level must be in (0, 1), got {level}"
-    );
-    standard_normal().inverse_cdf(0.5 + level / 2.0)
+/// `None` unless `level` is strictly between 0 and 1 (every level a caller
+/// can ask for is checked against `domain::violations::CONFIDENCE_LEVELS`
+/// first; nothing reachable from a request may panic, so this says so
+/// rather than asserting).
+pub fn z_for_confidence(level: f64) -> Option<f64> {
+    (level > 0.0 && level < 1.0).then(|| standard_normal().inverse_cdf(0.5 + level / 2.0))
 }
 
 fn standard_normal() -> Normal {
@@ -79,12 +75,13 @@ fn standard_normal() -> Normal {
 /// "8% of customers agree" case. At `x = 0` the lower bound is exactly 0 and
 /// at `x = n` the upper bound is exactly 1.
 ///
-/// `None` when `n = 0` (no share exists) or `x > n` (invalid input).
+/// `None` when `n = 0` (no share exists), `x > n` or the confidence level
+/// is outside `(0, 1)` (invalid input).
 pub fn wilson_interval(successes: u64, n: u64, confidence: f64) -> Option<Interval> {
     if n == 0 || successes > n {
         return None;
     }
-    let z = z_for_confidence(confidence);
+    let z = z_for_confidence(confidence)?;
     let n_f = n as f64;
     let p = successes as f64 / n_f;
     let z2 = z * z;
@@ -164,11 +161,10 @@ pub fn pooled_z_test_p_value(x1: u64, n1: u64, x2: u64, n2: u64) -> f64 {
 
 /// Mean of a Beta(α, β) distribution: `α / (α + β)`.
 ///
-/// # Panics
-/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0` (see [`beta_credible_interval`]).
-pub fn beta_mean(alpha: f64, beta: f64) -> f64 {
-    check_beta_parameters(alpha, beta);
-    alpha / (alpha + beta)
+/// `None` unless `α ≥ 0`, `β ≥ 0` and `0 < α + β < ∞` (see
+/// [`beta_parameters_valid`]).
+pub fn beta_mean(alpha: f64, beta: f64) -> Option<f64> {
+    beta_parameters_valid(alpha, beta).then(|| alpha / (alpha + beta))
 }
 
 /// Variance of a Beta(α, β) distribution:
@@ -181,13 +177,10 @@ pub fn beta_mean(alpha: f64, beta: f64) -> f64 {
 /// set one, SPEC §7.5) `(α + β)²` underflows to 0 and the first form is
 /// 0/0 = NaN, while the mean stays exact.
 ///
-/// # Panics
-/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0`.
-pub fn beta_variance(alpha: f64, beta: f64) -> f64 {
-    check_beta_parameters(alpha, beta);
-    let s = alpha + beta;
-    let mean = alpha / s;
-    mean * (1.0 - mean) / (s + 1.0)
+/// `None` on the parameters [`beta_mean`] refuses.
+pub fn beta_variance(alpha: f64, beta: f64) -> Option<f64> {
+    let mean = beta_mean(alpha, beta)?;
+    Some(mean * (1.0 - mean) / (alpha + beta + 1.0))
 }
 
 /// Equal-tailed credible interval of a Beta(α, β) distribution:
@@ -198,35 +191,58 @@ pub fn beta_variance(alpha: f64, beta: f64) -> f64 {
 ///
 /// with `F⁻¹` the Beta quantile function (statrs `Beta::inverse_cdf`).
 ///
-/// A zero shape parameter is the limit of a prior mean of exactly 0 or 1
-/// (a tenant may set one, SPEC §7.5): the distribution is then a point mass
-/// and the interval is `[0, 0]` (α = 0) or `[1, 1]` (β = 0).
+/// statrs's quantile is used only where it is known to answer (both shapes
+/// from [`SMALL_SHAPE`] to [`LARGE_SHAPE`]: outside, it loops without end,
+/// e.g. Beta(0.5, 1e7) or Beta(1e-300, 1e6), or returns bounds out of
+/// order). Elsewhere the interval is the distribution's limit, so that no
+/// input a tenant's model and outcomes can produce hangs or panics a call:
+/// - a shape above [`LARGE_SHAPE`] (a prior strength near its maximum, or
+///   millions of outcomes): the normal limit, `mean ± z·sd` clipped to
+///   `[0, 1]` (sd ≤ 0.0005 there, so the bounds are off by less than that);
+/// - a shape below [`SMALL_SHAPE`] (including zero, a prior mean of exactly
+///   0 or 1, SPEC §7.5): the small-shape limit, two point masses at 0 and 1
+///   with P(1) = α/(α + β), each bound 0 or 1 by which masses the tails
+///   leave out — `[0, 0]` for α → 0, `[1, 1]` for β → 0.
 ///
-/// # Panics
-/// Unless `α ≥ 0`, `β ≥ 0` and `α + β > 0` (guaranteed by a valid prior
-/// model: `prior_strength > 0`), or if `confidence` is outside `(0, 1)`.
-pub fn beta_credible_interval(alpha: f64, beta: f64, confidence: f64) -> Interval {
-    check_beta_parameters(alpha, beta);
-    assert!(
-        confidence > 0.0 && confidence < 1.0,
-        "confidence level must be in (0, 1), got {confidence}"
-    );
-    if alpha == 0.0 {
-        return Interval::new(0.0, 0.0);
-    }
-    if beta == 0.0 {
-        return Interval::new(1.0, 1.0);
-    }
-    let dist = Beta::new(alpha, beta).expect("shape parameters checked above");
+/// `None` on the parameters [`beta_mean`] refuses, or a confidence level
+/// outside `(0, 1)`.
+pub fn beta_credible_interval(alpha: f64, beta: f64, confidence: f64) -> Option<Interval> {
+    let mean = beta_mean(alpha, beta)?;
+    let z = z_for_confidence(confidence)?;
     let tail = (1.0 - confidence) / 2.0;
-    Interval::new(dist.inverse_cdf(tail), dist.inverse_cdf(1.0 - tail)).clamped(0.0, 1.0)
+    let normal = || {
+        let sd = (mean * (1.0 - mean) / (alpha + beta + 1.0)).sqrt();
+        Interval::new(mean - z * sd, mean + z * sd).clamped(0.0, 1.0)
+    };
+    if alpha.max(beta) > LARGE_SHAPE {
+        return Some(normal());
+    }
+    if alpha.min(beta) < SMALL_SHAPE {
+        let bound = |at_one: bool| if at_one { 1.0 } else { 0.0 };
+        return Some(Interval::new(bound(1.0 - mean <= tail), bound(mean > tail)));
+    }
+    let quantiles = Beta::new(alpha, beta)
+        .ok()
+        .map(|dist| Interval::new(dist.inverse_cdf(tail), dist.inverse_cdf(1.0 - tail)))
+        .filter(|ci| 0.0 <= ci.lower && ci.lower <= ci.upper && ci.upper <= 1.0);
+    Some(quantiles.unwrap_or_else(normal))
 }
 
-fn check_beta_parameters(alpha: f64, beta: f64) {
-    assert!(
-        alpha >= 0.0 && beta >= 0.0 && alpha + beta > 0.0 && (alpha + beta).is_finite(),
-        "Beta parameters must satisfy α ≥ 0, β ≥ 0, α + β > 0; got α = {alpha}, β = {beta}"
-    );
+/// The smallest Beta shape whose quantiles statrs is asked for (see
+/// [`beta_credible_interval`]). Probed: from here to [`LARGE_SHAPE`] at
+/// every confidence level from 0.5 to 0.999 it answers at once.
+pub const SMALL_SHAPE: f64 = 1e-6;
+
+/// The largest Beta shape whose quantiles statrs is asked for; at 1e7 it
+/// loops without end against a small other shape.
+pub const LARGE_SHAPE: f64 = 1e6;
+
+/// Whether (α, β) are the shape parameters of a Beta distribution or of
+/// its point-mass limits: `α ≥ 0`, `β ≥ 0`, `0 < α + β < ∞`. A valid prior
+/// model (`prior_strength` from [`crate::domain::model::MIN_PRIOR_STRENGTH`])
+/// always gives them; a row stored before that bound may not.
+pub fn beta_parameters_valid(alpha: f64, beta: f64) -> bool {
+    alpha >= 0.0 && beta >= 0.0 && alpha + beta > 0.0 && (alpha + beta).is_finite()
 }
 
 /// Cosine similarity of two vectors:
@@ -239,17 +255,13 @@ fn check_beta_parameters(alpha: f64, beta: f64) {
 /// two profiles are proportional, 0 when they share nothing. The result is
 /// clamped to `[−1, 1]` against rounding.
 ///
-/// `None` when either vector is empty or all zeros (no direction to compare).
-///
-/// # Panics
-/// If the vectors have different lengths (a programming error: both must be
-/// indexed by the same themes).
+/// `None` when either vector is empty or all zeros (no direction to
+/// compare), or when their lengths differ (both must be indexed by the same
+/// themes; a mismatch is a bug, answered without a panic).
 pub fn cosine_similarity(a: &[f64], b: &[f64]) -> Option<f64> {
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "cosine similarity needs vectors of equal length"
-    );
+    if a.len() != b.len() {
+        return None;
+    }
     let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let norm_a = a.iter().map(|x| x * x).sum::<f64>().sqrt();
     let norm_b = b.iter().map(|x| x * x).sum::<f64>().sqrt();

@@ -16,6 +16,7 @@ pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;
 pub mod page;
+pub mod pool_probe;
 pub mod risk;
 pub mod scorecard;
 pub mod survey;
@@ -39,6 +40,8 @@ pub struct Services {
     pub calibration: Arc<calibration::CalibrationCache>,
     /// Each tenant's share of the pool (`None`: unlimited).
     db_budget: Option<Arc<budget::DbBudget>>,
+    /// Tells an exhausted pool from an unreachable database ([`Services::explain`]).
+    pub pool_probe: Arc<pool_probe::PoolProbe>,
 }
 
 impl Services {
@@ -50,6 +53,7 @@ impl Services {
             pool,
             calibration: Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
             db_budget: None,
+            pool_probe: Arc::default(),
         }
     }
 

@@ -103,7 +103,7 @@ pub async fn submit(
         (batch, catalog, checked)
     })
     .await;
-    let mut records = checked?;
+    let records = checked?;
     let keys = answered_keys(&records);
     let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
     write::ingest(
@@ -115,15 +115,19 @@ pub async fn submit(
             // The questions stay share-locked until commit, so their scales
             // cannot change between validation and the write.
             let locked = responses::lock_questions(conn, tenant, &keys).await?;
-            if !unchanged(&locked, &catalog, &keys) {
+            let rechecked;
+            let records = if unchanged(&locked, &catalog, &keys) {
+                &records
+            } else {
                 // Rare (a concurrent UpsertQuestion or removal); the check is
                 // linear, so repeating it under the locks is cheap.
                 let mut current = catalog_map(&catalog);
                 current.retain(|key, _| keys.binary_search_by(|k| k.as_str().cmp(key)).is_err());
                 current.extend(locked.iter().map(|q| (q.key.as_str(), q)));
-                records = check_batch(&batch, &current)?;
-            }
-            Ok(responses::upsert(conn, tenant, &records).await?)
+                rechecked = check_batch(&batch, &current)?;
+                &rechecked
+            };
+            Ok(responses::upsert(conn, tenant, records).await?)
         },
     )
     .await

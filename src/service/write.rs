@@ -1,16 +1,17 @@
 //! What every write path shares: the transaction the service owns, the
 //! calibration cache told of the write in one place, the ingest counters
 //! bumped only for what committed, the shape of a field a transport
-//! converted, and the once-per-batch rule for ids.
+//! converted, the once-per-batch rule for ids, and the retry of a
+//! transaction that lost a deadlock.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use sqlx::PgConnection;
 
-use super::{ServiceResult, Services};
+use super::{ServiceError, ServiceResult, Services};
 use crate::{
     domain::{IngestCounts, TenantId, Violations},
-    store::customers,
+    store::{StoreError, customers},
 };
 
 /// A field a transport converted from its wire form (a timestamp, an enum
@@ -31,9 +32,19 @@ pub fn converted<T: Copy>(v: &mut Violations, path: String, field: &Converted<T>
     }
 }
 
-/// Runs `write` in one transaction of its own and commits it.
+/// How many times a transaction that lost a deadlock or a serialization
+/// conflict (`StoreError::Conflict`) runs again before the caller is told
+/// `ABORTED` (with `RetryInfo`). The writes are idempotent and the whole of
+/// each runs in one transaction, so a run again is safe; writes take their
+/// row locks in one canonical order (by id), so a conflict is rare and a
+/// second run almost always wins.
+pub const CONFLICT_RETRIES: u32 = 3;
+
+/// Runs `write` in one transaction of its own and commits it, running it
+/// again (from the start, in a new transaction) after a deadlock or
+/// serialization failure, at most [`CONFLICT_RETRIES`] times.
 ///
-/// The calibration cache is told after the commit *attempt*, whatever its
+/// The calibration cache is told after each commit *attempt*, whatever its
 /// outcome: a commit whose reply was lost may still stand, and a reader
 /// must not keep a calibration computed before it (see
 /// [`super::calibration`]). A failure before the commit rolls back, so there
@@ -41,7 +52,7 @@ pub fn converted<T: Copy>(v: &mut Violations, path: String, field: &Converted<T>
 pub async fn transaction<T>(
     services: &Services,
     tenant: TenantId,
-    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T> + Clone,
 ) -> ServiceResult<T> {
     transaction_telling(services, tenant, |_| true, write).await
 }
@@ -51,18 +62,51 @@ pub async fn transaction<T>(
 async fn transaction_telling<T>(
     services: &Services,
     tenant: TenantId,
-    changed: impl FnOnce(&T) -> bool,
-    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T>,
+    changed: impl Fn(&T) -> bool,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<T> + Clone,
 ) -> ServiceResult<T> {
-    let db = services.db(tenant, 1).await?;
-    let mut tx = db.begin().await?;
-    let value = write(&mut tx).await?;
-    let committed = tx.commit().await;
-    if changed(&value) {
-        services.calibration.wrote(tenant);
+    let mut retries = 0;
+    loop {
+        // A transaction that failed is rolled back explicitly (not on
+        // drop), so its locks are gone before a retry starts.
+        // Each run gets its own copy of `write` (its captures are
+        // references to the validated batch).
+        let write = write.clone();
+        let run = async {
+            let db = services.db(tenant, 1).await?;
+            let mut tx = db.begin().await?;
+            let value = match write(&mut tx).await {
+                Ok(value) => value,
+                Err(err) => {
+                    tx.rollback().await.ok();
+                    return Err(err);
+                }
+            };
+            let committed = tx.commit().await;
+            if changed(&value) {
+                services.calibration.wrote(tenant);
+            }
+            committed?;
+            Ok(value)
+        };
+        match run.await {
+            Err(ServiceError::Store(StoreError::Conflict(err))) if retries < CONFLICT_RETRIES => {
+                retries += 1;
+                tracing::debug!(retries, error = %err, "transaction conflict; running it again");
+                tokio::time::sleep(conflict_backoff(retries)).await;
+            }
+            Err(err) => return Err(services.explain(err).await),
+            Ok(value) => return Ok(value),
+        }
     }
-    committed?;
-    Ok(value)
+}
+
+/// The pause before retry `n` (1, 2, ...): 10 ms, 20 ms, 40 ms, ... with
+/// up to as much again at random, so two transactions that deadlocked on
+/// each other do not meet again in step.
+fn conflict_backoff(n: u32) -> Duration {
+    let base = Duration::from_millis(10) * 2u32.saturating_pow(n.saturating_sub(1));
+    base + base.mul_f64(rand::random::<f64>())
 }
 
 /// Runs an ingest `write` of records of `customers` in one transaction of
@@ -78,10 +122,10 @@ pub async fn ingest(
     tenant: TenantId,
     kind: &'static str,
     customers: &[&str],
-    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts>,
+    write: impl AsyncFnOnce(&mut PgConnection) -> ServiceResult<IngestCounts> + Clone,
 ) -> ServiceResult<IngestCounts> {
     let changed = |c: &IngestCounts| c.inserted > 0 || c.updated > 0;
-    let counts = transaction_telling(services, tenant, changed, async |conn| {
+    let counts = transaction_telling(services, tenant, changed, async move |conn| {
         customers::fence_writes(conn, tenant, customers).await?;
         write(conn).await
     })

@@ -66,8 +66,9 @@ pub struct JourneyFilter {
 }
 
 /// Inserts new journeys, replaces changed ones (row and touchpoints) and
-/// leaves identical ones alone, inside the caller's transaction. Ids must be
-/// unique within `journeys` (the caller validates this).
+/// leaves identical ones alone, inside the caller's transaction, locking
+/// rows in id order. Ids must be unique within `journeys` (the caller
+/// validates this).
 pub async fn upsert_journeys(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -76,6 +77,11 @@ pub async fn upsert_journeys(
     if journeys.is_empty() {
         return Ok(IngestCounts::default());
     }
+    // One lock order (by id, bytewise, as every write path and erasure
+    // take them) keeps two overlapping concurrent batches from deadlocking
+    // on each other's rows, whatever order their requests listed them in.
+    let mut journeys: Vec<&NewJourney> = journeys.iter().collect();
+    journeys.sort_unstable_by(|a, b| a.journey.id.cmp(&b.journey.id));
     let n = journeys.len();
     let mut ids = Vec::with_capacity(n);
     let mut customer_ids = Vec::with_capacity(n);
@@ -94,7 +100,7 @@ pub async fn upsert_journeys(
     let mut has_assisted = Vec::with_capacity(n);
     let mut first_assisted_resolved = Vec::with_capacity(n);
     let mut distinct_channels = Vec::with_capacity(n);
-    for new in journeys {
+    for new in &journeys {
         let (j, c) = (&new.journey, &new.journey.components);
         ids.push(j.id.as_str());
         customer_ids.push(j.customer_id.as_str());

@@ -27,30 +27,119 @@ use sqlx::{
 /// Embedded migrations, run at start and by `gapscore migrate`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A storage failure, split by what the caller can do about it.
+/// A storage failure, split by what the caller can do about it (SPEC §14's
+/// code table: each variant is one answer the transport gives).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database cannot be reached or is shutting down: retryable.
-    #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    /// The database cannot do any work right now, for the reason in
+    /// `outage`: retry later, against the same or another replica.
+    #[error("database unavailable ({}): {source}", outage.describe())]
+    Unavailable {
+        outage: Outage,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The database is healthy but every pooled connection stayed busy for
+    /// the whole acquire timeout: the service is overloaded, not the
+    /// database down. Only the service can tell this from an outage (a
+    /// pool also times out while it cannot connect), so the store never
+    /// builds it; see `service::pool_probe`.
+    #[error("no database connection became free in time")]
+    PoolExhausted,
+    /// A deadlock (40P01) or serialization failure (40001): the transaction
+    /// was rolled back because of a concurrent one, and running it again is
+    /// expected to succeed.
+    #[error("transaction conflict: {0}")]
+    Conflict(#[source] sqlx::Error),
+    /// A statement was cancelled (57014): its `statement_timeout` expired
+    /// or someone cancelled it.
+    #[error("statement cancelled: {0}")]
+    Cancelled(#[source] sqlx::Error),
     /// Anything else the database reported: a bug or a broken invariant.
     #[error("database error: {0}")]
     Internal(#[source] sqlx::Error),
 }
 
+/// Why the database cannot do the work now. Each is retryable, and each
+/// has its own `ErrorInfo` reason so an operator sees at once which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Not reachable, shutting down, out of connection slots, or the pool
+    /// is closed (the service is stopping).
+    Unreachable,
+    /// A read-only transaction (25006): after a failover the service is
+    /// talking to a standby.
+    ReadOnly,
+    /// Disk full (53100).
+    DiskFull,
+    /// Out of memory (53200).
+    OutOfMemory,
+}
+
+impl Outage {
+    /// The `ErrorInfo` reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Outage::Unreachable => "DATABASE_UNAVAILABLE",
+            Outage::ReadOnly => "DATABASE_READ_ONLY",
+            Outage::DiskFull => "DATABASE_DISK_FULL",
+            Outage::OutOfMemory => "DATABASE_OUT_OF_MEMORY",
+        }
+    }
+
+    /// For messages and logs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outage::Unreachable => "the database is unavailable",
+            Outage::ReadOnly => "the database is read-only (a standby after a failover?)",
+            Outage::DiskFull => "the database's disk is full",
+            Outage::OutOfMemory => "the database is out of memory",
+        }
+    }
+}
+
+impl StoreError {
+    /// A pool timeout, the one error whose meaning depends on the
+    /// database's health at the time (see [`StoreError::PoolExhausted`]).
+    pub fn is_pool_timeout(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable {
+                source: sqlx::Error::PoolTimedOut,
+                ..
+            }
+        )
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if is_unavailable(&err) {
-            StoreError::Unavailable(err)
-        } else {
-            StoreError::Internal(err)
+        let code = match &err {
+            sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+            _ => None,
+        };
+        let outage = match code.as_deref() {
+            Some("40P01" | "40001") => return StoreError::Conflict(err),
+            Some("57014") => return StoreError::Cancelled(err),
+            Some("25006") => Outage::ReadOnly,
+            Some("53100") => Outage::DiskFull,
+            Some("53200") => Outage::OutOfMemory,
+            _ if is_unavailable(&err) => Outage::Unreachable,
+            _ => return StoreError::Internal(err),
+        };
+        StoreError::Unavailable {
+            outage,
+            source: err,
         }
     }
 }
 
 /// Whether an error means "the database is not there right now" (retry later)
 /// rather than "the query is wrong". Connection exceptions (SQLSTATE class 08),
-/// shutdowns (57P01-57P03) and too-many-connections (53300) count as outages.
+/// shutdowns (57P01-57P03) and too-many-connections (53300) count as outages,
+/// and so does a pool timeout (the pool cannot tell an unreachable database
+/// from busy connections; the service refines it, see
+/// [`StoreError::PoolExhausted`]).
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
@@ -253,8 +342,29 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A cheap round trip used by the health watcher.
-pub async fn ping(pool: &PgPool) -> StoreResult<()> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
+/// Whether the database can take writes, in one cheap round trip for the
+/// health watcher. `SELECT 1` alone succeeds on a standby after a failover
+/// (or with `default_transaction_read_only` on), where every ingest would
+/// fail, so the session's read-only state is asked for as well.
+pub async fn writable(pool: &PgPool) -> StoreResult<bool> {
+    let read_only: bool = sqlx::query_scalar(
+        "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(!read_only)
+}
+
+/// Whether the database accepts a new connection within `within`, on a
+/// connection of its own (not from the pool, which may be the thing that
+/// is exhausted). Tells an exhausted pool from an unreachable database.
+pub async fn accepts_connections(pool: &PgPool, within: Duration) -> bool {
+    let options = pool.connect_options();
+    match tokio::time::timeout(within, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            conn.close().await.ok();
+            true
+        }
+        _ => false,
+    }
 }

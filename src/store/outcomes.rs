@@ -28,8 +28,9 @@ pub struct OutcomeFilter {
 }
 
 /// Inserts new outcomes, replaces changed ones and leaves identical ones
-/// alone, in one statement inside the caller's transaction. Ids must be
-/// unique within `outcomes` (the caller validates this).
+/// alone, in one statement inside the caller's transaction, locking rows in
+/// id order. Ids must be unique within `outcomes` (the caller validates
+/// this).
 pub async fn upsert_outcomes(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -38,6 +39,11 @@ pub async fn upsert_outcomes(
     if outcomes.is_empty() {
         return Ok(IngestCounts::default());
     }
+    // One lock order (by id, bytewise, as every write path and erasure
+    // take them) keeps two overlapping concurrent batches from deadlocking
+    // on each other's rows, whatever order their requests listed them in.
+    let mut outcomes: Vec<&Outcome> = outcomes.iter().collect();
+    outcomes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let ids: Vec<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
     let customer_ids: Vec<&str> = outcomes.iter().map(|o| o.customer_id.as_str()).collect();
     let kinds: Vec<i16> = outcomes.iter().map(|o| o.kind).collect();

@@ -217,3 +217,31 @@ fn extreme_prior_means_are_point_masses() {
     );
     assert!(p.mean > 0.0 && p.interval.upper > p.interval.lower);
 }
+
+#[test]
+fn a_prior_without_weight_has_finite_figures_and_no_panic() {
+    // Issue 11, finding 10: a stored prior_strength of 5e-324 gives MEDIUM
+    // a strength of 0 (5e-324 / 2 rounds to 0), so α = β = 0.
+    let model = PriorModel {
+        prior_strength: 5e-324,
+        ..PriorModel::default()
+    };
+    for tier in EffortTier::ALL {
+        for kind in OutcomeKind::ALL {
+            let prior = model.prior(tier, kind);
+            for (occurred, not_occurred) in [(0, 0), (1, 0), (0, 3), (2, 5)] {
+                let p = posterior(&prior, occurred, not_occurred, 0.95);
+                for x in [p.mean, p.variance, p.interval.lower, p.interval.upper] {
+                    assert!(
+                        x.is_finite() && (0.0..=1.0).contains(&x),
+                        "{tier:?} {kind:?}: {p:?}"
+                    );
+                }
+            }
+        }
+    }
+    let medium = model.prior(EffortTier::Medium, OutcomeKind::NegativeWordOfMouth);
+    let p = posterior(&medium, 0, 0, 0.95);
+    assert_eq!(p.mean, medium.mean);
+    assert_eq!(p.interval, Interval::new(0.0, 1.0));
+}
