@@ -13,7 +13,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -26,7 +26,7 @@ use gapscore::proto::v1::{
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Status, transport::Endpoint};
+use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
@@ -35,6 +35,7 @@ use crate::{
     helpers::{
         Authed, Clients, TestApp,
         app::wait_for_health,
+        child::ChildServer,
         error_reason,
         internals::{create_tenant, migrate},
         rating, response, spawn_app, tp,
@@ -690,61 +691,19 @@ async fn faults_database_crash_and_restart_during_streams_and_unary_load() {
 
 // ----------------------------------------------------------------- SIGTERM
 
-/// The real binary as a child process, killed if the test ends early.
-struct ChildServer(Child);
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[sqlx::test]
 async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool) {
     const GRACE_SECS: u64 = 3;
-    let options = pool.connect_options();
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let url = format!(
-        "postgres://{}@{}:{}/{database}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port()
-    );
     let (tenant, key) = create_tenant(&pool, "acme").await;
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let logs = || {
-        if std::env::var_os("TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        }
-    };
-    let mut server = ChildServer(
-        Command::new(env!("CARGO_BIN_EXE_gapscore"))
-            .arg("serve")
-            .env("DATABASE_URL", &url)
-            .env("GAPSCORE_LISTEN", addr.to_string())
-            .env("GAPSCORE_SHUTDOWN_GRACE_SECS", GRACE_SECS.to_string())
-            .env("GAPSCORE_HEALTH_INTERVAL_MS", "200")
-            .env("GAPSCORE_DB_ACQUIRE_TIMEOUT_MS", "1000")
-            .stdout(logs())
-            .stderr(logs())
-            .spawn()
-            .expect("the gapscore binary starts"),
-    );
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
-    wait_for_health(&channel, ServingStatus::Serving, Duration::from_secs(30)).await;
+    let mut server = ChildServer::start(
+        &pool,
+        &[
+            ("GAPSCORE_SHUTDOWN_GRACE_SECS", GRACE_SECS.to_string()),
+            ("GAPSCORE_DB_ACQUIRE_TIMEOUT_MS", "1000".to_owned()),
+        ],
+    )
+    .await;
+    let channel = server.channel.clone();
 
     let load = Load::start(&Clients::new(channel.clone(), TestApp::bearer(Some(&key))));
     let epoch = load.epoch;
@@ -752,13 +711,13 @@ async fn faults_sigterm_during_streams_and_unary_load_exits_cleanly(pool: PgPool
     let signalled = Instant::now();
     let at_signal = epoch.elapsed();
     let kill = Command::new("kill")
-        .args(["-TERM", &server.0.id().to_string()])
+        .args(["-TERM", &server.process.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let limit = Duration::from_secs(GRACE_SECS) + Duration::from_secs(2);
     let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
+        if let Some(status) = server.process.try_wait().unwrap() {
             break status;
         }
         assert!(

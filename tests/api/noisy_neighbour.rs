@@ -114,34 +114,35 @@ async fn run_b(b: &Clients, phase: &str, rounds: usize) -> Vec<Duration> {
                 )
             })
             .collect();
-        let started = Instant::now();
-        b.survey()
-            .submit_survey_responses(gapscore::proto::v1::SubmitSurveyResponsesRequest {
+        let mut survey = b.survey();
+        let submit =
+            survey.submit_survey_responses(gapscore::proto::v1::SubmitSurveyResponsesRequest {
                 responses,
-            })
-            .await
-            .unwrap_or_else(|s| panic!("B's submit failed under {phase}: {s:?}"));
-        latencies.push(started.elapsed());
-        let started = Instant::now();
-        b.scoring()
-            .get_perception_gap(GetPerceptionGapRequest::default())
-            .await
-            .unwrap_or_else(|s| panic!("B's GetPerceptionGap failed under {phase}: {s:?}"));
-        latencies.push(started.elapsed());
-        let started = Instant::now();
-        b.scoring()
-            .get_scorecard(GetScorecardRequest::default())
-            .await
-            .unwrap_or_else(|s| panic!("B's GetScorecard failed under {phase}: {s:?}"));
-        latencies.push(started.elapsed());
-        let started = Instant::now();
-        b.catalog()
-            .list_questions(ListQuestionsRequest {})
-            .await
-            .unwrap_or_else(|s| panic!("B's ListQuestions failed under {phase}: {s:?}"));
-        latencies.push(started.elapsed());
+            });
+        timed(&mut latencies, "submit", phase, submit).await;
+        let mut scoring = b.scoring();
+        let gap = scoring.get_perception_gap(GetPerceptionGapRequest::default());
+        timed(&mut latencies, "GetPerceptionGap", phase, gap).await;
+        let scorecard = scoring.get_scorecard(GetScorecardRequest::default());
+        timed(&mut latencies, "GetScorecard", phase, scorecard).await;
+        let mut catalog = b.catalog();
+        let questions = catalog.list_questions(ListQuestionsRequest {});
+        timed(&mut latencies, "ListQuestions", phase, questions).await;
     }
     latencies
+}
+
+/// Runs one of B's calls, which must succeed, and notes its latency.
+async fn timed<T>(
+    latencies: &mut Vec<Duration>,
+    what: &str,
+    phase: &str,
+    call: impl Future<Output = Result<T, Status>>,
+) {
+    let started = Instant::now();
+    call.await
+        .unwrap_or_else(|s| panic!("B's {what} failed under {phase}: {s:?}"));
+    latencies.push(started.elapsed());
 }
 
 fn percentile(latencies: &[Duration], p: f64) -> Duration {

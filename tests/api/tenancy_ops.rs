@@ -207,21 +207,6 @@ async fn tenant_delete_removes_every_row_of_the_tenant_and_nothing_else(pool: Pg
     assert!(delete_tenant(&pool, "acme").await.is_none());
 }
 
-/// The database URL of the test's own database, for the CLI.
-async fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    format!(
-        "postgres://{}@{}:{}/{database}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port()
-    )
-}
-
 fn gapscore(url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gapscore"))
         .args(args)
@@ -234,7 +219,7 @@ fn gapscore(url: &str, args: &[&str]) -> std::process::Output {
 async fn the_cli_deletes_a_tenant_and_prints_what_it_removed(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     load_everything(&app, &app.key).await;
-    let url = database_url(&pool).await;
+    let url = crate::helpers::child::database_url(&pool).await;
     let out = gapscore(&url, &["tenant", "delete", "acme"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
