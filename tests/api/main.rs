@@ -23,6 +23,7 @@ mod proxy;
 mod report;
 mod rollup;
 mod scorecard;
+mod stress_errors;
 mod security;
 mod survey;
 mod tls;

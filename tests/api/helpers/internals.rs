@@ -73,3 +73,10 @@ pub fn at_risk_position(
     })
     .unwrap_or(serde_json::Value::Null)
 }
+
+/// The status a database error reaches a client as: the store's
+/// classification of a real `sqlx::Error`, mapped by the transport.
+pub fn status_of_database_error(err: sqlx::Error) -> tonic::Status {
+    use gapscore::{service::ServiceError, store::StoreError};
+    tonic::Status::from(ServiceError::Store(StoreError::from(err)))
+}
