@@ -201,3 +201,213 @@ async fn a_real_deadlock_is_aborted_with_retry_info(pool: PgPool) {
     assert_eq!(error_reason(&status), "TRANSACTION_CONFLICT");
     assert!(status.get_details_retry_info().is_some());
 }
+
+/// A connection of its own to the test database, outside every pool.
+async fn admin(pool: &PgPool) -> PgConnection {
+    PgConnection::connect_with(&pool.connect_options())
+        .await
+        .expect("an admin connection")
+}
+
+/// Closes every other session of the test database, so pools reconnect
+/// and pick up database-level settings.
+async fn reconnect_everyone(admin: &mut PgConnection) {
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut *admin)
+    .await
+    .unwrap();
+}
+
+/// Sets `default_transaction_read_only` for the test database.
+async fn set_read_only(admin: &mut PgConnection, on: bool) {
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+    let quoted = database.replace('"', "\"\"");
+    let sql = if on {
+        format!("ALTER DATABASE \"{quoted}\" SET default_transaction_read_only = on")
+    } else {
+        format!("ALTER DATABASE \"{quoted}\" RESET default_transaction_read_only")
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *admin)
+        .await
+        .unwrap();
+    reconnect_everyone(admin).await;
+}
+
+#[sqlx::test]
+async fn a_read_only_database_is_unavailable_and_not_serving_until_writable(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
+    let mut admin = admin(&pool).await;
+
+    // What a failover to a standby looks like to the service: `SELECT 1`
+    // still works, every write fails with 25006.
+    set_read_only(&mut admin, true).await;
+    wait_for_health(&app.channel, ServingStatus::NotServing, Duration::from_secs(10)).await;
+    let started = Instant::now();
+    let err = loop {
+        let err = app
+            .submit_journeys(vec![simple_journey("j1", "c1", "2026-03-02T10:00:00Z")])
+            .await
+            .expect_err("no write succeeds on a read-only database");
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+        assert!(err.get_details_retry_info().is_some(), "{err:?}");
+        // The first call may still meet a session closed under it.
+        if error_reason(&err) == "DATABASE_READ_ONLY" || started.elapsed() > Duration::from_secs(5)
+        {
+            break err;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(error_reason(&err), "DATABASE_READ_ONLY", "{err:?}");
+    assert!(err.message().contains("read-only"), "{}", err.message());
+
+    set_read_only(&mut admin, false).await;
+    wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(10)).await;
+    let started = Instant::now();
+    loop {
+        match app
+            .submit_journeys(vec![simple_journey("j1", "c1", "2026-03-02T10:00:00Z")])
+            .await
+        {
+            Ok(counts) => {
+                assert_eq!(counts.inserted, 1);
+                break;
+            }
+            Err(err) => {
+                assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+                assert!(started.elapsed() < Duration::from_secs(5), "{err:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Holds an ACCESS EXCLUSIVE lock on `table` in a transaction of its own
+/// until dropped (rolled back): every statement reading the table waits.
+async fn lock_table(pool: &PgPool, table: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx
+}
+
+/// Waits until `n` sessions of the test database wait for a lock.
+async fn wait_for_lock_waiters(pool: &PgPool, n: i64) {
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "only {waiting} of {n} sessions wait for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test]
+async fn an_exhausted_pool_on_a_healthy_database_is_resource_exhausted(pool: PgPool) {
+    // Two connections, both held by calls waiting for a lock: the third
+    // call finds no connection although the database is healthy.
+    let service_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let app = spawn_app(service_pool).await;
+    let held = lock_table(&pool, "questions").await;
+    let blocked: Vec<_> = (0..2)
+        .map(|_| {
+            let mut catalog = app.catalog();
+            tokio::spawn(async move { catalog.list_questions(ListQuestionsRequest {}).await })
+        })
+        .collect();
+    wait_for_lock_waiters(&pool, 2).await;
+
+    let err = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert_eq!(error_reason(&err), "DATABASE_POOL_EXHAUSTED");
+    assert!(err.get_details_retry_info().is_some(), "{err:?}");
+
+    drop(held);
+    for call in blocked {
+        call.await.unwrap().expect("the held calls finish once the lock is gone");
+    }
+}
+
+#[sqlx::test]
+async fn a_client_deadline_that_expires_on_the_server_is_deadline_exceeded(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let held = lock_table(&pool, "questions").await;
+    for deadline in [Duration::from_millis(300), Duration::from_millis(1200)] {
+        let mut request = Request::new(ListQuestionsRequest {});
+        request.set_timeout(deadline);
+        let err = app.catalog().list_questions(request).await.unwrap_err();
+        assert_eq!(err.code(), Code::DeadlineExceeded, "{deadline:?}: {err:?}");
+    }
+    // A stream is bound by its client's deadline too.
+    let mut request = Request::new(tokio_stream::pending::<StreamJourneysRequest>());
+    request.set_timeout(Duration::from_millis(300));
+    let err = app.journeys().stream_journeys(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    drop(held);
+}
+
+#[sqlx::test]
+async fn the_unary_timeout_cuts_unary_calls_and_spares_streams(pool: PgPool) {
+    let app = spawn_app_with(pool.clone(), |args| args.request_timeout_secs = 1).await;
+
+    // A stream open three times as long as the unary limit still succeeds.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let mut journeys = app.journeys();
+    let stream = tokio::spawn(async move {
+        journeys
+            .stream_journeys(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+    });
+    for (i, at) in ["2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"]
+        .into_iter()
+        .enumerate()
+    {
+        let journeys = vec![simple_journey(&format!("s{i}"), "c1", at)];
+        tx.send(StreamJourneysRequest { journeys }).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    drop(tx);
+    let response = stream.await.unwrap().expect("the long stream succeeds");
+    assert_eq!(response.into_inner().messages, 2);
+
+    // A unary call held past the limit is cut.
+    let held = lock_table(&pool, "questions").await;
+    let err = app
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
+    drop(held);
+}
