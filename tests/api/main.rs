@@ -23,7 +23,7 @@ mod proxy;
 mod report;
 mod rollup;
 mod scorecard;
-mod stress_errors;
 mod security;
+mod stress_errors;
 mod survey;
 mod tls;

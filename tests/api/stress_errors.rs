@@ -14,10 +14,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp,
-    app::wait_for_health,
-    error_reason, fixtures, internals::status_of_database_error, outcome, simple_journey,
-    spawn_app, spawn_app_with, violation_fields,
+    app::wait_for_health, error_reason, fixtures, internals::status_of_database_error, outcome,
+    simple_journey, spawn_app, spawn_app_with, violation_fields,
 };
 
 /// Rounds of racing batches: each round is one chance to deadlock (the
@@ -85,11 +83,7 @@ async fn overlapping_journey_batches_racing_in_opposite_orders_never_fail(pool: 
         );
         let counts = tokio::join!(app.submit_journeys(ja), app.submit_journeys(jb));
         let [_, updated, unchanged] = check_race(round, counts);
-        assert_eq!(
-            updated + unchanged,
-            (RACE_IDS / 2) as i64,
-            "round {round}"
-        );
+        assert_eq!(updated + unchanged, (RACE_IDS / 2) as i64, "round {round}");
     }
 }
 
@@ -154,7 +148,12 @@ async fn database_errors_reach_the_client_as_the_code_table_says(pool: PgPool) {
         ("53200", Code::Unavailable, "DATABASE_OUT_OF_MEMORY", true),
         ("53300", Code::Unavailable, "DATABASE_UNAVAILABLE", true),
         ("57P01", Code::Unavailable, "DATABASE_UNAVAILABLE", true),
-        ("57014", Code::DeadlineExceeded, "STATEMENT_CANCELLED", false),
+        (
+            "57014",
+            Code::DeadlineExceeded,
+            "STATEMENT_CANCELLED",
+            false,
+        ),
         ("23505", Code::Internal, "INTERNAL", false),
         ("42703", Code::Internal, "INTERNAL", false),
     ];
@@ -249,7 +248,12 @@ async fn a_read_only_database_is_unavailable_and_not_serving_until_writable(pool
     // What a failover to a standby looks like to the service: `SELECT 1`
     // still works, every write fails with 25006.
     set_read_only(&mut admin, true).await;
-    wait_for_health(&app.channel, ServingStatus::NotServing, Duration::from_secs(10)).await;
+    wait_for_health(
+        &app.channel,
+        ServingStatus::NotServing,
+        Duration::from_secs(10),
+    )
+    .await;
     let started = Instant::now();
     let err = loop {
         let err = app
@@ -269,7 +273,12 @@ async fn a_read_only_database_is_unavailable_and_not_serving_until_writable(pool
     assert!(err.message().contains("read-only"), "{}", err.message());
 
     set_read_only(&mut admin, false).await;
-    wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(10)).await;
+    wait_for_health(
+        &app.channel,
+        ServingStatus::Serving,
+        Duration::from_secs(10),
+    )
+    .await;
     let started = Instant::now();
     loop {
         match app
@@ -355,7 +364,9 @@ async fn an_exhausted_pool_on_a_healthy_database_is_resource_exhausted(pool: PgP
 
     drop(held);
     for call in blocked {
-        call.await.unwrap().expect("the held calls finish once the lock is gone");
+        call.await
+            .unwrap()
+            .expect("the held calls finish once the lock is gone");
     }
 }
 
@@ -410,4 +421,256 @@ async fn the_unary_timeout_cuts_unary_calls_and_spares_streams(pool: PgPool) {
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
     drop(held);
+}
+
+#[sqlx::test]
+async fn a_subnormal_prior_strength_is_refused_and_loyalty_keeps_answering(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.data().ease("r1", "c1", "2026-03-02T10:00:00Z", 4).await;
+    for strength in [5e-324, 1e-300, 1e-7] {
+        let mut model = app.scoring_model().await;
+        model.prior_strength = strength;
+        let err = app
+            .catalog()
+            .update_scoring_model(UpdateScoringModelRequest { model: Some(model) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{strength:e}: {err:?}");
+        assert_eq!(
+            violation_fields(&err),
+            ["model.prior_strength"],
+            "{strength:e}"
+        );
+    }
+    // The smallest strength accepted still scores a MEDIUM customer.
+    app.update_scoring_model(|m| m.prior_strength = 1e-6).await;
+    let risk = app
+        .scoring()
+        .get_loyalty_risk(GetLoyaltyRiskRequest::default())
+        .await
+        .expect("GetLoyaltyRisk answers")
+        .into_inner();
+    assert!(format!("{risk:?}").contains("customers: 1"), "{risk:?}");
+}
+
+#[sqlx::test]
+async fn loyalty_ignores_survey_id_and_intent_in_the_filter(pool: PgPool) {
+    // SPEC §7.4: loyalty is over the customers assessed in scope (window,
+    // labels); a response's survey or a journey's intent does not select
+    // customers.
+    let app = spawn_app(pool).await;
+    let data = app.data();
+    data.ease("r1", "c1", "2026-03-02T10:00:00Z", 2).await;
+    data.ease("r2", "c2", "2026-03-03T10:00:00Z", 6).await;
+    app.submit_journeys(vec![simple_journey("j1", "c3", "2026-03-04T10:00:00Z")])
+        .await
+        .unwrap();
+    app.submit_outcomes(vec![outcome(
+        "o1",
+        "c1",
+        OutcomeKind::NegativeWordOfMouth,
+        "2026-03-20T10:00:00Z",
+    )])
+    .await
+    .unwrap();
+    let risk = async |filter: Option<ScoreFilter>| {
+        app.scoring()
+            .get_loyalty_risk(GetLoyaltyRiskRequest {
+                filter,
+                confidence_level: None,
+            })
+            .await
+            .expect("GetLoyaltyRisk")
+            .into_inner()
+    };
+    let window = fixtures::window("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
+    let plain = risk(window.clone()).await;
+    let mut narrowed = window.unwrap();
+    narrowed.survey_id = "no-such-survey".into();
+    narrowed.intent = "no_such_intent".into();
+    assert_eq!(risk(Some(narrowed)).await, plain);
+    assert!(format!("{plain:?}").contains("customers: 3"), "{plain:?}");
+}
+
+#[sqlx::test]
+async fn a_scale_change_racing_a_submit_never_leaves_answers_off_the_scale(pool: PgPool) {
+    // The submit share-locks the question until it commits, UpsertQuestion
+    // locks it for update: one of the two sees the other. Scores of 8 fit
+    // 1-10 and not 1-5, so "both succeed" would leave answers off the scale.
+    let app = spawn_app(pool).await;
+    let question = |max: i32| Question {
+        key: format!("q_{max}"),
+        kind: QuestionKind::Rating as i32,
+        text: "Custom".into(),
+        scale_min: 1,
+        scale_max: max,
+        favorable_min: 4.min(max),
+        unfavorable_max: None,
+        built_in: false,
+    };
+    let (mut upserts, mut submits) = (0, 0);
+    for round in 0..20 {
+        let key = format!("race_{round}");
+        let mut wide = question(10);
+        wide.key = key.clone();
+        let mut narrow = question(5);
+        narrow.key = key.clone();
+        app.catalog()
+            .upsert_question(UpsertQuestionRequest {
+                question: Some(wide),
+            })
+            .await
+            .unwrap();
+        let responses: Vec<SurveyResponse> = (0..200)
+            .map(|i| {
+                fixtures::response(
+                    &format!("r{round}-{i}"),
+                    RespondentRole::Customer,
+                    "2026-03-02T10:00:00Z",
+                    vec![fixtures::rating(&key, 8)],
+                )
+            })
+            .collect();
+        let mut catalog = app.catalog();
+        let (submitted, upserted) = tokio::join!(
+            app.submit_responses(responses),
+            catalog.upsert_question(UpsertQuestionRequest {
+                question: Some(narrow)
+            })
+        );
+        match (submitted, upserted) {
+            (Ok(counts), Err(err)) => {
+                assert_eq!(counts.inserted, 200);
+                assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+                assert_eq!(error_reason(&err), "QUESTION_HAS_ANSWERS");
+                submits += 1;
+            }
+            (Err(err), Ok(_)) => {
+                assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+                let fields = violation_fields(&err);
+                assert!(
+                    fields.iter().all(|f| f.ends_with(".answers[0].score")),
+                    "{fields:?}"
+                );
+                upserts += 1;
+            }
+            other => panic!("round {round}: exactly one may succeed: {other:?}"),
+        }
+    }
+    assert_eq!(upserts + submits, 20);
+}
+
+/// The server binary, killed when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free local port's address.
+fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// The Prometheus text at `http://addr/metrics`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    body
+}
+
+/// The series (sample lines) of the `gapscore_rpc_` metrics.
+fn rpc_series(metrics: &str) -> Vec<&str> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("gapscore_rpc_"))
+        .collect()
+}
+
+#[sqlx::test]
+async fn keyless_calls_on_random_paths_add_no_metric_series(pool: PgPool) {
+    let options = pool.connect_options();
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let url = format!(
+        "postgres://{}@{}:{}/{database}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port()
+    );
+    let (addr, metrics) = (free_addr(), free_addr());
+    let _server = Server(
+        std::process::Command::new(env!("CARGO_BIN_EXE_gapscore"))
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("GAPSCORE_LISTEN", addr.to_string())
+            .env("GAPSCORE_METRICS_LISTEN", metrics.to_string())
+            .env("GAPSCORE_HEALTH_INTERVAL_MS", "200")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the gapscore binary starts"),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    wait_for_health(&channel, ServingStatus::Serving, Duration::from_secs(30)).await;
+
+    let call = async |path: String| {
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let path = http::uri::PathAndQuery::try_from(path).unwrap();
+        grpc.unary(
+            Request::new(Vec::new()),
+            path,
+            crate::helpers::raw::RawCodec,
+        )
+        .await
+        .unwrap_err()
+    };
+    for i in 0..10 {
+        let err = call(format!("/gapscore.v1.Nope{i}/Call")).await;
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    let before = scrape(metrics).await;
+    for i in 0..300 {
+        let err = call(format!("/random.{i:x}{}/M{i}", rand::random::<u64>())).await;
+        assert_eq!(err.code(), Code::Unauthenticated);
+    }
+    let after = scrape(metrics).await;
+    assert_eq!(
+        rpc_series(&before).len(),
+        rpc_series(&after).len(),
+        "300 random paths added series"
+    );
+    assert!(
+        after.contains("method=\"unknown\""),
+        "{:?}",
+        rpc_series(&after)
+    );
+    assert!(
+        after.len() < 64 * 1024,
+        "/metrics grew to {} bytes",
+        after.len()
+    );
+    // The pool gauges (finding 16), set by the health watcher.
+    for state in ["open", "idle", "in_use"] {
+        let gauge = format!("gapscore_db_pool_connections{{state=\"{state}\"}}");
+        assert!(after.contains(&gauge), "{gauge} missing");
+    }
+    assert!(after.contains("gapscore_database_up 1"));
 }
