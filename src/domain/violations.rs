@@ -306,6 +306,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_count_cap_binds_when_violations_are_short() {
+        // 300 violations of 6-7 bytes each: far under the byte cap, so the
+        // 200-item cap is what binds; the summary still counts all 300.
+        let mut v = Violations::default();
+        for i in 0..300 {
+            v.add(format!("f{i}"), "bad");
+        }
+        assert_eq!(v.items().len(), MAX_REPORTED);
+        assert_eq!(v.len(), 300);
+        assert!(v.bytes < MAX_REPORTED_BYTES);
+        assert_eq!(v.items()[199].0, "f199");
+        assert_eq!(v.summary(), "f0: bad (and 299 more violations)");
+    }
+
+    #[test]
     fn unknown_questions_say_how_to_list_the_keys_and_suggest_a_near_one() {
         let keys = ["ease", "overall_experience", "speed"];
         assert_eq!(

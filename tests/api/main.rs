@@ -28,6 +28,7 @@ mod report;
 mod rollup;
 mod scorecard;
 mod security;
+mod stress_errors;
 mod survey;
 mod tenancy_ops;
 mod tls;

@@ -115,3 +115,10 @@ pub fn decoded_estimate<M: prost::Message + prost::Name>(message: &M) -> u64 {
     let index = schema.message(&M::full_name()).expect("a gapscore message");
     scan(schema, index, &message.encode_to_vec()).decoded_bytes
 }
+
+/// The status a database error reaches a client as: the store's
+/// classification of a real `sqlx::Error`, mapped by the transport.
+pub fn status_of_database_error(err: sqlx::Error) -> tonic::Status {
+    use gapscore::{service::ServiceError, store::StoreError};
+    tonic::Status::from(ServiceError::Store(StoreError::from(err)))
+}
