@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use gapscore::proto::v1::*;
-use sqlx::{Connection, PgConnection, PgPool, postgres::PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 use tonic::{Code, Request, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_types::StatusExt;
@@ -336,14 +336,14 @@ async fn wait_for_lock_waiters(pool: &PgPool, n: i64) {
 #[sqlx::test]
 async fn an_exhausted_pool_on_a_healthy_database_is_resource_exhausted(pool: PgPool) {
     // Two connections, both held by calls waiting for a lock: the third
-    // call finds no connection although the database is healthy.
-    let service_pool = PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(Duration::from_millis(500))
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .unwrap();
-    let app = spawn_app(service_pool).await;
+    // call finds no connection although the database is healthy (the
+    // tenant's own budget, 3, would admit it).
+    let app = spawn_app_with(pool.clone(), |a| {
+        a.db_max_connections = 2;
+        a.tenant_max_db_connections = 3;
+        a.db_acquire_timeout_ms = 500;
+    })
+    .await;
     let held = lock_table(&pool, "questions").await;
     let blocked: Vec<_> = (0..2)
         .map(|_| {
