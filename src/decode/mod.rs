@@ -3,7 +3,7 @@
 //! single element, and the decoded size of the messages being served is
 //! bounded by a server-wide budget of bytes, not only by the wire size of
 //! one message (2 million empty `responses` are 4 MB on the wire and
-//! ~300 MB decoded).
+//! hundreds of MB decoded).
 //!
 //! - [`schema`]: the message types, from the descriptor set.
 //! - [`limits`]: the limits per (message, field).
