@@ -35,8 +35,12 @@ use tonic_health::pb::{
 };
 
 use crate::helpers::{
-    Clients, TestApp, child::ChildServer, internals::create_tenant, label_map, rating,
-    raw::raw_call_with, response, themes,
+    Clients, TestApp,
+    child::ChildServer,
+    internals::{Rss, create_tenant},
+    label_map, rating,
+    raw::raw_call_with,
+    response, themes,
 };
 
 /// Rounds of B's workload in each phase; a round is four calls.
@@ -166,16 +170,21 @@ impl Tally {
     }
 }
 
-/// Runs `attack` in a loop until `stop` is set.
-fn attacker<F, Fut>(stop: &Arc<AtomicBool>, mut attack: F) -> JoinHandle<()>
+/// Runs `attack` as A in a loop until `stop` is set, noting each answer
+/// in `tally`.
+fn attacker<F, Fut, T>(
+    stop: &Arc<AtomicBool>,
+    (a, tally): (&Clients, &Arc<Tally>),
+    mut attack: F,
+) -> JoinHandle<()>
 where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
+    F: FnMut(Clients) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, Status>> + Send,
 {
-    let stop = stop.clone();
+    let (stop, a, tally) = (stop.clone(), a.clone(), tally.clone());
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
-            attack().await;
+            tally.note(&attack(a.clone()).await);
         }
     })
 }
@@ -197,77 +206,44 @@ async fn a_noisy_tenant_cannot_slow_starve_or_crash_another(pool: PgPool) {
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let mut attackers = Vec::new();
+    let with = (&a, &tally);
     // One answer with 60,000 themes.
     let huge: Vec<String> = (0..60_000).map(|i| format!("t{i}")).collect();
-    {
-        let (a, tally) = (a.clone(), tally.clone());
-        attackers.push(attacker(&stop, move || {
-            let (a, tally, huge) = (a.clone(), tally.clone(), huge.clone());
-            async move {
-                let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
-                let result = a
-                    .survey()
-                    .submit_survey_responses(gapscore::proto::v1::SubmitSurveyResponsesRequest {
-                        responses: vec![response(
-                            "huge",
-                            RespondentRole::Customer,
-                            &at(0),
-                            vec![themes("improve", &huge)],
-                        )],
-                    })
-                    .await;
-                tally.note(&result);
-            }
-        }));
-    }
+    let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
+    let huge = gapscore::proto::v1::SubmitSurveyResponsesRequest {
+        responses: vec![response(
+            "huge",
+            RespondentRole::Customer,
+            &at(0),
+            vec![themes("improve", &huge)],
+        )],
+    };
+    attackers.push(attacker(&stop, with, move |a| {
+        let huge = huge.clone();
+        async move { a.survey().submit_survey_responses(huge).await }
+    }));
     // A group_by over 3,000 label values.
-    {
-        let (a, tally) = (a.clone(), tally.clone());
-        attackers.push(attacker(&stop, move || {
-            let (a, tally) = (a.clone(), tally.clone());
-            async move {
-                let result = a
-                    .scoring()
-                    .get_perception_gap(GetPerceptionGapRequest {
-                        group_by: "shop".into(),
-                        filter: Some(ScoreFilter::default()),
-                        ..Default::default()
-                    })
-                    .await;
-                tally.note(&result);
-            }
-        }));
-    }
+    attackers.push(attacker(&stop, with, |a| async move {
+        a.scoring()
+            .get_perception_gap(GetPerceptionGapRequest {
+                group_by: "shop".into(),
+                filter: Some(ScoreFilter::default()),
+                ..Default::default()
+            })
+            .await
+    }));
     // Decode bombs: field 1 (responses), empty, two million times.
-    {
-        let (a, tally) = (a.clone(), tally.clone());
-        attackers.push(attacker(&stop, move || {
-            let (a, tally) = (a.clone(), tally.clone());
-            async move {
-                let bomb = [0x0a, 0x00].repeat(2_000_000);
-                let result = raw_call_with(
-                    &a,
-                    "/gapscore.v1.SurveyService/SubmitSurveyResponses",
-                    false,
-                    bomb,
-                )
-                .await;
-                tally.note(&result);
-            }
-        }));
-    }
+    attackers.push(attacker(&stop, with, |a| async move {
+        let bomb = [0x0a, 0x00].repeat(2_000_000);
+        let path = "/gapscore.v1.SurveyService/SubmitSurveyResponses";
+        raw_call_with(&a, path, false, bomb).await
+    }));
     // Concurrent heavy scorecards over 6,000 responses and 40,000 themes.
     for _ in 0..4 {
-        let (a, tally) = (a.clone(), tally.clone());
-        attackers.push(attacker(&stop, move || {
-            let (a, tally) = (a.clone(), tally.clone());
-            async move {
-                let result = a
-                    .scoring()
-                    .get_scorecard(GetScorecardRequest::default())
-                    .await;
-                tally.note(&result);
-            }
+        attackers.push(attacker(&stop, with, |a| async move {
+            a.scoring()
+                .get_scorecard(GetScorecardRequest::default())
+                .await
         }));
     }
     // Idle client streams, opened until A's budget refuses more and kept
@@ -311,25 +287,8 @@ async fn a_noisy_tenant_cannot_slow_starve_or_crash_another(pool: PgPool) {
             answers
         })
     };
-    let peak_rss = {
-        let stop = stop.clone();
-        let pid = server.process.id();
-        tokio::spawn(async move {
-            let mut peak = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let status =
-                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                let rss = status
-                    .lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                    .unwrap_or(0);
-                peak = peak.max(rss);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
+    let rss = Rss::start(server.process.id());
+    rss.start_phase();
     // Let the attack get going before B measures.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let attacked = run_b(&b, "attack", ROUNDS).await;
@@ -339,7 +298,7 @@ async fn a_noisy_tenant_cannot_slow_starve_or_crash_another(pool: PgPool) {
     }
     drop(streams);
     let probes = probes.await.unwrap();
-    let peak_rss = peak_rss.await.unwrap();
+    let peak_rss = (rss.phase_peak_mib() * 1024.0) as u64;
     // The server is still there and well.
     assert!(
         matches!(server.process.try_wait(), Ok(None)),

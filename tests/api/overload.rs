@@ -18,14 +18,7 @@ use crate::helpers::{TestApp, error_reason, spawn_app_with};
 
 /// The process's resident memory, KiB (Linux).
 pub fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::helpers::internals::proc_memory_kib(std::process::id()).0
 }
 
 async fn list_questions(app: &TestApp, key: &str) -> Result<(), Status> {

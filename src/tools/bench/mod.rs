@@ -26,7 +26,7 @@ mod load;
 mod markdown;
 mod queries;
 pub mod records;
-mod rss;
+pub mod rss;
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use super::app::wait_for_health;
+use super::{app::wait_for_health, internals::proc_memory_kib};
 
 /// A running child server; killed if the test ends early.
 pub struct ChildServer {
@@ -101,15 +101,6 @@ impl ChildServer {
 
     /// The child's resident memory now and at its peak, KiB (Linux).
     pub fn rss_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        proc_memory_kib(self.process.id())
     }
 }

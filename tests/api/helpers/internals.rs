@@ -21,7 +21,13 @@ pub use gapscore::{
         tenants::{TenantRemoval, clear_tenant_data},
     },
     telemetry,
-    tools::{bench, demo, report},
+    tools::{
+        bench::{
+            self,
+            rss::{Rss, proc_memory_kib},
+        },
+        demo, report,
+    },
 };
 use sqlx::PgPool;
 

@@ -1,6 +1,7 @@
 //! The test process's resident memory (the server runs in it), sampled
 //! while something runs, for bounds on what a call may cost.
 
+use super::internals::proc_memory_kib;
 use std::{
     sync::{
         Arc,
@@ -12,18 +13,7 @@ use std::{
 
 /// `VmRSS` of this process, bytes (0 where `/proc` is missing).
 pub fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
+    proc_memory_kib(std::process::id()).0 * 1024
 }
 
 /// The growth of `VmRSS` over its value before `run`, at its highest while
