@@ -51,6 +51,14 @@ pub trait Guard: Sized + Send + 'static {
         None
     }
 
+    /// A signal that ends the rest of the call early: if it resolves before
+    /// the inner service has answered, the call is dropped (rolling back
+    /// what it had open) and answered with the status it gives. Taken once,
+    /// before the call goes on.
+    fn cut(&mut self) -> Option<BoxFuture<Status>> {
+        None
+    }
+
     /// The scope the rest of the call decodes its messages in (the share of
     /// the decode budget it holds, [`crate::decode::budget`]); taken once,
     /// before the call goes on. A task-local, because the codec that needs
@@ -76,6 +84,10 @@ impl<G: Guard> Guard for Option<G> {
 
     fn time_limit(&self) -> Option<Duration> {
         self.as_ref().and_then(Guard::time_limit)
+    }
+
+    fn cut(&mut self) -> Option<BoxFuture<Status>> {
+        self.as_mut().and_then(Guard::cut)
     }
 
     fn decode_scope(&mut self) -> Option<crate::decode::CallScope> {
@@ -117,7 +129,7 @@ macro_rules! check_layer {
 }
 pub(crate) use check_layer;
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, C, B, R> Service<http::Request<B>> for Checked<S, C>
 where
@@ -148,18 +160,31 @@ where
             };
             let span = guard.span();
             let decode_scope = guard.decode_scope();
+            let cut = guard.cut();
+            let time_limit = guard.time_limit();
             let rest = async move {
-                let result = match guard.time_limit() {
-                    Some(limit) => match tokio::time::timeout(limit, inner.call(request)).await {
-                        Ok(result) => result,
-                        Err(_) => Ok(Status::deadline_exceeded(format!(
-                            "the call ran past its deadline ({} ms: the client's deadline \
-                             or the server's limit, whichever is shorter)",
-                            limit.as_millis()
-                        ))
-                        .into_http()),
+                let answer = async {
+                    match time_limit {
+                        Some(limit) => {
+                            match tokio::time::timeout(limit, inner.call(request)).await {
+                                Ok(result) => result,
+                                Err(_) => Ok(Status::deadline_exceeded(format!(
+                                    "the call ran past its deadline ({} ms: the client's \
+                                     deadline or the server's limit, whichever is shorter)",
+                                    limit.as_millis()
+                                ))
+                                .into_http()),
+                            }
+                        }
+                        None => inner.call(request).await,
+                    }
+                };
+                let result = match cut {
+                    Some(cut) => tokio::select! {
+                        result = answer => result,
+                        status = cut => Ok(status.into_http()),
                     },
-                    None => inner.call(request).await,
+                    None => answer.await,
                 };
                 guard.finish(&result);
                 result

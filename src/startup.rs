@@ -17,6 +17,7 @@ use crate::{
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
     },
     health,
+    layer::{BoxFuture, Check, Guard, check_layer},
     limits::{InFlightLayer, TenantBudgetLayer, TenantRateLimitLayer},
     proto::{
         self,
@@ -287,59 +288,34 @@ const CUT_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 struct CutLayer(tokio::sync::watch::Receiver<bool>);
 
-impl<S> tower::Layer<S> for CutLayer {
-    type Service = Cut<S>;
+check_layer!(CutLayer);
 
-    fn layer(&self, inner: S) -> Cut<S> {
-        Cut {
-            inner,
-            cut: self.0.clone(),
-        }
+/// The watch a passed call is cut by.
+struct CutOff(tokio::sync::watch::Receiver<bool>);
+
+impl Check for CutLayer {
+    type Guard = CutOff;
+
+    async fn check<B: Send + 'static>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<(http::Request<B>, CutOff), tonic::Status> {
+        Ok((request, CutOff(self.0.clone())))
     }
 }
 
-#[derive(Clone)]
-struct Cut<S> {
-    inner: S,
-    cut: tokio::sync::watch::Receiver<bool>,
-}
-
-impl<S, B, R> tower::Service<http::Request<B>> for Cut<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-    R: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send + 'static>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let call = self.inner.call(request);
-        let mut cut = self.cut.clone();
-        Box::pin(async move {
-            tokio::select! {
-                result = call => result,
-                () = async {
-                    if cut.wait_for(|cut| *cut).await.is_err() {
-                        // The server is gone without a cut: nothing to do.
-                        std::future::pending::<()>().await;
-                    }
-                } => Ok(tonic::Status::unavailable(
-                    "the server is shutting down; the call was cut at the end of its grace period",
-                )
-                .into_http()),
+impl Guard for CutOff {
+    fn cut(&mut self) -> Option<BoxFuture<tonic::Status>> {
+        let mut cut = self.0.clone();
+        Some(Box::pin(async move {
+            if cut.wait_for(|cut| *cut).await.is_err() {
+                // The server is gone without a cut: nothing to do.
+                std::future::pending::<()>().await;
             }
-        })
+            tonic::Status::unavailable(
+                "the server is shutting down; the call was cut at the end of its grace period",
+            )
+        }))
     }
 }
 
