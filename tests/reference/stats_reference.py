@@ -62,6 +62,13 @@ for a, b, c in [(40.5, 9.5, 0.95), (0.5, 49.5, 0.95), (10.25, 14.75, 0.90), (48.
     tail = (1 - c) / 2
     print(f"({a!r}, {b!r}, {c}, {d.mean()!r}, {d.var()!r}, {d.ppf(tail)!r}, {d.ppf(1 - tail)!r}),")
 
+print("\n# beta_credible_interval past LARGE_SHAPE (1e6), where gapscore uses the normal")
+print("# limit: the exact quantiles, scipy.stats.beta  (a, b, conf, lo, hi)")
+for a, b, c in [(2e6, 3e6, 0.95), (1.5e6, 4e7, 0.99), (2.5e6, 10.0, 0.95)]:
+    d = beta(a, b)
+    tail = (1 - c) / 2
+    print(f"({a!r}, {b!r}, {c}, {d.ppf(tail)!r}, {d.ppf(1 - tail)!r}),")
+
 print("\n# cosine similarity")
 a, b = [0.5, 0.25, 0.0], [0.1, 0.3, 0.6]
 dot = sum(x * y for x, y in zip(a, b))

@@ -240,6 +240,24 @@ fn beta_matches_scipy() {
     }
 }
 
+/// (a, b, conf, lo, hi): exact quantiles past [`LARGE_SHAPE`], where the
+/// interval is the normal limit (stats_reference.py).
+const LARGE_BETA_REFERENCE: &[(f64, f64, f64, f64, f64)] = &[
+    (2e6, 3e6, 0.95, 0.39957063135388876, 0.40042944441834716),
+    (1.5e6, 4e7, 0.99, 0.03606998908142929, 0.03621925152185158),
+    (2.5e6, 10.0, 0.95, 0.9999931661142716, 0.9999980818498139),
+];
+
+#[test]
+fn beta_past_the_large_shape_is_its_normal_limit_within_1e_6() {
+    for &(a, b, c, lo, hi) in LARGE_BETA_REFERENCE {
+        assert!(a.max(b) > LARGE_SHAPE);
+        let ci = beta_credible_interval(a, b, c).unwrap();
+        assert_close(ci.lower, lo, 1e-6);
+        assert_close(ci.upper, hi, 1e-6);
+    }
+}
+
 #[test]
 fn beta_with_a_zero_shape_is_a_point_mass() {
     assert_eq!(beta_mean(0.0, 50.0), Some(0.0));
