@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/gapscore/v1/journey.proto",
         "proto/gapscore/v1/outcome.proto",
         "proto/gapscore/v1/customer.proto",
+        "proto/gapscore/v1/gaps.proto",
         "proto/gapscore/v1/scoring.proto",
         "proto/gapscore/v1/catalog.proto",
     ];

@@ -80,6 +80,40 @@ numbered!(OutcomeKind {
 numbered!(QuestionKind { Rating = 1, Themes = 2 });
 numbered!(EffortTier { Low = 1, Medium = 2, High = 3 });
 numbered!(TierSource { Ces = 1, Journeys = 2 });
+numbered!(AnswerFrame {
+    Experience = 1,
+    Expectation = 2,
+    Importance = 3,
+    Competitor = 4,
+});
+
+/// What an answer's score describes (SPEC §16.1). Not setting a frame
+/// means `Experience`, so every answer sent before frames existed is one;
+/// every score of SPEC §5-15 reads `Experience` answers only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AnswerFrame {
+    /// What the respondent experienced.
+    Experience,
+    /// What the respondent expects (from LEADERSHIP or STAFF: what they
+    /// believe customers expect).
+    Expectation,
+    /// How important the question's subject is to the respondent.
+    Importance,
+    /// How a named competitor did.
+    Competitor,
+}
+
+impl AnswerFrame {
+    /// The proto spelling without prefix, e.g. `EXPECTATION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerFrame::Experience => "EXPERIENCE",
+            AnswerFrame::Expectation => "EXPECTATION",
+            AnswerFrame::Importance => "IMPORTANCE",
+            AnswerFrame::Competitor => "COMPETITOR",
+        }
+    }
+}
 
 /// Who started a touchpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -281,5 +315,6 @@ mod tests {
         round_trips::<QuestionKind>();
         round_trips::<EffortTier>();
         round_trips::<TierSource>();
+        round_trips::<AnswerFrame>();
     }
 }

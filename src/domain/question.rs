@@ -98,6 +98,9 @@ pub fn built_in_questions() -> Vec<Question> {
             "competitors_do_differently",
             "What does the competition do differently?",
         ),
+        // SPEC §16.1: "are those differences perceived as good or bad?"
+        themes("competitors_do_better", "What do competitors do better?"),
+        themes("competitors_do_worse", "What do competitors do worse?"),
         themes(
             "continue_or_start",
             "What should we continue or start doing?",

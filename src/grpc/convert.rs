@@ -164,5 +164,6 @@ mod tests {
         same::<enums::QuestionKind>(|n| name(n, p::QuestionKind::as_str_name));
         same::<enums::EffortTier>(|n| name(n, p::EffortTier::as_str_name));
         same::<enums::TierSource>(|n| name(n, p::TierSource::as_str_name));
+        same::<enums::AnswerFrame>(|n| name(n, p::AnswerFrame::as_str_name));
     }
 }

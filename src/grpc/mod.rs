@@ -7,15 +7,18 @@
 //! `tonic::Status` in one place.
 
 pub mod catalog;
+pub mod competition;
 pub mod convert;
 pub mod customer;
 pub mod effort;
 pub mod error;
+pub mod expectation;
 pub mod gap;
 pub mod ingest;
 pub mod journey;
 pub mod loyalty;
 pub mod outcome;
+pub mod priority;
 pub mod scorecard;
 pub mod scoring;
 pub mod survey;

@@ -58,5 +58,7 @@ pub fn response(card: &Scorecard) -> GetScorecardResponse {
             headline: loyalty.headline.clone(),
         }),
         confidence_level: card.gaps.confidence,
+        top_priority: None,
+        largest_shortfall: None,
     }
 }

@@ -1,7 +1,9 @@
 //! `gapscore.v1.ScoringService`: one module per score (`gap`, `effort`,
 //! `loyalty`, `scorecard`, `trend`), and the conversions they share.
 
-use super::{convert, effort, gap, loyalty, routes, scorecard, trend};
+use super::{
+    competition, convert, effort, expectation, gap, loyalty, priority, routes, scorecard, trend,
+};
 use crate::{
     domain::{Scope, Violations, violations::check_confidence_level},
     proto::v1::{scoring_service_server::ScoringService, *},
@@ -22,6 +24,9 @@ routes! {
         get_loyalty_risk(GetLoyaltyRiskRequest) -> GetLoyaltyRiskResponse = loyalty::loyalty_risk;
         get_scorecard(GetScorecardRequest) -> GetScorecardResponse = scorecard::scorecard;
         get_trend(GetTrendRequest) -> GetTrendResponse = trend::trend;
+        get_expectation_gap(GetExpectationGapRequest) -> GetExpectationGapResponse = expectation::expectation_gap;
+        get_competitive_gap(GetCompetitiveGapRequest) -> GetCompetitiveGapResponse = competition::competitive_gap;
+        get_priority_map(GetPriorityMapRequest) -> GetPriorityMapResponse = priority::priority_map;
     }
 }
 

@@ -9,7 +9,11 @@ use super::{
     routes,
 };
 use crate::{
-    domain::{IngestCounts, Numbered, TenantId, Violations, enums::Role, violations::check_id},
+    domain::{
+        IngestCounts, Numbered, TenantId, Violations,
+        enums::{AnswerFrame, Role},
+        violations::check_id,
+    },
     proto::v1::{survey_service_server::SurveyService, *},
     service::{
         ServiceResult, Services, page,
@@ -120,6 +124,9 @@ impl From<SurveyResponse> for SubmittedResponse {
                     score: a.score,
                     themes: a.themes,
                     comment: a.comment,
+                    frame: optional::<AnswerFrame>(a.frame, "an AnswerFrame")
+                        .map(|f| f.unwrap_or(AnswerFrame::Experience)),
+                    competitor: a.competitor,
                 })
                 .collect(),
         }

@@ -7,7 +7,7 @@
 //! hashed, so the content hash of a record equals the hash of what
 //! `GetSurveyResponse` returns for it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, hash_map::Entry};
 
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -21,10 +21,10 @@ use super::{
 use crate::{
     domain::{
         IngestCounts, Numbered, TenantId, Violations,
-        enums::{QuestionKind, Role},
+        enums::{AnswerFrame, QuestionKind, Role},
         question::Question,
         scope::truncate_to_micros,
-        violations::{check_id, check_labels, check_text, unknown_question},
+        violations::{check_id, check_key, check_labels, check_text, unknown_question},
     },
     proto::v1 as proto,
     store::{
@@ -71,6 +71,10 @@ pub struct SubmittedAnswer {
     pub themes: Vec<String>,
     /// Empty when absent.
     pub comment: String,
+    /// `Experience` when the client set none.
+    pub frame: Converted<AnswerFrame>,
+    /// Empty when absent.
+    pub competitor: String,
 }
 
 /// Validates one batch against the tenant's catalog and upserts it in one
@@ -299,19 +303,27 @@ fn check_answers(
         );
         return Vec::new();
     }
-    let mut answered = FirstIndex::with_capacity(answers.len());
+    // A question may be answered once per (frame, competitor) (SPEC §16.1).
+    let mut answered: HashMap<(&str, AnswerFrame, &str), usize> =
+        HashMap::with_capacity(answers.len());
     let mut out = Vec::with_capacity(answers.len());
     for (j, a) in answers.iter().enumerate() {
         let apath = format!("{path}.answers[{j}]");
+        let frame = check_frame(v, &apath, a);
         if a.question.is_empty() {
             v.add(format!("{apath}.question"), "is required");
-        } else if let Some(first) = answered.earlier(&a.question, j) {
-            v.add(format!("{apath}.question"),
-                format!(
-                    "question {:?} is already answered at {path}.answers[{first}]; a question may appear only once per response",
-                    a.question
-                ),
-            );
+        } else if let Some(frame) = frame {
+            match answered.entry((a.question.as_str(), frame, a.competitor.as_str())) {
+                Entry::Vacant(slot) => {
+                    slot.insert(j);
+                }
+                Entry::Occupied(first) => {
+                    v.add(
+                        duplicate_field(&apath, frame),
+                        duplicate_answer(a, frame, path, *first.get()),
+                    );
+                }
+            }
         }
         check_text(
             v,
@@ -319,11 +331,55 @@ fn check_answers(
             &a.comment,
             MAX_COMMENT_CHARS,
         );
-        if let Some(answer) = check_answer(v, &apath, a, catalog) {
+        if let Some(answer) = check_answer(v, &apath, a, frame, catalog) {
             out.push(answer);
         }
     }
     out
+}
+
+/// The answer's frame and the competitor rules that go with it: a
+/// competitor exactly on COMPETITOR answers. `None` when the frame is not
+/// one (its violation added).
+fn check_frame(v: &mut Violations, apath: &str, a: &SubmittedAnswer) -> Option<AnswerFrame> {
+    let frame = converted(v, format!("{apath}.frame"), &a.frame)?;
+    let cpath = format!("{apath}.competitor");
+    match (frame, a.competitor.is_empty()) {
+        (AnswerFrame::Competitor, true) => v.add(cpath, "is required for a COMPETITOR answer"),
+        (AnswerFrame::Competitor, false) => check_key(v, &cpath, &a.competitor),
+        (_, false) => v.add(
+            cpath,
+            format!(
+                "must be empty for a {} answer; only COMPETITOR answers name a competitor",
+                frame.as_str()
+            ),
+        ),
+        (_, true) => {}
+    }
+    Some(frame)
+}
+
+/// Where a repeated answer is reported: the field that would tell it apart.
+fn duplicate_field(apath: &str, frame: AnswerFrame) -> String {
+    match frame {
+        AnswerFrame::Experience => format!("{apath}.question"),
+        AnswerFrame::Expectation | AnswerFrame::Importance => format!("{apath}.frame"),
+        AnswerFrame::Competitor => format!("{apath}.competitor"),
+    }
+}
+
+/// The violation of an answer that repeats the one at `first`.
+fn duplicate_answer(a: &SubmittedAnswer, frame: AnswerFrame, path: &str, first: usize) -> String {
+    let what = match frame {
+        AnswerFrame::Experience => String::new(),
+        AnswerFrame::Competitor => format!(" for competitor {:?}", a.competitor),
+        _ => format!(" in the {} frame", frame.as_str()),
+    };
+    format!(
+        "question {:?} is already answered{what} at {path}.answers[{first}]; a question may \
+         appear only once per frame (and competitor) in a response",
+        a.question
+    )
 }
 
 /// Checks one answer against its catalog question; the answer as stored
@@ -332,6 +388,7 @@ fn check_answer(
     v: &mut Violations,
     apath: &str,
     a: &SubmittedAnswer,
+    frame: Option<AnswerFrame>,
     catalog: &HashMap<&str, &Question>,
 ) -> Option<AnswerRecord> {
     let Some(question) = catalog.get(a.question.as_str()).copied() else {
@@ -347,13 +404,26 @@ fn check_answer(
     };
     let (score, themes) = match question.kind {
         QuestionKind::Rating => (check_rating(v, apath, question, a), Vec::new()),
-        QuestionKind::Themes => (None, check_themes(v, apath, question, a)),
+        QuestionKind::Themes => {
+            if frame.is_some_and(|f| f != AnswerFrame::Experience) {
+                v.add(
+                    format!("{apath}.frame"),
+                    format!(
+                        "THEMES question {:?} takes EXPERIENCE answers only",
+                        question.key
+                    ),
+                );
+            }
+            (None, check_themes(v, apath, question, a))
+        }
     };
     Some(AnswerRecord {
         question: a.question.clone(),
         score,
         themes,
         comment: non_empty(&a.comment),
+        frame: frame?,
+        competitor: non_empty(&a.competitor),
     })
 }
 
@@ -496,8 +566,20 @@ pub fn response_message(r: &ResponseRecord) -> proto::SurveyResponse {
                 score: a.score,
                 themes: a.themes.clone(),
                 comment: a.comment.clone().unwrap_or_default(),
+                frame: frame_number(a.frame),
+                competitor: a.competitor.clone().unwrap_or_default(),
             })
             .collect(),
+    }
+}
+
+/// The wire value of a stored frame: EXPERIENCE is written as not set, so
+/// a record sent before frames existed (or without one) encodes, hashes
+/// and reads back exactly as it did then.
+fn frame_number(frame: AnswerFrame) -> i32 {
+    match frame {
+        AnswerFrame::Experience => 0,
+        framed => framed.number(),
     }
 }
 
@@ -543,6 +625,8 @@ mod tests {
             score,
             themes: themes.iter().map(|t| (*t).to_owned()).collect(),
             comment: String::new(),
+            frame: Ok(AnswerFrame::Experience),
+            competitor: String::new(),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod customers;
 pub mod effort;
 pub mod effort_sql;
+pub mod frames;
 pub mod gap;
 pub mod journeys;
 pub mod loyalty;

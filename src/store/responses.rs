@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
 use super::StoreResult;
-use crate::domain::{IngestCounts, Scope, TenantId, question::Question};
+use crate::domain::{
+    IngestCounts, Numbered, Scope, TenantId, enums::AnswerFrame, question::Question,
+};
 
 /// One answer as stored. Empty optional strings are `None` (NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +25,11 @@ pub struct AnswerRecord {
     /// (stored as NULL).
     pub themes: Vec<String>,
     pub comment: Option<String>,
+    /// EXPERIENCE answers are stored in `answers`, every other frame in
+    /// `framed_answers` (migration 0011).
+    pub frame: AnswerFrame,
+    /// Set exactly for COMPETITOR answers.
+    pub competitor: Option<String>,
 }
 
 /// One survey response as stored, its answers in request order.
@@ -148,14 +155,33 @@ pub async fn upsert(
         .map(|(_, rid, _)| *rid)
         .collect();
     if !replaced.is_empty() {
-        sqlx::query("DELETE FROM answers WHERE tenant_id = $1 AND rid = ANY($2)")
+        for table in ["answers", "framed_answers"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND rid = ANY($2)"
+            )))
             .bind(tenant.0)
             .bind(&replaced)
             .execute(&mut *conn)
             .await?;
+        }
     }
 
     let by_id: HashMap<&str, &ResponseRecord> = order.iter().map(|r| (r.id.as_str(), *r)).collect();
+    let written: Vec<(&ResponseRecord, i64)> = written
+        .iter()
+        .map(|(id, rid, _)| (by_id[id.as_str()], *rid))
+        .collect();
+    insert_experience(conn, tenant, &written).await?;
+    insert_framed(conn, tenant, &written).await?;
+    Ok(counts)
+}
+
+/// Inserts the EXPERIENCE answers of the written records into `answers`.
+async fn insert_experience(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    written: &[(&ResponseRecord, i64)],
+) -> StoreResult<()> {
     let mut a_rids = Vec::new();
     let mut a_questions = Vec::new();
     let mut a_roles = Vec::new();
@@ -165,10 +191,12 @@ pub async fn upsert(
     let mut a_themes = Vec::new();
     let mut a_comments = Vec::new();
     let mut a_ordinals = Vec::new();
-    for (id, rid, _) in &written {
-        let r = by_id[id.as_str()];
+    for &(r, rid) in written {
         for (ordinal, a) in r.answers.iter().enumerate() {
-            a_rids.push(*rid);
+            if a.frame != AnswerFrame::Experience {
+                continue;
+            }
+            a_rids.push(rid);
             a_questions.push(a.question.as_str());
             a_roles.push(r.role);
             a_times.push(r.submitted_at);
@@ -205,7 +233,74 @@ pub async fn upsert(
     .bind(&a_ordinals)
     .execute(&mut *conn)
     .await?;
-    Ok(counts)
+    Ok(())
+}
+
+/// Inserts the answers in every other frame into `framed_answers`, with
+/// their position among all of the record's answers.
+async fn insert_framed(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    written: &[(&ResponseRecord, i64)],
+) -> StoreResult<()> {
+    let framed = || {
+        written.iter().flat_map(|&(r, rid)| {
+            r.answers
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.frame != AnswerFrame::Experience)
+                .map(move |(ordinal, a)| (r, rid, ordinal, a))
+        })
+    };
+    if framed().next().is_none() {
+        return Ok(());
+    }
+    let mut rids = Vec::new();
+    let mut questions = Vec::new();
+    let mut frames = Vec::new();
+    let mut competitors = Vec::new();
+    let mut roles = Vec::new();
+    let mut times = Vec::new();
+    let mut surveys = Vec::new();
+    let mut scores = Vec::new();
+    let mut comments = Vec::new();
+    let mut ordinals = Vec::new();
+    for (r, rid, ordinal, a) in framed() {
+        rids.push(rid);
+        questions.push(a.question.as_str());
+        frames.push(a.frame.db());
+        competitors.push(a.competitor.as_deref().unwrap_or(""));
+        roles.push(r.role);
+        times.push(r.submitted_at);
+        surveys.push(r.survey_id.as_deref());
+        scores.push(a.score.expect("framed answers are RATING answers"));
+        comments.push(a.comment.as_deref());
+        ordinals.push(ordinal as i16);
+    }
+    sqlx::query(
+        "INSERT INTO framed_answers
+             (tenant_id, rid, question, frame, competitor, role, submitted_at, survey_id, score,
+              comment, ordinal)
+         SELECT $1, t.*
+         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::smallint[],
+                     $7::timestamptz[], $8::text[], $9::int[], $10::text[], $11::smallint[])
+              AS t(rid, question, frame, competitor, role, submitted_at, survey_id, score,
+                   comment, ordinal)",
+    )
+    .bind(tenant.0)
+    .bind(&rids)
+    .bind(&questions)
+    .bind(&frames)
+    .bind(&competitors)
+    .bind(&roles)
+    .bind(&times)
+    .bind(&surveys)
+    .bind(&scores)
+    .bind(&comments)
+    .bind(&ordinals)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -227,6 +322,8 @@ struct AnswerRow {
     score: Option<i32>,
     themes: Option<Vec<String>>,
     comment: Option<String>,
+    frame: i16,
+    competitor: String,
 }
 
 const RESPONSE_COLUMNS: &str =
@@ -243,9 +340,16 @@ async fn with_answers(
         return Ok(Vec::new());
     }
     let rids: Vec<i64> = rows.iter().map(|r| r.rid).collect();
+    // EXPERIENCE answers carry frame 1 and no competitor; the two tables'
+    // ordinals are one sequence per response.
     let answers: Vec<AnswerRow> = sqlx::query_as(
-        "SELECT rid, question, score, themes, comment FROM answers
-         WHERE tenant_id = $1 AND rid = ANY($2) ORDER BY rid, ordinal",
+        "SELECT rid, question, score, themes, comment, 1::smallint AS frame, '' AS competitor,
+                ordinal
+         FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
+         UNION ALL
+         SELECT rid, question, score, NULL, comment, frame, competitor, ordinal
+         FROM framed_answers WHERE tenant_id = $1 AND rid = ANY($2)
+         ORDER BY rid, ordinal",
     )
     .bind(tenant.0)
     .bind(&rids)
@@ -258,6 +362,8 @@ async fn with_answers(
             score: a.score,
             themes: a.themes.unwrap_or_default(),
             comment: a.comment,
+            frame: AnswerFrame::from_db(a.frame).unwrap_or(AnswerFrame::Experience),
+            competitor: (!a.competitor.is_empty()).then_some(a.competitor),
         });
     }
     Ok(rows

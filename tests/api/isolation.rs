@@ -49,6 +49,7 @@ fn responses(flavour: i32) -> Vec<SurveyResponse> {
                     score: None,
                     themes: vec![format!("theme{}", (i as i32 + flavour) % 4)],
                     comment: format!("comment {flavour}"),
+                    ..Default::default()
                 },
             ],
         })

@@ -12,6 +12,7 @@ mod effort;
 mod erasure;
 mod errors;
 mod faults;
+mod frames;
 mod fuzz;
 mod gap;
 mod helpers;

@@ -62,7 +62,7 @@ async fn health_and_calls_follow_a_database_outage_and_recover(pool: PgPool) {
         wait_for_health(&app.channel, ServingStatus::Serving, Duration::from_secs(5)).await;
     eprintln!("health back to SERVING {recovered:?} after the database returned");
     let questions = app.questions().await;
-    assert_eq!(questions.len(), 13);
+    assert_eq!(questions.len(), 15);
 }
 
 #[sqlx::test]

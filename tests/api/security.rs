@@ -72,6 +72,7 @@ fn response_with_comment(id: &str, comment: &str) -> SurveyResponse {
             score: Some(2),
             themes: vec![],
             comment: comment.into(),
+            ..Default::default()
         }],
     }
 }

@@ -58,7 +58,7 @@ async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: Pg
         .expect("authenticated call over TLS")
         .into_inner()
         .questions;
-    assert_eq!(questions.len(), 13);
+    assert_eq!(questions.len(), 15);
 
     // A client that does not trust the certificate cannot connect.
     let untrusted = Endpoint::from_shared(url)

@@ -139,8 +139,7 @@ impl Generator {
                 Answer {
                     question: (*q).to_owned(),
                     score: Some(s),
-                    themes: vec![],
-                    comment: String::new(),
+                    ..Default::default()
                 }
             })
             .collect();

@@ -142,7 +142,7 @@ fn rating(question: &str, score: i32) -> Answer {
         question: question.into(),
         score: Some(score),
         themes: vec![],
-        comment: String::new(),
+        ..Default::default()
     }
 }
 
@@ -151,7 +151,7 @@ fn theme_answer(question: &str, themes: Vec<String>) -> Answer {
         question: question.into(),
         score: None,
         themes,
-        comment: String::new(),
+        ..Default::default()
     }
 }
 

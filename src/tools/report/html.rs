@@ -371,6 +371,8 @@ mod tests {
             min_group_size: 5,
         };
         let card = GetScorecardResponse {
+            top_priority: None,
+            largest_shortfall: None,
             delivery_gap: Some(delivery),
             largest_gaps: vec![ScorecardGap {
                 question: "a&b".into(),

@@ -42,6 +42,7 @@ pub fn valid_answers() -> BoxedStrategy<Vec<Answer>> {
                         vec![]
                     },
                     comment: comment.clone(),
+                    ..Default::default()
                 })
                 .collect()
         })
@@ -57,13 +58,24 @@ pub fn wild_answer() -> BoxedStrategy<Answer> {
             Just(String::new()),
             prop_oneof![nasty(), Just("c".repeat(4000)), Just("c".repeat(4001))],
         ),
+        // Every frame, an unknown one, and competitors valid or not on any
+        // of them (SPEC §16.1).
+        prop_oneof![Just(0), Just(2), Just(4), int(0..=9)],
+        mix(
+            Just(String::new()),
+            prop_oneof![Just("acme".to_owned()), nasty()],
+        ),
     )
-        .prop_map(|(question, score, themes, comment)| Answer {
-            question,
-            score,
-            themes,
-            comment,
-        })
+        .prop_map(
+            |(question, score, themes, comment, frame, competitor)| Answer {
+                question,
+                score,
+                themes,
+                comment,
+                frame,
+                competitor,
+            },
+        )
         .boxed()
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use gapscore::proto::v1::{
-    Answer, Channel, Initiator, Journey, Outcome, OutcomeKind, RespondentRole, ScoreFilter,
-    SurveyResponse, Touchpoint, TouchpointOutcome,
+    Answer, AnswerFrame, Channel, Initiator, Journey, Outcome, OutcomeKind, RespondentRole,
+    ScoreFilter, SurveyResponse, Touchpoint, TouchpointOutcome,
 };
 use prost_types::Timestamp;
 
@@ -63,6 +63,22 @@ pub fn rating(question: &str, score: i32) -> Answer {
         question: question.into(),
         score: Some(score),
         ..Default::default()
+    }
+}
+
+/// A RATING answer in `frame` (SPEC §16.1): EXPECTATION or IMPORTANCE.
+pub fn framed(question: &str, frame: AnswerFrame, score: i32) -> Answer {
+    Answer {
+        frame: frame as i32,
+        ..rating(question, score)
+    }
+}
+
+/// A COMPETITOR answer: how `competitor` did on `question`.
+pub fn versus(question: &str, competitor: &str, score: i32) -> Answer {
+    Answer {
+        competitor: competitor.into(),
+        ..framed(question, AnswerFrame::Competitor, score)
     }
 }
 

@@ -66,8 +66,8 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
             "survey_responses" | "journeys" | "outcomes" => {
                 format!("SELECT {digest} FROM {table} t WHERE NOT t.id LIKE $1")
             }
-            "answers" => format!(
-                "SELECT {digest} FROM answers t WHERE NOT EXISTS (SELECT 1 FROM survey_responses s \
+            "answers" | "framed_answers" => format!(
+                "SELECT {digest} FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM survey_responses s \
                  WHERE s.tenant_id = t.tenant_id AND s.rid = t.rid AND s.id LIKE $1)"
             ),
             "touchpoints" => format!(
