@@ -21,6 +21,7 @@
 pub mod effort;
 pub mod gap;
 pub mod loyalty;
+pub mod priority;
 pub mod stats;
 pub mod themes;
 pub mod trend;

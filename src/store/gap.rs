@@ -72,7 +72,7 @@ pub struct ScoreCount {
 
 /// Appends `FROM answers a [JOIN survey_responses r] WHERE …` with the
 /// tenant, questions and scope conditions, and `kind_condition` on `a`.
-fn push_scoped_answers(
+pub(super) fn push_scoped_answers(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
     q: &GapQuery<'_>,

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod customers;
+pub mod drivers;
 pub mod effort;
 pub mod effort_sql;
 pub mod frames;
