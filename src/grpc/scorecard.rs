@@ -2,7 +2,7 @@
 //! scorecard composed by `service::scorecard`, and its protobuf form (the
 //! same conversions as the individual RPCs).
 
-use super::{convert, effort, gap, scoring::signed};
+use super::{convert, effort, gap, priority, scoring::signed};
 use crate::{
     domain::{TenantId, Violations, enums::EffortTier},
     proto::v1::*,
@@ -58,7 +58,10 @@ pub fn response(card: &Scorecard) -> GetScorecardResponse {
             headline: loyalty.headline.clone(),
         }),
         confidence_level: card.gaps.confidence,
-        top_priority: None,
+        top_priority: card
+            .priority
+            .top_priority()
+            .map(priority::question_to_proto),
         largest_shortfall: None,
     }
 }

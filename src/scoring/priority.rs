@@ -11,6 +11,60 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::stats::{Interval, Moments, mean_t};
+
+/// Stated importance of one question: customers' mean IMPORTANCE score on
+/// the question's scale, normalized to 0–100.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StatedImportance {
+    pub value: f64,
+    /// The t interval, clipped to 0–100; `None` with a single respondent.
+    pub ci: Option<Interval>,
+}
+
+/// Stated importance from the IMPORTANCE scores' `n`, `Σx` and `Σx²` on a
+/// `scale_min`–`scale_max` scale:
+///
+/// ```text
+/// value = (x̄ − scale_min) / (scale_max − scale_min) × 100
+/// ci    = x̄ ± t_{n−1, (1 + c)/2} · s/√n, normalized the same way,
+///         clipped to [0, 100]
+/// ```
+///
+/// The normalization is linear, so it maps the t interval of the mean
+/// (`stats::mean_t`, scipy's `t.interval`) onto the interval of the
+/// normalized mean. A mean cannot leave its scale, so neither may its
+/// interval: a small, agreeing sample near the top of the scale would
+/// otherwise read "importance 95 (85–105)". With every score equal the
+/// interval is the point; with one respondent there is none. `None` for
+/// no respondents, a bad scale or a level outside (0, 1).
+///
+/// Example: 5, 4, 4, 5, 3 on 1–5 → x̄ = 4.2, value 80; s = √0.7,
+/// t₄ = 2.776445 at 0.95, so x̄ ± 1.038843 → [54.03, 100] after clipping
+/// (106.97 before).
+pub fn stated_importance(
+    scale_min: i32,
+    scale_max: i32,
+    moments: Moments,
+    confidence: f64,
+) -> Option<StatedImportance> {
+    if scale_min >= scale_max {
+        return None;
+    }
+    let t = mean_t(moments, confidence)?;
+    let (min, span) = (
+        f64::from(scale_min),
+        f64::from(scale_max) - f64::from(scale_min),
+    );
+    let normalize = |x: f64| (x - min) / span * 100.0;
+    Some(StatedImportance {
+        value: normalize(t.estimate),
+        ci: t
+            .interval
+            .map(|ci| Interval::new(normalize(ci.lower), normalize(ci.upper)).clamped(0.0, 100.0)),
+    })
+}
+
 /// A Martilla–James quadrant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Quadrant {
@@ -201,6 +255,84 @@ mod tests {
             .iter()
             .map(|&i| inputs[i].question.clone())
             .collect()
+    }
+
+    /// tests/reference/priority_reference.out.txt: scores, scale, level,
+    /// value, interval (scipy `t.interval`, normalized, clipped).
+    #[allow(clippy::type_complexity)]
+    const STATED: [(&[i32], (i32, i32), f64, f64, (f64, f64)); 5] = [
+        (
+            &[5, 4, 4, 5, 3],
+            (1, 5),
+            0.95,
+            80.0,
+            (54.028734157910804, 100.0),
+        ),
+        (
+            &[5, 4, 4, 5, 3],
+            (1, 5),
+            0.9,
+            80.0,
+            (60.0583993111765, 99.9416006888235),
+        ),
+        (
+            &[7, 6, 7, 5, 6, 7, 4],
+            (1, 7),
+            0.99,
+            83.33333333333334,
+            (56.36576263282337, 100.0),
+        ),
+        (
+            &[3, 8, 10, 6, 9, 2],
+            (0, 10),
+            0.95,
+            63.33333333333333,
+            (29.058908858182463, 97.6077578084842),
+        ),
+        (
+            &[2, 1, 1, 3, 1, 2, 1, 1],
+            (1, 5),
+            0.95,
+            12.5,
+            (0.0, 28.299310353423113),
+        ),
+    ];
+
+    fn moments(scores: &[i32]) -> Moments {
+        Moments::from_values(scores.iter().map(|&x| f64::from(x)))
+    }
+
+    #[test]
+    fn stated_importance_matches_scipy_and_stays_on_the_scale() {
+        for (scores, (lo, hi), level, value, (ci_lo, ci_hi)) in STATED {
+            let s = stated_importance(lo, hi, moments(scores), level).unwrap();
+            let what = format!("{scores:?} at {level}");
+            assert!((s.value - value).abs() < 1e-9, "{what}: {}", s.value);
+            let ci = s.ci.unwrap();
+            assert!((ci.lower - ci_lo).abs() < 1e-9, "{what}: {ci:?}");
+            assert!((ci.upper - ci_hi).abs() < 1e-9, "{what}: {ci:?}");
+        }
+    }
+
+    #[test]
+    fn stated_importance_edge_cases() {
+        // One respondent: the value, no interval.
+        let one = stated_importance(1, 5, moments(&[4]), 0.95).unwrap();
+        assert_eq!((one.value, one.ci), (75.0, None));
+        // Every score equal: a point interval.
+        let same = stated_importance(1, 5, moments(&[2; 6]), 0.95).unwrap();
+        assert_eq!(same.value, 25.0);
+        assert_eq!(same.ci, Some(Interval::new(25.0, 25.0)));
+        // The ends of the scale.
+        let top = stated_importance(0, 10, moments(&[10, 10]), 0.95).unwrap();
+        assert_eq!(
+            (top.value, top.ci),
+            (100.0, Some(Interval::new(100.0, 100.0)))
+        );
+        // Nothing to measure.
+        assert_eq!(stated_importance(1, 5, Moments::default(), 0.95), None);
+        assert_eq!(stated_importance(5, 5, moments(&[5, 5]), 0.95), None);
+        assert_eq!(stated_importance(1, 5, moments(&[3, 4]), 1.0), None);
     }
 
     #[test]

@@ -247,6 +247,14 @@ impl GapPlan {
         }
     }
 
+    /// The same plan without the RATING questions `keys` (the priority map
+    /// leaves its outcome questions out): they are not aggregated.
+    pub fn without_questions(mut self, keys: &[&str]) -> GapPlan {
+        self.rating.retain(|key, _| !keys.contains(&key.as_str()));
+        self.rating_keys.retain(|key| !keys.contains(&key.as_str()));
+        self
+    }
+
     /// The same plan over another scope (a trend's bucket).
     pub fn with_scope(&self, scope: Scope) -> GapPlan {
         GapPlan {

@@ -1,7 +1,8 @@
 //! The scorecard (SPEC §8): the headline figures in one call, composed from
 //! the same domain functions the individual scores use, under one
 //! [`Context`] (model and catalog read once), so a dashboard and a
-//! drill-down never disagree.
+//! drill-down never disagree. `top_priority` is the first CONCENTRATE_HERE
+//! question of the scope's priority map (SPEC §16.4).
 
 use super::{
     ServiceResult, Services,
@@ -9,6 +10,7 @@ use super::{
     effort::{self, EffortQuery, EffortReport},
     gap::{self, GapQuery, PerceptionGap},
     loyalty::{self, LoyaltyQuery, LoyaltyReport},
+    priority::{self, PriorityMap},
 };
 use crate::{
     domain::{Scope, TenantId, Violations},
@@ -48,6 +50,9 @@ pub struct Scorecard {
     /// The perception gap of the scope over every question (default
     /// confidence, no groups) the figures above come from.
     pub gaps: PerceptionGap,
+    /// The priority map of the scope (from `gaps`); its first
+    /// CONCENTRATE_HERE question is the scorecard's top priority.
+    pub priority: PriorityMap,
 }
 
 /// Computes the scorecard of `scope` under `ctx`.
@@ -86,6 +91,9 @@ pub async fn scorecard(
         .overall
         .question(NPS_QUESTION)
         .map(|q| *q.roles.get(Role::Customer));
+    // From the perception gap above: performance and delivery gaps are not
+    // aggregated twice.
+    let priority = priority::priority_map_from_gaps(services, tenant, scope, ctx, &gaps).await?;
     Ok(Scorecard {
         delivery_gap,
         largest_gaps: largest_significant_gaps(&gaps, LARGEST_GAPS),
@@ -93,6 +101,7 @@ pub async fn scorecard(
         effort,
         loyalty,
         gaps,
+        priority,
     })
 }
 

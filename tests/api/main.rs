@@ -24,6 +24,7 @@ mod noisy_neighbour;
 mod operations;
 mod outcomes;
 mod overload;
+mod priority;
 mod proxy;
 mod report;
 mod rollup;

@@ -162,10 +162,96 @@ async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) 
     assert!(bars >= questions.len() + 2, "{bars} bars");
     assert_eq!(html.matches("<rect").count(), bars);
 
+    // The priority map as a quadrant chart, after the bar chart: one point
+    // per placed question, where GetPriorityMap places it.
+    let priorities = app
+        .scoring_as(Some(&key))
+        .get_priority_map(GetPriorityMapRequest::default())
+        .await
+        .expect("priority map")
+        .into_inner();
+    assert_priority_chart(&html, &priorities);
+    let first_concentrate = priorities
+        .questions
+        .first()
+        .filter(|q| q.quadrant == PriorityQuadrant::ConcentrateHere as i32);
+    assert_eq!(card.top_priority.as_ref(), first_concentrate);
+
     // Tenant-provided text is escaped.
-    let escaped = report::render_html(&card, &gaps, "<script>alert('x')</script> & Co");
+    let escaped = report::render_html(
+        &card,
+        &gaps,
+        &priorities,
+        "<script>alert('x')</script> & Co",
+    );
     assert!(!escaped.contains("<script>"));
     assert!(escaped.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co"));
+}
+
+/// The quadrant chart of `html` shows exactly the placed questions of
+/// `map`, each at its importance and performance with its quadrant, the two
+/// mean lines, and the four quadrant names; every question of the map is
+/// in the table beneath it.
+fn assert_priority_chart(html: &str, map: &GetPriorityMapResponse) {
+    let start = html
+        .find("<svg class=\"quadrants\"")
+        .expect("a quadrant chart");
+    assert!(
+        start > html.find("<svg class=\"chart\"").expect("the bar chart"),
+        "after the bar chart"
+    );
+    let svg = &html[start..start + html[start..].find("</svg>").expect("closed")];
+    let source = ImportanceSource::try_from(map.importance_source).unwrap();
+    assert_ne!(
+        source,
+        ImportanceSource::Unspecified,
+        "the demo places questions"
+    );
+    let placed: Vec<&PriorityQuestion> = map
+        .questions
+        .iter()
+        .filter(|q| q.quadrant != PriorityQuadrant::Unspecified as i32)
+        .collect();
+    assert!(placed.len() >= 2, "{placed:?}");
+    assert_eq!(svg.matches("<g class=\"point").count(), placed.len());
+    for q in &placed {
+        let importance = match source {
+            ImportanceSource::Stated => q.stated_importance,
+            _ => q.derived_importance,
+        }
+        .expect("a placed question has the map's importance");
+        let quadrant = PriorityQuadrant::try_from(q.quadrant)
+            .unwrap()
+            .as_str_name()
+            .trim_start_matches("PRIORITY_QUADRANT_")
+            .to_owned();
+        let point = format!(
+            "data-question=\"{}\" data-importance=\"{importance}\" data-performance=\"{}\" \
+             data-quadrant=\"{quadrant}\"",
+            q.question, q.performance
+        );
+        assert!(svg.contains(&point), "{point} in the chart");
+        assert!(
+            svg.contains(&format!(">{}</text></g>", q.question)),
+            "labelled"
+        );
+    }
+    for name in [
+        "Concentrate here",
+        "Keep up the good work",
+        "Low priority",
+        "Possible overkill",
+    ] {
+        assert!(svg.contains(&format!(">{name}</text>")), "{name}");
+    }
+    let (mi, mp) = (map.importance_mean.unwrap(), map.performance_mean.unwrap());
+    assert!(svg.contains(&format!("mean importance {mi:.1}")));
+    assert!(svg.contains(&format!("mean performance {mp:.1}%")));
+    assert_eq!(svg.matches("<line class=\"mean").count(), 2);
+    let table = &html[start..];
+    for q in &map.questions {
+        assert!(table.contains(&format!("<tr><td><code>{}</code></td>", q.question)));
+    }
 }
 
 #[sqlx::test]

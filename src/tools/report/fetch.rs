@@ -1,8 +1,8 @@
 //! The report's figures: one scorecard of all of a tenant's data, computed
 //! by the scoring services under one read of the model and catalog, all in
-//! one database snapshot ([`Snapshot`]), in the
-//! protobuf form the API serves (the scorecard's perception gap is the one
-//! `GetPerceptionGap` returns for the same data).
+//! one database snapshot ([`Snapshot`]), in the protobuf form the API
+//! serves (the scorecard's perception gap and priority map are the ones
+//! `GetPerceptionGap` and `GetPriorityMap` return for the same data).
 
 use anyhow::Context as _;
 use sqlx::PgPool;
@@ -15,8 +15,9 @@ use crate::{
     store::tenants,
 };
 
-/// Fetches a tenant's scorecard and perception gap over all its data, in
-/// one snapshot ([`Snapshot`]), and renders them with [`render_html`].
+/// Fetches a tenant's scorecard, perception gap and priority map over all
+/// its data, in one snapshot ([`Snapshot`]), and renders them with
+/// [`render_html`].
 pub async fn build(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
     build_after(pool, tenant_name, async || {}).await
 }
@@ -46,15 +47,16 @@ async fn render(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
     let tenant = TenantId(tenant.tenant_id);
     // No cache lifetime: the calibration is read once, fresh.
     let services = Services::new(pool.clone(), std::time::Duration::ZERO);
-    let (card, gaps) = async {
+    let (card, gaps, priorities) = async {
         let ctx = Context::load(&services, tenant).await?;
         let card = scorecard::scorecard(&services, tenant, &Scope::default(), &ctx).await?;
         Ok::<_, ServiceError>((
             grpc::scorecard::response(&card),
             grpc::gap::response(&card.gaps),
+            grpc::priority::response(&card.priority),
         ))
     }
     .await
     .with_context(|| format!("cannot compute the scorecard of tenant {tenant_name:?}"))?;
-    Ok(render_html(&card, &gaps, tenant_name))
+    Ok(render_html(&card, &gaps, &priorities, tenant_name))
 }

@@ -3,20 +3,22 @@
 //! The page is self-contained — inline CSS and an inline SVG chart, no
 //! scripts, fonts or images from elsewhere — so it can be mailed, attached
 //! to a ticket or opened from disk. [`render_html`] is a pure function of the
-//! two responses a dashboard would fetch (`GetScorecard` and
-//! `GetPerceptionGap`), so what the page shows is exactly what the API says.
+//! three responses a dashboard would fetch (`GetScorecard`,
+//! `GetPerceptionGap` and `GetPriorityMap`), so what the page shows is
+//! exactly what the API says.
 //! Every piece of text that comes from a tenant (its name, question keys,
 //! the loyalty headline) is HTML-escaped.
 //!
 //! - [`fetch`]: the figures, from the scoring services, in one snapshot
 //!   ([`snapshot`]);
-//! - [`html`]: the page, [`chart`]: its bar chart, [`format`]: numbers and
-//!   text as people read them.
+//! - [`html`]: the page, [`chart`]: its bar chart, [`priority`]: its
+//!   quadrant chart, [`format`]: numbers and text as people read them.
 
 pub mod chart;
 pub mod fetch;
 pub mod format;
 pub mod html;
+pub mod priority;
 pub mod snapshot;
 
 pub use chart::chart_svg;
