@@ -427,7 +427,8 @@ async fn equal_importance_everywhere_singles_nothing_out(pool: PgPool) {
                 .flat_map(|q| {
                     [
                         rating(q, 1 + ((i * 3 + q.len()) % 5) as i32),
-                        framed(q, AnswerFrame::Importance, 4),
+                        // 50 on both scales: 3 of 1-5, 4 of 1-7.
+                        framed(q, AnswerFrame::Importance, if *q == "ease" { 4 } else { 3 }),
                     ]
                 })
                 .collect();
@@ -437,11 +438,11 @@ async fn equal_importance_everywhere_singles_nothing_out(pool: PgPool) {
     app.submit_responses(responses).await.unwrap();
     let map = priority_map(&app, &app.key, None, None).await;
     assert_eq!(map.importance_source, ImportanceSource::Stated as i32);
-    assert_close(map.importance_mean.unwrap(), 75.0, 1e-12);
+    assert_close(map.importance_mean.unwrap(), 50.0, 1e-12);
     for q in &map.questions {
-        assert_eq!(q.stated_importance, Some(75.0));
+        assert_eq!(q.stated_importance, Some(50.0));
         let ci = q.stated_importance_ci.unwrap();
-        assert_eq!((ci.lower, ci.upper), (75.0, 75.0), "no spread");
+        assert_eq!((ci.lower, ci.upper), (50.0, 50.0), "no spread");
         assert_ne!(quadrant_name(q), "UNSPECIFIED");
         assert_ne!(quadrant_name(q), "CONCENTRATE_HERE");
         assert_ne!(quadrant_name(q), "KEEP_UP_THE_GOOD_WORK");
