@@ -17,6 +17,7 @@ mod t_tests;
 
 pub use fdr::benjamini_hochberg;
 pub use moments::Moments;
+pub(crate) use moments::centred_product;
 pub use sign_test::sign_test_p_value;
 pub use student_t::{MAX_DEGREES_OF_FREEDOM, t_for_confidence, t_two_sided_p_value};
 pub use t_tests::{TTest, mean_t, paired_t, welch_t};
