@@ -53,7 +53,7 @@ pub enum Command {
     /// print an API key and ready-to-paste grpcurl commands.
     Demo,
     /// Render a tenant's scorecard as a one-page HTML report with a chart of
-    /// the favorable share per question and role.
+    /// the favorable share per question and role, and the priority map.
     Report {
         /// The tenant's name (`demo` after `gapscore demo`).
         #[arg(long)]

@@ -40,6 +40,7 @@ use crate::{
     domain::{Numbered, Scope, TenantId, Violations, enums::AnswerFrame, enums::QuestionKind},
     scoring::{
         Interval, Role,
+        drivers::{CrossProducts, relative_weights},
         priority::{
             ImportanceSource, PriorityInput, Quadrant, StatedImportance, place, stated_importance,
         },
@@ -320,7 +321,21 @@ fn rating_scale(ctx: &Context, key: &str) -> Option<(i32, i32)> {
         .map(|q| (q.scale_min, q.scale_max))
 }
 
-// TEMPORARY until `stats` merges.
-fn derived_importance(_sums: &CompleteCaseSums) -> Option<(f64, Vec<Option<f64>>)> {
-    None
+/// R² and the rescaled weight of each driver (in order) of the model on
+/// `sums`; `None` when it cannot be computed: an outcome every case scored
+/// the same has no variance to explain, and an eigen-decomposition that
+/// does not converge has no answer. A weight is `None` when R² = 0.
+fn derived_importance(sums: &CompleteCaseSums) -> Option<(f64, Vec<Option<f64>>)> {
+    let to_f64 = |v: &[i64]| v.iter().map(|&x| x as f64).collect();
+    let products = CrossProducts::new(sums.cases, to_f64(&sums.sums), to_f64(&sums.products));
+    match products.and_then(|p| relative_weights(&p)) {
+        Ok(w) => Some((
+            w.r_squared,
+            w.drivers.iter().map(|d| d.rescaled_weight).collect(),
+        )),
+        Err(err) => {
+            tracing::debug!(%err, "no derived importance");
+            None
+        }
+    }
 }

@@ -27,10 +27,10 @@ use super::{
 };
 use crate::domain::{Numbered, Scope, TenantId, enums::Role};
 
-/// Most drivers one key-driver model takes (SPEC §11's bound): the query
-/// returns (m + 1)(m + 2)/2 sums for m variables, about 5,300 at this
-/// bound, and the eigen-decomposition is of a drivers × drivers matrix.
-pub const MAX_DRIVERS: usize = 100;
+/// Most drivers one key-driver model takes (SPEC §11's bound, the one
+/// `scoring::drivers` weighs): the query returns (m + 1)(m + 2)/2 sums for
+/// m variables, about 5,300 at this bound.
+pub use crate::scoring::drivers::MAX_DRIVERS;
 
 /// A variable of the model: a RATING question and its scale's minimum
 /// (the shift applied to its scores).
@@ -41,7 +41,8 @@ pub struct Variable<'a> {
 }
 
 /// Sums over the complete cases of the variables `[drivers…, outcome]`,
-/// each score shifted by its `scale_min`.
+/// each score shifted by its `scale_min`: the layout of
+/// `scoring::drivers::CrossProducts` (outcome last, row-major products).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CompleteCaseSums {
     /// Complete cases: CUSTOMER responses in scope that answered every

@@ -50,10 +50,10 @@ pub fn priority_section(html: &mut String, map: &GetPriorityMapResponse) {
 
 // Chart geometry, in SVG user units.
 const WIDTH: f64 = 900.0;
-const HEIGHT: f64 = 520.0;
+const HEIGHT: f64 = 534.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 150.0;
-const TOP: f64 = 16.0;
+const TOP: f64 = 30.0;
 const BOTTOM: f64 = 48.0;
 const PLOT_WIDTH: f64 = WIDTH - LEFT - RIGHT;
 const PLOT_HEIGHT: f64 = HEIGHT - TOP - BOTTOM;
@@ -172,11 +172,10 @@ pub fn quadrant_svg(map: &GetPriorityMapResponse) -> String {
     let _ = writeln!(
         svg,
         "<line class=\"mean importance-mean\" x1=\"{mx:.1}\" y1=\"{y0}\" x2=\"{mx:.1}\" y2=\"{y1}\"/>\
-         <text class=\"mean-label\" x=\"{tx:.1}\" y=\"{ty:.1}\">mean importance {mean_i:.1}</text>\n\
+         <text class=\"mean-label\" x=\"{mx:.1}\" y=\"{ty:.1}\" text-anchor=\"middle\">mean importance {mean_i:.1}</text>\n\
          <line class=\"mean performance-mean\" x1=\"{x0}\" y1=\"{my:.1}\" x2=\"{x1}\" y2=\"{my:.1}\"/>\
          <text class=\"mean-label\" x=\"{px:.1}\" y=\"{py:.1}\">mean performance {mean_p:.1}%</text>",
-        tx = mx + 4.0,
-        ty = y0 + 34.0,
+        ty = y0 - 8.0,
         px = x1 + 6.0,
         py = my + 4.0,
     );
