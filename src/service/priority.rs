@@ -169,6 +169,12 @@ pub async fn priority_map_from_gaps(
 ) -> ServiceResult<PriorityMap> {
     let min_group_size = gaps.min_group_size;
     let confidence = gaps.confidence;
+    let scale_of: BTreeMap<&str, (i32, i32)> = ctx
+        .catalog
+        .iter()
+        .filter(|q| q.kind == QuestionKind::Rating && q.scale_min < q.scale_max)
+        .map(|q| (q.key.as_str(), (q.scale_min, q.scale_max)))
+        .collect();
     // The map's questions in key order (the report's order), with their
     // scales.
     let mut questions: Vec<PriorityQuestion> = Vec::new();
@@ -178,7 +184,7 @@ pub async fn priority_map_from_gaps(
         if OUTCOME_QUESTIONS.contains(&q.question.as_str()) || customers.respondents == 0 {
             continue;
         }
-        let Some(scale) = rating_scale(ctx, &q.question) else {
+        let Some(&scale) = scale_of.get(q.question.as_str()) else {
             continue;
         };
         scales.push(scale);
@@ -204,10 +210,12 @@ pub async fn priority_map_from_gaps(
     let driver_index: Vec<usize> = (0..questions.len())
         .filter(|&i| !questions[i].suppressed)
         .collect();
-    let outcome = rating_scale(ctx, DERIVED_OUTCOME).map(|(scale_min, _)| Variable {
-        question: DERIVED_OUTCOME,
-        scale_min,
-    });
+    let outcome = scale_of
+        .get(DERIVED_OUTCOME)
+        .map(|&(scale_min, _)| Variable {
+            question: DERIVED_OUTCOME,
+            scale_min,
+        });
     let drivers: Vec<Variable<'_>> = driver_index
         .iter()
         .map(|&i| Variable {
@@ -311,14 +319,6 @@ pub async fn priority_map_from_gaps(
         confidence,
         min_group_size,
     })
-}
-
-/// `(scale_min, scale_max)` of a RATING question of the catalog.
-fn rating_scale(ctx: &Context, key: &str) -> Option<(i32, i32)> {
-    ctx.catalog
-        .iter()
-        .find(|q| q.key == key && q.kind == QuestionKind::Rating && q.scale_min < q.scale_max)
-        .map(|q| (q.scale_min, q.scale_max))
 }
 
 /// R² and the rescaled weight of each driver (in order) of the model on
