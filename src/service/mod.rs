@@ -7,10 +7,13 @@
 pub mod budget;
 pub mod calibration;
 pub mod catalog;
+pub mod competition;
 pub mod context;
 pub mod effort;
 pub mod erasure;
 pub mod error;
+pub mod expectation;
+pub mod frames;
 pub mod gap;
 pub mod journeys;
 pub mod loyalty;

@@ -16,11 +16,13 @@ the raw answers, independently of gapscore's SQL sums and Rust statistics:
   response that is not suppressed.
 
 tests/api/expectation.rs and tests/api/competition.rs submit the data set
-through gRPC and compare every field within 1e-6. Re-run after changing the
-data set or a formula:
+through gRPC and compare every field within 1e-6. The script also prints the
+worked examples of the unit tests in src/scoring/{frames,expectation,
+competition}.rs (relative tolerance 1e-9); its output is committed beside it
+(frames_reference.out.txt). Re-run after changing the data set or a formula:
 
     python3 -m venv /tmp/refenv && /tmp/refenv/bin/pip install scipy statsmodels
-    /tmp/refenv/bin/python tests/reference/frames_reference.py
+    /tmp/refenv/bin/python tests/reference/frames_reference.py > tests/reference/frames_reference.out.txt
 
 Produced with scipy 1.17.1, statsmodels 0.15.0 and numpy 2.4.6.
 """
@@ -37,6 +39,7 @@ from scipy.stats import binomtest, ttest_ind, ttest_rel
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+np.set_printoptions(legacy="1.25")  # print plain floats, not np.float64(...)
 HERE = os.path.dirname(os.path.abspath(__file__))
 MIN_GROUP_SIZE = 5  # the scoring model's default
 SCALES = {  # key: (scale_min, scale_max), SPEC §4
@@ -321,3 +324,38 @@ for v in expected["views"]:
     for g in v["competition"]["gaps"]:
         print(f"{g['question']} vs {g['competitor']}: n={g['respondents']} "
               f"{'suppressed' if g['suppressed'] else g['mean_lead_points']!r}")
+
+
+# ---------------------------------------------------------------------------
+# Worked examples of the unit tests (src/scoring/{frames,expectation,competition}.rs).
+print("\n# unit: gap 5 on a 1-5 scale, experience [3,2,4,3,5,2] against expectation")
+print("# [4,4,4,5,5,4] at 95%: ttest_rel in points, shortfalls, Wilson")
+e, x = np.array([3, 2, 4, 3, 5, 2]), np.array([4, 4, 4, 5, 5, 4])
+res = ttest_rel(points(e, "speed"), points(x, "speed"))
+ci = res.confidence_interval(confidence_level=0.95)
+print(f"mean_gap_points={np.mean(points(e - x, 'speed'))!r} ci=({ci.low!r}, {ci.high!r}) "
+      f"p={res.pvalue!r}")
+print(f"shortfalls={int(np.sum(e < x))} wilson={tuple(wilson(int(np.sum(e < x)), len(e), 0.95))!r}")
+
+print("\n# unit: gap 1 on a 1-7 scale, leaders [3,4,3,4,3] against customers")
+print("# [5,4,5,5,4,5,4] at 90%: ttest_ind(equal_var=False) in points")
+a, c = np.array([3, 4, 3, 4, 3]), np.array([5, 4, 5, 5, 4, 5, 4])
+res = ttest_ind(points(a, "ease"), points(c, "ease"), equal_var=False)
+ci = res.confidence_interval(confidence_level=0.90)
+print(f"gap_points={np.mean(points(a, 'ease')) - np.mean(points(c, 'ease'))!r} "
+      f"ci=({ci.low!r}, {ci.high!r}) p={res.pvalue!r}")
+
+print("\n# unit: lead on a 1-5 scale, us [4,3,5,4,2,4,3] against [2,3,4,5,2,1,2] at 95%:")
+print("# ttest_rel in points, wins/losses/ties, binomtest, Wilson of the win share")
+e, x = np.array([4, 3, 5, 4, 2, 4, 3]), np.array([2, 3, 4, 5, 2, 1, 2])
+res = ttest_rel(points(e, "speed"), points(x, "speed"))
+ci = res.confidence_interval(confidence_level=0.95)
+wins, losses = int(np.sum(e > x)), int(np.sum(e < x))
+print(f"mean_lead_points={np.mean(points(e - x, 'speed'))!r} ci=({ci.low!r}, {ci.high!r}) "
+      f"p={res.pvalue!r}")
+print(f"wins={wins} losses={losses} ties={len(e) - wins - losses} "
+      f"sign_p={binomtest(wins, wins + losses, 0.5).pvalue!r} "
+      f"wilson={tuple(wilson(wins, wins + losses, 0.95))!r}")
+
+print("\n# unit: fdr_bh of [0.01, 0.04, 0.03, 0.5]")
+print(repr(list(multipletests([0.01, 0.04, 0.03, 0.5], method="fdr_bh")[1])))
