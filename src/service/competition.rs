@@ -146,8 +146,9 @@ pub async fn competitive_gap(
         .collect();
     if frame.questions.explicit {
         let entry = competitor.as_deref().unwrap_or_default();
+        let paired: BTreeSet<&str> = pairs.keys().map(|&(q, _)| q).collect();
         for key in frame.questions.scales.keys() {
-            if !pairs.keys().any(|(q, _)| q == key) {
+            if !paired.contains(key.as_str()) {
                 pairs.insert((key.as_str(), entry), PairedSums::default());
             }
         }

@@ -197,3 +197,45 @@ pub async fn expectation_gap(
         min_group_size: plan.min_group_size,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{model::ScoringModel, question::built_in_questions};
+
+    fn ctx() -> Context {
+        Context {
+            model: ScoringModel::default(),
+            catalog: built_in_questions(),
+        }
+    }
+
+    #[test]
+    fn a_composed_score_plans_its_own_questions_and_level() {
+        let keys = ["speed", "improve", "no_such_question", "ease", "speed"].map(String::from);
+        let ExpectationPlan(plan) = ExpectationPlan::plan_for(Scope::default(), &keys, 0.9, &ctx());
+        // THEMES and unknown keys are left out, not refused.
+        assert_eq!(
+            plan.questions.keys(),
+            Some(vec!["ease".to_owned(), "speed".to_owned()])
+        );
+        assert!(plan.questions.explicit);
+        assert_eq!((plan.confidence, plan.min_group_size), (0.9, 5));
+
+        let ExpectationPlan(every) = ExpectationPlan::plan_for(Scope::default(), &[], 0.95, &ctx());
+        assert!(!every.questions.explicit);
+        assert_eq!(every.questions.keys(), None);
+    }
+
+    #[test]
+    fn a_request_is_refused_at_every_field() {
+        let query = ExpectationQuery {
+            scope: Scope::default(),
+            questions: vec!["improve".into(), "sped".into()],
+            confidence: Some(0.2),
+        };
+        let v = query.plan(Violations::default(), &ctx()).unwrap_err();
+        let fields: Vec<&str> = v.items().iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["questions[0]", "questions[1]", "confidence_level"]);
+    }
+}
