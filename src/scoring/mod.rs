@@ -1,5 +1,6 @@
 //! Pure scoring: the statistics behind perception gaps, effort indices,
-//! loyalty risk and trends (SPEC §5–§8).
+//! loyalty risk and trends (SPEC §5–§8), key drivers (§11) and the
+//! significance tests of §10 and §16.
 //!
 //! Everything here is plain data in, plain data out: no I/O, no async, no
 //! database or gRPC types. The storage layer aggregates rows in SQL (score
@@ -18,6 +19,7 @@
 //!   a caller may ask for (SPEC §5: 0.5–0.999) is checked before scoring,
 //!   against `domain::violations::CONFIDENCE_LEVELS`.
 
+pub mod drivers;
 pub mod effort;
 pub mod gap;
 pub mod loyalty;
@@ -25,6 +27,9 @@ pub mod stats;
 pub mod themes;
 pub mod trend;
 
+pub use drivers::{
+    CrossProducts, DriverWeight, DriversError, MAX_DRIVERS, RelativeWeights, relative_weights,
+};
 pub use effort::{
     Channel, EffortAggregate, EffortBreakdown, EffortComponent, EffortComponents, EffortDriver,
     EffortModel, EffortSums, EffortTier, SurveyEffort, TouchpointInput, TouchpointOutcome,

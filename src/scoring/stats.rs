@@ -1,10 +1,26 @@
 //! General statistics used by every score: normal quantiles, binomial
 //! proportion intervals, the two-proportion test, Beta posteriors, cosine
-//! similarity and continuous percentiles.
+//! similarity and continuous percentiles; and, in the submodules, the
+//! significance tests of SPEC §10.2 and §16: t tests from sums, the exact
+//! sign test and Benjamini–Hochberg q-values.
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF, Normal};
 use statrs::function::erf::erfc;
+
+mod fdr;
+mod incomplete_beta;
+mod moments;
+mod sign_test;
+mod student_t;
+mod t_tests;
+
+pub use fdr::benjamini_hochberg;
+pub use moments::Moments;
+pub(crate) use moments::centred_product;
+pub use sign_test::sign_test_p_value;
+pub use student_t::{MAX_DEGREES_OF_FREEDOM, t_for_confidence, t_two_sided_p_value};
+pub use t_tests::{TTest, mean_t, paired_t, welch_t};
 
 /// A closed interval `[lower, upper]`: a confidence interval, a credible
 /// interval, or either scaled to points.
