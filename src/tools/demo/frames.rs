@@ -46,7 +46,8 @@ struct Framing {
 /// (`overall_experience`, `likelihood_to_recommend`, `csat`), which the
 /// priority map leaves out. Customers expect speed far more than they get it
 /// (about a third rate it favorably), and leaders think they expect far
-/// less; the other expectations sit near what customers experience.
+/// less; the other shortfalls are smaller, and friendly support beats
+/// expectations. Leaders' other beliefs are close to customers'.
 const FRAMINGS: [Framing; 6] = [
     Framing {
         question: "speed",
