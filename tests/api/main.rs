@@ -8,6 +8,7 @@ mod budgets;
 mod catalog;
 mod cluster;
 mod decode_budget;
+mod demo;
 mod effort;
 mod erasure;
 mod errors;
