@@ -9,6 +9,7 @@ mod catalog;
 mod cluster;
 mod competition;
 mod decode_budget;
+mod demo;
 mod effort;
 mod erasure;
 mod errors;

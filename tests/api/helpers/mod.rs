@@ -10,6 +10,7 @@
 //!   its expected figures;
 //! - [`child`]: the real binary as a child process;
 //! - [`lists`]: the paginated RPCs behind one trait;
+//! - [`scores`]: every score that existed before answer frames, per tenant;
 //! - [`internals`]: every library internal the tests touch, re-exported so
 //!   only this folder changes when `src/` moves things.
 #![allow(dead_code, unused_imports)]
@@ -23,6 +24,7 @@ pub mod lists;
 pub mod memory;
 pub mod raw;
 pub mod reference;
+pub mod scores;
 pub mod sql;
 
 pub use app::{TestApp, spawn_app, spawn_app_with};
