@@ -10,6 +10,7 @@ mod cluster;
 mod competition;
 mod decode_budget;
 mod demo;
+mod demo_gaps;
 mod effort;
 mod erasure;
 mod errors;
