@@ -11,9 +11,9 @@
 use crate::{
     domain::{enums::OutcomeKind, violations::MAX_LABELS},
     service::{
-        gap::MAX_REQUESTED_QUESTIONS,
         journeys::{MAX_JOURNEYS, MAX_TOUCHPOINTS},
         outcomes::MAX_OUTCOMES,
+        questions::MAX_REQUESTED_QUESTIONS,
         survey::{MAX_ANSWERS, MAX_RESPONSES_PER_MESSAGE, MAX_SUBMITTED_THEMES, MAX_THEMES},
     },
 };
@@ -48,6 +48,11 @@ fn labels(n: usize) -> String {
     )
 }
 
+/// Question keys of a score request: the words of `service::questions`.
+fn questions(n: usize) -> String {
+    format!("at most {MAX_REQUESTED_QUESTIONS} questions are allowed, got {n}")
+}
+
 fn responses(n: usize) -> String {
     format!("must contain 1-{MAX_RESPONSES_PER_MESSAGE} responses, got {n}")
 }
@@ -62,7 +67,19 @@ pub static WIRE_LIMITS: &[WireLimit] = &[
         message: "gapscore.v1.GetPerceptionGapRequest",
         field: "questions",
         max: MAX_REQUESTED_QUESTIONS,
-        describe: |n| format!("at most {MAX_REQUESTED_QUESTIONS} questions are allowed, got {n}"),
+        describe: questions,
+    },
+    WireLimit {
+        message: "gapscore.v1.GetExpectationGapRequest",
+        field: "questions",
+        max: MAX_REQUESTED_QUESTIONS,
+        describe: questions,
+    },
+    WireLimit {
+        message: "gapscore.v1.GetCompetitiveGapRequest",
+        field: "questions",
+        max: MAX_REQUESTED_QUESTIONS,
+        describe: questions,
     },
     WireLimit {
         message: "gapscore.v1.SubmitSurveyResponsesRequest",

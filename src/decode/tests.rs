@@ -313,6 +313,8 @@ fn struct_sizes_from_the_descriptor_bound_the_generated_structs() {
         Outcome,
         ScoreFilter,
         GetPerceptionGapRequest,
+        GetExpectationGapRequest,
+        GetCompetitiveGapRequest,
         GetEffortIndexRequest,
         GetLoyaltyRiskRequest,
         GetScorecardRequest,

@@ -1,6 +1,7 @@
 //! Pure scoring: the statistics behind perception gaps, effort indices,
-//! loyalty risk and trends (SPEC §5–§8), key drivers (§11) and the
-//! significance tests of §10 and §16.
+//! loyalty risk and trends (SPEC §5–§8), key drivers (§11), the
+//! significance tests of §10 and §16 and the gaps between answer frames
+//! (§16).
 //!
 //! Everything here is plain data in, plain data out: no I/O, no async, no
 //! database or gRPC types. The storage layer aggregates rows in SQL (score
@@ -19,8 +20,11 @@
 //!   a caller may ask for (SPEC §5: 0.5–0.999) is checked before scoring,
 //!   against `domain::violations::CONFIDENCE_LEVELS`.
 
+pub mod competition;
 pub mod drivers;
 pub mod effort;
+pub mod expectation;
+pub mod frames;
 pub mod gap;
 pub mod loyalty;
 pub mod priority;

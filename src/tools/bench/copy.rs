@@ -5,6 +5,10 @@
 //! Records are validated and normalized by the API's own code first (so
 //! content hashes and effort components are exactly what ingest stores),
 //! outside the timed part; the timed part is the database work only.
+//!
+//! Answers go where ingest puts them: EXPERIENCE answers into `answers`, the
+//! answers in every other frame into `framed_answers` (SPEC §16.1), in the
+//! same transaction, so the limit writes exactly the rows ingest writes.
 
 use std::collections::HashMap;
 
@@ -12,8 +16,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    domain::TenantId,
-    domain::question::Question,
+    domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
     store::{StoreResult, journeys::NewJourney, responses::ResponseRecord},
 };
 
@@ -122,8 +125,8 @@ async fn rids_of(
     Ok(records.iter().map(|r| map[&r.id]).collect())
 }
 
-/// COPYs new responses and their answers in one transaction; returns the
-/// answer rows written.
+/// COPYs new responses and their answers (EXPERIENCE and framed) in one
+/// transaction; returns the answer rows written.
 pub async fn copy_responses(
     pool: &PgPool,
     tenant: TenantId,
@@ -153,8 +156,27 @@ pub async fn copy_responses(
     .await?;
     let rids = rids_of(&mut tx, tenant, records).await?;
     let mut b = CopyBuf::new();
-    for (r, rid) in records.iter().zip(rids) {
+    let mut framed = CopyBuf::new();
+    let mut any_framed = false;
+    for (r, &rid) in records.iter().zip(&rids) {
         for (ordinal, a) in r.answers.iter().enumerate() {
+            if a.frame != AnswerFrame::Experience {
+                any_framed = true;
+                let f = &mut framed;
+                f.row(11);
+                f.i64(tenant.0);
+                f.i64(rid);
+                f.text(&a.question);
+                f.i16(a.frame.db());
+                f.text(a.competitor.as_deref().unwrap_or(""));
+                f.i16(r.role);
+                f.time(r.submitted_at);
+                f.opt_text(r.survey_id.as_deref());
+                f.i32(a.score.expect("framed answers are RATING answers"));
+                f.opt_text(a.comment.as_deref());
+                f.i16(ordinal as i16);
+                continue;
+            }
             b.row(10);
             b.i64(tenant.0);
             b.i64(rid);
@@ -176,12 +198,20 @@ pub async fn copy_responses(
             b.i16(ordinal as i16);
         }
     }
-    let answers = copy(
+    let mut answers = copy(
         &mut tx,
         "COPY answers (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
         b.finish(),
     )
     .await?;
+    if any_framed {
+        answers += copy(
+            &mut tx,
+            "COPY framed_answers (tenant_id, rid, question, frame, competitor, role, submitted_at, survey_id, score, comment, ordinal) FROM STDIN (FORMAT binary)",
+            framed.finish(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(answers)
 }

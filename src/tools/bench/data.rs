@@ -3,8 +3,16 @@
 //! Every record is a pure function of `(seed, kind, index)`: any slice of a
 //! data set can be generated on its own, in any order, by any task, and the
 //! same command always produces the same rows. Responses carry 6 RATING
-//! answers and 3 labels; journeys about 5 touchpoints; responses, journeys
-//! and outcomes share one customer population so customer risk has data.
+//! answers (EXPERIENCE) and 3 labels; journeys about 5 touchpoints;
+//! responses, journeys and outcomes share one customer population so
+//! customer risk has data.
+//!
+//! Answers in the other frames (SPEC §16) come in fixed proportions, from a
+//! random stream of their own (so the EXPERIENCE answers are those of
+//! before frames), after the EXPERIENCE answers: a quarter of the customer
+//! responses answer EXPECTATION and IMPORTANCE, and an eighth rate one of
+//! two competitors, on each of their [`FRAMED_QUESTIONS`]; a quarter of the
+//! LEADERSHIP and STAFF responses answer EXPECTATION on theirs (gap 1).
 
 use std::collections::BTreeMap;
 
@@ -51,6 +59,26 @@ const CUSTOMER_QUESTIONS: [&str; 6] = [
     "ease",
     "likelihood_to_recommend",
 ];
+
+/// The questions answered in the other frames: the rated ones the priority
+/// map places (the outcome questions `overall_experience` and
+/// `likelihood_to_recommend` left out).
+pub const FRAMED_QUESTIONS: [&str; 6] = [
+    "customer_centricity",
+    "speed",
+    "convenience",
+    "knowledgeable_help",
+    "friendly_support",
+    "ease",
+];
+/// Share of customer responses that answer EXPECTATION and IMPORTANCE.
+pub const EXPECTATION_SHARE: f64 = 0.25;
+/// Share of customer responses that rate a competitor (one of the two).
+pub const COMPETITOR_SHARE: f64 = 0.125;
+/// Share of LEADERSHIP and STAFF responses that answer EXPECTATION.
+pub const BELIEF_SHARE: f64 = 0.25;
+/// The two competitors customers rate.
+pub const COMPETITORS: [&str; 2] = ["acme", "globex"];
 
 /// The three label keys of every record and their values.
 pub const REGIONS: [&str; 4] = ["emea", "amer", "apac", "latam"];
@@ -101,6 +129,56 @@ fn score(rng: &mut StdRng, min: i32, fav_from: i32, max: i32, p: f64) -> i32 {
     }
 }
 
+/// A RATING answer in `frame`, on the question's scale, favorable with
+/// probability `p`.
+fn framed(
+    rng: &mut StdRng,
+    question: &str,
+    frame: AnswerFrame,
+    competitor: &str,
+    p: f64,
+) -> Answer {
+    let s = if question == "ease" {
+        score(rng, 1, 5, 7, p)
+    } else {
+        score(rng, 1, 4, 5, p)
+    };
+    Answer {
+        question: question.to_owned(),
+        score: Some(s),
+        frame: frame as i32,
+        competitor: competitor.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The answers in the other frames of one response of `role` that rated
+/// `rated` (its [`FRAMED_QUESTIONS`]), drawn from their own `rng`.
+fn framed_answers(rng: &mut StdRng, role: RespondentRole, rated: &[&str]) -> Vec<Answer> {
+    let mut out = Vec::new();
+    if role != RespondentRole::Customer {
+        if rng.random_bool(BELIEF_SHARE) {
+            for q in rated {
+                out.push(framed(rng, q, AnswerFrame::Expectation, "", 0.6));
+            }
+        }
+        return out;
+    }
+    if rng.random_bool(EXPECTATION_SHARE) {
+        for q in rated {
+            out.push(framed(rng, q, AnswerFrame::Expectation, "", 0.7));
+            out.push(framed(rng, q, AnswerFrame::Importance, "", 0.6));
+        }
+    }
+    if rng.random_bool(COMPETITOR_SHARE) {
+        let competitor = pick(rng, &COMPETITORS);
+        for q in rated {
+            out.push(framed(rng, q, AnswerFrame::Competitor, competitor, 0.35));
+        }
+    }
+    out
+}
+
 impl Generator {
     /// The customer id of customer number `k`.
     pub fn customer_id(&self, k: u64) -> String {
@@ -128,7 +206,7 @@ impl Generator {
                 0.3,
             ),
         };
-        let answers = questions
+        let mut answers: Vec<Answer> = questions
             .iter()
             .map(|q| {
                 let s = match *q {
@@ -143,6 +221,16 @@ impl Generator {
                 }
             })
             .collect();
+        let rated: Vec<&str> = questions
+            .iter()
+            .copied()
+            .filter(|q| FRAMED_QUESTIONS.contains(q))
+            .collect();
+        answers.extend(framed_answers(
+            &mut rng_for(self.seed, 4, index),
+            role,
+            &rated,
+        ));
         SurveyResponse {
             id: format!("{prefix}-{index}"),
             role: role as i32,
@@ -252,7 +340,40 @@ mod tests {
         assert_eq!(g.response("r", 42), g.response("r", 42));
         assert_ne!(g.response("r", 42).answers, g.response("r", 43).answers);
         assert_eq!(g.journey("j", 5), g.journey("j", 5));
-        assert_eq!(g.response("r", 1).answers.len(), 6);
         assert_eq!(g.response("r", 1).labels.len(), 3);
+    }
+
+    #[test]
+    fn framed_answers_come_in_their_proportions_after_six_experience_answers() {
+        let g = Generator {
+            seed: 7,
+            customers: 100,
+        };
+        let n = 8_000;
+        let (mut expecting, mut competing, mut believing, mut inside) = (0, 0, 0, 0);
+        for i in 0..n {
+            let r = g.response("r", i);
+            let (experience, framed) = r.answers.split_at(6);
+            assert!(experience.iter().all(|a| a.frame == 0), "{r:?}");
+            assert!(framed.iter().all(|a| a.frame != 0), "{r:?}");
+            let count = |f: AnswerFrame| framed.iter().filter(|a| a.frame == f as i32).count();
+            if r.role == RespondentRole::Customer as i32 {
+                // ease, customer_centricity, speed, convenience.
+                expecting += usize::from(count(AnswerFrame::Expectation) == 4);
+                assert_eq!(
+                    count(AnswerFrame::Expectation),
+                    count(AnswerFrame::Importance)
+                );
+                competing += usize::from(count(AnswerFrame::Competitor) == 4);
+            } else {
+                inside += 1;
+                believing += usize::from(count(AnswerFrame::Expectation) == 5);
+            }
+        }
+        let customers = (n as f64) * 0.7;
+        let share = |k: usize, of: f64| k as f64 / of;
+        assert!((share(expecting, customers) - EXPECTATION_SHARE).abs() < 0.02);
+        assert!((share(competing, customers) - COMPETITOR_SHARE).abs() < 0.02);
+        assert!((share(believing, f64::from(inside)) - BELIEF_SHARE).abs() < 0.03);
     }
 }

@@ -27,7 +27,8 @@ use crate::{client::Clients, domain::TenantId, domain::question::Question};
 pub struct IngestResult {
     pub method: String,
     pub records_per_s: f64,
-    /// Answers (responses) or touchpoints (journeys) per second.
+    /// Answer rows, EXPERIENCE and framed (responses), or touchpoints
+    /// (journeys) per second.
     pub rows_per_s: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,

@@ -23,7 +23,12 @@ use crate::{
 /// One level as loaded, for the report.
 #[derive(Debug, Clone, Copy)]
 pub struct Level {
+    /// EXPERIENCE answers: what the existing reads score and the level is
+    /// named by (six per response).
     pub answers: u64,
+    /// Answers in the other frames loaded with them (`data` says in which
+    /// proportions), in `framed_answers`.
+    pub framed_answers: u64,
     pub responses: u64,
     pub journeys: u64,
     /// Load, compaction and `VACUUM (ANALYZE)`, seconds.
@@ -49,8 +54,8 @@ pub(super) struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Grows the data to `answers` answers (a sixth as many responses, a
-    /// third of those as journeys).
+    /// Grows the data to `answers` EXPERIENCE answers (a sixth as many
+    /// responses, with their framed answers; a third of those as journeys).
     pub async fn load(&mut self, answers: u64) -> anyhow::Result<Level> {
         let target = answers / 6;
         let target_journeys = target / 3;
@@ -79,13 +84,20 @@ impl Loader<'_> {
         // What the server's compactor does within seconds of a load.
         crate::store::rollup::compact(self.pool, self.tenant).await?;
         sqlx::query(
-            "VACUUM (ANALYZE) survey_responses, answers, gap_daily, journeys, touchpoints, outcomes",
+            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily, journeys,
+                 touchpoints, outcomes",
         )
         .execute(self.pool)
         .await?;
         (self.responses, self.journeys) = (target, target_journeys);
+        let framed: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM framed_answers WHERE tenant_id = $1")
+                .bind(self.tenant.0)
+                .fetch_one(self.pool)
+                .await?;
         Ok(Level {
             answers,
+            framed_answers: u64::try_from(framed).unwrap_or(0),
             responses: target,
             journeys: target_journeys,
             load_secs: started.elapsed().as_secs_f64(),

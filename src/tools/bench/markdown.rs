@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::Report;
+use super::{QueryResult, Report};
 
 impl Report {
     /// The report as Markdown tables.
@@ -47,9 +47,9 @@ impl Report {
         let _ = writeln!(s, "\n### Data loaded for scoring\n");
         let _ = writeln!(
             s,
-            "| answers | responses | journeys | loaded by | load + VACUUM ANALYZE s | server peak RSS MiB |"
+            "| answers (EXPERIENCE) | framed answers | responses | journeys | loaded by | load + VACUUM ANALYZE s | server peak RSS MiB |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---|---:|---:|");
+        let _ = writeln!(s, "|---:|---:|---:|---:|---|---:|---:|");
         for level in &self.loads {
             let (how, rss) = match level.peak_rss_mib {
                 Some(mib) => ("Stream* (4+4 streams)", format!("{mib:.1}")),
@@ -57,8 +57,12 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {how} | {:.1} | {rss} |",
-                level.answers, level.responses, level.journeys, level.load_secs
+                "| {} | {} | {} | {} | {how} | {:.1} | {rss} |",
+                level.answers,
+                level.framed_answers,
+                level.responses,
+                level.journeys,
+                level.load_secs
             );
         }
         let _ = writeln!(s, "\n### Scoring latency, whole 2-year window (ms)\n");
@@ -83,6 +87,9 @@ impl Report {
                     .iter()
                     .find(|r| r.query == *q && r.answers == *l)
                 {
+                    Some(QueryResult { error: Some(_), .. }) => {
+                        let _ = write!(s, " error | error |");
+                    }
                     Some(r) => {
                         let _ = write!(s, " {:.1} | {:.1} |", r.p50_ms, r.p95_ms);
                     }
@@ -93,10 +100,23 @@ impl Report {
             }
             let _ = writeln!(s);
         }
+        let failed: Vec<&QueryResult> = self.scoring.iter().filter(|r| r.error.is_some()).collect();
+        if !failed.is_empty() {
+            let _ = writeln!(s, "\nQueries that could not be measured:\n");
+        }
+        for r in failed {
+            let _ = writeln!(
+                s,
+                "- {} @{}: {}",
+                r.query,
+                short(r.answers),
+                r.error.as_deref().unwrap_or_default()
+            );
+        }
         let p50 = |q: &str, l: u64| {
             self.scoring
                 .iter()
-                .find(|r| r.query == q && r.answers == l)
+                .find(|r| r.query == q && r.answers == l && r.error.is_none())
                 .map(|r| r.p50_ms)
         };
         let _ = writeln!(

@@ -1,7 +1,12 @@
 //! Phase 3: scoring latency at each level, every query over the whole
 //! two-year window, against the naive baseline (a plain SQL aggregate over
 //! the raw answer rows); and whether the service's perception-gap counts
-//! equal the baseline's.
+//! equal the baseline's. The reads of SPEC §16 (expectation gap,
+//! competitive gap, priority map) are measured like the others.
+//!
+//! A read that fails is reported with its error instead of ending the run,
+//! so one read that is not available (or broken) leaves the others'
+//! figures standing.
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -12,8 +17,9 @@ use crate::{
     client::Clients,
     grpc::convert::utc_to_timestamp,
     proto::v1::{
-        GetEffortIndexRequest, GetLoyaltyRiskRequest, GetPerceptionGapRequest,
-        GetPerceptionGapResponse, GetScorecardRequest, ScoreFilter,
+        GetCompetitiveGapRequest, GetEffortIndexRequest, GetExpectationGapRequest,
+        GetLoyaltyRiskRequest, GetPerceptionGapRequest, GetPerceptionGapResponse,
+        GetPriorityMapRequest, GetScorecardRequest, ScoreFilter,
     },
 };
 
@@ -25,6 +31,17 @@ pub struct QueryResult {
     pub calls: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    /// Why the query could not be measured (its latencies are then NaN):
+    /// the gRPC code and message, or the error.
+    pub error: Option<String>,
+}
+
+/// A failed call as the report shows it.
+fn describe(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<tonic::Status>() {
+        Some(status) => format!("{:?}: {}", status.code(), status.message()),
+        None => format!("{e:#}"),
+    }
 }
 
 fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
@@ -44,7 +61,9 @@ fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
 type GapCounts = BTreeMap<(String, i16), (i64, Option<i64>)>;
 
 /// The naive baseline: perception-gap counts by a plain aggregate over the
-/// raw answer rows of the window.
+/// raw answer rows of the window. `answers` holds the EXPERIENCE answers
+/// only, which are what the perception gap scores; the answers in other
+/// frames are in `framed_answers` and part of neither side.
 pub async fn naive_gap_counts(
     pool: &PgPool,
     tenant: crate::domain::TenantId,
@@ -139,22 +158,40 @@ pub(super) async fn scoring_phase(
     }
     macro_rules! measure {
         ($name:expr, $body:expr) => {{
-            let (calls, p50, p95) = time_query(cfg, || async {
+            let timed = time_query(cfg, || async {
                 $body;
                 anyhow::Ok(())
             })
-            .await?;
-            log(&format!(
-                "{answers} answers: {} p50 {p50:.1} ms p95 {p95:.1} ms ({calls} calls)",
-                $name
-            ));
-            out.push(QueryResult {
-                query: $name.to_owned(),
-                answers,
-                calls,
-                p50_ms: p50,
-                p95_ms: p95,
-            });
+            .await;
+            let result = match timed {
+                Ok((calls, p50, p95)) => {
+                    log(&format!(
+                        "{answers} answers: {} p50 {p50:.1} ms p95 {p95:.1} ms ({calls} calls)",
+                        $name
+                    ));
+                    QueryResult {
+                        query: $name.to_owned(),
+                        answers,
+                        calls,
+                        p50_ms: p50,
+                        p95_ms: p95,
+                        error: None,
+                    }
+                }
+                Err(e) => {
+                    let error = describe(&e);
+                    log(&format!("{answers} answers: {} FAILED: {error}", $name));
+                    QueryResult {
+                        query: $name.to_owned(),
+                        answers,
+                        calls: 0,
+                        p50_ms: f64::NAN,
+                        p95_ms: f64::NAN,
+                        error: Some(error),
+                    }
+                }
+            };
+            out.push(result);
         }};
     }
     measure!("GetScorecard", {
@@ -196,6 +233,33 @@ pub(super) async fn scoring_phase(
         clients
             .scoring()
             .get_loyalty_risk(GetLoyaltyRiskRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    measure!("GetExpectationGap", {
+        clients
+            .scoring()
+            .get_expectation_gap(GetExpectationGapRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    measure!("GetCompetitiveGap", {
+        clients
+            .scoring()
+            .get_competitive_gap(GetCompetitiveGapRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    measure!("GetPriorityMap", {
+        clients
+            .scoring()
+            .get_priority_map(GetPriorityMapRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
             })

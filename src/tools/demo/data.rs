@@ -1,5 +1,6 @@
 //! The demo data set: deterministic records, generated from a seed, as the
-//! `gapscore.v1` messages a client would send.
+//! `gapscore.v1` messages a client would send. The answers in the frames of
+//! SPEC §16 come from a second seed, in `frames`.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +9,12 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use crate::{grpc::convert::utc_to_timestamp, proto::v1::*};
 
-/// The seed of the demo data set.
+/// The seed of the demo's records and their EXPERIENCE answers.
 pub const SEED: u64 = 20_261_101;
+
+/// The seed of the answers in the other frames (SPEC §16), a stream of its
+/// own so that adding them changed no draw of [`SEED`]'s.
+pub const FRAMES_SEED: u64 = 20_261_201;
 
 /// The demo window: 26 weeks ending on this instant (exclusive).
 pub fn demo_end() -> DateTime<Utc> {
@@ -110,7 +115,7 @@ fn regional_tilt(region: &str) -> f64 {
 
 /// A score on 1..=5 that is favorable (4-5) with probability `p`, and
 /// otherwise mostly unfavorable (1-2) or neutral (3).
-fn five_point(rng: &mut StdRng, p: f64) -> i32 {
+pub(super) fn five_point(rng: &mut StdRng, p: f64) -> i32 {
     if rng.random_bool(p.clamp(0.0, 1.0)) {
         if rng.random_bool(0.45) { 5 } else { 4 }
     } else if rng.random_bool(0.6) {
@@ -125,7 +130,7 @@ fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
 }
 
 /// Picks themes: each candidate is mentioned with its probability.
-fn themes(rng: &mut StdRng, candidates: &[(&str, f64)]) -> Vec<String> {
+pub(super) fn themes(rng: &mut StdRng, candidates: &[(&str, f64)]) -> Vec<String> {
     let mut out: Vec<String> = candidates
         .iter()
         .filter(|(_, p)| rng.random_bool(*p))
@@ -137,7 +142,7 @@ fn themes(rng: &mut StdRng, candidates: &[(&str, f64)]) -> Vec<String> {
     out
 }
 
-fn rating(question: &str, score: i32) -> Answer {
+pub(super) fn rating(question: &str, score: i32) -> Answer {
     Answer {
         question: question.into(),
         score: Some(score),
@@ -146,7 +151,7 @@ fn rating(question: &str, score: i32) -> Answer {
     }
 }
 
-fn theme_answer(question: &str, themes: Vec<String>) -> Answer {
+pub(super) fn theme_answer(question: &str, themes: Vec<String>) -> Answer {
     Answer {
         question: question.into(),
         score: None,
@@ -167,8 +172,17 @@ fn labels(region: &str, product: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// Generates the demo data set from `seed`.
-pub fn generate(seed: u64) -> DemoData {
+/// Generates the demo data set: the records and their EXPERIENCE answers
+/// from `seed`, then the answers in the other frames from `frames_seed`,
+/// appended after them.
+pub fn generate(seed: u64, frames_seed: u64) -> DemoData {
+    let mut data = records(seed);
+    super::frames::answer_in_frames(&mut data, frames_seed);
+    data
+}
+
+/// The records, every answer in the EXPERIENCE frame.
+pub(super) fn records(seed: u64) -> DemoData {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut data = DemoData::default();
 
@@ -501,8 +515,8 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic() {
-        let a = generate(SEED);
-        let b = generate(SEED);
+        let a = generate(SEED, FRAMES_SEED);
+        let b = generate(SEED, FRAMES_SEED);
         assert_eq!(a.responses, b.responses);
         assert_eq!(a.journeys, b.journeys);
         assert_eq!(a.outcomes, b.outcomes);
@@ -515,7 +529,7 @@ mod tests {
 
     #[test]
     fn the_delivery_gap_is_near_the_published_figures() {
-        let data = generate(SEED);
+        let data = generate(SEED, FRAMES_SEED);
         let share = |role: RespondentRole| {
             let scores: Vec<i32> = data
                 .responses
@@ -540,7 +554,7 @@ mod tests {
 
     #[test]
     fn every_channel_appears() {
-        let data = generate(SEED);
+        let data = generate(SEED, FRAMES_SEED);
         for channel in 1..=9 {
             assert!(
                 data.journeys

@@ -5,15 +5,22 @@
 //! Customers' themes reveal blind spots (wait times, billing errors,
 //! failed self-service) that leadership does not mention. Journeys span
 //! every channel, and customer 1 lives through the §1 card-update story.
-//! Everything is generated from a fixed seed and fixed dates, so every run
-//! loads the same records and prints the same scores.
+//! Customers also say what they expected, what matters to them and how
+//! competitors did (SPEC §16), so the expectation gap, the competitive gap
+//! and the priority map have something to show. Everything is generated
+//! from fixed seeds and fixed dates, so every run loads the same records
+//! and prints the same scores.
 //!
-//! The generator is in `data`; this module loads its records and prints
-//! how to query them.
+//! The generator is in `data`, the answers in the other frames in `frames`;
+//! this module loads the records and prints how to query them.
 
 mod data;
+mod frames;
 
-pub use data::{DemoData, SEED, card_update_story, demo_end, demo_start, generate};
+pub use data::{DemoData, FRAMES_SEED, SEED, card_update_story, demo_end, demo_start, generate};
+pub use frames::without_frames;
+
+use crate::domain::TenantId;
 
 /// Loads the demo data set into the `demo` tenant (created, or emptied and
 /// refilled), through the same validation and storage code as the gRPC API,
@@ -21,13 +28,7 @@ pub use data::{DemoData, SEED, card_update_story, demo_end, demo_start, generate
 /// client would send (tests send some of them over gRPC), converted as the
 /// transport converts them and submitted to the services directly.
 pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
-    use anyhow::Context;
-
-    use crate::{
-        domain::TenantId,
-        service::{Services, journeys, outcomes, survey},
-        store::tenants,
-    };
+    use crate::store::tenants;
 
     let tenant = match tenants::find_tenant(pool, DEMO_TENANT).await? {
         Some(t) => {
@@ -38,8 +39,28 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         None => TenantId(tenants::create_tenant(pool, DEMO_TENANT).await?.0.tenant_id),
     };
     let key = tenants::create_key(pool, tenant).await?;
+    let data = generate(SEED, FRAMES_SEED);
+    submit(pool, tenant, &data).await?;
+    println!(
+        "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
+        data.responses.len(),
+        data.journeys.len(),
+        data.outcomes.len(),
+        demo_start().date_naive(),
+        demo_end().date_naive(),
+    );
+    Ok(key.secret)
+}
+
+/// Submits `data` to `tenant` through the services, as [`load`] does: the
+/// tests also load variants of the data set (the demo without its framed
+/// answers) into tenants of their own.
+pub async fn submit(pool: &sqlx::PgPool, tenant: TenantId, data: &DemoData) -> anyhow::Result<()> {
+    use anyhow::Context;
+
+    use crate::service::{Services, journeys, outcomes, survey};
+
     let services = Services::new(pool.clone(), std::time::Duration::ZERO);
-    let data = generate(SEED);
     fn converted<T: Clone + Into<U>, U>(chunk: &[T]) -> Vec<U> {
         chunk.iter().cloned().map(Into::into).collect()
     }
@@ -58,15 +79,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
             .await
             .context("loading outcomes")?;
     }
-    println!(
-        "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
-        data.responses.len(),
-        data.journeys.len(),
-        data.outcomes.len(),
-        demo_start().date_naive(),
-        demo_end().date_naive(),
-    );
-    Ok(key.secret)
+    Ok(())
 }
 
 /// The demo tenant's name.
@@ -105,6 +118,18 @@ pub fn grpcurl_commands(addr: &str, key: &str) -> String {
             "CustomerService/GetCustomerRisk",
             r#"{"customer_id": "cust-0001"}"#,
         ),
+        String::new(),
+        "# What customers expected against what they got (speed), and what leaders believe".into(),
+        call(
+            "ScoringService/GetExpectationGap",
+            r#"{"questions": ["speed"]}"#,
+        ),
+        String::new(),
+        "# Us against acme and globex".into(),
+        call("ScoringService/GetCompetitiveGap", "{}"),
+        String::new(),
+        "# Importance against performance: where to concentrate".into(),
+        call("ScoringService/GetPriorityMap", "{}"),
     ]
     .join("\n")
 }

@@ -18,6 +18,7 @@
 mod bytes;
 mod checks;
 mod cost;
+mod frames;
 mod harness;
 mod invariants;
 mod lists;

@@ -34,6 +34,20 @@ pub fn violation_fields(status: &Status) -> Vec<String> {
         .collect()
 }
 
+/// The descriptions of a `BadRequest` detail, in order, asserting the
+/// code first.
+#[track_caller]
+pub fn violation_descriptions(status: &Status) -> Vec<String> {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .expect("INVALID_ARGUMENT carries a BadRequest")
+        .field_violations
+        .into_iter()
+        .map(|v| v.description)
+        .collect()
+}
+
 /// The field paths `call` is refused at: it must fail with
 /// INVALID_ARGUMENT (see [`violation_fields`]).
 pub async fn refused_at<T: Debug>(call: impl Future<Output = Result<T, Status>>) -> Vec<String> {

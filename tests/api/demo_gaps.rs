@@ -1,0 +1,104 @@
+//! The demo tenant's expectation and competitive gaps (SPEC §16.2–16.3)
+//! through the real server against tests/reference/demo_frames.py, which
+//! computes them from the demo's stored answers with scipy and statsmodels
+//! (demo_frames.out.json; q-values are left out there), within 1e-6: what
+//! the walkthrough quotes is what the service answers.
+
+use gapscore::proto::v1::{GetCompetitiveGapRequest, GetExpectationGapRequest, RespondentRole};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{internals::demo, reference::Expect, spawn_app};
+
+#[sqlx::test]
+async fn the_demo_gaps_match_demo_frames_py(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = demo::load(&pool).await.expect("demo loads");
+    let want: Value =
+        serde_json::from_str(include_str!("../reference/demo_frames.out.json")).unwrap();
+    let scoring = app.scoring_as(Some(&key));
+
+    let got = scoring
+        .clone()
+        .get_expectation_gap(GetExpectationGapRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        got.confidence_level,
+        want["confidence_level"].as_f64().unwrap()
+    );
+    let questions = want["GetExpectationGap"].as_array().unwrap();
+    let keys: Vec<&str> = got.questions.iter().map(|q| q.question.as_str()).collect();
+    let want_keys: Vec<&str> = questions
+        .iter()
+        .map(|q| q["question"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, want_keys);
+    for (q, w) in got.questions.iter().zip(questions) {
+        let at = format!("{} customers", q.question);
+        let e = Expect { at: &at };
+        let (c, w_c) = (q.customers.as_ref().unwrap(), &w["customers"]);
+        assert!(!c.suppressed, "{at}");
+        e.int("respondents", c.respondents, w_c);
+        e.num("mean_expectation", c.mean_expectation, w_c);
+        e.num("mean_experience", c.mean_experience, w_c);
+        e.num("mean_gap_points", c.mean_gap_points, w_c);
+        e.interval("mean_gap_points_ci", c.mean_gap_points_ci.as_ref(), w_c);
+        e.num("p_value", c.p_value, w_c);
+        e.int("shortfalls", c.shortfalls, w_c);
+        e.num("shortfall_share", c.shortfall_share, w_c);
+        e.interval("shortfall_share_ci", c.shortfall_share_ci.as_ref(), w_c);
+        let beliefs = w["beliefs"].as_array().unwrap();
+        assert_eq!(q.beliefs.len(), beliefs.len(), "{at}: beliefs");
+        for (b, w_b) in q.beliefs.iter().zip(beliefs) {
+            let role = format!("RESPONDENT_ROLE_{}", w_b["role"].as_str().unwrap());
+            let at = format!("{} {role}", q.question);
+            let e = Expect { at: &at };
+            assert_eq!(
+                Some(b.role),
+                RespondentRole::from_str_name(&role).map(|r| r as i32)
+            );
+            assert!(!b.suppressed, "{at}");
+            e.int("respondents", b.respondents, w_b);
+            e.int("customer_respondents", b.customer_respondents, w_b);
+            e.num("mean_expectation", b.mean_expectation, w_b);
+            e.num(
+                "customer_mean_expectation",
+                b.customer_mean_expectation,
+                w_b,
+            );
+            e.num("gap_points", b.gap_points, w_b);
+            e.interval("gap_points_ci", b.gap_points_ci.as_ref(), w_b);
+            e.num("p_value", b.p_value, w_b);
+        }
+    }
+
+    let got = scoring
+        .clone()
+        .get_competitive_gap(GetCompetitiveGapRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let gaps = want["GetCompetitiveGap"].as_array().unwrap();
+    assert_eq!(got.gaps.len(), gaps.len());
+    for (g, w) in got.gaps.iter().zip(gaps) {
+        let at = format!("{} vs {}", g.question, g.competitor);
+        let e = Expect { at: &at };
+        assert_eq!(g.question, w["question"].as_str().unwrap());
+        assert_eq!(g.competitor, w["competitor"].as_str().unwrap());
+        assert!(!g.suppressed, "{at}");
+        e.int("respondents", g.respondents, w);
+        e.num("mean_us", g.mean_us, w);
+        e.num("mean_competitor", g.mean_competitor, w);
+        e.num("mean_lead_points", g.mean_lead_points, w);
+        e.interval("mean_lead_points_ci", g.mean_lead_points_ci.as_ref(), w);
+        e.num("p_value", g.p_value, w);
+        e.int("wins", g.wins, w);
+        e.int("losses", g.losses, w);
+        e.int("ties", g.ties, w);
+        e.num("win_share", g.win_share.expect("a win share"), w);
+        e.interval("win_share_ci", g.win_share_ci.as_ref(), w);
+        e.num("sign_test_p_value", g.sign_test_p_value, w);
+    }
+}
