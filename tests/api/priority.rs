@@ -9,8 +9,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::helpers::{
-    TestApp, assert_close, framed, label_map, labels, rating, refused_at, response, spawn_app,
-    window,
+    TestApp, assert_close, framed, internals::demo, label_map, labels, rating, reference::Expect,
+    refused_at, response, spawn_app, window,
 };
 
 /// The data set, and the figures the reference computes from it.
@@ -492,4 +492,46 @@ async fn labels_and_survey_scope_the_cases(pool: PgPool) {
         ..ScoreFilter::default()
     });
     assert_eq!(cases(wave).await, (7, 7));
+}
+
+/// The demo tenant's map (customers say speed matters and rate it poorly)
+/// equals tests/reference/demo_frames.py's figures from the demo's stored
+/// answers (demo_frames.out.json), within 1e-6: what the walkthrough and
+/// the report show is what the service answers. Every demo question has
+/// IMPORTANCE answers, so importance is stated and every question placed.
+#[sqlx::test]
+async fn the_demo_map_matches_demo_frames_py(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = demo::load(&pool).await.expect("demo loads");
+    let reference: Value =
+        serde_json::from_str(include_str!("../reference/demo_frames.out.json")).unwrap();
+    let want = &reference["GetPriorityMap"];
+    let got = priority_map(&app, &key, None, None).await;
+    assert_eq!(
+        got.confidence_level,
+        reference["confidence_level"].as_f64().unwrap()
+    );
+    assert_eq!(got.importance_source, ImportanceSource::Stated as i32);
+    let e = Expect { at: "map" };
+    e.num("importance_mean", got.importance_mean.unwrap(), want);
+    e.num("performance_mean", got.performance_mean.unwrap(), want);
+    let questions = want["questions"].as_array().unwrap();
+    let want_keys: Vec<&str> = questions
+        .iter()
+        .map(|q| q["question"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys(&got), want_keys);
+    for (q, w) in got.questions.iter().zip(questions) {
+        let e = Expect { at: &q.question };
+        assert!(!q.suppressed, "{}", q.question);
+        e.int("respondents", q.respondents, w);
+        e.int("importance_respondents", q.importance_respondents, w);
+        e.num("stated_importance", q.stated_importance.unwrap(), w);
+        e.interval("stated_importance_ci", q.stated_importance_ci.as_ref(), w);
+        e.num("performance", q.performance, w);
+        e.interval("performance_ci", q.performance_ci.as_ref(), w);
+        assert_eq!(quadrant_name(q), w["quadrant"].as_str().unwrap());
+    }
+    assert_eq!(got.questions[0].question, "speed");
+    assert_eq!(quadrant_name(&got.questions[0]), "CONCENTRATE_HERE");
 }
