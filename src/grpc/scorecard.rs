@@ -2,7 +2,7 @@
 //! scorecard composed by `service::scorecard`, and its protobuf form (the
 //! same conversions as the individual RPCs).
 
-use super::{convert, effort, gap, priority, scoring::signed};
+use super::{convert, effort, expectation, gap, priority, scoring::signed};
 use crate::{
     domain::{TenantId, Violations, enums::EffortTier},
     proto::v1::*,
@@ -62,6 +62,6 @@ pub fn response(card: &Scorecard) -> GetScorecardResponse {
             .priority
             .top_priority()
             .map(priority::question_to_proto),
-        largest_shortfall: None,
+        largest_shortfall: card.largest_shortfall().map(expectation::question_to_proto),
     }
 }

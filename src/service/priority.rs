@@ -25,14 +25,16 @@
 //!   without any unsuppressed question.
 //! - Stated importance needs `min_group_size` IMPORTANCE respondents (and
 //!   at least one, when the threshold is 0); its interval needs two.
-//! - `expectation_gap_points` is not filled here yet: it comes from the
-//!   expectation-gap service (§16.2) once that lands.
+//! - `expectation_gap_points` is customers' gap 5 from the expectation-gap
+//!   service (§16.2) over the same scope, where it is shown (not
+//!   suppressed).
 
 use std::collections::BTreeMap;
 
 use super::{
     ServiceResult, Services,
     context::{self, Context},
+    expectation::{self, ExpectationGap, ExpectationPlan},
     gap::{self, GapQuery, PerceptionGap},
     scorecard::comparison,
 };
@@ -93,7 +95,7 @@ pub struct PriorityQuestion {
     pub derived_importance: Option<f64>,
     /// `None` exactly when suppressed.
     pub performance: Option<Performance>,
-    /// Customers' gap 5 (§16.2); not filled yet.
+    /// Customers' gap 5 (§16.2), when shown.
     pub expectation_gap_points: Option<f64>,
     /// LEADERSHIP→CUSTOMER gap points (§5), when both sides are shown.
     pub delivery_gap_points: Option<f64>,
@@ -151,21 +153,27 @@ pub async fn priority_map(
     .plan(Violations::default(), ctx)?
     .without_themes()
     .without_questions(&OUTCOME_QUESTIONS);
-    let gaps = gap::perception_gap(services, tenant, &plan).await?;
-    priority_map_from_gaps(services, tenant, &query.scope, ctx, &gaps).await
+    let expectation_plan = ExpectationPlan::plan_for(query.scope.clone(), &[], confidence, ctx);
+    let (gaps, expectations) = tokio::try_join!(
+        gap::perception_gap(services, tenant, &plan),
+        expectation::expectation_gap(services, tenant, &expectation_plan),
+    )?;
+    priority_map_from_gaps(services, tenant, &query.scope, ctx, &gaps, &expectations).await
 }
 
 /// The priority map of `scope` from its perception gap `gaps`, computed
 /// over every RATING question with data in `scope` (no `questions`, no
-/// `group_by`), at the map's confidence level: the scorecard passes its
-/// own, so the two agree and nothing is aggregated twice. Outcome
-/// questions in `gaps` are left out here.
+/// `group_by`), at the map's confidence level, and its expectation gaps
+/// `expectations` (every question with EXPECTATION answers): the scorecard
+/// passes its own, so the two agree and nothing is aggregated twice.
+/// Outcome questions in `gaps` are left out here.
 pub async fn priority_map_from_gaps(
     services: &Services,
     tenant: TenantId,
     scope: &Scope,
     ctx: &Context,
     gaps: &PerceptionGap,
+    expectations: &ExpectationGap,
 ) -> ServiceResult<PriorityMap> {
     let min_group_size = gaps.min_group_size;
     let confidence = gaps.confidence;
@@ -199,7 +207,10 @@ pub async fn priority_map_from_gaps(
                 value: s.favorable_share * 100.0,
                 ci: s.favorable_ci.scaled(100.0),
             }),
-            expectation_gap_points: None,
+            expectation_gap_points: expectations
+                .question(&q.question)
+                .and_then(|e| e.customers.figures.as_ref())
+                .map(|f| f.gap.points),
             delivery_gap_points: comparison(&q.gap.comparisons, Role::Leadership, Role::Customer)
                 .map(|c| c.gap_points),
             quadrant: None,

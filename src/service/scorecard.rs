@@ -2,12 +2,14 @@
 //! the same domain functions the individual scores use, under one
 //! [`Context`] (model and catalog read once), so a dashboard and a
 //! drill-down never disagree. `top_priority` is the first CONCENTRATE_HERE
-//! question of the scope's priority map (SPEC §16.4).
+//! question of the scope's priority map and `largest_shortfall` the largest
+//! customer expectation gap significant after FDR control (SPEC §16.4).
 
 use super::{
     ServiceResult, Services,
     context::Context,
     effort::{self, EffortQuery, EffortReport},
+    expectation::{self, ExpectationGap, ExpectationPlan, QuestionExpectation},
     gap::{self, GapQuery, PerceptionGap},
     loyalty::{self, LoyaltyQuery, LoyaltyReport},
     priority::{self, PriorityMap},
@@ -53,6 +55,31 @@ pub struct Scorecard {
     /// The priority map of the scope (from `gaps`); its first
     /// CONCENTRATE_HERE question is the scorecard's top priority.
     pub priority: PriorityMap,
+    /// The expectation gaps of the scope over every question with
+    /// EXPECTATION answers (as GetExpectationGap without `questions`).
+    pub expectations: ExpectationGap,
+}
+
+impl Scorecard {
+    /// The question whose customers' gap 5 is the most negative among
+    /// those significant after FDR control: what customers most clearly
+    /// got less of than they expected. Ties by key.
+    pub fn largest_shortfall(&self) -> Option<&QuestionExpectation> {
+        let points = |q: &QuestionExpectation| {
+            q.figures
+                .customers
+                .figures
+                .as_ref()
+                .filter(|f| f.gap.significant_after_fdr && f.gap.points < 0.0)
+                .map(|f| f.gap.points)
+        };
+        self.expectations
+            .questions
+            .iter()
+            .filter_map(|q| points(q).map(|p| (p, q)))
+            .min_by(|(a, qa), (b, qb)| a.total_cmp(b).then_with(|| qa.question.cmp(&qb.question)))
+            .map(|(_, q)| q)
+    }
 }
 
 /// Computes the scorecard of `scope` under `ctx`.
@@ -77,10 +104,12 @@ pub async fn scorecard(
         scope: scope.clone(),
         confidence: None,
     };
-    let (gaps, effort, loyalty) = tokio::try_join!(
+    let expectation_plan = ExpectationPlan::plan_for(scope.clone(), &[], plan.confidence, ctx);
+    let (gaps, effort, loyalty, expectations) = tokio::try_join!(
         gap::perception_gap(services, tenant, &plan),
         effort::effort_index(services, tenant, &effort_query, &ctx.model),
         loyalty::loyalty_risk(services, tenant, &loyalty_query, &ctx.model),
+        expectation::expectation_gap(services, tenant, &expectation_plan),
     )?;
     let delivery_gap = gaps
         .overall
@@ -93,7 +122,9 @@ pub async fn scorecard(
         .map(|q| *q.roles.get(Role::Customer));
     // From the perception gap above: performance and delivery gaps are not
     // aggregated twice.
-    let priority = priority::priority_map_from_gaps(services, tenant, scope, ctx, &gaps).await?;
+    let priority =
+        priority::priority_map_from_gaps(services, tenant, scope, ctx, &gaps, &expectations)
+            .await?;
     Ok(Scorecard {
         delivery_gap,
         largest_gaps: largest_significant_gaps(&gaps, LARGEST_GAPS),
@@ -102,6 +133,7 @@ pub async fn scorecard(
         loyalty,
         gaps,
         priority,
+        expectations,
     })
 }
 
