@@ -18,14 +18,18 @@
 //!   (`store::gap::theme_tops`). Counts of distinct themes and alignments
 //!   are always over every theme.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::{ServiceError, ServiceResult, Services, context::Context};
+use super::{
+    ServiceError, ServiceResult, Services,
+    context::Context,
+    questions::{self, Chosen},
+};
 use crate::{
     domain::{
         Numbered, Scope, TenantId, Violations,
         enums::QuestionKind,
-        violations::{check_confidence_level, check_key, unknown_question},
+        violations::{check_confidence_level, check_key},
     },
     scoring::{
         ByRole, PairTally, QuestionGap, RatingQuestion, Role, ThemeTallies, ThemesReport,
@@ -41,8 +45,7 @@ pub use crate::store::gap::MAX_GROUPS;
 /// ever fetched.
 pub const MAX_LISTED_THEMES: usize = 50;
 
-/// Most entries in `questions`: counted before any is looked up.
-pub const MAX_REQUESTED_QUESTIONS: usize = 1000;
+pub use super::questions::MAX_REQUESTED_QUESTIONS;
 
 /// What a caller asks for, before it is checked against the catalog.
 #[derive(Debug, Clone, Default)]
@@ -87,55 +90,23 @@ impl GapQuery {
         if let Some(g) = &self.group_by {
             check_key(&mut v, "group_by", g);
         }
-        let by_key: BTreeMap<&str, &crate::domain::question::Question> =
-            ctx.catalog.iter().map(|q| (q.key.as_str(), q)).collect();
-        let explicit = !self.questions.is_empty();
-        let mut chosen: BTreeSet<&str> = BTreeSet::new();
-        if self.questions.len() > MAX_REQUESTED_QUESTIONS {
-            v.add(
-                "questions",
-                format!(
-                    "at most {MAX_REQUESTED_QUESTIONS} questions are allowed, got {}",
-                    self.questions.len()
-                ),
-            );
-        } else if explicit {
-            for (i, key) in self.questions.iter().enumerate() {
-                if by_key.contains_key(key.as_str()) {
-                    chosen.insert(key);
-                } else {
-                    // Suggestions only for violations that will be listed.
-                    let candidates = if v.has_room() { by_key.len() } else { 0 };
-                    let description =
-                        unknown_question(key, by_key.keys().copied().take(candidates));
-                    v.add(format!("questions[{i}]"), description);
-                }
-            }
-        } else {
-            chosen.extend(by_key.keys().copied());
-        }
+        let by_key = questions::index(&ctx.catalog);
+        let chosen = questions::choose(&mut v, &self.questions, &by_key, |_| None);
         v.into_result()?;
+        let explicit = chosen != Chosen::Every;
+        let chosen: Vec<&str> = match chosen {
+            Chosen::Every => by_key.keys().copied().collect(),
+            Chosen::Named(keys) => keys.into_iter().collect(),
+        };
 
         let mut rating = BTreeMap::new();
         let mut theme_keys = Vec::new();
         for key in chosen {
             let q = by_key[key];
-            match q.kind {
-                QuestionKind::Rating if q.scale_min < q.scale_max => {
-                    rating.insert(
-                        key.to_owned(),
-                        RatingQuestion {
-                            scale_min: q.scale_min,
-                            scale_max: q.scale_max,
-                            favorable_min: q.favorable_min,
-                            unfavorable_max: q.unfavorable_max,
-                        },
-                    );
-                }
-                QuestionKind::Themes => theme_keys.push(key.to_owned()),
-                QuestionKind::Rating => {
-                    tracing::warn!(question = key, "skipping a malformed catalog question")
-                }
+            if q.kind == QuestionKind::Themes {
+                theme_keys.push(key.to_owned());
+            } else if let Some(scale) = questions::rating_scale(q) {
+                rating.insert(key.to_owned(), scale);
             }
         }
         Ok(GapPlan {

@@ -17,6 +17,7 @@ pub mod loyalty;
 pub mod outcomes;
 pub mod page;
 pub mod pool_probe;
+pub mod questions;
 pub mod risk;
 pub mod scorecard;
 pub mod survey;
