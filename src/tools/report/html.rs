@@ -354,6 +354,7 @@ mod tests {
                             figures(Customer, 0.08, 2400, false),
                         ],
                         comparisons: vec![delivery],
+                        vs_rest: None,
                     },
                     QuestionGap {
                         question: "<script>alert(1)</script>".into(),
@@ -362,6 +363,7 @@ mod tests {
                             figures(Customer, 0.4, 100, false),
                         ],
                         comparisons: vec![],
+                        vs_rest: None,
                     },
                 ],
                 themes: vec![],
