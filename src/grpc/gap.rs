@@ -89,6 +89,7 @@ pub fn role_figures_to_proto(role: Role, f: &scoring::RoleFigures) -> RoleFigure
         out.unfavorable = s.unfavorable.map(signed);
         out.unfavorable_share = s.unfavorable_share;
         out.net_score = s.net_score;
+        out.net_score_ci = Some(s.net_score_ci.into());
         out.mean_score = s.mean_score;
         out.mean_normalized = s.mean_normalized;
     }
@@ -106,6 +107,25 @@ pub fn comparison_to_proto(from: Role, to: Role, c: &scoring::Comparison) -> Rol
         significant: c.significant,
         mean_gap_points: c.mean_gap_points,
         agreement_ratio: c.agreement_ratio,
+        net_gap_points: c.net_gap_points,
+        net_gap_points_ci: Some(c.net_gap_points_ci.into()),
+        net_p_value: c.net_p_value,
+        q_value: c.fdr.q_value,
+        significant_after_fdr: c.fdr.significant_after_fdr,
+    }
+}
+
+/// A group's customers against the rest.
+pub fn rest_comparison_to_proto(c: &scoring::gap::RestComparison) -> RestComparison {
+    RestComparison {
+        role: Role::Customer.number(),
+        rest_respondents: signed(c.rest_respondents),
+        gap_points: c.gap_points,
+        gap_points_ci: Some(c.gap_points_ci.into()),
+        p_value: c.p_value,
+        significant: c.significant,
+        q_value: c.fdr.q_value,
+        significant_after_fdr: c.fdr.significant_after_fdr,
     }
 }
 
@@ -123,6 +143,7 @@ pub fn question_gap_to_proto(question: String, g: &scoring::QuestionGap) -> Ques
             .iter()
             .filter_map(|c| Some(comparison_to_proto(c.from, c.to, c.comparison.as_ref()?)))
             .collect(),
+        vs_rest: g.vs_rest.as_ref().map(rest_comparison_to_proto),
     }
 }
 

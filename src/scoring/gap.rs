@@ -1,10 +1,23 @@
 //! Perception gap on RATING questions (SPEC §5): per-role figures from a
-//! score histogram, and the comparison of two roles.
+//! score histogram, and the comparison of two roles; in the submodules the
+//! net-score intervals (§10.1), false discovery rate control over a
+//! response (§10.2), and the groups of a `group_by` against the rest with
+//! complementary suppression (§10.3, §10.5).
 
 pub use crate::domain::enums::Role;
 use serde::{Deserialize, Serialize};
 
 use super::stats::{Interval, newcombe_diff_interval, pooled_z_test_p_value, wilson_interval};
+
+mod fdr;
+mod net_score;
+mod segments;
+
+pub use fdr::{FdrControl, Tested, control_fdr};
+pub use net_score::{AdjustedNet, NetDifference, net_difference};
+pub use segments::{
+    RestComparison, add_histogram, compare_to_rest, complementary_cell, rest_figures,
+};
 
 /// One value per role; what a per-question report holds for each side.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -20,6 +33,14 @@ impl<T> ByRole<T> {
             Role::Leadership => &self.leadership,
             Role::Staff => &self.staff,
             Role::Customer => &self.customer,
+        }
+    }
+
+    pub fn get_mut(&mut self, role: Role) -> &mut T {
+        match role {
+            Role::Leadership => &mut self.leadership,
+            Role::Staff => &mut self.staff,
+            Role::Customer => &mut self.customer,
         }
     }
 
@@ -61,8 +82,9 @@ impl RatingQuestion {
 pub struct RoleFigures {
     /// n: respondents of this role who answered the question.
     pub respondents: u64,
-    /// True when `respondents < max(min_group_size, 1)`: only the count may
-    /// be shown, and no comparison uses this role.
+    /// True when `respondents < max(min_group_size, 1)`, or when withheld
+    /// by complementary suppression ([`RoleFigures::withheld`]): only the
+    /// count may be shown, and no comparison uses this role.
     pub suppressed: bool,
     /// The shares; `None` exactly when `suppressed`.
     pub shares: Option<RoleShares>,
@@ -87,6 +109,11 @@ pub struct RoleShares {
     /// `likelihood_to_recommend`. Without unfavorable_max the unfavorable
     /// share counts as 0, so this is favorable_share × 100.
     pub net_score: f64,
+    /// Interval of `net_score` in points (SPEC §10.1): the adjusted-Wald
+    /// interval ([`AdjustedNet::interval`]) when the question declares
+    /// unfavorable_max, else the Wilson interval of the favorable share
+    /// × 100.
+    pub net_score_ci: Interval,
     /// Mean raw score.
     pub mean_score: f64,
     /// (mean − scale_min)/(scale_max − scale_min) × 100, comparable across
@@ -105,6 +132,8 @@ pub struct RoleShares {
 /// u = Σ count [score ≤ unfavorable_max];  net = (f − u)/n × 100
 /// mean = Σ score·count / n
 /// mean_normalized = (mean − scale_min)/(scale_max − scale_min) × 100
+/// net_score_ci = AdjustedNet(f, u, n).interval   (with unfavorable_max)
+///              = Wilson(f, n) × 100               (without)
 /// ```
 ///
 /// A role is suppressed when `n < min_group_size` (SPEC §5, anonymity), and
@@ -153,21 +182,43 @@ pub fn role_figures(
     let unfavorable_share = has_unfavorable.then(|| unfavorable as f64 / n_f);
     let mean_score = score_sum as f64 / n_f;
     let span = f64::from(question.scale_max - question.scale_min);
+    let favorable_ci = wilson_interval(favorable, n, confidence).expect("n > 0 and f ≤ n");
+    let net_score_ci = if has_unfavorable {
+        AdjustedNet::new(favorable, unfavorable, n)
+            .and_then(|a| a.interval(confidence))
+            .expect("f + u ≤ n and a checked level")
+    } else {
+        favorable_ci.scaled(100.0)
+    };
     RoleFigures {
         respondents: n,
         suppressed: false,
         shares: Some(RoleShares {
             favorable,
             favorable_share,
-            favorable_ci: wilson_interval(favorable, n, confidence).expect("n > 0 and f ≤ n"),
+            favorable_ci,
             unfavorable: has_unfavorable.then_some(unfavorable),
             unfavorable_share,
             unfavorable_ci: has_unfavorable
                 .then(|| wilson_interval(unfavorable, n, confidence).expect("n > 0 and u ≤ n")),
             net_score: (favorable_share - unfavorable_share.unwrap_or(0.0)) * 100.0,
+            net_score_ci,
             mean_score,
             mean_normalized: (mean_score - f64::from(question.scale_min)) / span * 100.0,
         }),
+    }
+}
+
+impl RoleFigures {
+    /// The same role with everything but its count withheld, exactly as a
+    /// role suppressed by size is reported (SPEC §10.5: the two must be
+    /// indistinguishable).
+    pub fn withheld(self) -> RoleFigures {
+        RoleFigures {
+            respondents: self.respondents,
+            suppressed: true,
+            shares: None,
+        }
     }
 }
 
@@ -188,6 +239,25 @@ pub struct Comparison {
     /// p_to / p_from: "for every 10 leaders who think we are superior, 1
     /// customer agrees". `None` when p_from = 0.
     pub agreement_ratio: Option<f64>,
+    /// net_score_from − net_score_to, from the unadjusted net scores.
+    pub net_gap_points: f64,
+    /// Adjusted-Wald interval of the net gap ([`net_difference`]), in
+    /// points.
+    pub net_gap_points_ci: Interval,
+    /// Two-sided p-value of the adjusted-Wald net gap.
+    pub net_p_value: f64,
+    /// `p_value` within the family of every comparison of the response
+    /// (SPEC §10.2); a family of one until [`control_fdr`] sets it.
+    pub fdr: FdrControl,
+}
+
+impl Tested for Comparison {
+    fn p_value(&self) -> f64 {
+        self.p_value
+    }
+    fn set_fdr(&mut self, fdr: FdrControl) {
+        self.fdr = fdr;
+    }
 }
 
 /// Compares two roles' favorable shares (SPEC §5):
@@ -200,6 +270,18 @@ pub struct Comparison {
 /// mean_gap_points = mean_normalized_from − mean_normalized_to
 /// agreement_ratio = p_to / p_from
 /// ```
+///
+/// and the net scores (SPEC §10.1), when the question declares
+/// unfavorable_max:
+///
+/// ```text
+/// net_gap_points    = net_from − net_to
+/// net_gap_points_ci = (NPS'_from − NPS'_to) ± z·√(SE'²_from + SE'²_to), × 100
+/// net_p_value       = 2·(1 − Φ(|NPS'_from − NPS'_to| / √(SE'²_from + SE'²_to)))
+/// ```
+///
+/// Without unfavorable_max the net score is the favorable share in points,
+/// and the three equal `gap_points`, `gap_points_ci` and `p_value`.
 ///
 /// Significance is read from the interval, not the p-value, so the two
 /// numbers a user sees side by side (gap and interval) always agree; the
@@ -215,13 +297,30 @@ pub fn compare(from: &RoleFigures, to: &RoleFigures, confidence: f64) -> Option<
     let (n_from, n_to) = (from.respondents, to.respondents);
     let ci = newcombe_diff_interval(a.favorable, n_from, b.favorable, n_to, confidence)?;
     let gap_points_ci = ci.scaled(100.0);
+    let gap_points = (a.favorable_share - b.favorable_share) * 100.0;
+    let p_value = pooled_z_test_p_value(a.favorable, n_from, b.favorable, n_to);
+    let (net_gap_points, net_gap_points_ci, net_p_value) = match (a.unfavorable, b.unfavorable) {
+        (Some(u_from), Some(u_to)) => {
+            let net = net_difference(
+                AdjustedNet::new(a.favorable, u_from, n_from)?,
+                AdjustedNet::new(b.favorable, u_to, n_to)?,
+                confidence,
+            )?;
+            (a.net_score - b.net_score, net.ci, net.p_value)
+        }
+        _ => (gap_points, gap_points_ci, p_value),
+    };
     Some(Comparison {
-        gap_points: (a.favorable_share - b.favorable_share) * 100.0,
+        gap_points,
         gap_points_ci,
-        p_value: pooled_z_test_p_value(a.favorable, n_from, b.favorable, n_to),
+        p_value,
         significant: gap_points_ci.excludes_zero(),
         mean_gap_points: a.mean_normalized - b.mean_normalized,
         agreement_ratio: (a.favorable_share > 0.0).then(|| b.favorable_share / a.favorable_share),
+        net_gap_points,
+        net_gap_points_ci,
+        net_p_value,
+        fdr: FdrControl::alone(p_value, confidence),
     })
 }
 
@@ -239,6 +338,30 @@ pub struct QuestionGap {
     pub roles: ByRole<RoleFigures>,
     /// In the order of [`Role::COMPARISONS`].
     pub comparisons: Vec<RoleComparison<Comparison>>,
+    /// In a group's report, the group's customers against the other
+    /// groups' (SPEC §10.3); `None` in the overall report and when either
+    /// side is suppressed.
+    pub vs_rest: Option<RestComparison>,
+}
+
+impl QuestionGap {
+    /// The three comparisons of `roles`, as given (some perhaps withheld),
+    /// and no `vs_rest`.
+    pub fn from_roles(roles: ByRole<RoleFigures>, confidence: f64) -> QuestionGap {
+        let comparisons = Role::COMPARISONS
+            .iter()
+            .map(|&(from, to)| RoleComparison {
+                from,
+                to,
+                comparison: compare(roles.get(from), roles.get(to), confidence),
+            })
+            .collect();
+        QuestionGap {
+            roles,
+            comparisons,
+            vs_rest: None,
+        }
+    }
 }
 
 /// Figures for the three roles and their three comparisons on one question.
@@ -250,20 +373,13 @@ pub fn question_gap(
     confidence: f64,
 ) -> QuestionGap {
     let roles = histograms.map(|_, h| role_figures(question, h, min_group_size, confidence));
-    let comparisons = Role::COMPARISONS
-        .iter()
-        .map(|&(from, to)| RoleComparison {
-            from,
-            to,
-            comparison: compare(roles.get(from), roles.get(to), confidence),
-        })
-        .collect();
-    QuestionGap { roles, comparisons }
+    QuestionGap::from_roles(roles, confidence)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::stats::newcombe_diff_interval;
     use crate::scoring::stats::tests::assert_close;
 
     const FIVE_POINT: RatingQuestion = RatingQuestion {
@@ -322,6 +438,58 @@ mod tests {
             crate::scoring::stats::wilson_interval(50, 100, 0.95).unwrap()
         );
         assert!(s.unfavorable_ci.unwrap().contains(0.2));
+        // Adjusted Wald, tests/reference/nps_reference.out.txt (50, 20, 100, 0.95).
+        assert_close(s.net_score_ci.lower, 14.051130178761607, 1e-9);
+        assert_close(s.net_score_ci.upper, 44.20129700570441, 1e-9);
+    }
+
+    #[test]
+    fn net_gaps_compare_the_adjusted_net_scores() {
+        // 50 promoters and 20 detractors of 100 against 30 and 40 of 100.
+        let from = role_figures(&NPS, &[(10, 50), (7, 30), (3, 20)], 5, 0.95);
+        let to = role_figures(&NPS, &[(9, 30), (8, 30), (0, 40)], 5, 0.95);
+        let c = compare(&from, &to, 0.95).unwrap();
+        assert_close(c.net_gap_points, 30.0 - -10.0, 1e-12);
+        // nps_reference.out.txt (50, 20, 100, 30, 40, 100, 0.95).
+        assert_close(c.net_gap_points_ci.lower, 16.86587974532808, 1e-9);
+        assert_close(c.net_gap_points_ci.upper, 60.80402316729327, 1e-9);
+        assert!((c.net_p_value - 0.0005309253862366105).abs() < 1e-9 * 0.0005309253862366105);
+        // The favorable-share figures are those of §5, unchanged.
+        assert_close(c.gap_points, 20.0, 1e-12);
+        assert_eq!(
+            c.gap_points_ci,
+            newcombe_diff_interval(50, 100, 30, 100, 0.95)
+                .unwrap()
+                .scaled(100.0)
+        );
+        assert_eq!(c.fdr, FdrControl::alone(c.p_value, 0.95));
+    }
+
+    #[test]
+    fn without_unfavorable_max_the_net_figures_are_the_share_figures() {
+        let q = RatingQuestion {
+            unfavorable_max: None,
+            ..FIVE_POINT
+        };
+        let from = role_figures(&q, &[(5, 17), (2, 13)], 5, 0.90);
+        let to = role_figures(&q, &[(4, 9), (1, 31)], 5, 0.90);
+        let s = from.shares.unwrap();
+        assert_eq!(s.net_score_ci, s.favorable_ci.scaled(100.0));
+        let c = compare(&from, &to, 0.90).unwrap();
+        assert_eq!(c.net_gap_points, c.gap_points);
+        assert_eq!(c.net_gap_points_ci, c.gap_points_ci);
+        assert_eq!(c.net_p_value, c.p_value);
+    }
+
+    #[test]
+    fn a_withheld_role_is_a_role_suppressed_by_size() {
+        let shown = role_figures(&FIVE_POINT, &hist(2, 4), 0, 0.95);
+        let by_size = role_figures(&FIVE_POINT, &hist(2, 4), 5, 0.95);
+        assert!(!shown.suppressed);
+        assert_eq!(shown.withheld(), by_size);
+        let other = role_figures(&FIVE_POINT, &hist(20, 40), 0, 0.95);
+        assert!(compare(&other, &shown, 0.95).is_some());
+        assert_eq!(compare(&other, &shown.withheld(), 0.95), None);
     }
 
     #[test]
@@ -419,5 +587,6 @@ mod tests {
         assert_close(g.comparisons[0].comparison.unwrap().gap_points, 72.0, 1e-12);
         assert_eq!(g.comparisons[1].comparison, None);
         assert_eq!(g.comparisons[2].comparison, None);
+        assert_eq!(g.vs_rest, None, "only a group's report has one");
     }
 }

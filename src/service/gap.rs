@@ -17,8 +17,17 @@
 //!   comparison: the first entries of the complete lists, chosen in SQL
 //!   (`store::gap::theme_tops`). Counts of distinct themes and alignments
 //!   are always over every theme.
+//! - q-values (SPEC §10.2): one family of every role comparison of the
+//!   response (the overall report and every group), another of every
+//!   `vs_rest` (§10.3), each set after complementary suppression (§10.5)
+//!   so that a withheld comparison is in neither.
+//! - Complementary suppression and `vs_rest` concern the groups only: the
+//!   overall report is their margin, never a cell, and is reported exactly
+//!   as without `group_by` but for its q-values (see `groups`).
 
 use std::collections::BTreeMap;
+
+mod groups;
 
 use super::{
     ServiceError, ServiceResult, Services,
@@ -33,7 +42,8 @@ use crate::{
     },
     scoring::{
         ByRole, PairTally, QuestionGap, RatingQuestion, Role, ThemeTallies, ThemesReport,
-        gap::question_gap, themes::top_themes_report,
+        gap::{control_fdr, question_gap},
+        themes::top_themes_report,
     },
     store::gap::{self as store, GapQuery as StoreQuery},
 };
@@ -197,15 +207,36 @@ pub async fn perception_gap(
             ),
         });
     }
-    Ok(PerceptionGap {
+    let mut gaps = PerceptionGap {
         overall: plan.report(overall),
-        groups: groups
-            .into_iter()
-            .map(|(value, data)| (value, plan.report(data)))
-            .collect(),
+        groups: groups::group_reports(plan, groups),
         confidence: plan.confidence,
         min_group_size: plan.min_group_size,
-    })
+    };
+    control_false_discoveries(&mut gaps);
+    Ok(gaps)
+}
+
+/// Sets the q-values of a whole response (SPEC §10.2, §10.3): every role
+/// comparison shown, in every report, is one family; every `vs_rest`
+/// another. Suppressed comparisons are absent, so in neither.
+fn control_false_discoveries(gaps: &mut PerceptionGap) {
+    let confidence = gaps.confidence;
+    let reports = std::iter::once(&mut gaps.overall).chain(gaps.groups.iter_mut().map(|(_, r)| r));
+    control_fdr(
+        reports
+            .flat_map(|r| r.questions.iter_mut())
+            .flat_map(|q| q.gap.comparisons.iter_mut())
+            .filter_map(|c| c.comparison.as_mut()),
+        confidence,
+    );
+    control_fdr(
+        gaps.groups
+            .iter_mut()
+            .flat_map(|(_, r)| r.questions.iter_mut())
+            .filter_map(|q| q.gap.vs_rest.as_mut()),
+        confidence,
+    );
 }
 
 impl GapPlan {
@@ -234,26 +265,16 @@ impl GapPlan {
         }
     }
 
-    /// The report of one group (or the overall one).
+    /// The overall report; the groups' are [`groups::group_reports`].
     fn report(&self, data: GroupData) -> GapReport {
         let GroupData {
             mut ratings,
-            mut themes,
+            themes,
         } = data;
-        let rating_keys: Vec<String> = if self.explicit {
-            self.rating_keys.clone()
-        } else {
-            ratings.keys().cloned().collect()
-        };
-        let theme_keys: Vec<String> = if self.explicit {
-            self.theme_keys.clone()
-        } else {
-            themes.keys().cloned().collect()
-        };
-        let questions = rating_keys
+        let questions = self
+            .rating_questions(&ratings)
             .into_iter()
-            .filter_map(|question| {
-                let scale = self.rating.get(&question)?;
+            .map(|(question, scale)| {
                 let h = ratings.remove(&question).unwrap_or_default();
                 let gap = question_gap(
                     scale,
@@ -265,26 +286,57 @@ impl GapPlan {
                     self.min_group_size,
                     self.confidence,
                 );
-                Some(RatingGap { question, gap })
+                RatingGap { question, gap }
             })
             .collect();
-        let themes = theme_keys
+        GapReport {
+            questions,
+            themes: self.themes_report(themes),
+        }
+    }
+
+    /// The RATING questions a report lists, by key, with their scales: the
+    /// named ones, or else those with data in that report.
+    fn rating_questions(&self, ratings: &Ratings) -> Vec<(String, &RatingQuestion)> {
+        let keys: Vec<String> = if self.explicit {
+            self.rating_keys.clone()
+        } else {
+            ratings.keys().cloned().collect()
+        };
+        keys.into_iter()
+            .filter_map(|key| {
+                let scale = self.rating.get(&key)?;
+                Some((key, scale))
+            })
+            .collect()
+    }
+
+    /// The THEMES questions of a report: the named ones, or else those with
+    /// data in that report.
+    fn themes_report(&self, mut themes: BTreeMap<String, ThemeTallies>) -> Vec<ThemesGap> {
+        let theme_keys: Vec<String> = if self.explicit {
+            self.theme_keys.clone()
+        } else {
+            themes.keys().cloned().collect()
+        };
+        theme_keys
             .into_iter()
             .map(|question| {
                 let tallies = themes.remove(&question).unwrap_or_default();
                 let report = top_themes_report(&tallies, self.min_group_size, MAX_LISTED_THEMES);
                 ThemesGap { question, report }
             })
-            .collect();
-        GapReport { questions, themes }
+            .collect()
     }
 }
+
+/// question → role → (score, respondents).
+type Ratings = BTreeMap<String, ByRole<Vec<(i32, u64)>>>;
 
 /// The aggregates of one group.
 #[derive(Default)]
 struct GroupData {
-    /// question → role → (score, respondents).
-    ratings: BTreeMap<String, ByRole<Vec<(i32, u64)>>>,
+    ratings: Ratings,
     /// question → totals and candidate themes.
     themes: BTreeMap<String, ThemeTallies>,
 }
@@ -309,9 +361,18 @@ fn collect(
         let bar = (row.score, count(row.respondents));
         if let Some(value) = row.group_value {
             let data = groups.entry(value).or_default();
-            slot(data.ratings.entry(row.question.clone()).or_default(), role).push(bar);
+            data.ratings
+                .entry(row.question.clone())
+                .or_default()
+                .get_mut(role)
+                .push(bar);
         }
-        slot(overall.ratings.entry(row.question).or_default(), role).push(bar);
+        overall
+            .ratings
+            .entry(row.question)
+            .or_default()
+            .get_mut(role)
+            .push(bar);
     }
     for row in theme_tops {
         let data = match row.group_value.clone() {
@@ -360,12 +421,4 @@ fn collect(
 /// A SQL count (never negative) as a count.
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-fn slot<T>(by_role: &mut ByRole<T>, role: Role) -> &mut T {
-    match role {
-        Role::Leadership => &mut by_role.leadership,
-        Role::Staff => &mut by_role.staff,
-        Role::Customer => &mut by_role.customer,
-    }
 }

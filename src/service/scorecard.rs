@@ -42,8 +42,8 @@ pub struct QuestionComparison {
 pub struct Scorecard {
     /// The LEADERSHIP→CUSTOMER comparison of [`DELIVERY_GAP_QUESTION`].
     pub delivery_gap: Option<Comparison>,
-    /// The [`LARGEST_GAPS`] significant comparisons with the largest
-    /// absolute gap.
+    /// The [`LARGEST_GAPS`] comparisons with the largest absolute gap
+    /// among those significant after FDR control (SPEC §10.2).
     pub largest_gaps: Vec<QuestionComparison>,
     /// CUSTOMER figures of [`NPS_QUESTION`].
     pub customer_nps: Option<RoleFigures>,
@@ -149,8 +149,12 @@ pub fn comparison(
         .and_then(|c| c.comparison.as_ref())
 }
 
-/// The `n` significant comparisons with the largest absolute gap, across
-/// questions; ties by question key, then by comparison order.
+/// The `n` comparisons with the largest absolute gap, across questions,
+/// among those significant after FDR control over every comparison of
+/// `gaps` (SPEC §10.2) whose interval also excludes 0 (q < α implies
+/// p < α, so this drops only gaps where the z-test and the Newcombe
+/// interval disagree at the margin: a listed gap's interval never contains
+/// 0); ties by question key, then by comparison order.
 fn largest_significant_gaps(gaps: &PerceptionGap, n: usize) -> Vec<QuestionComparison> {
     let mut all: Vec<QuestionComparison> = gaps
         .overall
@@ -158,7 +162,9 @@ fn largest_significant_gaps(gaps: &PerceptionGap, n: usize) -> Vec<QuestionCompa
         .iter()
         .flat_map(|q| {
             q.gap.comparisons.iter().filter_map(|c| {
-                let comparison = c.comparison.filter(|c| c.significant)?;
+                let comparison = c
+                    .comparison
+                    .filter(|c| c.significant && c.fdr.significant_after_fdr)?;
                 Some(QuestionComparison {
                     question: q.question.clone(),
                     from: c.from,
@@ -178,22 +184,40 @@ fn largest_significant_gaps(gaps: &PerceptionGap, n: usize) -> Vec<QuestionCompa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scoring::{ByRole, Interval, QuestionGap, gap::RatingQuestion};
+    use crate::scoring::{
+        ByRole, Interval, QuestionGap,
+        gap::{FdrControl, RatingQuestion},
+    };
 
-    fn comparison(from: Role, to: Role, gap: f64, significant: bool) -> RoleComparison<Comparison> {
+    /// A comparison significant by its interval or not, and after FDR
+    /// control or not.
+    fn comparison(
+        from: Role,
+        to: Role,
+        gap: f64,
+        (significant, significant_after_fdr): (bool, bool),
+    ) -> RoleComparison<Comparison> {
+        let gap_points_ci = Interval {
+            lower: gap,
+            upper: gap,
+        };
         RoleComparison {
             from,
             to,
             comparison: Some(Comparison {
                 gap_points: gap,
-                gap_points_ci: Interval {
-                    lower: gap,
-                    upper: gap,
-                },
+                gap_points_ci,
                 p_value: 0.0,
                 significant,
                 mean_gap_points: 0.0,
                 agreement_ratio: None,
+                net_gap_points: gap,
+                net_gap_points_ci: gap_points_ci,
+                net_p_value: 0.0,
+                fdr: FdrControl {
+                    q_value: if significant_after_fdr { 0.0 } else { 1.0 },
+                    significant_after_fdr,
+                },
             }),
         }
     }
@@ -219,12 +243,13 @@ mod tests {
                     customer: empty,
                 },
                 comparisons,
+                vs_rest: None,
             },
         }
     }
 
     #[test]
-    fn only_significant_gaps_rank_by_absolute_size() {
+    fn only_gaps_significant_after_fdr_rank_by_absolute_size() {
         use Role::*;
         let gaps = |questions| PerceptionGap {
             overall: gap::GapReport {
@@ -235,22 +260,32 @@ mod tests {
             confidence: 0.95,
             min_group_size: 1,
         };
+        let both = (true, true);
         let all = gaps(vec![
             question(
                 "a",
                 vec![
-                    comparison(Leadership, Customer, 10.0, true),
-                    comparison(Staff, Customer, 90.0, false),
+                    comparison(Leadership, Customer, 10.0, both),
+                    comparison(Staff, Customer, 90.0, (false, false)),
                 ],
             ),
             question(
                 "b",
                 vec![
-                    comparison(Leadership, Customer, -40.0, true),
-                    comparison(Leadership, Staff, 20.0, true),
+                    comparison(Leadership, Customer, -40.0, both),
+                    // Nominally significant, not after FDR control.
+                    comparison(Staff, Customer, 30.0, (true, false)),
+                    comparison(Leadership, Staff, 20.0, both),
                 ],
             ),
-            question("c", vec![comparison(Staff, Customer, 5.0, true)]),
+            question(
+                "c",
+                vec![
+                    comparison(Staff, Customer, 5.0, both),
+                    // The z-test and the interval disagree: left out.
+                    comparison(Leadership, Customer, 50.0, (false, true)),
+                ],
+            ),
         ]);
         let top = largest_significant_gaps(&all, 3);
         let got: Vec<_> = top

@@ -34,6 +34,7 @@ mod report;
 mod rollup;
 mod scorecard;
 mod security;
+mod significance;
 mod stress_errors;
 mod survey;
 mod tenancy_ops;

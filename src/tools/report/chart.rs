@@ -182,6 +182,7 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
+            vs_rest: None,
         }
     }
 

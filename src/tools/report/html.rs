@@ -374,6 +374,7 @@ mod tests {
                             figures(Customer, 0.08, 2400, false),
                         ],
                         comparisons: vec![delivery],
+                        vs_rest: None,
                     },
                     QuestionGap {
                         question: "<script>alert(1)</script>".into(),
@@ -382,6 +383,7 @@ mod tests {
                             figures(Customer, 0.4, 100, false),
                         ],
                         comparisons: vec![],
+                        vs_rest: None,
                     },
                 ],
                 themes: vec![],

@@ -31,6 +31,15 @@ fn share(x: f64, what: &str) -> Check {
     in_range(x, 0.0, 1.0, what)
 }
 
+/// `ci` lies in [lo, hi], lower bound first. An adjusted-Wald interval is
+/// centred on the adjusted estimate, so it need not contain the plain one.
+fn ordered(ci: &Interval, (lo, hi): (f64, f64), what: &str) -> Check {
+    in_range(ci.lower, lo, hi, what)?;
+    in_range(ci.upper, lo, hi, what)?;
+    prop_assert!(ci.lower <= ci.upper, "{} = {:?} is out of order", what, ci);
+    Ok(())
+}
+
 /// `ci` lies in [lo, hi] and contains `x`.
 fn interval(ci: &Interval, x: f64, (lo, hi): (f64, f64), what: &str) -> Check {
     in_range(ci.lower, lo, hi, what)?;
@@ -118,6 +127,9 @@ fn role_figures(r: &RoleFigures, min_group_size: Option<i32>) -> Check {
         _ => return Err(TestCaseError::fail(format!("unfavorable half set: {r:?}"))),
     };
     in_range(r.net_score, -100.0, 100.0, "net_score")?;
+    let net_ci = r.net_score_ci.as_ref();
+    let net_ci = net_ci.ok_or_else(|| TestCaseError::fail(format!("no net interval: {r:?}")))?;
+    ordered(net_ci, (-100.0, 100.0), "net_score_ci")?;
     prop_assert!(
         close(r.net_score, (r.favorable_share - unfavorable_share) * 100.0),
         "{:?}",
@@ -140,12 +152,37 @@ fn comparison(c: &RoleComparison) -> Check {
     if let Some(ratio) = c.agreement_ratio {
         prop_assert!(ratio.is_finite() && ratio >= 0.0, "{:?}", c);
     }
+    in_range(c.net_gap_points, -200.0, 200.0, "net_gap_points")?;
+    let net_ci = c.net_gap_points_ci.as_ref();
+    let net_ci = net_ci.ok_or_else(|| TestCaseError::fail(format!("no net interval: {c:?}")))?;
+    ordered(net_ci, (-200.0, 200.0), "net_gap_points_ci")?;
+    share(c.net_p_value, "net_p_value")?;
+    prop_assert!(c.p_value <= c.q_value && c.q_value <= 1.0, "{:?}", c);
     Ok(())
 }
 
-fn question(q: &QuestionGap, min_group_size: i32) -> Check {
+/// `in_group`: a group's report, where complementary suppression (SPEC
+/// §10.5) may withhold a role of any size.
+fn question(q: &QuestionGap, min_group_size: i32, in_group: bool) -> Check {
     for r in &q.roles {
-        role_figures(r, Some(min_group_size))?;
+        let threshold = (!(in_group && r.suppressed)).then_some(min_group_size);
+        role_figures(r, threshold)?;
+    }
+    if let Some(v) = &q.vs_rest {
+        prop_assert!(in_group, "vs_rest in the overall report: {:?}", q);
+        let customers = q
+            .roles
+            .iter()
+            .find(|r| r.role() == RespondentRole::Customer);
+        prop_assert!(customers.is_some_and(|c| !c.suppressed), "{:?}", q);
+        prop_assert!(
+            v.rest_respondents >= i64::from(min_group_size.max(1)),
+            "{:?}",
+            v
+        );
+        in_range(v.gap_points, -100.0, 100.0, "vs_rest.gap_points")?;
+        share(v.p_value, "vs_rest.p_value")?;
+        prop_assert!(v.p_value <= v.q_value && v.q_value <= 1.0, "{:?}", v);
     }
     let figures = |role: i32| q.roles.iter().find(|r| r.role == role);
     for c in &q.comparisons {
@@ -200,9 +237,9 @@ fn themes(t: &ThemeAlignment) -> Check {
     Ok(())
 }
 
-fn gap_report(r: &PerceptionGapReport, min_group_size: i32) -> Check {
+fn gap_report(r: &PerceptionGapReport, min_group_size: i32, in_group: bool) -> Check {
     for q in &r.questions {
-        question(q, min_group_size)?;
+        question(q, min_group_size, in_group)?;
     }
     for t in &r.themes {
         themes(t)?;
@@ -215,7 +252,7 @@ pub fn perception_gap(req: &GetPerceptionGapRequest, r: &GetPerceptionGapRespons
     prop_assert!(r.min_group_size >= 1, "{}", r.min_group_size);
     let overall = r.overall.as_ref();
     let overall = overall.ok_or_else(|| TestCaseError::fail("no overall report"))?;
-    gap_report(overall, r.min_group_size)?;
+    gap_report(overall, r.min_group_size, false)?;
     if req.group_by.is_empty() {
         prop_assert!(r.groups.is_empty());
     }
@@ -224,7 +261,11 @@ pub fn perception_gap(req: &GetPerceptionGapRequest, r: &GetPerceptionGapRespons
     prop_assert!(values.windows(2).all(|w| w[0] < w[1]), "{:?}", values);
     for g in &r.groups {
         let report = g.report.as_ref();
-        gap_report(report.unwrap_or(&Default::default()), r.min_group_size)?;
+        gap_report(
+            report.unwrap_or(&Default::default()),
+            r.min_group_size,
+            true,
+        )?;
     }
     Ok(())
 }
