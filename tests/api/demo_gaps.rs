@@ -4,7 +4,10 @@
 //! (demo_frames.out.json; q-values are left out there), within 1e-6: what
 //! the walkthrough quotes is what the service answers.
 
-use gapscore::proto::v1::{GetCompetitiveGapRequest, GetExpectationGapRequest, RespondentRole};
+use gapscore::proto::v1::{
+    GetCompetitiveGapRequest, GetExpectationGapRequest, GetPriorityMapRequest, GetScorecardRequest,
+    PriorityQuadrant, RespondentRole,
+};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -101,4 +104,76 @@ async fn the_demo_gaps_match_demo_frames_py(pool: PgPool) {
         e.interval("win_share_ci", g.win_share_ci.as_ref(), w);
         e.num("sign_test_p_value", g.sign_test_p_value, w);
     }
+}
+
+/// The composed figures of §16.4 agree with the reference on the demo: the
+/// priority map's `expectation_gap_points` are customers' gap 5 of each
+/// question, and the scorecard's `largest_shortfall` is the question whose
+/// gap 5 is the most negative (every demo shortfall is far past any FDR
+/// threshold), with `top_priority` the map's first CONCENTRATE_HERE
+/// question.
+#[sqlx::test]
+async fn the_demo_scorecard_and_map_carry_the_expectation_gaps(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = demo::load(&pool).await.expect("demo loads");
+    let want: Value =
+        serde_json::from_str(include_str!("../reference/demo_frames.out.json")).unwrap();
+    let gap5: Vec<(&str, f64, f64)> = want["GetExpectationGap"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["question"].as_str().unwrap(),
+                q["customers"]["mean_gap_points"].as_f64().unwrap(),
+                q["customers"]["p_value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let scoring = app.scoring_as(Some(&key));
+
+    let map = scoring
+        .clone()
+        .get_priority_map(GetPriorityMapRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    for q in &map.questions {
+        let (_, points, _) = gap5
+            .iter()
+            .find(|(k, _, _)| *k == q.question)
+            .unwrap_or_else(|| panic!("{}: no gap 5 in the reference", q.question));
+        let got = q
+            .expectation_gap_points
+            .expect("every demo question has one");
+        assert!(
+            (got - points).abs() <= 1e-6,
+            "{}: {got} against {points}",
+            q.question
+        );
+    }
+
+    let card = scoring
+        .clone()
+        .get_scorecard(GetScorecardRequest { filter: None })
+        .await
+        .unwrap()
+        .into_inner();
+    let (worst, worst_points, worst_p) = gap5
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(
+        worst_points < 0.0 && worst_p < 1e-6,
+        "{worst}: {worst_points}, p {worst_p}"
+    );
+    let shortfall = card.largest_shortfall.expect("a significant shortfall");
+    assert_eq!(shortfall.question, worst);
+    let customers = shortfall.customers.unwrap();
+    assert!((customers.mean_gap_points - worst_points).abs() <= 1e-6);
+    assert!(customers.significant_after_fdr);
+    let top = card.top_priority.expect("a CONCENTRATE_HERE question");
+    assert_eq!(top.question, map.questions[0].question);
+    assert_eq!(top.quadrant, PriorityQuadrant::ConcentrateHere as i32);
 }
