@@ -248,6 +248,9 @@ async fn a_tenant_over_its_call_and_stream_budgets_is_refused_while_another_is_s
         )]))
         .await
         .unwrap();
+    // Its message waiting on the lock proves the stream holds its slot at
+    // the server; a second stream opened before that could overtake it.
+    until_waiting(&app.pool, "", 3, Duration::from_secs(10)).await;
     // ... but not a second while it is open.
     let (_second_tx, second) = open_stream(&app, &app.key);
     let refused = settled(second, Duration::from_secs(10)).await.unwrap_err();

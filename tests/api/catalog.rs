@@ -24,7 +24,7 @@ async fn every_tenant_starts_with_the_built_in_questions(pool: PgPool) {
     let app = spawn_app(pool).await;
     let qs = app.questions().await;
     let keys: Vec<_> = qs.iter().map(|q| q.key.as_str()).collect();
-    assert_eq!(keys.len(), 13);
+    assert_eq!(keys.len(), 15);
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted, "ordered by key");
@@ -56,7 +56,7 @@ async fn every_tenant_starts_with_the_built_in_questions(pool: PgPool) {
         qs.iter()
             .filter(|q| q.kind == QuestionKind::Themes as i32)
             .count(),
-        4
+        6
     );
 }
 

@@ -39,7 +39,7 @@ async fn calls_without_a_valid_key_are_unauthenticated(pool: PgPool) {
             .unwrap_err();
         assert_eq!(err.code(), Code::Unauthenticated, "{key:?}");
     }
-    assert_eq!(app.questions().await.len(), 13);
+    assert_eq!(app.questions().await.len(), 15);
 }
 
 #[sqlx::test]
