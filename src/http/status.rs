@@ -6,7 +6,7 @@
 
 use http::StatusCode;
 use prost_reflect::DynamicMessage;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -49,6 +49,10 @@ fn status_for(status: &Status) -> StatusCode {
 
 /// `status` as the JSON `google.rpc.Status` it is.
 pub fn to_json(status: &Status) -> Value {
+    serde_json::to_value(status_json(status)).expect("JSON values serialize")
+}
+
+fn status_json(status: &Status) -> StatusJson<'_> {
     let mut details = Vec::new();
     if !status.details().is_empty() {
         // The details are an encoded google.rpc.Status (tonic-types).
@@ -63,16 +67,25 @@ pub fn to_json(status: &Status) -> Value {
             Err(err) => tracing::warn!(error = %err, "undecodable grpc-status-details-bin"),
         }
     }
-    let mut body = json!({ "code": status.code() as i32, "message": status.message() });
-    if !details.is_empty() {
-        body["details"] = Value::Array(details);
+    StatusJson {
+        code: status.code() as i32,
+        message: status.message(),
+        details,
     }
-    body
+}
+
+/// `google.rpc.Status` in its proto3 JSON form, fields in proto order.
+#[derive(serde::Serialize)]
+struct StatusJson<'a> {
+    code: i32,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<Value>,
 }
 
 /// The HTTP answer to `status` (not OK).
 pub fn response(status: &Status) -> http::Response<Vec<u8>> {
-    let body = serde_json::to_vec(&to_json(status)).expect("JSON values serialize");
+    let body = serde_json::to_vec(&status_json(status)).expect("JSON values serialize");
     let mut response = http::Response::new(body);
     *response.status_mut() = status_for(status);
     response.headers_mut().insert(
@@ -93,6 +106,7 @@ pub fn response(status: &Status) -> http::Response<Vec<u8>> {
 mod tests {
     use std::{collections::HashMap, time::Duration};
 
+    use serde_json::json;
     use tonic_types::{ErrorDetails, FieldViolation};
 
     use super::*;

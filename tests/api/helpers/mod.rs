@@ -6,6 +6,7 @@
 //! - [`sql`]: the rare direct reads and writes of the database;
 //! - [`assert`]: assertions on numbers and errors;
 //! - [`raw`]: calls with raw message bytes;
+//! - [`http`]: a plain HTTP/1.1 and HTTP/2 client for JSON over HTTP;
 //! - [`child`]: the real binary as a child process;
 //! - [`lists`]: the paginated RPCs behind one trait;
 //! - [`scores`]: every score that existed before answer frames, per tenant;
@@ -17,6 +18,7 @@ pub mod app;
 pub mod assert;
 pub mod child;
 pub mod fixtures;
+pub mod http;
 pub mod internals;
 pub mod lists;
 pub mod memory;
