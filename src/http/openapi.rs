@@ -49,9 +49,9 @@ pub fn document() -> Value {
     let mut tags = BTreeMap::new();
     for route in &Routes::get().routes {
         let service = route.method.parent_service();
-        tags.entry(service.name().to_owned()).or_insert_with(|| {
-            json!({ "name": service.name(), "description": generator.comments.of_service(&service) })
-        });
+        let description = generator.comments.of_service(service);
+        tags.entry(service.name().to_owned())
+            .or_insert_with(|| json!({ "name": service.name(), "description": description }));
         let operation = generator.operation(route);
         paths
             .entry(route.template.clone())

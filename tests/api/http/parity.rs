@@ -64,7 +64,7 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
 
 /// The writes, in order, each sent to its own fresh tenant per transport.
 fn writes() -> Vec<(&'static str, Value)> {
-    let responses = vec![
+    let responses = [
         response(
             "r1",
             RespondentRole::Customer,
