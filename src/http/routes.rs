@@ -250,11 +250,6 @@ impl Route {
         })
     }
 
-    /// The template with `{field}` variables in OpenAPI form.
-    pub fn openapi_path(&self) -> String {
-        self.template.clone()
-    }
-
     /// The bindings of `path` when it matches this route's template.
     fn matches(&self, path: &str) -> Option<Vec<Binding>> {
         let rest = path.strip_prefix('/')?;

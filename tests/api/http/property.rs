@@ -86,6 +86,7 @@ async fn json_and_grpc_agree_on_random_valid_submissions_and_perception_gaps(poo
         http_key,
     });
     let tally = Arc::new(Tally::default());
+    let started = std::time::Instant::now();
 
     let shared = ctx.clone();
     fuzz(
@@ -138,5 +139,5 @@ async fn json_and_grpc_agree_on_random_valid_submissions_and_perception_gaps(poo
         },
     )
     .await;
-    tally.print("JSON over HTTP against gRPC", std::time::Instant::now());
+    tally.print("JSON over HTTP against gRPC", started);
 }
