@@ -3,8 +3,6 @@
 //! set is written for server reflection.
 use std::{env, fs, path::PathBuf};
 
-use prost::Message;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/gapscore/v1/common.proto",
@@ -22,17 +20,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, ["proto"])?;
     let out = PathBuf::from(env::var("OUT_DIR")?);
     // Reflection also serves the error details gapscore sends, so grpcurl
-    // can print them; tonic-types already provides their Rust types.
-    let reflected = protox::compile(
-        files
-            .iter()
-            .copied()
-            .chain(["google/rpc/error_details.proto"]),
-        ["proto"],
-    )?;
+    // can print them; tonic-types already provides their Rust types. The
+    // set is encoded by protox itself, not through `prost_types`, whose
+    // `MethodOptions` would drop the `google.api.http` annotations that the
+    // JSON-over-HTTP routes and the OpenAPI document are read from
+    // (`src/http/`).
+    let mut reflected = protox::Compiler::new(["proto"])?;
+    reflected
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(
+            files
+                .iter()
+                .copied()
+                .chain(["google/rpc/error_details.proto"]),
+        )?;
     fs::write(
         out.join("gapscore_descriptor.bin"),
-        reflected.encode_to_vec(),
+        reflected.encode_file_descriptor_set(),
     )?;
     // Type names (`prost::Name`) tell the codec which message it decodes,
     // so it can look the message's fields and limits up (src/decode/).

@@ -52,6 +52,9 @@ pub enum Command {
     /// Load a realistic demonstration data set into the `demo` tenant and
     /// print an API key and ready-to-paste grpcurl commands.
     Demo,
+    /// Print the OpenAPI 3 document of the JSON-over-HTTP API (generated
+    /// from the protos; also served at `GET /openapi.json`).
+    Openapi,
     /// Render a tenant's scorecard as a one-page HTML report with a chart of
     /// the favorable share per question and role, and the priority map.
     Report {

@@ -22,6 +22,7 @@ pub mod decode;
 pub mod domain;
 pub mod grpc;
 pub mod health;
+pub mod http;
 pub mod layer;
 pub mod limits;
 pub mod metrics;

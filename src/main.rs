@@ -66,6 +66,12 @@ async fn run(args: Cli, command: Command) -> anyhow::Result<()> {
             println!("{}", gapscore::tools::demo::grpcurl_commands(&addr, &key));
             Ok(())
         }
+        Command::Openapi => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(gapscore::http::openapi::document_bytes())
+                .context("cannot write the document to standard output")
+        }
         Command::Report { tenant, out } => {
             let pool = cli::connect(&args.database_url).await?;
             let html = gapscore::tools::report::build(&pool, &tenant).await?;

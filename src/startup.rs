@@ -5,7 +5,10 @@ use std::{future::Future, net::SocketAddr, time::Duration};
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
+use tonic::{
+    codec::CompressionEncoding,
+    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
+};
 use tonic_health::ServingStatus;
 
 use crate::{
@@ -17,6 +20,7 @@ use crate::{
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
     },
     health,
+    http::HttpJsonLayer,
     layer::{BoxFuture, Check, Guard, check_layer},
     limits::{InFlightLayer, TenantBudgetLayer, TenantRateLimitLayer},
     proto::{
@@ -188,10 +192,17 @@ impl Application {
                 })
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max)
+                // gzip when the client asks (`grpc-accept-encoding`); a
+                // compressed message is decompressed up to `max`, and what
+                // the codec counts is the decompressed message.
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
             };
         }
 
         let mut builder = Server::builder()
+            // HTTP/1.1 for JSON over HTTP (src/http/); gRPC needs HTTP/2.
+            .accept_http1(true)
             .max_concurrent_streams(args.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
@@ -200,7 +211,9 @@ impl Application {
                 .tls_config(tls)
                 .context("invalid TLS configuration")?;
         }
-        // Outermost first: every call gets its span (so rejections are logged
+        // Outermost first: JSON over HTTP, which turns each HTTP/JSON call
+        // into the gRPC call it stands for and sends it through everything
+        // below (src/http/); then every call gets its span (so rejections are logged
         // and counted), then the global in-flight bound, authentication, and
         // the per-tenant checks, which need the tenant: the rate limit, then
         // the budgets (so a rate-limited call never holds a budget slot);
@@ -208,6 +221,7 @@ impl Application {
         // decoded size from the server-wide budget.
         let (cut_tx, cut_rx) = tokio::sync::watch::channel(false);
         let router = builder
+            .layer(HttpJsonLayer::new(max))
             .layer(RpcSpanLayer {
                 unary_timeout: Some(args.request_timeout()),
             })

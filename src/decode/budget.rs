@@ -166,6 +166,16 @@ pub fn admit(message: &str, wire: &[u8]) -> Result<(), Status> {
         .unwrap_or(Ok(()))
 }
 
+/// Takes `bytes` from the budget of the call being served, for memory the
+/// call needs before its message reaches the codec (the parsed JSON of an
+/// HTTP call, [`crate::http::request`]); held until the permit is dropped.
+/// `None` outside a call's scope.
+pub fn take(bytes: u64) -> Result<Option<Permit>, Status> {
+    CALL.try_with(|call| call.budget.try_take(bytes))
+        .ok()
+        .transpose()
+}
+
 /// The check that runs each call in a [`CallScope`] of the server's budget.
 #[derive(Debug, Clone)]
 pub struct DecodeBudgetLayer {

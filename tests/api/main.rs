@@ -20,6 +20,7 @@ mod frames;
 mod fuzz;
 mod gap;
 mod helpers;
+mod http;
 mod infra;
 mod isolation;
 mod journeys;

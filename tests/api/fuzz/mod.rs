@@ -19,11 +19,11 @@ mod bytes;
 mod checks;
 mod cost;
 mod frames;
-mod harness;
+pub(crate) mod harness;
 mod invariants;
 mod lists;
-mod records;
-mod values;
+pub(crate) mod records;
+pub(crate) mod values;
 
 use std::{sync::Arc, time::Instant};
 

@@ -8,6 +8,10 @@
 pub use gapscore::{
     config::ServeArgs,
     domain::{Scope, TenantId, Window},
+    http::{
+        self as json_http, descriptors as json_descriptors,
+        routes::{Route, Routes},
+    },
     scoring::{
         EffortComponents, EffortModel, EffortTier as ScoringTier, effort::EffortWeights,
         effort_breakdown, stats::wilson_interval,

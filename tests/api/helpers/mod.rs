@@ -8,6 +8,7 @@
 //! - [`raw`]: calls with raw message bytes;
 //! - [`reference`]: the framed-answer data set of `tests/reference/` and
 //!   its expected figures;
+//! - [`http`]: a plain HTTP/1.1 and HTTP/2 client for JSON over HTTP;
 //! - [`child`]: the real binary as a child process;
 //! - [`lists`]: the paginated RPCs behind one trait;
 //! - [`scores`]: every score that existed before answer frames, per tenant;
@@ -19,6 +20,7 @@ pub mod app;
 pub mod assert;
 pub mod child;
 pub mod fixtures;
+pub mod http;
 pub mod internals;
 pub mod lists;
 pub mod memory;
