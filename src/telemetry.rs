@@ -5,7 +5,7 @@
 //! free-text comments) nor headers (which hold API keys).
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     fmt::Display,
     sync::LazyLock,
     time::{Duration, Instant},
@@ -120,17 +120,26 @@ impl Check for RpcSpanLayer {
             (Some(server), Some(client)) => Some(server.min(client)),
             (limit, None) | (None, limit) => limit,
         };
-        let method = method_label(path);
+        let method = rpc_method(path);
+        let via_http = request
+            .extensions()
+            .get::<crate::http::ForwardedFromHttp>()
+            .is_some();
         let span = tracing::info_span!(
             "rpc",
-            method,
+            method = method.path.as_str(),
+            transport = if via_http { "http" } else { "grpc" },
             tenant = Empty,
             code = Empty,
             latency_ms = Empty
         );
+        if !via_http {
+            crate::metrics::record_grpc_started(method);
+        }
         let guard = RpcSpan {
             span,
             method,
+            via_http,
             time_limit,
             started: Instant::now(),
         };
@@ -162,9 +171,31 @@ fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
     })
 }
 
-/// Every RPC path this server serves (`/package.Service/Method`), read
-/// from the descriptor sets of gapscore, health and reflection.
-static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+/// An RPC this server serves, named as the conventional gRPC metrics name
+/// it (`grpc_service`, `grpc_method`, `grpc_type`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct RpcMethod {
+    /// `/package.Service/Method`, as the call's path.
+    pub path: String,
+    /// `package.Service`.
+    pub service: String,
+    /// `Method`.
+    pub name: String,
+    /// `unary`, `client_stream`, `server_stream` or `bidi_stream`.
+    pub kind: &'static str,
+}
+
+/// What a call to a path this server does not serve is counted as.
+pub static UNKNOWN_METHOD: LazyLock<RpcMethod> = LazyLock::new(|| RpcMethod {
+    path: "unknown".to_owned(),
+    service: "unknown".to_owned(),
+    name: "unknown".to_owned(),
+    kind: "unknown",
+});
+
+/// Every RPC this server serves, by path, read from the descriptor sets of
+/// gapscore, health and reflection.
+static KNOWN_METHODS: LazyLock<HashMap<String, RpcMethod>> = LazyLock::new(|| {
     use prost::Message;
     let sets = [
         crate::proto::FILE_DESCRIPTOR_SET,
@@ -172,7 +203,7 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ];
-    let mut known = HashSet::new();
+    let mut known = HashMap::new();
     for bytes in sets {
         // Compiled in by the build: a set that does not decode is a build bug,
         // and leaves its methods `unknown` rather than failing calls.
@@ -187,7 +218,22 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
                         "" => service.name().to_owned(),
                         package => format!("{package}.{}", service.name()),
                     };
-                    known.insert(format!("/{service}/{}", method.name()));
+                    let kind = match (method.client_streaming(), method.server_streaming()) {
+                        (false, false) => "unary",
+                        (true, false) => "client_stream",
+                        (false, true) => "server_stream",
+                        (true, true) => "bidi_stream",
+                    };
+                    let path = format!("/{service}/{}", method.name());
+                    known.insert(
+                        path.clone(),
+                        RpcMethod {
+                            path,
+                            service,
+                            name: method.name().to_owned(),
+                            kind,
+                        },
+                    );
                 }
             }
         }
@@ -195,21 +241,27 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     known
 });
 
-/// The `method` of a call's span and metrics: its path when it is an RPC
-/// this server serves, else `unknown`. Authentication answers before
-/// routing, so without this every random path a caller sends would become
-/// a new metric series.
+/// The RPC a path names when this server serves it, else
+/// [`UNKNOWN_METHOD`]. Authentication answers before routing, so without
+/// this every random path a caller sends would become a new metric series.
+pub fn rpc_method(path: &str) -> &'static RpcMethod {
+    KNOWN_METHODS.get(path).unwrap_or(&UNKNOWN_METHOD)
+}
+
+/// The `method` of a call's span and the `gapscore_rpc_*` metrics: its path
+/// when it is an RPC this server serves, else `unknown`.
 pub fn method_label(path: &str) -> &'static str {
-    KNOWN_METHODS
-        .get(path)
-        .map_or("unknown", |known| known.as_str())
+    rpc_method(path).path.as_str()
 }
 
 /// One call's span: the call runs in it, and its code and latency are
 /// recorded in it (and in the metrics) when it answers.
 pub struct RpcSpan {
     span: Span,
-    method: &'static str,
+    method: &'static RpcMethod,
+    /// The call came over JSON over HTTP: the `grpc_server_*` metrics count
+    /// calls that came over gRPC, the `http_server_*` ones count this one.
+    via_http: bool,
     time_limit: Option<Duration>,
     started: Instant,
 }
@@ -230,7 +282,10 @@ impl Guard for RpcSpan {
             Ok(response) => {
                 let code = grpc_code(response);
                 self.span.record("code", code);
-                crate::metrics::record_rpc(self.method, code, elapsed);
+                crate::metrics::record_rpc(&self.method.path, code, elapsed);
+                if !self.via_http {
+                    crate::metrics::record_grpc_handled(self.method, code, elapsed);
+                }
                 tracing::info!(code, "rpc finished");
             }
             Err(err) => {
