@@ -165,3 +165,38 @@ pub fn record_pool(pool: &sqlx::PgPool) {
 pub fn record_database_up(up: bool) {
     metrics::gauge!("gapscore_database_up").set(if up { 1.0 } else { 0.0 });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_codes_are_spelled_as_grpc_go_spells_them() {
+        // google.golang.org/grpc/codes, code_string.go, by number.
+        let go = [
+            "OK",
+            "Canceled",
+            "Unknown",
+            "InvalidArgument",
+            "DeadlineExceeded",
+            "NotFound",
+            "AlreadyExists",
+            "PermissionDenied",
+            "ResourceExhausted",
+            "FailedPrecondition",
+            "Aborted",
+            "OutOfRange",
+            "Unimplemented",
+            "Internal",
+            "Unavailable",
+            "DataLoss",
+            "Unauthenticated",
+        ];
+        for (number, name) in go.iter().enumerate() {
+            let status = tonic::Status::new(tonic::Code::from_i32(number as i32), "");
+            let response = status.into_http::<()>();
+            let code = crate::telemetry::grpc_code(&response);
+            assert_eq!(go_code_name(code), *name, "code {number} ({code})");
+        }
+    }
+}

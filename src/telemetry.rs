@@ -305,7 +305,7 @@ fn is_streaming(path: &str) -> bool {
 
 /// The gRPC status of a response whose status travels in the headers
 /// (errors, "trailers-only"); otherwise the call succeeded so far.
-fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
+pub(crate) fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
     let code = response
         .headers()
         .get("grpc-status")
@@ -365,6 +365,27 @@ mod tests {
         for path in ["/", "/x", "/gapscore.v1.SurveyService/Nope", "/a/b/c"] {
             assert_eq!(method_label(path), "unknown", "{path}");
         }
+    }
+
+    #[test]
+    fn methods_are_named_and_typed_as_the_grpc_metrics_label_them() {
+        let method = rpc_method("/gapscore.v1.SurveyService/SubmitSurveyResponses");
+        assert_eq!(
+            (method.service.as_str(), method.name.as_str(), method.kind),
+            ("gapscore.v1.SurveyService", "SubmitSurveyResponses", "unary")
+        );
+        let kind = |path| rpc_method(path).kind;
+        assert_eq!(
+            kind("/gapscore.v1.SurveyService/StreamSurveyResponses"),
+            "client_stream"
+        );
+        assert_eq!(kind("/grpc.health.v1.Health/Watch"), "server_stream");
+        assert_eq!(
+            kind("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            "bidi_stream"
+        );
+        assert_eq!(rpc_method("/a/b"), &*UNKNOWN_METHOD);
+        assert_eq!(UNKNOWN_METHOD.service, "unknown");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod budgets;
 mod catalog;
 mod cluster;
 mod competition;
+mod conventional_metrics;
 mod decode_budget;
 mod demo;
 mod demo_gaps;
