@@ -33,10 +33,23 @@ pub fn init<W>(format: LogFormat, default_filter: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    init_with_traces(format, default_filter, writer, None);
+}
+
+/// [`init`], and when `tracer` is given, the spans also recorded as
+/// OpenTelemetry spans into it (exported over OTLP, [`crate::otel`]).
+pub fn init_with_traces<W>(
+    format: LogFormat,
+    default_filter: &str,
+    writer: W,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // try_init also routes the `log` crate's records into tracing.
-    let _ = subscriber(format, filter, writer).try_init();
+    let _ = build(format, filter, writer, tracer).try_init();
 }
 
 /// The subscriber [`init`] installs, for callers that scope it themselves
@@ -49,18 +62,40 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    build(format, filter, writer, None)
+}
+
+fn build<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
+    // The OpenTelemetry layer sits under the filter: the spans it exports
+    // are the ones the logs keep (`rpc` at info).
     match format {
-        LogFormat::Pretty => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .finish(),
-        ),
+        LogFormat::Pretty => {
+            let traces = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+            Box::new(builder.finish().with(traces))
+        }
+        LogFormat::Json => {
+            let traces = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+            Box::new(
+                builder
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .finish()
+                    .with(traces),
+            )
+        }
     }
 }
 
@@ -131,8 +166,12 @@ impl Check for RpcSpanLayer {
             transport = if via_http { "http" } else { "grpc" },
             tenant = Empty,
             code = Empty,
-            latency_ms = Empty
+            latency_ms = Empty,
+            trace_id = Empty
         );
+        if let Some(parent) = crate::otel::remote_parent(request.headers()) {
+            crate::otel::adopt_parent(&span, parent);
+        }
         if !via_http {
             crate::metrics::record_grpc_started(method);
         }
@@ -372,7 +411,11 @@ mod tests {
         let method = rpc_method("/gapscore.v1.SurveyService/SubmitSurveyResponses");
         assert_eq!(
             (method.service.as_str(), method.name.as_str(), method.kind),
-            ("gapscore.v1.SurveyService", "SubmitSurveyResponses", "unary")
+            (
+                "gapscore.v1.SurveyService",
+                "SubmitSurveyResponses",
+                "unary"
+            )
         );
         let kind = |path| rpc_method(path).kind;
         assert_eq!(

@@ -41,3 +41,4 @@ mod stress_errors;
 mod survey;
 mod tenancy_ops;
 mod tls;
+mod traces;
