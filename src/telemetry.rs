@@ -1,8 +1,10 @@
 //! Logging setup and the per-RPC span.
 //!
-//! Every call gets one `rpc` span with method, tenant, status code and
-//! latency. Only these fields are recorded: never request bodies (which hold
-//! free-text comments) nor headers (which hold API keys).
+//! Every call gets one `rpc` span with method, transport (`grpc` or
+//! `http`), tenant, status code, latency and the caller's trace id (from
+//! `traceparent`, [`crate::otel`]). Only these fields are recorded: never
+//! request bodies (which hold free-text comments) nor other headers (which
+//! hold API keys).
 
 use std::{
     collections::HashMap,
