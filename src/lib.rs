@@ -9,7 +9,7 @@
 //!   metrics after commit);
 //! - `grpc`: the transport, converting protobuf to domain and back;
 //! - the server around it (`startup`, `layer`, `auth`, `limits`,
-//!   `telemetry`, `health`, `codec`, `metrics`), and `tools` (demo, report,
+//!   `telemetry`, `otel`, `health`, `codec`, `metrics`), and `tools` (demo, report,
 //!   benchmark), which call the services or the public API like any other
 //!   client.
 
@@ -26,6 +26,7 @@ pub mod http;
 pub mod layer;
 pub mod limits;
 pub mod metrics;
+pub mod otel;
 pub mod proto;
 pub mod scoring;
 pub mod service;

@@ -24,9 +24,26 @@ async fn main() -> ExitCode {
         Command::Serve => "info,sqlx=warn,h2=warn,tower=warn",
         _ => "info,sqlx=error,h2=warn,tower=warn",
     };
-    telemetry::init(args.log_format, default_filter, std::io::stderr);
+    // Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set: the server's
+    // calls, not one-off commands.
+    let traces = match command {
+        Command::Serve => match gapscore::otel::Export::from_env() {
+            Ok(traces) => traces,
+            Err(err) => {
+                eprintln!("error: {}", telemetry::error_chain(&err));
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let tracer = traces.as_ref().map(gapscore::otel::Export::tracer);
+    telemetry::init_with_traces(args.log_format, default_filter, std::io::stderr, tracer);
     let log_format = args.log_format;
-    match run(args, command).await {
+    let result = run(args, command).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let message = telemetry::error_chain(&err);

@@ -1,11 +1,13 @@
 //! Logging setup and the per-RPC span.
 //!
-//! Every call gets one `rpc` span with method, tenant, status code and
-//! latency. Only these fields are recorded: never request bodies (which hold
-//! free-text comments) nor headers (which hold API keys).
+//! Every call gets one `rpc` span with method, transport (`grpc` or
+//! `http`), tenant, status code, latency and the caller's trace id (from
+//! `traceparent`, [`crate::otel`]). Only these fields are recorded: never
+//! request bodies (which hold free-text comments) nor other headers (which
+//! hold API keys).
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     fmt::Display,
     sync::LazyLock,
     time::{Duration, Instant},
@@ -33,10 +35,23 @@ pub fn init<W>(format: LogFormat, default_filter: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    init_with_traces(format, default_filter, writer, None);
+}
+
+/// [`init`], and when `tracer` is given, the spans also recorded as
+/// OpenTelemetry spans into it (exported over OTLP, [`crate::otel`]).
+pub fn init_with_traces<W>(
+    format: LogFormat,
+    default_filter: &str,
+    writer: W,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // try_init also routes the `log` crate's records into tracing.
-    let _ = subscriber(format, filter, writer).try_init();
+    let _ = build(format, filter, writer, tracer).try_init();
 }
 
 /// The subscriber [`init`] installs, for callers that scope it themselves
@@ -49,18 +64,40 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    build(format, filter, writer, None)
+}
+
+fn build<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    tracer: Option<opentelemetry_sdk::trace::SdkTracer>,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
+    // The OpenTelemetry layer sits under the filter: the spans it exports
+    // are the ones the logs keep (`rpc` at info).
     match format {
-        LogFormat::Pretty => Box::new(builder.finish()),
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(true)
-                .finish(),
-        ),
+        LogFormat::Pretty => {
+            let traces = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+            Box::new(builder.finish().with(traces))
+        }
+        LogFormat::Json => {
+            let traces = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+            Box::new(
+                builder
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .finish()
+                    .with(traces),
+            )
+        }
     }
 }
 
@@ -120,17 +157,30 @@ impl Check for RpcSpanLayer {
             (Some(server), Some(client)) => Some(server.min(client)),
             (limit, None) | (None, limit) => limit,
         };
-        let method = method_label(path);
+        let method = rpc_method(path);
+        let via_http = request
+            .extensions()
+            .get::<crate::http::ForwardedFromHttp>()
+            .is_some();
         let span = tracing::info_span!(
             "rpc",
-            method,
+            method = method.path.as_str(),
+            transport = if via_http { "http" } else { "grpc" },
             tenant = Empty,
             code = Empty,
-            latency_ms = Empty
+            latency_ms = Empty,
+            trace_id = Empty
         );
+        if let Some(parent) = crate::otel::remote_parent(request.headers()) {
+            crate::otel::adopt_parent(&span, parent);
+        }
+        if !via_http {
+            crate::metrics::record_grpc_started(method);
+        }
         let guard = RpcSpan {
             span,
             method,
+            via_http,
             time_limit,
             started: Instant::now(),
         };
@@ -162,9 +212,31 @@ fn client_deadline(headers: &http::HeaderMap) -> Option<Duration> {
     })
 }
 
-/// Every RPC path this server serves (`/package.Service/Method`), read
-/// from the descriptor sets of gapscore, health and reflection.
-static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+/// An RPC this server serves, named as the conventional gRPC metrics name
+/// it (`grpc_service`, `grpc_method`, `grpc_type`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct RpcMethod {
+    /// `/package.Service/Method`, as the call's path.
+    pub path: String,
+    /// `package.Service`.
+    pub service: String,
+    /// `Method`.
+    pub name: String,
+    /// `unary`, `client_stream`, `server_stream` or `bidi_stream`.
+    pub kind: &'static str,
+}
+
+/// What a call to a path this server does not serve is counted as.
+pub static UNKNOWN_METHOD: LazyLock<RpcMethod> = LazyLock::new(|| RpcMethod {
+    path: "unknown".to_owned(),
+    service: "unknown".to_owned(),
+    name: "unknown".to_owned(),
+    kind: "unknown",
+});
+
+/// Every RPC this server serves, by path, read from the descriptor sets of
+/// gapscore, health and reflection.
+static KNOWN_METHODS: LazyLock<HashMap<String, RpcMethod>> = LazyLock::new(|| {
     use prost::Message;
     let sets = [
         crate::proto::FILE_DESCRIPTOR_SET,
@@ -172,7 +244,7 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ];
-    let mut known = HashSet::new();
+    let mut known = HashMap::new();
     for bytes in sets {
         // Compiled in by the build: a set that does not decode is a build bug,
         // and leaves its methods `unknown` rather than failing calls.
@@ -187,7 +259,22 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
                         "" => service.name().to_owned(),
                         package => format!("{package}.{}", service.name()),
                     };
-                    known.insert(format!("/{service}/{}", method.name()));
+                    let kind = match (method.client_streaming(), method.server_streaming()) {
+                        (false, false) => "unary",
+                        (true, false) => "client_stream",
+                        (false, true) => "server_stream",
+                        (true, true) => "bidi_stream",
+                    };
+                    let path = format!("/{service}/{}", method.name());
+                    known.insert(
+                        path.clone(),
+                        RpcMethod {
+                            path,
+                            service,
+                            name: method.name().to_owned(),
+                            kind,
+                        },
+                    );
                 }
             }
         }
@@ -195,21 +282,27 @@ static KNOWN_METHODS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     known
 });
 
-/// The `method` of a call's span and metrics: its path when it is an RPC
-/// this server serves, else `unknown`. Authentication answers before
-/// routing, so without this every random path a caller sends would become
-/// a new metric series.
+/// The RPC a path names when this server serves it, else
+/// [`UNKNOWN_METHOD`]. Authentication answers before routing, so without
+/// this every random path a caller sends would become a new metric series.
+pub fn rpc_method(path: &str) -> &'static RpcMethod {
+    KNOWN_METHODS.get(path).unwrap_or(&UNKNOWN_METHOD)
+}
+
+/// The `method` of a call's span and the `gapscore_rpc_*` metrics: its path
+/// when it is an RPC this server serves, else `unknown`.
 pub fn method_label(path: &str) -> &'static str {
-    KNOWN_METHODS
-        .get(path)
-        .map_or("unknown", |known| known.as_str())
+    rpc_method(path).path.as_str()
 }
 
 /// One call's span: the call runs in it, and its code and latency are
 /// recorded in it (and in the metrics) when it answers.
 pub struct RpcSpan {
     span: Span,
-    method: &'static str,
+    method: &'static RpcMethod,
+    /// The call came over JSON over HTTP: the `grpc_server_*` metrics count
+    /// calls that came over gRPC, the `http_server_*` ones count this one.
+    via_http: bool,
     time_limit: Option<Duration>,
     started: Instant,
 }
@@ -230,7 +323,10 @@ impl Guard for RpcSpan {
             Ok(response) => {
                 let code = grpc_code(response);
                 self.span.record("code", code);
-                crate::metrics::record_rpc(self.method, code, elapsed);
+                crate::metrics::record_rpc(&self.method.path, code, elapsed);
+                if !self.via_http {
+                    crate::metrics::record_grpc_handled(self.method, code, elapsed);
+                }
                 tracing::info!(code, "rpc finished");
             }
             Err(err) => {
@@ -250,7 +346,7 @@ fn is_streaming(path: &str) -> bool {
 
 /// The gRPC status of a response whose status travels in the headers
 /// (errors, "trailers-only"); otherwise the call succeeded so far.
-fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
+pub(crate) fn grpc_code<R>(response: &http::Response<R>) -> &'static str {
     let code = response
         .headers()
         .get("grpc-status")
@@ -310,6 +406,31 @@ mod tests {
         for path in ["/", "/x", "/gapscore.v1.SurveyService/Nope", "/a/b/c"] {
             assert_eq!(method_label(path), "unknown", "{path}");
         }
+    }
+
+    #[test]
+    fn methods_are_named_and_typed_as_the_grpc_metrics_label_them() {
+        let method = rpc_method("/gapscore.v1.SurveyService/SubmitSurveyResponses");
+        assert_eq!(
+            (method.service.as_str(), method.name.as_str(), method.kind),
+            (
+                "gapscore.v1.SurveyService",
+                "SubmitSurveyResponses",
+                "unary"
+            )
+        );
+        let kind = |path| rpc_method(path).kind;
+        assert_eq!(
+            kind("/gapscore.v1.SurveyService/StreamSurveyResponses"),
+            "client_stream"
+        );
+        assert_eq!(kind("/grpc.health.v1.Health/Watch"), "server_stream");
+        assert_eq!(
+            kind("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            "bidi_stream"
+        );
+        assert_eq!(rpc_method("/a/b"), &*UNKNOWN_METHOD);
+        assert_eq!(UNKNOWN_METHOD.service, "unknown");
     }
 
     #[test]

@@ -45,6 +45,15 @@ use crate::layer::BoxFuture;
 /// Where the OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
+/// The `route` of the HTTP metrics for a request no route matches.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Marks a gRPC request made from an HTTP/JSON call (an extension of the
+/// forwarded request), so the call's span says which transport it came
+/// over and the `grpc_server_*` metrics count only calls made over gRPC.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedFromHttp;
+
 /// See the module docs.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpJsonLayer {
@@ -113,19 +122,24 @@ where
         }
         let max_bytes = self.max_bytes;
         Box::pin(async move {
+            let started = std::time::Instant::now();
+            let method = request.method().clone();
             let gzip = gzip::accepts_gzip(request.headers());
-            let answer = serve(inner, request, max_bytes).await?;
+            let (route, answer) = serve(inner, request, max_bytes).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            crate::metrics::record_http(&method, route, answer.status().as_u16(), seconds);
             Ok(finish(answer, gzip))
         })
     }
 }
 
-/// The answer to one HTTP/JSON request.
+/// The answer to one HTTP/JSON request, and the route it matched (its
+/// template, the label of its metrics).
 async fn serve<S, B>(
     mut inner: S,
     request: http::Request<Body>,
     max_bytes: usize,
-) -> Result<http::Response<Vec<u8>>, S::Error>
+) -> Result<(&'static str, http::Response<Vec<u8>>), S::Error>
 where
     S: Service<http::Request<Body>, Response = http::Response<B>>,
     B: http_body::Body<Data = Bytes>,
@@ -133,7 +147,10 @@ where
 {
     let path = request.uri().path();
     if path == OPENAPI_PATH && request.method() == http::Method::GET {
-        return Ok(json_response(openapi::document_bytes().to_vec()));
+        return Ok((
+            OPENAPI_PATH,
+            json_response(openapi::document_bytes().to_vec()),
+        ));
     }
     let (route, bindings) = match routes::Routes::get().find(request.method(), path) {
         routes::Found::Route(route, bindings) => (route, bindings),
@@ -150,7 +167,7 @@ where
                 http::header::ALLOW,
                 allowed.join(", ").parse().expect("verbs are header text"),
             );
-            return Ok(response);
+            return Ok((UNMATCHED_ROUTE, response));
         }
         routes::Found::None => {
             let status = not_routed(
@@ -158,18 +175,18 @@ where
                 format!("no endpoint {path}: GET {OPENAPI_PATH} lists them all"),
                 "ENDPOINT_NOT_FOUND",
             );
-            return Ok(status::response(&status));
+            return Ok((UNMATCHED_ROUTE, status::response(&status)));
         }
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(ForwardedFromHttp);
     let forwarded = request::forward(parts, body, route, bindings, max_bytes);
     let answer = inner.call(forwarded).await?;
-    Ok(
-        match response::read(answer, &route.output(), max_bytes).await {
-            Ok(json) => json_response(json),
-            Err(status) => status::response(&status),
-        },
-    )
+    let response = match response::read(answer, &route.output(), max_bytes).await {
+        Ok(json) => json_response(json),
+        Err(status) => status::response(&status),
+    };
+    Ok((route.template.as_str(), response))
 }
 
 /// A status for a request no RPC answers.
