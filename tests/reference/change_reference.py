@@ -15,6 +15,7 @@ Every case states baseline first, current second; differences are
 current − baseline.
 """
 import json
+import os
 import random
 
 import numpy as np
@@ -100,6 +101,7 @@ def gap(b, c, level):
     }
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 rng = random.Random(20261201)
 out = {
     "versions": f"scipy {scipy.__version__}, statsmodels {statsmodels.__version__}, numpy {np.__version__}",
@@ -168,4 +170,98 @@ for c in changes:
         c["q_value"] = float(next(qs))
 out["series"] = {"points": [list(p) if p else None for p in series], "level": 0.95,
                  "changes": changes}
+
+# ---------------------------------------------------------------------------
+# The end-to-end data set of tests/api/change.rs: March 2026 (baseline)
+# against April 2026 (current). Written to change_dataset.json, the figures
+# GetChange must return to change_expected.json.
+from statsmodels.stats.proportion import proportion_confint
+
+LEVEL = 0.95
+data = {"level": LEVEL, "windows": {}}
+windows = {
+    "baseline": {"month": "2026-03", "customers": 12, "leaders": 6, "card_journeys": 3, "simple_journeys": 2},
+    "current": {"month": "2026-04", "customers": 15, "leaders": 6, "card_journeys": 1, "simple_journeys": 5},
+}
+for name, w in windows.items():
+    shift = 0 if name == "baseline" else 3
+    customers = [
+        {"ltr": rng.randint(shift, 10), "overall": rng.randint(1, 5), "ease": rng.randint(1 + shift // 3, 7)}
+        for _ in range(w["customers"])
+    ]
+    leaders = [rng.randint(3, 5) for _ in range(w["leaders"])]
+    data["windows"][name] = {**w, "customer_answers": customers, "leadership_overall": leaders}
+# SPEC §1's card update journey has effort index 90 (HIGH); a one-touch web
+# journey resolved in a minute has 0 (LOW).
+CARD, SIMPLE = 90.0, 0.0
+
+
+def figures(name):
+    w = data["windows"][name]
+    c = w["customer_answers"]
+    n = len(c)
+    fav = sum(a["overall"] >= 4 for a in c)
+    ltr_f = sum(a["ltr"] >= 9 for a in c)
+    ltr_u = sum(a["ltr"] <= 6 for a in c)
+    lead = w["leadership_overall"]
+    lead_f = sum(s >= 4 for s in lead)
+    indexes = [CARD] * w["card_journeys"] + [SIMPLE] * w["simple_journeys"]
+    return {
+        "favorable": (fav, n),
+        "net": (ltr_f, ltr_u, n),
+        "gap": (lead_f, len(lead), fav, n),
+        "ces": [a["ease"] for a in c],
+        "effort": indexes,
+        "high": (w["card_journeys"], len(indexes)),
+    }
+
+
+def wilson(x, n):
+    lo, hi = proportion_confint(x, n, alpha=1 - LEVEL, method="wilson")
+    return [float(lo), float(hi)]
+
+
+fb, fc = figures("baseline"), figures("current")
+expected = {}
+expected["FAVORABLE_SHARE"] = {
+    "windows": [
+        {"sample_size": f["favorable"][1], "value": f["favorable"][0] / f["favorable"][1],
+         "interval": wilson(*f["favorable"])} for f in (fb, fc)],
+    **proportion(*fb["favorable"], *fc["favorable"], LEVEL),
+}
+expected["NET_SCORE"] = {
+    "windows": [
+        {"sample_size": f["net"][2], "value": (f["net"][0] - f["net"][1]) / f["net"][2] * 100,
+         "interval": None} for f in (fb, fc)],
+    **net(*fb["net"], *fc["net"], LEVEL),
+}
+gb, gc = gap_of(*fb["gap"], LEVEL), gap_of(*fc["gap"], LEVEL)
+expected["GAP_POINTS"] = {
+    "windows": [
+        {"sample_size": f["gap"][1] + f["gap"][3], "value": g[0], "interval": [g[1], g[2]]}
+        for f, g in ((fb, gb), (fc, gc))],
+    **gap(gb, gc, LEVEL),
+}
+expected["CES_MEAN"] = {
+    "windows": [{"sample_size": len(f["ces"]), "value": float(np.mean(f["ces"])), "interval": None}
+                for f in (fb, fc)],
+    **welch(fb["ces"], fc["ces"], LEVEL),
+}
+expected["EFFORT_INDEX_MEAN"] = {
+    "windows": [{"sample_size": len(f["effort"]), "value": float(np.mean(f["effort"])), "interval": None}
+                for f in (fb, fc)],
+    **welch(fb["effort"], fc["effort"], LEVEL),
+}
+expected["HIGH_EFFORT_SHARE"] = {
+    "windows": [{"sample_size": f["high"][1], "value": f["high"][0] / f["high"][1],
+                 "interval": wilson(*f["high"])} for f in (fb, fc)],
+    **proportion(*fb["high"], *fc["high"], LEVEL),
+}
+for e in expected.values():
+    lo, hi = e["lower"], e["upper"]
+    e["significant"] = bool(lo > 0 or hi < 0)
+with open(os.path.join(HERE, "change_dataset.json"), "w") as fh:
+    json.dump(data, fh, indent=1)
+with open(os.path.join(HERE, "change_expected.json"), "w") as fh:
+    json.dump(expected, fh, indent=1)
 print(json.dumps(out, indent=1))
