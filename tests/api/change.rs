@@ -189,7 +189,7 @@ async fn every_metric_changes_as_the_reference_computes(pool: PgPool) {
             .unwrap()
             .into_inner();
         assert!(trend.points[0].change_from_previous.is_none(), "{name}");
-        let from_previous = trend.points[1].change_from_previous.clone().unwrap();
+        let from_previous = trend.points[1].change_from_previous.unwrap();
         assert_eq!(from_previous.q_value, from_previous.p_value, "{name}");
         assert_eq!(
             MetricChange {
