@@ -1,6 +1,8 @@
 //! `GetTrend` (SPEC §8) over gRPC: the request as a
 //! `service::trend::TrendQuery` (every missing field named at once), the
-//! points as protobuf.
+//! points, each with its change from the previous point (§10.4), as
+//! protobuf. The metric parsing and the change message are shared with
+//! `GetChange` (`grpc::change`).
 
 use super::{
     convert,

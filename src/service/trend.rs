@@ -5,6 +5,8 @@
 //! bucket's part of the requested window, so a trend point always equals
 //! the figure that score gives for that bucket's window. Each bucket is
 //! still its own set of queries, at most [`CONCURRENT_BUCKETS`] at a time.
+//! Each point's change from the previous point with a value (SPEC §10.4)
+//! is computed from what those queries returned, with no further query.
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
