@@ -11,8 +11,13 @@ absolute for figures below 1). Re-run it after changing a formula:
 
     python3 tests/reference/change_reference.py > tests/reference/change_reference.out.json
 
+It also writes the end-to-end data set of tests/api/change.rs
+(change_dataset.json) and the figures GetChange must return for it
+(change_expected.json); all three files are committed beside it.
+
 Every case states baseline first, current second; differences are
-current − baseline.
+current − baseline. Produced with scipy 1.17.1, statsmodels 0.15.0 and
+numpy 2.4.6.
 """
 import json
 import os
