@@ -319,6 +319,7 @@ fn struct_sizes_from_the_descriptor_bound_the_generated_structs() {
         GetLoyaltyRiskRequest,
         GetScorecardRequest,
         GetTrendRequest,
+        GetChangeRequest,
         ListSurveyResponsesRequest,
         ListJourneysRequest,
         ListOutcomesRequest,

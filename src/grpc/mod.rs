@@ -7,6 +7,7 @@
 //! `tonic::Status` in one place.
 
 pub mod catalog;
+pub mod change;
 pub mod competition;
 pub mod convert;
 pub mod customer;

@@ -2,7 +2,8 @@
 //! `loyalty`, `scorecard`, `trend`), and the conversions they share.
 
 use super::{
-    competition, convert, effort, expectation, gap, loyalty, priority, routes, scorecard, trend,
+    change, competition, convert, effort, expectation, gap, loyalty, priority, routes, scorecard,
+    trend,
 };
 use crate::{
     domain::{Scope, Violations, violations::check_confidence_level},
@@ -24,6 +25,7 @@ routes! {
         get_loyalty_risk(GetLoyaltyRiskRequest) -> GetLoyaltyRiskResponse = loyalty::loyalty_risk;
         get_scorecard(GetScorecardRequest) -> GetScorecardResponse = scorecard::scorecard;
         get_trend(GetTrendRequest) -> GetTrendResponse = trend::trend;
+        get_change(GetChangeRequest) -> GetChangeResponse = change::change;
         get_expectation_gap(GetExpectationGapRequest) -> GetExpectationGapResponse = expectation::expectation_gap;
         get_competitive_gap(GetCompetitiveGapRequest) -> GetCompetitiveGapResponse = competition::competitive_gap;
         get_priority_map(GetPriorityMapRequest) -> GetPriorityMapResponse = priority::priority_map;

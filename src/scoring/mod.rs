@@ -20,6 +20,7 @@
 //!   a caller may ask for (SPEC §5: 0.5–0.999) is checked before scoring,
 //!   against `domain::violations::CONFIDENCE_LEVELS`.
 
+pub mod change;
 pub mod competition;
 pub mod drivers;
 pub mod effort;

@@ -5,7 +5,11 @@
 use super::{ServiceResult, Services, context};
 use crate::{
     domain::{Scope, TenantId, model::ScoringModel},
-    scoring::effort::{EffortAggregate, SurveyEffort},
+    scoring::{
+        change::histogram_moments,
+        effort::{EffortAggregate, SurveyEffort},
+        stats::Moments,
+    },
     store::effort as store,
 };
 
@@ -28,6 +32,10 @@ pub struct EffortReport {
     pub channels: Vec<store::ChannelSums>,
     /// CES figures of the CUSTOMER `ease` answers in scope.
     pub survey: SurveyEffort,
+    /// n, Σ and Σ² of the journeys' effort indexes and of the `ease`
+    /// scores: what a change between two windows tests (SPEC §10.4).
+    pub effort_index_moments: Moments,
+    pub ease_moments: Moments,
     pub confidence: f64,
 }
 
@@ -51,6 +59,12 @@ pub async fn effort_index(
         customers: data.customers,
         channels: data.channels,
         survey: SurveyEffort::from_histogram(&data.ease_histogram, confidence),
+        effort_index_moments: Moments::new(
+            data.journeys.journeys,
+            data.journeys.effort_index_sum,
+            data.journeys.effort_index_sum_sq,
+        ),
+        ease_moments: histogram_moments(&data.ease_histogram),
         confidence,
     })
 }

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod calibration;
 pub mod catalog;
+pub mod change;
 pub mod competition;
 pub mod context;
 pub mod effort;

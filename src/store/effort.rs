@@ -105,6 +105,7 @@ async fn journey_sums(
     qb.push(format_args!(
         ") SELECT count(*) AS journeys, count(DISTINCT e.customer_id) AS customers, \
            coalesce(sum(e.effort_index), 0)::float8 AS index_sum, \
+           coalesce(sum(e.effort_index * e.effort_index), 0)::float8 AS index_sum_sq, \
            percentile_cont(0.5) WITHIN GROUP (ORDER BY e.effort_index) AS p50, \
            percentile_cont(0.9) WITHIN GROUP (ORDER BY e.effort_index) AS p90, \
            count(*) FILTER (WHERE {tier} = 3) AS high, \
@@ -130,6 +131,7 @@ async fn journey_sums(
     let sums = EffortSums {
         journeys: count(&row, "journeys")?,
         effort_index_sum: row.try_get("index_sum")?,
+        effort_index_sum_sq: row.try_get("index_sum_sq")?,
         effort_index_p50: row.try_get("p50")?,
         effort_index_p90: row.try_get("p90")?,
         high_journeys: count(&row, "high")?,

@@ -6,6 +6,7 @@ mod bench;
 mod bounded_work;
 mod budgets;
 mod catalog;
+mod change;
 mod cluster;
 mod competition;
 mod conventional_metrics;

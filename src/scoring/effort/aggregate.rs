@@ -69,6 +69,9 @@ pub struct EffortSums {
     pub journeys: u64,
     /// Σ effort index.
     pub effort_index_sum: f64,
+    /// Σ effort index², for the variance a change between two windows
+    /// needs (SPEC §10.4, Welch's t-test).
+    pub effort_index_sum_sq: f64,
     /// `percentile_cont(0.5)` of the effort index; `None` without journeys.
     pub effort_index_p50: Option<f64>,
     /// `percentile_cont(0.9)` of the effort index; `None` without journeys.
@@ -252,6 +255,7 @@ mod tests {
         let sums = EffortSums {
             journeys: 4,
             effort_index_sum: 90.0 + 67.5,
+            effort_index_sum_sq: 90.0 * 90.0 + 67.5 * 67.5,
             effort_index_p50: Some(33.75),
             effort_index_p90: Some(67.5 + 0.7 * 22.5),
             high_journeys: 2,

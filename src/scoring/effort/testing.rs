@@ -120,6 +120,7 @@ impl EffortAggregate {
         indexes.sort_by(f64::total_cmp);
         s.journeys = indexes.len() as u64;
         s.effort_index_sum = indexes.iter().sum();
+        s.effort_index_sum_sq = indexes.iter().map(|i| i * i).sum();
         s.effort_index_p50 = percentile_cont(&indexes, 0.5);
         s.effort_index_p90 = percentile_cont(&indexes, 0.9);
         EffortAggregate::from_sums(&s, confidence)

@@ -19,6 +19,8 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
     let start = demo::demo_start().to_rfc3339();
     let end = demo::demo_end().to_rfc3339();
     let window = json!({ "startTime": start, "endTime": end });
+    let middle = (demo::demo_start() + (demo::demo_end() - demo::demo_start()) / 2).to_rfc3339();
+    let second_half = json!({ "startTime": middle, "endTime": end });
     let emea = json!({ "startTime": start, "endTime": end, "labels": { "region": "emea" } });
     vec![
         ("GetSurveyResponse", json!({ "id": survey_id })),
@@ -55,6 +57,10 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
         (
             "GetTrend",
             json!({ "metric": "TREND_METRIC_FAVORABLE_SHARE", "bucket": "TREND_BUCKET_MONTH", "filter": window, "question": "overall_experience", "role": "RESPONDENT_ROLE_CUSTOMER" }),
+        ),
+        (
+            "GetChange",
+            json!({ "metric": "TREND_METRIC_NET_SCORE", "filter": second_half, "baselineStartTime": start, "baselineEndTime": middle, "question": "likelihood_to_recommend", "role": "RESPONDENT_ROLE_CUSTOMER" }),
         ),
         ("GetExpectationGap", json!({ "filter": window })),
         ("GetCompetitiveGap", json!({ "filter": window })),
