@@ -10,7 +10,7 @@ use tonic::{
     Request, Status,
     metadata::{Ascii, MetadataValue, errors::InvalidMetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
 };
 
 use crate::proto::v1::{
@@ -76,6 +76,35 @@ pub async fn connect(
         .await
         .with_context(|| format!("cannot reach the server at {addr}"))?;
     Ok(Clients::new(channel, Bearer::new(key)?))
+}
+
+/// Connects to the server at `url` (`http://` or `https://`) as the holder
+/// of `key`; over https the server's certificate must be signed by
+/// `ca_pem`. Every call is bounded by `call_timeout`.
+pub async fn connect_url(
+    url: &str,
+    key: &str,
+    ca_pem: Option<Vec<u8>>,
+    call_timeout: Duration,
+) -> anyhow::Result<Clients> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("{url:?} is not a server URL"))?
+        .timeout(call_timeout);
+    match (url.starts_with("https://"), ca_pem) {
+        (true, Some(pem)) => {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        (true, None) => anyhow::bail!("an https server URL needs --ca-cert"),
+        (false, Some(_)) => anyhow::bail!("--ca-cert is for an https server URL"),
+        (false, None) => {}
+    }
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the server at {url}"))?;
+    let bearer = Bearer::new(key).context("the API key is not printable ASCII")?;
+    Ok(Clients::new(channel, bearer))
 }
 
 impl Clients {

@@ -55,6 +55,40 @@ pub enum Command {
     /// Print the OpenAPI 3 document of the JSON-over-HTTP API (generated
     /// from the protos; also served at `GET /openapi.json`).
     Openapi,
+    /// Read survey responses, journeys or outcomes from a CSV or JSON Lines
+    /// file and submit them to a running server; every rejected line is
+    /// reported with its number, and a re-run changes nothing (README,
+    /// "Bulk files", lists the columns).
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: crate::tools::bulk::Kind,
+        /// The file (its extension, .csv or .jsonl, gives the format).
+        file: PathBuf,
+        /// The file's format, when its extension does not say.
+        #[arg(long, value_enum)]
+        format: Option<crate::tools::bulk::Format>,
+        /// Records per call (1-1,000; a call also stays under 1 MiB).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch_size: u16,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Write every survey response, journey or outcome of the key's tenant
+    /// to a CSV or JSON Lines file that `import` reads back.
+    Export {
+        /// What to export.
+        #[arg(value_enum)]
+        kind: crate::tools::bulk::Kind,
+        /// The file to write (standard output when omitted).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The format, when the extension of --out does not say.
+        #[arg(long, value_enum)]
+        format: Option<crate::tools::bulk::Format>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Render a tenant's scorecard as a one-page HTML report with a chart of
     /// the favorable share per question and role, and the priority map.
     Report {
@@ -103,6 +137,26 @@ pub enum KeyCommand {
         /// The key id shown by `key create` or `key list`.
         key_id: String,
     },
+}
+
+/// The running server a bulk command talks to, and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The server's URL: http://host:port, or https://host:port with
+    /// --ca-cert.
+    #[arg(
+        long,
+        env = "GAPSCORE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// The API key of the tenant the records belong to.
+    #[arg(long, env = "GAPSCORE_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+    /// PEM certificate of the authority that signed the server's TLS
+    /// certificate (for an https URL).
+    #[arg(long, env = "GAPSCORE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Settings of the gRPC server.

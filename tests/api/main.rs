@@ -5,6 +5,7 @@ mod bad_input;
 mod bench;
 mod bounded_work;
 mod budgets;
+mod bulk;
 mod catalog;
 mod change;
 mod cluster;

@@ -30,7 +30,7 @@ pub use gapscore::{
             self,
             rss::{Rss, proc_memory_kib},
         },
-        demo, report,
+        bulk, demo, report,
     },
 };
 use sqlx::PgPool;
