@@ -25,6 +25,7 @@ mod infra;
 mod isolation;
 mod journeys;
 mod loyalty;
+mod loyalty_quality;
 mod noisy_neighbour;
 mod operations;
 mod outcomes;
