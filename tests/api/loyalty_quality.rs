@@ -14,14 +14,15 @@ use crate::{
 };
 
 fn expected() -> Value {
-    serde_json::from_str(include_str!(
-        "../reference/loyalty_quality_expected.json"
-    ))
-    .unwrap()
+    serde_json::from_str(include_str!("../reference/loyalty_quality_expected.json")).unwrap()
 }
 
 async fn risk_as(app: &TestApp, key: Option<&str>, level: f64) -> GetLoyaltyRiskResponse {
-    app.scoring_as(key)
+    let mut client = match key {
+        Some(key) => app.scoring_as(Some(key)),
+        None => app.scoring(),
+    };
+    client
         .get_loyalty_risk(GetLoyaltyRiskRequest {
             filter: window("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
             confidence_level: Some(level),
@@ -55,16 +56,18 @@ fn assert_matches(got: &[CalibrationQuality], want: &Value) {
         let tiers = w["tiers"].as_array().unwrap();
         assert_eq!(g.tiers.len(), 3, "{what}");
         for (gt, wt) in g.tiers.iter().zip(tiers) {
-            let tier = EffortTier::from_str_name(&format!(
-                "EFFORT_TIER_{}",
-                wt["tier"].as_str().unwrap()
-            ))
-            .unwrap();
+            let tier =
+                EffortTier::from_str_name(&format!("EFFORT_TIER_{}", wt["tier"].as_str().unwrap()))
+                    .unwrap();
             let what = format!("{what} tier {tier:?}");
             assert_eq!(gt.tier, tier as i32, "{what}");
             assert_eq!(gt.outcomes, wt["outcomes"].as_i64().unwrap(), "{what}");
             close(gt.predicted, &wt["predicted"], &what);
-            match (gt.observed_rate, gt.observed_rate_ci, wt.get("observed_rate")) {
+            match (
+                gt.observed_rate,
+                gt.observed_rate_ci,
+                wt.get("observed_rate"),
+            ) {
                 (Some(rate), Some(ci), Some(want)) => {
                     close(rate, want, &what);
                     close(ci.lower, &wt["observed_rate_ci"][0], &what);

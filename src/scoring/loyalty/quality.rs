@@ -133,11 +133,17 @@ mod tests {
     }
 
     fn tier(name: &str) -> EffortTier {
-        EffortTier::ALL.into_iter().find(|t| t.as_str() == name).unwrap()
+        EffortTier::ALL
+            .into_iter()
+            .find(|t| t.as_str() == name)
+            .unwrap()
     }
 
     fn kind(name: &str) -> OutcomeKind {
-        OutcomeKind::ALL.into_iter().find(|k| k.as_str() == name).unwrap()
+        OutcomeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap()
     }
 
     fn posteriors(cells: &[(EffortTier, OutcomeKind, u64, u64)], level: f64) -> PosteriorTable {
@@ -229,8 +235,10 @@ mod tests {
 
     #[test]
     fn a_prior_without_weight_predicts_a_single_outcome_by_its_mean() {
-        let mut model = PriorModel::default();
-        model.prior_strength = 0.0;
+        let model = PriorModel {
+            prior_strength: 0.0,
+            ..PriorModel::default()
+        };
         let mut counts = TierKindTable::<OutcomeCounts>::default();
         counts
             .get_mut(EffortTier::High, OutcomeKind::Disloyalty)
