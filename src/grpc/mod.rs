@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod competition;
 pub mod convert;
 pub mod customer;
+pub mod drivers;
 pub mod effort;
 pub mod error;
 pub mod expectation;

@@ -9,6 +9,7 @@ pub mod calibration;
 pub mod catalog;
 pub mod competition;
 pub mod context;
+pub mod drivers;
 pub mod effort;
 pub mod erasure;
 pub mod error;

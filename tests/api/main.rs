@@ -24,6 +24,7 @@ mod http;
 mod infra;
 mod isolation;
 mod journeys;
+mod key_drivers;
 mod loyalty;
 mod loyalty_quality;
 mod noisy_neighbour;
