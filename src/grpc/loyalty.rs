@@ -5,6 +5,7 @@ use super::scoring::{scope_and_confidence, signed};
 use crate::{
     domain::{Numbered, TenantId, enums::EffortTier},
     proto::v1::*,
+    scoring::loyalty::quality,
     service::{
         ServiceResult, Services, context,
         loyalty::{self as service, LoyaltyQuery, LoyaltyReport},
@@ -70,5 +71,27 @@ pub fn response(r: &LoyaltyReport) -> GetLoyaltyRiskResponse {
         likely_detractors: risk.likely_detractors,
         headline: r.headline.clone(),
         confidence_level: r.confidence,
+        calibration_quality: r.quality.iter().map(calibration_quality).collect(),
+    }
+}
+
+/// The protobuf form of one outcome kind's calibration quality.
+fn calibration_quality(q: &quality::CalibrationQuality) -> CalibrationQuality {
+    CalibrationQuality {
+        kind: q.kind.number(),
+        outcomes: signed(q.outcomes),
+        brier_prior: q.brier_prior,
+        brier_posterior_loo: q.brier_posterior_loo,
+        tiers: q
+            .tiers
+            .iter()
+            .map(|t| TierCalibration {
+                tier: t.tier.number(),
+                predicted: t.predicted,
+                observed_rate: t.observed_rate,
+                observed_rate_ci: t.observed_rate_ci.map(Into::into),
+                outcomes: signed(t.outcomes),
+            })
+            .collect(),
     }
 }

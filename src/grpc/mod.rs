@@ -11,6 +11,7 @@ pub mod change;
 pub mod competition;
 pub mod convert;
 pub mod customer;
+pub mod drivers;
 pub mod effort;
 pub mod error;
 pub mod expectation;

@@ -2,8 +2,8 @@
 //! `loyalty`, `scorecard`, `trend`), and the conversions they share.
 
 use super::{
-    change, competition, convert, effort, expectation, gap, loyalty, priority, routes, scorecard,
-    trend,
+    change, competition, convert, drivers, effort, expectation, gap, loyalty, priority, routes,
+    scorecard, trend,
 };
 use crate::{
     domain::{Scope, Violations, violations::check_confidence_level},
@@ -29,6 +29,7 @@ routes! {
         get_expectation_gap(GetExpectationGapRequest) -> GetExpectationGapResponse = expectation::expectation_gap;
         get_competitive_gap(GetCompetitiveGapRequest) -> GetCompetitiveGapResponse = competition::competitive_gap;
         get_priority_map(GetPriorityMapRequest) -> GetPriorityMapResponse = priority::priority_map;
+        get_key_drivers(GetKeyDriversRequest) -> GetKeyDriversResponse = drivers::key_drivers;
     }
 }
 

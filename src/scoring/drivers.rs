@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::stats::centred_product;
 
+pub mod bootstrap;
+
 /// The most drivers one call weighs (SPEC §11 takes every RATING question
 /// by default; the catalog has far fewer). Callers check it before
 /// aggregating; [`CrossProducts`] refuses more. At 100 the

@@ -405,5 +405,7 @@ pub fn loyalty_risk(
     }
 }
 
+pub mod quality;
+
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,10 @@
 use super::{ServiceResult, Services, context};
 use crate::{
     domain::{Scope, TenantId, enums::EffortTier, model::ScoringModel},
-    scoring::loyalty::{LoyaltyRisk, PosteriorTable, loyalty_risk as risk_of},
+    scoring::loyalty::{
+        LoyaltyRisk, PosteriorTable, loyalty_risk as risk_of,
+        quality::{CalibrationQuality, calibration_quality},
+    },
     store::loyalty as store,
 };
 
@@ -28,6 +31,9 @@ pub struct LoyaltyReport {
     /// The headline in words ([`headline`]).
     pub headline: String,
     pub confidence: f64,
+    /// How well the model fits the tenant's outcomes (SPEC §10.6), from
+    /// the same calibration counts as the posteriors.
+    pub quality: Vec<CalibrationQuality>,
 }
 
 impl LoyaltyReport {
@@ -88,6 +94,7 @@ pub async fn loyalty_risk(
     Ok(LoyaltyReport {
         headline: headline(risk.customers, tier_counts.high, risk.likely_detractors),
         risk,
+        quality: calibration_quality(&posteriors, confidence),
         posteriors,
         confidence,
     })

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod change;
 pub mod competition;
 pub mod context;
+pub mod drivers;
 pub mod effort;
 pub mod erasure;
 pub mod error;

@@ -84,15 +84,6 @@ pub async fn complete_case_sums(
         drivers.len()
     );
     let variables: Vec<Variable<'_>> = drivers.iter().copied().chain([outcome]).collect();
-    let keys: Vec<String> = variables.iter().map(|v| v.question.to_owned()).collect();
-    debug_assert!(
-        {
-            let mut sorted = keys.clone();
-            sorted.sort();
-            sorted.windows(2).all(|w| w[0] != w[1])
-        },
-        "variables must be distinct: {keys:?}"
-    );
     let m = variables.len();
 
     // Outer: count, then Σx_j for each j, then Σx_j·x_k for j ≤ k in
@@ -108,33 +99,8 @@ pub async fn complete_case_sums(
             qb.push(format_args!(", sum(c.x{j} * c.x{k})"));
         }
     }
-    qb.push("]::bigint[] AS sums FROM (SELECT ");
-    // Inner: one column per variable, shifted by its scale_min.
-    for (j, v) in variables.iter().enumerate() {
-        if j > 0 {
-            qb.push(", ");
-        }
-        qb.push("max(a.score - ")
-            .push_bind(v.scale_min)
-            .push(") FILTER (WHERE a.question = ")
-            .push_bind(v.question.to_owned())
-            .push(format_args!(") AS x{}", j + 1));
-    }
-    let query = GapQuery {
-        scope,
-        questions: &keys,
-        group_by: None,
-    };
-    let condition = format!(
-        "a.score IS NOT NULL AND a.role = {}",
-        Role::Customer.number()
-    );
-    push_scoped_answers(&mut qb, tenant, &query, &condition);
-    // The primary key (tenant_id, rid, question) makes a response's count
-    // of answers among the variables its count of distinct variables.
-    qb.push(" GROUP BY a.rid HAVING count(*) = ")
-        .push_bind(m as i64)
-        .push(") c");
+    qb.push("]::bigint[] AS sums FROM ");
+    push_cases(&mut qb, tenant, scope, &variables);
     let (cases, sums): (i64, Vec<Option<i64>>) = qb.build_query_as().fetch_one(pool).await?;
 
     // Without cases every sum is NULL.
@@ -152,4 +118,88 @@ pub async fn complete_case_sums(
         }
     }
     Ok(out)
+}
+
+/// Appends `(SELECT a.rid, x1, …, xm …) c`: one row per complete case,
+/// column `xj` the score of variable j shifted by its `scale_min`.
+fn push_cases(
+    qb: &mut QueryBuilder<sqlx::Postgres>,
+    tenant: TenantId,
+    scope: &Scope,
+    variables: &[Variable<'_>],
+) {
+    let keys: Vec<String> = variables.iter().map(|v| v.question.to_owned()).collect();
+    debug_assert!(
+        {
+            let mut sorted = keys.clone();
+            sorted.sort();
+            sorted.windows(2).all(|w| w[0] != w[1])
+        },
+        "variables must be distinct: {keys:?}"
+    );
+    qb.push("(SELECT a.rid");
+    for (j, v) in variables.iter().enumerate() {
+        qb.push(", max(a.score - ")
+            .push_bind(v.scale_min)
+            .push(") FILTER (WHERE a.question = ")
+            .push_bind(v.question.to_owned())
+            .push(format_args!(") AS x{}", j + 1));
+    }
+    let query = GapQuery {
+        scope,
+        questions: &keys,
+        group_by: None,
+    };
+    let condition = format!(
+        "a.score IS NOT NULL AND a.role = {}",
+        Role::Customer.number()
+    );
+    push_scoped_answers(qb, tenant, &query, &condition);
+    // The primary key (tenant_id, rid, question) makes a response's count
+    // of answers among the variables its count of distinct variables.
+    qb.push(" GROUP BY a.rid HAVING count(*) = ")
+        .push_bind(variables.len() as i64)
+        .push(") c");
+}
+
+/// The complete cases of `drivers` and `outcome` (as
+/// [`complete_case_sums`] defines them), packed one byte per score in the
+/// layout of `scoring::drivers::bootstrap::PackedCases`: at most `cap`
+/// cases, and when there are more, the `cap` that come first in the order
+/// of `hashint8extended(rid, seed)`: a sample that is the same for the
+/// same stored data and seed, drawn in PostgreSQL (a top-`cap` sort) so
+/// that no more than `cap` rows reach Rust. Shifted scores lie in
+/// 0..=100 (SPEC §4 caps a scale's span at 100), so each fits a byte.
+pub async fn complete_cases(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    outcome: Variable<'_>,
+    drivers: &[Variable<'_>],
+    cap: u32,
+    seed: u64,
+) -> StoreResult<Vec<u8>> {
+    assert!(
+        drivers.len() <= MAX_DRIVERS,
+        "at most {MAX_DRIVERS} drivers, got {}",
+        drivers.len()
+    );
+    let variables: Vec<Variable<'_>> = drivers.iter().copied().chain([outcome]).collect();
+    let mut qb = QueryBuilder::new("SELECT ARRAY[");
+    for j in 1..=variables.len() {
+        let separator = if j > 1 { ", " } else { "" };
+        qb.push(format_args!("{separator}c.x{j}"));
+    }
+    qb.push("]::smallint[] FROM ");
+    push_cases(&mut qb, tenant, scope, &variables);
+    qb.push(" ORDER BY hashint8extended(c.rid, ")
+        .push_bind(seed as i64)
+        .push("), c.rid LIMIT ")
+        .push_bind(i64::from(cap));
+    let rows: Vec<(Vec<i16>,)> = qb.build_query_as().fetch_all(pool).await?;
+    let mut packed = Vec::with_capacity(rows.len() * variables.len());
+    for (case,) in rows {
+        packed.extend(case.into_iter().map(|x| x.clamp(0, 100) as u8));
+    }
+    Ok(packed)
 }

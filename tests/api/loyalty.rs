@@ -779,22 +779,14 @@ async fn writes_by_another_process_reach_the_calibration_within_its_lifetime(poo
     }
 }
 
-/// A fixed data set (tests/reference/loyalty_dataset.json: journeys
-/// touchpoint by touchpoint, ease answers, outcomes), submitted through the
-/// API, reports the figures `tests/reference/stats_reference.py` computes
-/// from the same raw records with SPEC §6.1 and §7 and scipy/statsmodels
-/// (loyalty_expected.json), within 1e-6.
-#[sqlx::test]
-async fn loyalty_figures_match_the_reference_computed_from_raw_records(pool: PgPool) {
+/// Submits tests/reference/loyalty_dataset.json (journeys, ease answers,
+/// outcomes) through the API; returns the data set.
+pub(crate) async fn submit_loyalty_dataset(app: &TestApp) -> serde_json::Value {
     use serde_json::Value;
     let data: Value =
         serde_json::from_str(include_str!("../reference/loyalty_dataset.json")).unwrap();
-    let want: Value =
-        serde_json::from_str(include_str!("../reference/loyalty_expected.json")).unwrap();
     let text = |v: &Value| v.as_str().unwrap().to_owned();
-    let num = |v: &Value| v.as_f64().unwrap();
     let int = |v: &Value| v.as_i64().unwrap();
-    let app = spawn_app(pool).await;
     let d = app.data();
 
     let enum_value = |prefix: &str, v: &Value| format!("{prefix}_{}", text(v));
@@ -853,6 +845,25 @@ async fn loyalty_figures_match_the_reference_computed_from_raw_records(pool: PgP
         }
     });
     app.submit_outcomes(outcomes.collect()).await.unwrap();
+    data
+}
+
+/// A fixed data set (tests/reference/loyalty_dataset.json: journeys
+/// touchpoint by touchpoint, ease answers, outcomes), submitted through the
+/// API, reports the figures `tests/reference/stats_reference.py` computes
+/// from the same raw records with SPEC §6.1 and §7 and scipy/statsmodels
+/// (loyalty_expected.json), within 1e-6.
+#[sqlx::test]
+async fn loyalty_figures_match_the_reference_computed_from_raw_records(pool: PgPool) {
+    use serde_json::Value;
+    let want: Value =
+        serde_json::from_str(include_str!("../reference/loyalty_expected.json")).unwrap();
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let num = |v: &Value| v.as_f64().unwrap();
+    let int = |v: &Value| v.as_i64().unwrap();
+    let app = spawn_app(pool).await;
+    let data = submit_loyalty_dataset(&app).await;
+    let enum_value = |prefix: &str, v: &Value| format!("{prefix}_{}", text(v));
 
     let close = |got: f64, want: &Value, what: &str| {
         let want = num(want);

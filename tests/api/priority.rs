@@ -14,7 +14,7 @@ use crate::helpers::{
 };
 
 /// The data set, and the figures the reference computes from it.
-fn reference() -> (Value, Value) {
+pub(crate) fn reference() -> (Value, Value) {
     let data = serde_json::from_str(include_str!("../reference/priority_dataset.json")).unwrap();
     let want = serde_json::from_str(include_str!("../reference/priority_expected.json")).unwrap();
     (data, want)
@@ -22,7 +22,7 @@ fn reference() -> (Value, Value) {
 
 /// The data set's responses as sent; without IMPORTANCE answers unless
 /// `with_importance`.
-fn dataset_responses(data: &Value, with_importance: bool) -> Vec<SurveyResponse> {
+pub(crate) fn dataset_responses(data: &Value, with_importance: bool) -> Vec<SurveyResponse> {
     let text = |v: &Value| v.as_str().unwrap().to_owned();
     data["responses"]
         .as_array()
@@ -53,7 +53,7 @@ fn dataset_responses(data: &Value, with_importance: bool) -> Vec<SurveyResponse>
         .collect()
 }
 
-fn data_window(data: &Value) -> Option<ScoreFilter> {
+pub(crate) fn data_window(data: &Value) -> Option<ScoreFilter> {
     let w = &data["window"];
     window(w[0].as_str().unwrap(), w[1].as_str().unwrap())
 }

@@ -65,6 +65,10 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
         ("GetExpectationGap", json!({ "filter": window })),
         ("GetCompetitiveGap", json!({ "filter": window })),
         ("GetPriorityMap", json!({ "filter": window })),
+        (
+            "GetKeyDrivers",
+            json!({ "filter": window, "driverQuestions": ["speed", "convenience"], "bootstrapSamples": 50, "seed": "7" }),
+        ),
     ]
 }
 
