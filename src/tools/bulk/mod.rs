@@ -33,7 +33,8 @@ pub use report::{Rejection, Report};
 /// The three kinds of record a bulk file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
-    /// Survey responses (`SurveyService`).
+    /// Survey responses (`SurveyService`); `responses` as SPEC §13 spells it.
+    #[value(alias = "responses")]
     SurveyResponses,
     /// Customer journeys (`JourneyService`).
     Journeys,
