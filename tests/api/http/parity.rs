@@ -159,12 +159,9 @@ async fn every_unary_rpc_answers_the_same_over_http_json_as_over_grpc(pool: PgPo
         for (method, request) in &reads {
             let route = route(method);
             let grpc = grpc_json(&app, &key, route, request).await;
-            // Placeholders of RPCs still being built fail alike.
+            // Every read answers on the demo tenant: parity of successes.
             if let Err(status) = &grpc {
-                assert_eq!(
-                    status["details"][0]["reason"], "NOT_BUILT",
-                    "{method} {request}: {status}"
-                );
+                panic!("{method} {request}: {status}");
             }
             let answer = http_call(&client, route, request).await;
             let expected_version = match protocol {
