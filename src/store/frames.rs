@@ -89,14 +89,8 @@ fn push_conditions(qb: &mut QueryBuilder<Postgres>, tenant: TenantId, q: &FrameQ
         qb.push(" AND f.competitor = ")
             .push_bind(competitor.to_owned());
     }
-    q.scope.push_window(qb, "f.submitted_at");
-    if q.scope.needs_response_row() {
-        q.scope.push_window(qb, "r.submitted_at");
-    }
-    q.scope.push_labels(qb, "r.labels");
-    if let Some(survey) = &q.scope.survey_id {
-        qb.push(" AND f.survey_id = ").push_bind(survey.clone());
-    }
+    q.scope
+        .push_answer_conditions(qb, "f", q.scope.needs_response_row());
 }
 
 fn push_response_join(qb: &mut QueryBuilder<Postgres>, scope: &Scope) {

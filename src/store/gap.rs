@@ -88,17 +88,7 @@ pub(super) fn push_scoped_answers(
         .push_bind(q.questions.to_vec())
         .push(")");
     qb.push(format_args!(" AND {kind_condition}"));
-    // The window is on answers' copy of submitted_at (in the index), and on
-    // the response row too when joined, so the response side is cut by
-    // survey_responses_time instead of read whole.
-    q.scope.push_window(qb, "a.submitted_at");
-    if join {
-        q.scope.push_window(qb, "r.submitted_at");
-    }
-    q.scope.push_labels(qb, "r.labels");
-    if let Some(survey) = &q.scope.survey_id {
-        qb.push(" AND r.survey_id = ").push_bind(survey.clone());
-    }
+    q.scope.push_answer_conditions(qb, "a", join);
 }
 
 /// The group expression of the inner select: the label value, or NULL.

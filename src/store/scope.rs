@@ -65,6 +65,29 @@ impl Scope {
         }
     }
 
+    /// Window, labels and survey_id on an answers alias (`answers` or
+    /// `framed_answers`, which carry copies of `submitted_at`) joined to
+    /// `survey_responses r` when `joined`. The window is on the answers'
+    /// copy (in their index), and on the response row too when joined, so
+    /// the response side is cut by `survey_responses_time` instead of read
+    /// whole; labels and survey_id need the join (see
+    /// [`Scope::needs_response_row`]).
+    pub fn push_answer_conditions(
+        &self,
+        qb: &mut QueryBuilder<Postgres>,
+        answers: &str,
+        joined: bool,
+    ) {
+        self.push_window(qb, &format!("{answers}.submitted_at"));
+        if joined {
+            self.push_window(qb, "r.submitted_at");
+        }
+        self.push_labels(qb, "r.labels");
+        if let Some(survey) = &self.survey_id {
+            qb.push(" AND r.survey_id = ").push_bind(survey.clone());
+        }
+    }
+
     /// Window (on `started_at`), labels and intent on a `journeys` alias.
     pub fn push_journey_conditions(&self, qb: &mut QueryBuilder<Postgres>, journey: &str) {
         self.push_window(qb, &format!("{journey}.started_at"));
