@@ -11,6 +11,7 @@
 use crate::{
     domain::{enums::OutcomeKind, violations::MAX_LABELS},
     service::{
+        drivers::MAX_DRIVERS,
         journeys::{MAX_JOURNEYS, MAX_TOUCHPOINTS},
         outcomes::MAX_OUTCOMES,
         questions::MAX_REQUESTED_QUESTIONS,
@@ -57,6 +58,10 @@ fn responses(n: usize) -> String {
     format!("must contain 1-{MAX_RESPONSES_PER_MESSAGE} responses, got {n}")
 }
 
+fn drivers(n: usize) -> String {
+    format!("at most {MAX_DRIVERS} driver questions are weighed, got {n}")
+}
+
 fn journeys(n: usize) -> String {
     format!("at most {MAX_JOURNEYS} journeys are allowed per message, got {n}")
 }
@@ -80,6 +85,12 @@ pub static WIRE_LIMITS: &[WireLimit] = &[
         field: "questions",
         max: MAX_REQUESTED_QUESTIONS,
         describe: questions,
+    },
+    WireLimit {
+        message: "gapscore.v1.GetKeyDriversRequest",
+        field: "driver_questions",
+        max: MAX_DRIVERS,
+        describe: drivers,
     },
     WireLimit {
         message: "gapscore.v1.SubmitSurveyResponsesRequest",
