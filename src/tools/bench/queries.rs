@@ -17,9 +17,10 @@ use crate::{
     client::Clients,
     grpc::convert::utc_to_timestamp,
     proto::v1::{
-        GetCompetitiveGapRequest, GetEffortIndexRequest, GetExpectationGapRequest,
-        GetLoyaltyRiskRequest, GetPerceptionGapRequest, GetPerceptionGapResponse,
-        GetPriorityMapRequest, GetScorecardRequest, ScoreFilter,
+        GetChangeRequest, GetCompetitiveGapRequest, GetEffortIndexRequest,
+        GetExpectationGapRequest, GetKeyDriversRequest, GetLoyaltyRiskRequest,
+        GetPerceptionGapRequest, GetPerceptionGapResponse, GetPriorityMapRequest,
+        GetScorecardRequest, RespondentRole, ScoreFilter, TrendMetric,
     },
 };
 
@@ -260,6 +261,35 @@ pub(super) async fn scoring_phase(
         clients
             .scoring()
             .get_priority_map(GetPriorityMapRequest {
+                filter: Some(span_filter(&[])),
+                ..Default::default()
+            })
+            .await?;
+    });
+    // SPEC §10.4 and §11: the second half of the span against the first,
+    // and the key drivers of likelihood to recommend.
+    let middle = data::span_start() + (data::span_end() - data::span_start()) / 2;
+    measure!("GetChange", {
+        clients
+            .scoring()
+            .get_change(GetChangeRequest {
+                metric: TrendMetric::FavorableShare as i32,
+                question: "overall_experience".into(),
+                role: RespondentRole::Customer as i32,
+                filter: Some(ScoreFilter {
+                    start_time: Some(utc_to_timestamp(middle)),
+                    ..span_filter(&[])
+                }),
+                baseline_start_time: Some(utc_to_timestamp(data::span_start())),
+                baseline_end_time: Some(utc_to_timestamp(middle)),
+                ..Default::default()
+            })
+            .await?;
+    });
+    measure!("GetKeyDrivers", {
+        clients
+            .scoring()
+            .get_key_drivers(GetKeyDriversRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
             })
