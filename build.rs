@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/gapscore/v1/gaps.proto",
         "proto/gapscore/v1/scoring.proto",
         "proto/gapscore/v1/catalog.proto",
+        "proto/gapscore/v1/webhook.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     // `sqlx::migrate!` embeds the migrations: a new file must rebuild.

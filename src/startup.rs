@@ -18,6 +18,7 @@ use crate::{
     grpc::{
         catalog::CatalogServiceImpl, customer::CustomerServiceImpl, journey::JourneyServiceImpl,
         outcome::OutcomeServiceImpl, scoring::ScoringServiceImpl, survey::SurveyServiceImpl,
+        webhook::WebhookServiceImpl,
     },
     health,
     http::HttpJsonLayer,
@@ -32,6 +33,7 @@ use crate::{
             outcome_service_server::OutcomeServiceServer,
             scoring_service_server::ScoringServiceServer,
             survey_service_server::SurveyServiceServer,
+            webhook_service_server::WebhookServiceServer,
         },
     },
     service::{Services, budget::DbBudget},
@@ -246,7 +248,8 @@ impl Application {
             .add_service(limited!(OutcomeServiceServer, OutcomeServiceImpl))
             .add_service(limited!(CustomerServiceServer, CustomerServiceImpl))
             .add_service(limited!(ScoringServiceServer, ScoringServiceImpl))
-            .add_service(limited!(CatalogServiceServer, CatalogServiceImpl));
+            .add_service(limited!(CatalogServiceServer, CatalogServiceImpl))
+            .add_service(limited!(WebhookServiceServer, WebhookServiceImpl));
 
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         // TCP_NODELAY: a unary response is written as headers, body and

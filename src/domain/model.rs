@@ -10,6 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scoring::holdout::MAX_HOLDOUT_SHARE;
+
 use super::{
     enums::OutcomeKind,
     violations::{Violations, check_confidence_level},
@@ -121,6 +123,35 @@ pub struct ScoringModel {
     pub disloyalty: OutcomePriorMeans,
     pub repurchase: OutcomePriorMeans,
     pub spend_increase: OutcomePriorMeans,
+    /// Days of the rolling window of a customer's current tier (SPEC
+    /// §12.1). Stored models from before the setting existed read as the
+    /// default.
+    #[serde(default = "default_risk_window_days")]
+    pub risk_window_days: i32,
+    /// Days at-risk events are kept for watches and webhooks.
+    #[serde(default = "default_event_retention_days")]
+    pub event_retention_days: i32,
+    /// Share of at-risk customers held out from follow-ups (SPEC §12.2).
+    #[serde(default)]
+    pub holdout_share: f64,
+}
+
+/// SPEC §12.1's default current-tier window.
+pub const DEFAULT_RISK_WINDOW_DAYS: i32 = 90;
+/// The longest current-tier window: a year.
+pub const MAX_RISK_WINDOW_DAYS: i32 = 366;
+/// SPEC §12.1's default event retention.
+pub const DEFAULT_EVENT_RETENTION_DAYS: i32 = 7;
+/// The longest event retention. Bounded so the outbox a watch may resume
+/// from (and the retention purge) stays a bounded amount of work.
+pub const MAX_EVENT_RETENTION_DAYS: i32 = 90;
+
+fn default_risk_window_days() -> i32 {
+    DEFAULT_RISK_WINDOW_DAYS
+}
+
+fn default_event_retention_days() -> i32 {
+    DEFAULT_EVENT_RETENTION_DAYS
 }
 
 impl Default for ScoringModel {
@@ -148,6 +179,9 @@ impl Default for ScoringModel {
                 low: 0.88,
                 high: 0.04,
             },
+            risk_window_days: DEFAULT_RISK_WINDOW_DAYS,
+            event_retention_days: DEFAULT_EVENT_RETENTION_DAYS,
+            holdout_share: 0.0,
         }
     }
 }
@@ -193,6 +227,11 @@ pub struct ProposedModel {
     pub high_effort_from: f64,
     pub prior_strength: f64,
     pub priors: Vec<ProposedPrior>,
+    /// `None`: the default.
+    pub risk_window_days: Option<i32>,
+    /// `None`: the default.
+    pub event_retention_days: Option<i32>,
+    pub holdout_share: f64,
 }
 
 impl From<&ScoringModel> for ProposedModel {
@@ -212,6 +251,9 @@ impl From<&ScoringModel> for ProposedModel {
                     means: m.prior(kind),
                 })
                 .to_vec(),
+            risk_window_days: Some(m.risk_window_days),
+            event_retention_days: Some(m.event_retention_days),
+            holdout_share: m.holdout_share,
         }
     }
 }
@@ -253,7 +295,32 @@ impl ProposedModel {
                 "must be from 0.000001 (1e-6) to 1,000,000",
             );
         }
+        let risk_window_days = self.risk_window_days.unwrap_or(DEFAULT_RISK_WINDOW_DAYS);
+        if !(1..=MAX_RISK_WINDOW_DAYS).contains(&risk_window_days) {
+            v.add(
+                format!("{field}.risk_window_days"),
+                format!("must be from 1 to {MAX_RISK_WINDOW_DAYS}"),
+            );
+        }
+        let event_retention_days = self
+            .event_retention_days
+            .unwrap_or(DEFAULT_EVENT_RETENTION_DAYS);
+        if !(1..=MAX_EVENT_RETENTION_DAYS).contains(&event_retention_days) {
+            v.add(
+                format!("{field}.event_retention_days"),
+                format!("must be from 1 to {MAX_EVENT_RETENTION_DAYS}"),
+            );
+        }
+        if !(0.0..=MAX_HOLDOUT_SHARE).contains(&self.holdout_share) {
+            v.add(
+                format!("{field}.holdout_share"),
+                format!("must be from 0 to {MAX_HOLDOUT_SHARE}"),
+            );
+        }
         let mut model = ScoringModel {
+            risk_window_days,
+            event_retention_days,
+            holdout_share: self.holdout_share,
             min_group_size: self.min_group_size,
             confidence_level: self.confidence_level,
             weights: self.weights.unwrap_or_default(),
@@ -332,12 +399,15 @@ mod tests {
             [
                 "confidence_level",
                 "disloyalty",
+                "event_retention_days",
                 "high_effort_from",
+                "holdout_share",
                 "low_effort_below",
                 "min_group_size",
                 "negative_word_of_mouth",
                 "prior_strength",
                 "repurchase",
+                "risk_window_days",
                 "spend_increase",
                 "weights",
             ]
@@ -374,6 +444,9 @@ mod tests {
         p.priors[0].means.high = 1.5;
         p.priors[1].kind = Some(OutcomeKind::Repurchase);
         p.priors[3].kind = None;
+        p.risk_window_days = Some(0);
+        p.event_retention_days = Some(91);
+        p.holdout_share = 0.51;
         let v = p.validate("model").unwrap_err();
         let fields: Vec<_> = v.items().iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(
@@ -384,6 +457,9 @@ mod tests {
                 "model.weights.minute",
                 "model.low_effort_below",
                 "model.prior_strength",
+                "model.risk_window_days",
+                "model.event_retention_days",
+                "model.holdout_share",
                 "model.priors[0].high_mean",
                 "model.priors[2].kind",
                 "model.priors[3].kind",
@@ -391,6 +467,26 @@ mod tests {
                 "model.priors",
             ]
         );
-        assert_eq!(v.items()[8].1, "needs a prior for OUTCOME_KIND_DISLOYALTY");
+        assert_eq!(v.items()[11].1, "needs a prior for OUTCOME_KIND_DISLOYALTY");
+    }
+
+    #[test]
+    fn the_loop_settings_default_when_absent_and_old_models_read_as_defaults() {
+        let mut p = ProposedModel::from(&ScoringModel::default());
+        p.risk_window_days = None;
+        p.event_retention_days = None;
+        let m = p.validate("model").unwrap();
+        assert_eq!((m.risk_window_days, m.event_retention_days), (90, 7));
+        let mut old = serde_json::to_value(ScoringModel::default()).unwrap();
+        for key in ["risk_window_days", "event_retention_days", "holdout_share"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let read: ScoringModel = serde_json::from_value(old).unwrap();
+        assert_eq!(read, ScoringModel::default());
+        let mut edge = ProposedModel::from(&ScoringModel::default());
+        edge.risk_window_days = Some(MAX_RISK_WINDOW_DAYS);
+        edge.event_retention_days = Some(1);
+        edge.holdout_share = MAX_HOLDOUT_SHARE;
+        assert!(edge.validate("model").is_ok());
     }
 }

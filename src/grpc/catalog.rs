@@ -85,6 +85,9 @@ pub fn model_to_proto(model: &model::ScoringModel, etag: String) -> ScoringModel
             })
             .collect(),
         etag,
+        risk_window_days: Some(model.risk_window_days),
+        event_retention_days: Some(model.event_retention_days),
+        holdout_share: model.holdout_share,
     }
 }
 
@@ -110,6 +113,9 @@ fn model_from_proto(m: &ScoringModel) -> ProposedModel {
                 },
             })
             .collect(),
+        risk_window_days: m.risk_window_days,
+        event_retention_days: m.event_retention_days,
+        holdout_share: m.holdout_share,
     }
 }
 

@@ -23,6 +23,16 @@ routes! {
         get_customer_risk(GetCustomerRiskRequest) -> GetCustomerRiskResponse = customer_risk;
         list_at_risk_customers(ListAtRiskCustomersRequest) -> ListAtRiskCustomersResponse = at_risk_customers;
         delete_customer_data(DeleteCustomerDataRequest) -> DeleteCustomerDataResponse = erase;
+        record_follow_ups(RecordFollowUpsRequest) -> RecordFollowUpsResponse = super::follow_ups::record;
+    }
+
+    type WatchAtRiskCustomersStream = super::events::WatchStream;
+
+    async fn watch_at_risk_customers(
+        &self,
+        request: tonic::Request<WatchAtRiskCustomersRequest>,
+    ) -> Result<tonic::Response<Self::WatchAtRiskCustomersStream>, tonic::Status> {
+        super::events::watch(&self.state, request).await
     }
 }
 
@@ -143,6 +153,7 @@ async fn at_risk_customers(
                 tier: a.tier,
                 tier_source: a.tier_source,
                 latest_ease: a.latest_ease,
+                holdout: false,
             })
             .collect(),
         next_page_token: page.next_page_token,

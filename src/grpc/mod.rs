@@ -14,7 +14,9 @@ pub mod customer;
 pub mod drivers;
 pub mod effort;
 pub mod error;
+pub mod events;
 pub mod expectation;
+pub mod follow_ups;
 pub mod gap;
 pub mod ingest;
 pub mod journey;
@@ -25,6 +27,7 @@ pub mod scorecard;
 pub mod scoring;
 pub mod survey;
 pub mod trend;
+pub mod webhook;
 
 use tonic::{Request, Response, Status};
 
@@ -75,10 +78,12 @@ where
 /// Implements a tonic service trait as a routing table: each line
 /// `method(Request) -> Response = handler;` is the trait method that
 /// [`serve`]s `handler`, an `async fn(&Services, TenantId, Request)`.
+/// Items after the table (a server stream's type and method, which do not
+/// fit the unary shape) go into the impl as written.
 macro_rules! routes {
     (impl $service:ident for $server:ty {
         $($method:ident($request:ty) -> $response:ty = $handler:path;)*
-    }) => {
+    } $($item:item)*) => {
         #[tonic::async_trait]
         impl $service for $server {
             $(
@@ -89,6 +94,7 @@ macro_rules! routes {
                     $crate::grpc::serve(&self.state, request, $handler).await
                 }
             )*
+            $($item)*
         }
     };
 }

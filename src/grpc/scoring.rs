@@ -30,6 +30,7 @@ routes! {
         get_competitive_gap(GetCompetitiveGapRequest) -> GetCompetitiveGapResponse = competition::competitive_gap;
         get_priority_map(GetPriorityMapRequest) -> GetPriorityMapResponse = priority::priority_map;
         get_key_drivers(GetKeyDriversRequest) -> GetKeyDriversResponse = drivers::key_drivers;
+        get_follow_up_effect(GetFollowUpEffectRequest) -> GetFollowUpEffectResponse = super::follow_ups::effect;
     }
 }
 

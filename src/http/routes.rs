@@ -318,12 +318,20 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_gets_without_a_body_and_writes_are_posts_with_one() {
+    fn reads_are_gets_standard_methods_follow_aip_and_other_writes_are_custom_posts() {
         for route in &routes().routes {
             let name = route.method.name();
             let read = name.starts_with("Get") || name.starts_with("List");
             if read {
                 assert_eq!(route.verb, Method::GET, "{name}");
+                assert_eq!(route.body, BodyMapping::None, "{name}");
+            } else if route.custom_verb.is_none() && name.starts_with("Create") {
+                // AIP-133: a standard Create posts the resource to its collection.
+                assert_eq!(route.verb, Method::POST, "{name}");
+                assert_eq!(route.body, BodyMapping::Whole, "{name}");
+            } else if route.custom_verb.is_none() && name.starts_with("Delete") {
+                // AIP-135: a standard Delete has no body.
+                assert_eq!(route.verb, Method::DELETE, "{name}");
                 assert_eq!(route.body, BodyMapping::None, "{name}");
             } else {
                 assert_eq!(route.verb, Method::POST, "{name}");

@@ -27,6 +27,7 @@ pub mod effort;
 pub mod expectation;
 pub mod frames;
 pub mod gap;
+pub mod holdout;
 pub mod loyalty;
 pub mod priority;
 pub mod stats;

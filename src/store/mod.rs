@@ -9,6 +9,7 @@ pub mod customers;
 pub mod drivers;
 pub mod effort;
 pub mod effort_sql;
+pub mod events;
 pub mod frames;
 pub mod gap;
 pub mod journeys;

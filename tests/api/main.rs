@@ -32,6 +32,7 @@ mod loyalty;
 mod loyalty_quality;
 mod noisy_neighbour;
 mod operations;
+mod outbox;
 mod outcomes;
 mod overload;
 mod priority;

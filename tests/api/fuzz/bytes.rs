@@ -269,6 +269,7 @@ fn methods() -> Vec<(&'static str, bool, Vec<u8>)> {
                         })
                         .collect(),
                     etag: "stale".into(),
+                    ..Default::default()
                 }),
             }
             .encode_to_vec(),

@@ -426,6 +426,7 @@ pub fn model() -> BoxedStrategy<(Option<ScoringModel>, Etag)> {
                     prior_strength,
                     priors,
                     etag: String::new(),
+                    ..Default::default()
                 }
             },
         );

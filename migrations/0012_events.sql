@@ -1,0 +1,46 @@
+-- Closing the loop (SPEC §12.1): each customer's current tier, kept at
+-- write time, and the transactional outbox of at-risk events.
+
+-- 1. A customer's current tier: their tier (SPEC §7.1) over the rolling
+-- `risk_window_days` ending at the last write that touched them, written
+-- in that write's transaction. It is what a write compares its result
+-- with to tell whether it raised the tier.
+CREATE TABLE customer_tiers (
+    tenant_id    BIGINT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    customer_id  TEXT NOT NULL,
+    tier         SMALLINT NOT NULL,                 -- gapscore.v1.EffortTier
+    tier_source  SMALLINT NOT NULL,                 -- gapscore.v1.TierSource
+    assessed_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id)
+);
+
+-- 2. The per-tenant event sequence. A write that records events takes
+-- its tenant's row lock here as its last statement and holds it until it
+-- commits, so sequence numbers are handed out in commit order: once event
+-- N is visible, every event before it is too. That is what lets a watch
+-- or a webhook worker resume after N with nothing missed or repeated.
+CREATE TABLE event_counters (
+    tenant_id  BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
+    last_seq   BIGINT NOT NULL
+);
+
+-- 3. The outbox: one row per event, in the transaction of the write that
+-- raised the tier; kept `event_retention_days`.
+CREATE TABLE at_risk_events (
+    tenant_id      BIGINT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    seq            BIGINT NOT NULL,
+    event_id       UUID NOT NULL,
+    customer_id    TEXT NOT NULL,
+    tier           SMALLINT NOT NULL,               -- gapscore.v1.EffortTier
+    previous_tier  SMALLINT NOT NULL,               -- 0: not assessed before
+    tier_source    SMALLINT NOT NULL,               -- gapscore.v1.TierSource
+    reasons        TEXT[] NOT NULL,
+    journey_id     TEXT,
+    response_id    TEXT,
+    holdout        BOOLEAN NOT NULL,
+    occurred_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, seq),
+    UNIQUE (tenant_id, event_id)
+);
+CREATE INDEX at_risk_events_customer ON at_risk_events (tenant_id, customer_id);
+CREATE INDEX at_risk_events_occurred ON at_risk_events (occurred_at);
