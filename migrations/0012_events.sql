@@ -44,3 +44,18 @@ CREATE TABLE at_risk_events (
 );
 CREATE INDEX at_risk_events_customer ON at_risk_events (tenant_id, customer_id);
 CREATE INDEX at_risk_events_occurred ON at_risk_events (occurred_at);
+
+-- 4. Every time a write raised a customer to HIGH, kept as long as the
+-- customer's data (erasure removes it), not `event_retention_days`: it is
+-- the population of the follow-up effect (SPEC §12.2), whose outcomes are
+-- counted over the 90 days after, and the record of who was held out at
+-- the time (`holdout` under the share in force then).
+CREATE TABLE high_tier_starts (
+    tenant_id    BIGINT NOT NULL REFERENCES tenants ON DELETE CASCADE,
+    customer_id  TEXT NOT NULL,
+    seq          BIGINT NOT NULL,                   -- the event's at_risk_events.seq
+    started_at   TIMESTAMPTZ NOT NULL,
+    holdout      BOOLEAN NOT NULL,
+    PRIMARY KEY (tenant_id, customer_id, seq)
+);
+CREATE INDEX high_tier_starts_started ON high_tier_starts (tenant_id, started_at);
