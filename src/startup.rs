@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tonic::{
     codec::CompressionEncoding,
-    transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming},
+    transport::{Server, server::TcpIncoming},
 };
 use tonic_health::ServingStatus;
 
@@ -38,7 +38,9 @@ use crate::{
     },
     service::{Services, budget::DbBudget},
     telemetry::RpcSpanLayer,
+    tls,
 };
+use tokio_rustls::TlsAcceptor;
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -52,37 +54,16 @@ pub struct Application {
     /// queries, however many connections those hold.
     control: PgPool,
     args: ServeArgs,
-    tls: Option<ServerTlsConfig>,
+    tls: Option<TlsAcceptor>,
 }
 
-/// How long a client may take to complete the TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Loads and checks the TLS certificate chain and key (PEM), so a bad file
-/// fails at start with a clear message rather than at the first connection.
-fn load_tls(args: &ServeArgs) -> anyhow::Result<Option<ServerTlsConfig>> {
-    let (cert_path, key_path) = match (&args.tls_cert, &args.tls_key) {
-        (None, None) => return Ok(None),
-        (Some(cert), Some(key)) => (cert, key),
+/// The TLS acceptor of `--tls-cert`/`--tls-key`, checked now ([`tls::acceptor`]).
+fn load_tls(args: &ServeArgs) -> anyhow::Result<Option<TlsAcceptor>> {
+    match (&args.tls_cert, &args.tls_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => tls::acceptor(cert, key).map(Some),
         _ => anyhow::bail!("TLS needs both --tls-cert and --tls-key"),
-    };
-    let cert = std::fs::read(cert_path)
-        .with_context(|| format!("cannot read the TLS certificate {}", cert_path.display()))?;
-    let key = std::fs::read(key_path)
-        .with_context(|| format!("cannot read the TLS key {}", key_path.display()))?;
-    let config = ServerTlsConfig::new()
-        .identity(Identity::from_pem(cert, key))
-        .timeout(TLS_HANDSHAKE_TIMEOUT);
-    Server::builder()
-        .tls_config(config.clone())
-        .with_context(|| {
-            format!(
-                "invalid TLS certificate {} or key {} (PEM expected; the key must match the certificate)",
-                cert_path.display(),
-                key_path.display()
-            )
-        })?;
-    Ok(Some(config))
+    }
 }
 
 /// Plaintext is for loopback only, unless explicitly allowed: API keys
@@ -202,17 +183,12 @@ impl Application {
             };
         }
 
-        let mut builder = Server::builder()
+        let builder = Server::builder()
             // HTTP/1.1 for JSON over HTTP (src/http/); gRPC needs HTTP/2.
             .accept_http1(true)
             .max_concurrent_streams(args.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
-        if let Some(tls) = tls {
-            builder = builder
-                .tls_config(tls)
-                .context("invalid TLS configuration")?;
-        }
         // Outermost first: JSON over HTTP, which turns each HTTP/JSON call
         // into the gRPC call it stands for and sends it through everything
         // below (src/http/); then every call gets its span (so rejections are logged
@@ -256,10 +232,18 @@ impl Application {
         // trailers; with Nagle's algorithm the last write waits for the
         // client's delayed ACK, adding ~40 ms to every call (measured by
         // gapscore-bench: a 1 ms query answered in 48 ms).
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let stopped = async {
             let _ = stop_rx.await;
-        }));
+        };
+        let mut server = match tls {
+            Some(acceptor) => tokio::spawn(
+                router.serve_with_incoming_shutdown(tls::incoming(listener, acceptor), stopped),
+            ),
+            None => {
+                let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped))
+            }
+        };
 
         tokio::select! {
             result = &mut server => {

@@ -79,6 +79,56 @@ async fn tls_serves_clients_that_trust_the_certificate_and_nothing_else(pool: Pg
     );
 }
 
+/// JSON over HTTP/1.1 inside TLS: a client that offers only `http/1.1` in
+/// ALPN (as most JSON clients do) completes the handshake and is served.
+#[sqlx::test]
+async fn json_clients_speaking_http_1_1_are_served_over_tls(pool: PgPool) {
+    use http_body_util::{BodyExt, Empty};
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    use tokio_rustls::rustls;
+
+    let (pem, cert, key) = self_signed();
+    let app = spawn_app_with(pool, |args| {
+        args.tls_cert = Some(cert);
+        args.tls_key = Some(key);
+    })
+    .await;
+    let mut roots = rustls::RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        roots.add(der.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .expect("a TLS handshake offering only http/1.1");
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/v1/questions")
+        .header("host", "localhost")
+        .header("authorization", format!("Bearer {}", app.key))
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.version(), hyper::Version::HTTP_11);
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["questions"].as_array().map(Vec::len), Some(15));
+}
+
 /// A pool that never connects: these servers are built, not called.
 fn unconnected_pool() -> PgPool {
     PgPoolOptions::new()
