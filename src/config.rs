@@ -290,6 +290,49 @@ pub struct ServeArgs {
     )]
     pub db_control_connections: u32,
 
+    /// A PostgreSQL streaming replica (hot standby) of the database for
+    /// scoring, list and get reads (SPEC §15); writes, authentication, the
+    /// rollup compactor, the outbox and its workers stay on the primary. A
+    /// call that must see its own writes sends `x-gapscore-consistency:
+    /// primary`. Off when unset.
+    #[arg(long, env = "GAPSCORE_DATABASE_READ_URL", global = true)]
+    pub database_read_url: Option<String>,
+
+    /// Replay lag, milliseconds, above which reads go to the primary
+    /// instead of the replica (measured by the health watcher at every
+    /// --health-interval-ms).
+    #[arg(
+        long,
+        env = "GAPSCORE_DATABASE_READ_MAX_LAG_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub database_read_max_lag_ms: u64,
+
+    /// Seconds after which a client connection is asked to go away
+    /// (HTTP/2 GOAWAY; the client reconnects, through its load balancer,
+    /// possibly to another replica), so long-lived connections spread onto
+    /// replicas added since they opened (SPEC §15). 0: never.
+    #[arg(
+        long,
+        env = "GAPSCORE_MAX_CONNECTION_AGE_SECS",
+        default_value_t = 1800,
+        global = true
+    )]
+    pub max_connection_age_secs: u64,
+
+    /// Seconds a connection past its age keeps serving its calls in flight
+    /// before it is closed. The default is the longest a client stream may
+    /// live (--stream-max-lifetime-secs), so no upload is cut by the
+    /// rotation; a watch is, and resumes from its last token.
+    #[arg(
+        long,
+        env = "GAPSCORE_MAX_CONNECTION_AGE_GRACE_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub max_connection_age_grace_secs: u64,
+
     /// Calls one tenant may have in flight at once (client streams are
     /// counted by --tenant-max-streams instead); beyond it RESOURCE_EXHAUSTED
     /// with reason TENANT_BUDGET_EXHAUSTED and a RetryInfo.
@@ -431,6 +474,13 @@ impl ServeArgs {
             max_connections: self.db_control_connections,
             ..self.pool_config()
         }
+    }
+    /// The replica's pool: the tenant pool's settings.
+    pub fn read_pool_config(&self) -> crate::store::PoolConfig {
+        self.pool_config()
+    }
+    pub fn database_read_max_lag(&self) -> Duration {
+        Duration::from_millis(self.database_read_max_lag_ms)
     }
     pub fn stream_limits(&self) -> crate::grpc::ingest::StreamLimits {
         crate::grpc::ingest::StreamLimits {

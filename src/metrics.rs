@@ -166,6 +166,15 @@ pub fn record_database_up(up: bool) {
     metrics::gauge!("gapscore_database_up").set(if up { 1.0 } else { 0.0 });
 }
 
+/// Whether reads go to the read replica (1) or the primary (0), and its
+/// replay lag when it was measured.
+pub fn record_read_replica(usable: bool, lag: Option<std::time::Duration>) {
+    metrics::gauge!("gapscore_read_replica_usable").set(if usable { 1.0 } else { 0.0 });
+    if let Some(lag) = lag {
+        metrics::gauge!("gapscore_read_replica_lag_seconds").set(lag.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

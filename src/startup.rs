@@ -36,7 +36,7 @@ use crate::{
             webhook_service_server::WebhookServiceServer,
         },
     },
-    service::{Services, budget::DbBudget},
+    service::{Services, budget::DbBudget, replica::ReadReplica},
     telemetry::RpcSpanLayer,
     tls,
 };
@@ -53,6 +53,8 @@ pub struct Application {
     /// Authentication and health only, so they never wait behind tenant
     /// queries, however many connections those hold.
     control: PgPool,
+    /// The read replica's pool (`--database-read-url`), if any.
+    replica: Option<PgPool>,
     args: ServeArgs,
     tls: Option<TlsAcceptor>,
 }
@@ -102,11 +104,24 @@ impl Application {
         let options = (*pool.connect_options()).clone();
         let tenants = crate::store::open_pool(options.clone(), &args.pool_config());
         let control = crate::store::open_pool(options, &args.control_pool_config());
+        let replica = match &args.database_read_url {
+            Some(url) => Some(crate::store::open_pool(
+                crate::store::connect_options(url).context("--database-read-url")?,
+                &crate::store::PoolConfig {
+                    // A replica that went away is noticed within a second,
+                    // and its reads run again on the primary.
+                    acquire_timeout: args.db_acquire_timeout().min(REPLICA_ACQUIRE_TIMEOUT),
+                    ..args.read_pool_config()
+                },
+            )),
+            None => None,
+        };
         Ok(Self {
             listener,
             pool,
             tenants,
             control,
+            replica,
             args,
             tls,
         })
@@ -135,6 +150,7 @@ impl Application {
             pool,
             tenants,
             control,
+            replica,
             args,
             tls,
         } = self;
@@ -164,9 +180,15 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let state = Services::new(tenants.clone(), args.calibration_cache_ttl()).with_db_budget(
-            DbBudget::new(args.tenant_max_db_connections, args.db_acquire_timeout()),
-        );
+        let mut state =
+            Services::new(tenants.clone(), args.calibration_cache_ttl()).with_db_budget(
+                DbBudget::new(args.tenant_max_db_connections, args.db_acquire_timeout()),
+            );
+        let replica_watcher = replica.clone().map(|pool| {
+            let replica = ReadReplica::new(pool, args.database_read_max_lag());
+            state = state.clone().with_read_replica(replica.clone());
+            tokio::spawn(replica.watch(control.clone(), reporter.clone(), args.health_interval()))
+        });
         let max = args.max_message_bytes;
         macro_rules! limited {
             ($server:ident, $impl:ident) => {
@@ -183,12 +205,17 @@ impl Application {
             };
         }
 
-        let builder = Server::builder()
+        let mut builder = Server::builder()
             // HTTP/1.1 for JSON over HTTP (src/http/); gRPC needs HTTP/2.
             .accept_http1(true)
             .max_concurrent_streams(args.max_concurrent_streams)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+        if args.max_connection_age_secs > 0 {
+            builder = builder
+                .max_connection_age(Duration::from_secs(args.max_connection_age_secs))
+                .max_connection_age_grace(Duration::from_secs(args.max_connection_age_grace_secs));
+        }
         // Outermost first: JSON over HTTP, which turns each HTTP/JSON call
         // into the gRPC call it stands for and sends it through everything
         // below (src/http/); then every call gets its span (so rejections are logged
@@ -249,6 +276,7 @@ impl Application {
             result = &mut server => {
                 watcher.abort();
                 compactor.abort();
+                replica_watcher.iter().for_each(|w| w.abort());
                 return result?.context("server failed");
             }
             () = shutdown => {}
@@ -260,6 +288,7 @@ impl Application {
         health::set_all(&reporter, ServingStatus::NotServing).await;
         watcher.abort();
         compactor.abort();
+        replica_watcher.iter().for_each(|w| w.abort());
         let _ = stop_tx.send(());
         match tokio::time::timeout(args.shutdown_grace(), &mut server).await {
             Ok(result) => result?.context("server failed")?,
@@ -274,11 +303,25 @@ impl Application {
                 }
             }
         }
-        tokio::join!(tenants.close(), control.close(), pool.close());
+        let close_replica = async {
+            if let Some(replica) = &replica {
+                replica.close().await;
+            }
+        };
+        tokio::join!(
+            tenants.close(),
+            control.close(),
+            pool.close(),
+            close_replica
+        );
         tracing::info!("stopped");
         Ok(())
     }
 }
+
+/// Longest wait for a read replica's connection before its read goes to the
+/// primary.
+const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long cut calls have to send their answers before the server stops.
 const CUT_WAIT: Duration = Duration::from_secs(1);

@@ -69,9 +69,40 @@ where
     E: error::CallError,
 {
     let tenant = tenant(&request)?;
+    let services = &match consistency(request.metadata())? {
+        Consistency::Primary => services.primary_reads(),
+        Consistency::Any => services.clone(),
+    };
     match rpc(services, tenant, I::from_request(request)).await {
         Ok(response) => Ok(Response::new(response)),
         Err(err) => Err(err.into_status(services).await),
+    }
+}
+
+/// The metadata key by which a call asks where its reads go.
+pub const CONSISTENCY_HEADER: &str = "x-gapscore-consistency";
+
+/// Where a call's reads may go (SPEC §15's read-after-write policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// The read replica while it is usable (within its lag bound), else the
+    /// primary: the default.
+    Any,
+    /// The primary: the call sees every write committed before it started.
+    Primary,
+}
+
+/// The call's [`CONSISTENCY_HEADER`]: absent or `any`, or `primary`;
+/// anything else is INVALID_ARGUMENT naming the header.
+pub fn consistency(metadata: &tonic::metadata::MetadataMap) -> Result<Consistency, Status> {
+    match metadata.get(CONSISTENCY_HEADER).map(|v| v.to_str()) {
+        None | Some(Ok("any")) => Ok(Consistency::Any),
+        Some(Ok("primary")) => Ok(Consistency::Primary),
+        Some(_) => {
+            let mut v = crate::domain::Violations::default();
+            v.add(CONSISTENCY_HEADER, "must be `primary` or `any`");
+            Err(crate::service::ServiceError::InvalidArgument(v).into())
+        }
     }
 }
 

@@ -116,10 +116,9 @@ pub async fn competitive_gap(
         questions: keys.as_deref(),
         competitor: competitor.as_deref(),
     };
-    let rows = {
-        let db = services.db(tenant, 1).await?;
-        store::paired_sums(&db, tenant, query, Role::Customer).await?
-    };
+    let rows = read!(services, tenant, 1, |db| {
+        Ok(store::paired_sums(db, tenant, query, Role::Customer).await?)
+    })?;
     let competitors: BTreeSet<&str> = rows.iter().map(|r| r.competitor.as_str()).collect();
     // The store returns at most MAX_COMPETITORS + 1 competitors: the exact
     // number beyond the limit is not known, and not worth counting.

@@ -247,11 +247,9 @@ pub async fn key_drivers(
         scale_min: outcome_min,
     };
 
-    let (sums, packed) = {
-        // Two queries at once.
-        let db = services.db(tenant, 2).await?;
-        let pool = &*db;
-        tokio::try_join!(
+    // Two queries at once.
+    let (sums, packed) = read!(services, tenant, 2, |pool| {
+        Ok(tokio::try_join!(
             store::complete_case_sums(pool, tenant, &query.scope, outcome_variable, &variables),
             store::complete_cases(
                 pool,
@@ -262,8 +260,8 @@ pub async fn key_drivers(
                 MAX_BOOTSTRAP_CASES,
                 query.seed,
             ),
-        )?
-    };
+        )?)
+    })?;
     if sums.cases < needed {
         return Err(too_few(sums.cases));
     }

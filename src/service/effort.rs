@@ -47,13 +47,9 @@ pub async fn effort_index(
     model: &ScoringModel,
 ) -> ServiceResult<EffortReport> {
     let confidence = context::confidence(query.confidence, model)?;
-    let data = store::effort_data(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        &query.scope,
-        &model.effort_model(),
-    )
-    .await?;
+    let data = read!(services, tenant, 1, |db| {
+        Ok(store::effort_data(db, tenant, &query.scope, &model.effort_model()).await?)
+    })?;
     Ok(EffortReport {
         journeys: EffortAggregate::from_sums(&data.journeys, confidence),
         customers: data.customers,

@@ -129,13 +129,12 @@ pub async fn expectation_gap(
         competitor: None,
     };
     // Two queries at once.
-    let db = services.db(tenant, 2).await?;
-    let pool = &*db;
-    let (pairs, moments) = tokio::try_join!(
-        store::paired_sums(pool, tenant, query, Role::Customer),
-        store::moments(pool, tenant, query),
-    )?;
-    drop(db);
+    let (pairs, moments) = read!(services, tenant, 2, |pool| {
+        Ok(tokio::try_join!(
+            store::paired_sums(pool, tenant, query, Role::Customer),
+            store::moments(pool, tenant, query),
+        )?)
+    })?;
 
     let pairs: BTreeMap<&str, PairedSums> = pairs
         .iter()

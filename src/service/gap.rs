@@ -180,18 +180,18 @@ pub async fn perception_gap(
     tenant: TenantId,
     plan: &GapPlan,
 ) -> ServiceResult<PerceptionGap> {
-    // Two queries at once.
-    let db = services.db(tenant, 2).await?;
-    let pool = &*db;
     let query = |questions| StoreQuery {
         scope: &plan.scope,
         questions,
         group_by: plan.group_by.as_deref(),
     };
-    let (histograms, theme_tops) = tokio::try_join!(
-        store::rating_histograms(pool, tenant, query(&plan.rating_keys)),
-        store::theme_tops(pool, tenant, query(&plan.theme_keys), MAX_LISTED_THEMES),
-    )?;
+    // Two queries at once.
+    let (histograms, theme_tops) = read!(services, tenant, 2, |pool| {
+        Ok(tokio::try_join!(
+            store::rating_histograms(pool, tenant, query(&plan.rating_keys)),
+            store::theme_tops(pool, tenant, query(&plan.theme_keys), MAX_LISTED_THEMES),
+        )?)
+    })?;
 
     let (overall, groups) = collect(histograms, theme_tops);
     // The store returns at most MAX_GROUPS + 1 groups per query: the exact

@@ -93,12 +93,14 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
     let mut v = Violations::default();
     check_id(&mut v, "id", id);
     v.into_result()?;
-    let journey = db::get_journey(&*services.db(tenant, 1).await?, tenant, id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound {
-            what: "journey",
-            id: id.to_owned(),
-        })?;
+    let journey = read!(services, tenant, 1, |pool| Ok(db::get_journey(
+        pool, tenant, id
+    )
+    .await?))?
+    .ok_or_else(|| ServiceError::NotFound {
+        what: "journey",
+        id: id.to_owned(),
+    })?;
     let model = effort_model(services, tenant).await?;
     Ok(scored(journey, &model))
 }
@@ -112,14 +114,16 @@ pub async fn list(
     page: &PageRequest,
 ) -> ServiceResult<Page<ScoredJourney>> {
     let after = page.after_time_position()?;
-    let rows = db::list_journeys(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        filter,
-        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = read!(services, tenant, 1, |pool| {
+        Ok(db::list_journeys(
+            pool,
+            tenant,
+            filter,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            page.fetch_limit(),
+        )
+        .await?)
+    })?;
     let journeys = page.page(rows, |j| page::time_position(j.started_at, &j.id));
     let model = effort_model(services, tenant).await?;
     Ok(journeys.map(|j| scored(j, &model)))

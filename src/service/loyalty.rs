@@ -80,13 +80,9 @@ pub async fn loyalty_risk(
     let confidence = context::confidence(query.confidence, model)?;
     let (tier_counts, posteriors) = tokio::try_join!(
         async {
-            Ok(store::loyalty_tiers(
-                &*services.db(tenant, 1).await?,
-                tenant,
-                &query.scope,
-                &model.effort_model(),
-            )
-            .await?)
+            read!(services, tenant, 1, |db| {
+                Ok(store::loyalty_tiers(db, tenant, &query.scope, &model.effort_model()).await?)
+            })
         },
         posteriors(services, tenant, model, confidence),
     )?;

@@ -51,14 +51,16 @@ pub async fn list(
     page: &PageRequest,
 ) -> ServiceResult<Page<db::Outcome>> {
     let after = page.after_time_position()?;
-    let rows = db::list_outcomes(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        filter,
-        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = read!(services, tenant, 1, |pool| {
+        Ok(db::list_outcomes(
+            pool,
+            tenant,
+            filter,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            page.fetch_limit(),
+        )
+        .await?)
+    })?;
     Ok(page.page(rows, |o| page::time_position(o.observed_at, &o.id)))
 }
 

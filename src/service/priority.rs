@@ -240,29 +240,29 @@ pub async fn priority_map_from_gaps(
         (Vec::new(), None)
     } else {
         // Two queries at once.
-        let db = services.db(tenant, 2).await?;
-        let pool = &*db;
-        let importance = frames::moments(
-            pool,
-            tenant,
-            FrameQuery {
-                scope,
-                frame: AnswerFrame::Importance,
-                questions: Some(&keys),
-                competitor: None,
-            },
-        );
-        let sums = async {
-            match outcome.filter(|_| model_can_run) {
-                Some(outcome) => {
-                    drivers::complete_case_sums(pool, tenant, scope, outcome, &drivers)
-                        .await
-                        .map(Some)
+        read!(services, tenant, 2, |pool| {
+            let importance = frames::moments(
+                pool,
+                tenant,
+                FrameQuery {
+                    scope,
+                    frame: AnswerFrame::Importance,
+                    questions: Some(&keys),
+                    competitor: None,
+                },
+            );
+            let sums = async {
+                match outcome.filter(|_| model_can_run) {
+                    Some(outcome) => {
+                        drivers::complete_case_sums(pool, tenant, scope, outcome, &drivers)
+                            .await
+                            .map(Some)
+                    }
+                    None => Ok(None),
                 }
-                None => Ok(None),
-            }
-        };
-        tokio::try_join!(importance, sums)?
+            };
+            Ok(tokio::try_join!(importance, sums)?)
+        })?
     };
 
     let index: BTreeMap<&str, usize> = keys

@@ -47,15 +47,17 @@ pub async fn customer_risk(
     let model = context::scoring_model(services, tenant).await?;
     let confidence = context::confidence(query.confidence, &model)?;
     let effort_model = model.effort_model();
-    let data = store::customer_data(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        &query.scope,
-        &effort_model,
-        &query.customer_id,
-        MAX_CUSTOMER_JOURNEYS,
-    )
-    .await?
+    let data = read!(services, tenant, 1, |db| {
+        Ok(store::customer_data(
+            db,
+            tenant,
+            &query.scope,
+            &effort_model,
+            &query.customer_id,
+            MAX_CUSTOMER_JOURNEYS,
+        )
+        .await?)
+    })?
     .ok_or_else(|| ServiceError::NotFound {
         what: "customer",
         id: query.customer_id.clone(),
@@ -127,16 +129,18 @@ pub async fn at_risk_customers(
         }
     }
     let model = context::scoring_model(services, tenant).await?;
-    let mut rows = store::at_risk_customers(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        &query.scope,
-        &model.effort_model(),
-        query.min_tier,
-        after.as_ref(),
-        size + 1,
-    )
-    .await?;
+    let mut rows = read!(services, tenant, 1, |db| {
+        Ok(store::at_risk_customers(
+            db,
+            tenant,
+            &query.scope,
+            &model.effort_model(),
+            query.min_tier,
+            after.as_ref(),
+            size + 1,
+        )
+        .await?)
+    })?;
     let next_page_token = if rows.len() as i64 > size {
         rows.truncate(size as usize);
         rows.last()

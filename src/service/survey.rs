@@ -176,12 +176,13 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
     let mut v = Violations::default();
     check_id(&mut v, "id", id);
     v.into_result()?;
-    responses::get(&*services.db(tenant, 1).await?, tenant, id)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound {
-            what: "survey response",
-            id: id.to_owned(),
-        })
+    read!(services, tenant, 1, |db| Ok(
+        responses::get(db, tenant, id).await?
+    ))?
+    .ok_or_else(|| ServiceError::NotFound {
+        what: "survey response",
+        id: id.to_owned(),
+    })
 }
 
 /// One page of the responses `filter` selects, in (submitted_at, id) order.
@@ -192,14 +193,16 @@ pub async fn list(
     page: &PageRequest,
 ) -> ServiceResult<Page<ResponseRecord>> {
     let after = page.after_time_position()?;
-    let rows = responses::list(
-        &*services.db(tenant, 1).await?,
-        tenant,
-        filter,
-        after.as_ref().map(|(t, id)| (*t, id.as_str())),
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = read!(services, tenant, 1, |db| {
+        Ok(responses::list(
+            db,
+            tenant,
+            filter,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            page.fetch_limit(),
+        )
+        .await?)
+    })?;
     Ok(page.page(rows, |r| page::time_position(r.submitted_at, &r.id)))
 }
 

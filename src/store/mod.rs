@@ -371,3 +371,24 @@ pub async fn accepts_connections(pool: &PgPool, within: Duration) -> bool {
         _ => false,
     }
 }
+
+/// The primary's current WAL position, in bytes from the start of the log.
+pub async fn wal_position(pool: &PgPool) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// How far a streaming replica has replayed the primary's WAL, in bytes
+/// from the start of the log; `None` when the server is not in recovery
+/// (not a standby: it has everything it will ever have).
+pub async fn replayed_position(pool: &PgPool) -> StoreResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT CASE WHEN pg_is_in_recovery() \
+           THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint END",
+    )
+    .fetch_one(pool)
+    .await?)
+}

@@ -56,8 +56,9 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// `initdb` into a fresh temporary directory and start the server.
-    pub fn create() -> Cluster {
+    /// A fresh temporary directory for a cluster, owned by `postgres` when
+    /// we are root; nothing started.
+    fn empty() -> Cluster {
         let as_postgres = is_root();
         let dir = std::env::temp_dir().join(format!(
             "gapscore-cluster-{}-{}",
@@ -79,6 +80,45 @@ impl Cluster {
                 .expect("chown runs");
             assert!(chown.success(), "cannot chown the cluster directory");
         }
+        cluster
+    }
+
+    /// A hot standby of `primary`, streaming from it: `pg_basebackup -R`
+    /// (which writes `standby.signal` and the connection to the primary)
+    /// into a fresh directory, then started.
+    pub fn standby_of(primary: &Cluster) -> Cluster {
+        let mut standby = Cluster::empty();
+        let data = standby.data_dir();
+        let port = primary.port.to_string();
+        standby.run(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                data.to_str().unwrap(),
+                "-R",
+                "-X",
+                "stream",
+            ],
+        );
+        for attempt in 1.. {
+            match standby.try_start() {
+                Ok(()) => break,
+                Err(e) if attempt == 3 => panic!("{e}"),
+                Err(_) => standby.port = free_port(),
+            }
+        }
+        standby
+    }
+
+    /// `initdb` into a fresh temporary directory and start the server.
+    pub fn create() -> Cluster {
+        let cluster = Cluster::empty();
         let data = cluster.data_dir();
         cluster.run(
             "initdb",

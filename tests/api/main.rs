@@ -37,6 +37,7 @@ mod outcomes;
 mod overload;
 mod priority;
 mod proxy;
+mod replica;
 mod report;
 mod rollup;
 mod scorecard;
