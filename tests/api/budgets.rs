@@ -721,3 +721,111 @@ async fn on_shutdown_health_turns_not_serving_and_a_stream_is_cut_at_the_end_of_
         "the message in progress was rolled back whole"
     );
 }
+
+/// SPEC §15: per-tenant budgets are per service process, and the operator
+/// does the arithmetic (docs/SCALING.md): with `n` replicas a tenant may
+/// hold `n ×` the flags' budget at once, and each replica refuses what is
+/// beyond its own share, whatever the others hold.
+#[sqlx::test]
+async fn two_service_processes_on_one_database_each_enforce_their_share_of_a_budget(pool: PgPool) {
+    let app = spawn_app_with(pool.clone(), |a| a.tenant_max_in_flight = 1).await;
+    let args = gapscore::config::ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tenant_max_in_flight: 1,
+        ..Default::default()
+    };
+    let second = crate::helpers::internals::Application::build(args, pool)
+        .await
+        .expect("the second replica builds");
+    let second_addr = second.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(second.run_until(async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{second_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let replica = crate::helpers::Clients::new(channel, TestApp::bearer(Some(&app.key)));
+
+    let lock = hold_ease(&app.pool, app.tenant.0).await;
+    let on_first = submit_ease(&app, &app.key, "r1");
+    until_waiting(&app.pool, "", 1, Duration::from_secs(10)).await;
+    // The first replica's share is taken...
+    assert_budget(
+        &list_questions(&app, &app.key).await.unwrap_err(),
+        "calls_in_flight",
+    );
+    // ... the second's is not, until its own call holds it.
+    let mut survey = replica.survey();
+    let on_second = tokio::spawn(async move {
+        survey
+            .submit_survey_responses(SubmitSurveyResponsesRequest {
+                responses: vec![ease_response("r2", "c2", "2026-01-05T10:00:00Z", 2)],
+            })
+            .await
+    });
+    until_waiting(&app.pool, "", 2, Duration::from_secs(10)).await;
+    let refused = replica
+        .catalog()
+        .list_questions(ListQuestionsRequest {})
+        .await
+        .unwrap_err();
+    assert_budget(&refused, "calls_in_flight");
+
+    lock.rollback().await.unwrap();
+    settled(on_first, Duration::from_secs(10))
+        .await
+        .expect("submit on the first");
+    settled(on_second, Duration::from_secs(10))
+        .await
+        .expect("submit on the second");
+    stop.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+}
+
+/// SPEC §15: a connection older than `--max-connection-age-secs` is sent
+/// away (GOAWAY, then closed after the grace period), so a client that
+/// holds one connection reconnects — through its load balancer, to any
+/// replica — while a connection to a server with the default age stays.
+#[sqlx::test]
+async fn connections_are_rotated_at_their_maximum_age(pool: PgPool) {
+    let aged = spawn_app_with(pool.clone(), |a| {
+        a.max_connection_age_secs = 1;
+        a.max_connection_age_grace_secs = 1;
+    })
+    .await;
+    let open = |addr: std::net::SocketAddr| async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake::<_, _, http_body_util::Empty<bytes::Bytes>>(
+                hyper_util::rt::TokioExecutor::new(),
+                hyper_util::rt::TokioIo::new(tcp),
+            )
+            .await
+            .unwrap();
+        (sender, tokio::spawn(connection))
+    };
+    let (_aged_sender, aged_connection) = open(aged.addr).await;
+    let ended = tokio::time::timeout(Duration::from_secs(15), aged_connection).await;
+    assert!(ended.is_ok(), "the connection outlived its maximum age");
+
+    let args = gapscore::config::ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let default = crate::helpers::internals::Application::build(args, pool)
+        .await
+        .unwrap();
+    let addr = default.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(default.run_until(async {
+        let _ = stopped.await;
+    }));
+    let (_sender, connection) = open(addr).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!connection.is_finished(), "a default connection was closed");
+    stop.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+}
