@@ -378,18 +378,21 @@ pub(super) fn records(seed: u64) -> DemoData {
 
 /// How much each customer rating moves the recommendation (0-10), per
 /// point of its score above 3, in `RATINGS` order: speed and knowledgeable
-/// help most, the overall experience and friendly support less, the rest
-/// not at all. With the strain behind `ease` (and `csat`), this gives
-/// `GetKeyDrivers` drivers of clearly different weight.
+/// help most, the overall experience and friendly support less,
+/// convenience barely, customer centricity not at all. With the strain
+/// behind `ease` (and `csat`), this gives `GetKeyDrivers` drivers of
+/// clearly different weight.
 const RECOMMENDATION_WEIGHTS: [f64; 6] = [0.45, 0.0, 0.95, 0.1, 0.75, 0.35];
 
-/// The month the recommendation falls (an October billing migration): on
-/// the 0-10 scale, by this much, in `[OCTOBER_START, OCTOBER_END)`. The
-/// months before move only by sampling noise, so `GetTrend`'s
-/// `change_from_previous` is significant after FDR control for October
-/// alone, and `GetChange` of October against September is significant.
+/// How far the recommendation (0-10) falls for responses of October 2026
+/// ([`october`]; an October billing migration, in the story): about 20
+/// NPS points. The months before move only by sampling noise, so
+/// `GetTrend`'s `change_from_previous` is significant after FDR control
+/// for October alone, and `GetChange` of October against September is
+/// significant.
 const OCTOBER_DROP: f64 = 0.6;
 
+/// October 2026, `[start, end)`.
 fn october() -> (DateTime<Utc>, DateTime<Utc>) {
     let day = |m| {
         Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0)

@@ -84,7 +84,6 @@ async fn render(pool: &PgPool, tenant_name: &str) -> anyhow::Result<String> {
         None => Trends::default(),
     };
     trends.confidence_level = card.confidence_level;
-    trends.min_group_size = gaps.min_group_size;
     Ok(render_html(&card, &gaps, &priorities, &trends, tenant_name))
 }
 

@@ -31,10 +31,9 @@ pub struct Trends {
     /// Customers' NPS, each point's interval its month's `net_score_ci`.
     pub nps: Vec<TrendPoint>,
     pub confidence_level: f64,
-    pub min_group_size: i32,
 }
 
-/// One chart: its title, unit and points.
+/// One chart: its CSS class, its title and its points.
 struct Series<'a> {
     class: &'a str,
     label: &'a str,
@@ -386,7 +385,6 @@ mod tests {
             &Trends {
                 nps: sample(),
                 confidence_level: 0.95,
-                min_group_size: 5,
                 ..Default::default()
             },
         );
