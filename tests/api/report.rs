@@ -11,6 +11,7 @@ use crate::helpers::{
     },
     spawn_app,
     sql::count,
+    timestamp,
 };
 
 fn role(q: &QuestionGap, role: RespondentRole) -> &RoleFigures {
@@ -182,6 +183,7 @@ async fn the_demo_report_shows_the_scorecard_and_one_bar_per_role(pool: PgPool) 
         &card,
         &gaps,
         &priorities,
+        &report::Trends::default(),
         "<script>alert('x')</script> & Co",
     );
     assert!(!escaped.contains("<script>"));
@@ -260,4 +262,126 @@ async fn an_unknown_tenant_says_how_to_get_one(pool: PgPool) {
     let message = format!("{err:#}");
     assert!(message.contains("no tenant named \"nobody\""), "{message}");
     assert!(message.contains("gapscore demo"), "{message}");
+}
+
+fn at(t: prost_types::Timestamp) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.seconds, 0).unwrap()
+}
+
+/// Issue 13: the report shows NPS with its interval and the monthly trends
+/// of the delivery gap and NPS as `GetTrend` serves them, each NPS month
+/// with the interval `GetPerceptionGap` gives for it, and October's fall
+/// (the demo's one real change) as the only month marked.
+#[sqlx::test]
+async fn the_demo_report_charts_the_monthly_trends_and_marks_the_real_change(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let key = demo::load(&pool).await.expect("demo loads");
+    let scoring = app.scoring_as(Some(&key));
+    let html = report::build(&pool, "demo").await.expect("report renders");
+
+    let card = scoring
+        .clone()
+        .get_scorecard(GetScorecardRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let nps = card.customer_nps.unwrap();
+    let ci = nps.net_score_ci.unwrap();
+    let shown = format!(
+        "{} to {} <span class=\"muted\">(95% interval)",
+        report::signed(ci.lower, 0),
+        report::signed(ci.upper, 0)
+    );
+    assert!(html.contains(&shown), "{shown}");
+
+    // The demo's months: May to November 2026.
+    let window = Some(ScoreFilter {
+        start_time: Some(timestamp(demo::demo_start())),
+        end_time: Some(timestamp(demo::demo_end())),
+        ..Default::default()
+    });
+    for (class, metric, question, from, to_role) in [
+        (
+            "delivery-gap",
+            TrendMetric::GapPoints,
+            "overall_experience",
+            RespondentRole::Leadership,
+            RespondentRole::Customer,
+        ),
+        (
+            "nps",
+            TrendMetric::NetScore,
+            "likelihood_to_recommend",
+            RespondentRole::Customer,
+            RespondentRole::Unspecified,
+        ),
+    ] {
+        let start = html
+            .find(&format!("<svg class=\"trend {class}\""))
+            .unwrap_or_else(|| panic!("a {class} chart"));
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        assert_eq!(svg.matches("<rect").count(), 0);
+        let trend = scoring
+            .clone()
+            .get_trend(GetTrendRequest {
+                metric: metric as i32,
+                bucket: TrendBucket::Month as i32,
+                filter: window.clone(),
+                question: question.into(),
+                role: from as i32,
+                to_role: to_role as i32,
+                confidence_level: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(trend.points.len(), 7);
+        assert_eq!(svg.matches("<g class=\"trend-point").count(), 7, "{class}");
+        let mut marked = Vec::new();
+        for p in &trend.points {
+            let start = p.bucket_start.unwrap();
+            let month = at(start).format("%Y-%m").to_string();
+            let Some(value) = p.value else {
+                assert!(svg.contains(&format!("data-month=\"{month}\"><text")));
+                continue;
+            };
+            let interval = match p.interval {
+                Some(ci) => ci,
+                // NPS: the month's own net_score_ci.
+                None => {
+                    let end = p.bucket_end.unwrap();
+                    let gaps = scoring
+                        .clone()
+                        .get_perception_gap(GetPerceptionGapRequest {
+                            filter: Some(ScoreFilter {
+                                start_time: Some(timestamp(at(start).max(demo::demo_start()))),
+                                end_time: Some(timestamp(at(end).min(demo::demo_end()))),
+                                ..Default::default()
+                            }),
+                            questions: vec![question.into()],
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                        .into_inner();
+                    let q = &gaps.overall.unwrap().questions[0];
+                    role(q, RespondentRole::Customer).net_score_ci.unwrap()
+                }
+            };
+            let point = format!(
+                "data-month=\"{month}\" data-value=\"{value}\" data-lower=\"{}\" data-upper=\"{}\"",
+                interval.lower, interval.upper
+            );
+            assert!(svg.contains(&point), "{class}: {point}");
+            let q = p.change_from_previous.and_then(|c| c.q_value);
+            if q.is_some_and(|q| q < 0.05) {
+                marked.push(month.clone());
+            }
+            let flag = format!("{point} data-marked=\"{}\"", q.is_some_and(|q| q < 0.05));
+            assert!(svg.contains(&flag), "{class}: {flag}");
+        }
+        let want: &[&str] = if class == "nps" { &["2026-10"] } else { &[] };
+        assert_eq!(marked, want, "{class}");
+        assert_eq!(svg.matches("trend-point changed").count(), want.len());
+    }
 }

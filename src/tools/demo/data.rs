@@ -1,6 +1,28 @@
 //! The demo data set: deterministic records, generated from a seed, as the
 //! `gapscore.v1` messages a client would send. The answers in the frames of
 //! SPEC §16 come from a second seed, in `frames`.
+//!
+//! What each figure of SPEC §10–§11 finds in it (issue 13; asserted
+//! through the server by tests/api/demo.rs):
+//! - a real change: customers' NPS falls by about 20 points in October
+//!   2026 ([`OCTOBER_DROP`]), so `GetChange` of October against September
+//!   and the monthly trend's `change_from_previous` for October are
+//!   significant (after FDR control too), while the months before move by
+//!   noise only;
+//! - a segment really worse than the rest: EMEA customers
+//!   ([`regional_tilt`]) are below the other regions on most ratings and on
+//!   NPS, so the region `group_by`'s `vs_rest` is significant for them;
+//! - drivers of different weight: the recommendation follows the strain
+//!   behind `ease` and, less, speed, knowledgeable help, friendly support
+//!   and the overall experience ([`RECOMMENDATION_WEIGHTS`]), so
+//!   `GetKeyDrivers` spreads its weights (about 34/31/22/6/4%);
+//! - a loyalty model that does not fit: outcomes follow the strain more
+//!   gently than the published priors, so HIGH-effort customers speak badly
+//!   of the company about half the time, not the prior's 81%
+//!   (`calibration_quality`).
+//!
+//! Only the `likelihood_to_recommend` scores changed for this; every other
+//! record and answer is what it was (the fingerprints in `frames`' tests).
 
 use std::collections::BTreeMap;
 
@@ -267,28 +289,39 @@ pub(super) fn records(seed: u64) -> DemoData {
             continue;
         }
         let tilt = regional_tilt(region);
-        let mut answers: Vec<Answer> = RATINGS
+        let ratings: Vec<i32> = RATINGS
             .iter()
-            .map(|(q, f)| rating(q, five_point(&mut rng, (f.customer * tilt).min(0.95))))
+            .map(|(_, f)| five_point(&mut rng, (f.customer * tilt).min(0.95)))
             .collect();
         // Ease (1-7): high strain means a hard time.
         let ease = (7.0 - strain * 6.0 + rng.random_range(-1.0..1.0))
             .round()
             .clamp(1.0, 7.0) as i32;
+        // The draws stay in the order they always had; the recommendation
+        // is scored once the submission time is known (see
+        // `likelihood_to_recommend`).
+        let nps_noise = rng.random_range(-2.0..2.0);
+        let csat = five_point(&mut rng, 0.75 - strain * 0.6);
+        let improve = themes(&mut rng, &customer_improve);
+        let do_well = themes(&mut rng, &customer_do_well);
+        let submitted_at = at(&mut rng);
+        let nps = likelihood_to_recommend(*strain, &ratings, nps_noise, submitted_at);
+        let mut answers: Vec<Answer> = RATINGS
+            .iter()
+            .zip(&ratings)
+            .map(|((q, _), score)| rating(q, *score))
+            .collect();
         answers.push(rating("ease", ease));
-        let nps = (10.0 - strain * 8.0 + rng.random_range(-2.0..2.0))
-            .round()
-            .clamp(0.0, 10.0) as i32;
         answers.push(rating("likelihood_to_recommend", nps));
-        answers.push(rating("csat", five_point(&mut rng, 0.75 - strain * 0.6)));
-        answers.push(theme_answer("improve", themes(&mut rng, &customer_improve)));
-        answers.push(theme_answer("do_well", themes(&mut rng, &customer_do_well)));
+        answers.push(rating("csat", csat));
+        answers.push(theme_answer("improve", improve));
+        answers.push(theme_answer("do_well", do_well));
         data.responses.push(SurveyResponse {
             id: format!("resp-{customer}"),
             role: RespondentRole::Customer as i32,
             respondent_id: customer.clone(),
             survey_id: "cx-pulse-2026".into(),
-            submitted_at: Some(utc_to_timestamp(at(&mut rng))),
+            submitted_at: Some(utc_to_timestamp(submitted_at)),
             labels: labels(region, product),
             answers,
         });
@@ -341,6 +374,58 @@ pub(super) fn records(seed: u64) -> DemoData {
         }
     }
     data
+}
+
+/// How much each customer rating moves the recommendation (0-10), per
+/// point of its score above 3, in `RATINGS` order: speed and knowledgeable
+/// help most, the overall experience and friendly support less,
+/// convenience barely, customer centricity not at all. With the strain
+/// behind `ease` (and `csat`), this gives `GetKeyDrivers` drivers of
+/// clearly different weight.
+const RECOMMENDATION_WEIGHTS: [f64; 6] = [0.45, 0.0, 0.95, 0.1, 0.75, 0.35];
+
+/// How far the recommendation (0-10) falls for responses of October 2026
+/// ([`october`]; an October billing migration, in the story): about 20
+/// NPS points. The months before move only by sampling noise, so
+/// `GetTrend`'s `change_from_previous` is significant after FDR control
+/// for October alone, and `GetChange` of October against September is
+/// significant.
+const OCTOBER_DROP: f64 = 0.6;
+
+/// October 2026, `[start, end)`.
+fn october() -> (DateTime<Utc>, DateTime<Utc>) {
+    let day = |m| {
+        Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0)
+            .single()
+            .expect("valid date")
+    };
+    (day(10), day(11))
+}
+
+/// A customer's likelihood to recommend (0-10): lower with strain (the
+/// effort behind `ease`), higher with better ratings
+/// ([`RECOMMENDATION_WEIGHTS`]), lower in October ([`OCTOBER_DROP`]),
+/// plus `noise`.
+fn likelihood_to_recommend(
+    strain: f64,
+    ratings: &[i32],
+    noise: f64,
+    submitted_at: DateTime<Utc>,
+) -> i32 {
+    let from_ratings: f64 = ratings
+        .iter()
+        .zip(RECOMMENDATION_WEIGHTS)
+        .map(|(score, w)| w * f64::from(score - 3))
+        .sum();
+    let (start, end) = october();
+    let drop = if (start..end).contains(&submitted_at) {
+        OCTOBER_DROP
+    } else {
+        0.0
+    };
+    (8.5 - strain * 5.0 + from_ratings - drop + noise)
+        .round()
+        .clamp(0.0, 10.0) as i32
 }
 
 fn touchpoint(
@@ -550,6 +635,115 @@ mod tests {
         );
         assert!((0.7..0.9).contains(&lead), "leadership {lead}");
         assert!((0.05..0.12).contains(&cust), "customers {cust}");
+    }
+
+    /// Customers' EXPERIENCE score of `question` in `r`.
+    fn score(r: &SurveyResponse, question: &str) -> Option<i32> {
+        r.answers
+            .iter()
+            .find(|a| a.question == question && a.frame == 0)
+            .and_then(|a| a.score)
+    }
+
+    fn customers(data: &DemoData) -> impl Iterator<Item = &SurveyResponse> {
+        data.responses
+            .iter()
+            .filter(|r| r.role == RespondentRole::Customer as i32)
+    }
+
+    /// NPS (promoters 9-10 minus detractors 0-6, in points) and n of the
+    /// customer responses `keep` selects.
+    fn nps(data: &DemoData, keep: impl Fn(&SurveyResponse) -> bool) -> (f64, usize) {
+        let scores: Vec<i32> = customers(data)
+            .filter(|r| keep(r))
+            .filter_map(|r| score(r, "likelihood_to_recommend"))
+            .collect();
+        let net: i32 = scores
+            .iter()
+            .map(|s| match s {
+                9.. => 1,
+                ..=6 => -1,
+                _ => 0,
+            })
+            .sum();
+        (f64::from(net) / scores.len() as f64 * 100.0, scores.len())
+    }
+
+    #[test]
+    fn nps_falls_in_october_and_only_then() {
+        let data = generate(SEED, FRAMES_SEED);
+        let month = |m: u32| {
+            let start = Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
+            let end = Utc.with_ymd_and_hms(2026, m + 1, 1, 0, 0, 0).unwrap();
+            nps(&data, |r| {
+                let t = r.submitted_at.as_ref().unwrap();
+                let t = DateTime::from_timestamp(t.seconds, 0).unwrap();
+                (start..end).contains(&t)
+            })
+        };
+        let months: Vec<(f64, usize)> = (6..=10).map(month).collect();
+        for pair in months.windows(2) {
+            assert!(pair[0].1 > 300 && pair[1].1 > 300, "{months:?}");
+        }
+        // June to September: noise of a few points; October: a fall of
+        // about 20 (GetChange gives p < 0.001 for it, tests/api/demo.rs).
+        for pair in months[..4].windows(2) {
+            assert!((pair[1].0 - pair[0].0).abs() < 8.0, "{months:?}");
+        }
+        let fall = months[4].0 - months[3].0;
+        assert!(fall < -15.0, "{months:?}");
+        // The whole window's NPS stays near the −35 the docs quoted before.
+        let (all, n) = nps(&data, |_| true);
+        assert_eq!(n, 2160);
+        assert!((-40.0..-30.0).contains(&all), "{all}");
+    }
+
+    #[test]
+    fn the_recommendation_has_drivers_of_different_weight() {
+        use crate::scoring::drivers::{CrossProducts, relative_weights};
+        let data = generate(SEED, FRAMES_SEED);
+        let drivers = [
+            "overall_experience",
+            "customer_centricity",
+            "speed",
+            "convenience",
+            "knowledgeable_help",
+            "friendly_support",
+            "ease",
+            "csat",
+        ];
+        let mut sums = CrossProducts::empty(drivers.len()).unwrap();
+        for r in customers(&data) {
+            let case: Vec<f64> = drivers
+                .iter()
+                .chain(["likelihood_to_recommend"].iter())
+                .map(|q| f64::from(score(r, q).expect("every customer rates every question")))
+                .collect();
+            sums.add_case(&case).unwrap();
+        }
+        let weights = relative_weights(&sums).unwrap();
+        let rescaled: Vec<(&str, f64)> = drivers
+            .iter()
+            .zip(&weights.drivers)
+            .map(|(q, w)| (*q, w.rescaled_weight.unwrap()))
+            .collect();
+        // Ease (the strain), speed and knowledgeable help lead, none
+        // dominates, friendly support carries a little, and customer
+        // centricity and convenience nothing.
+        let share = |q: &str| rescaled.iter().find(|(k, _)| *k == q).unwrap().1;
+        assert!(rescaled.iter().all(|(_, w)| *w < 45.0), "{rescaled:?}");
+        for q in ["ease", "speed", "knowledgeable_help"] {
+            assert!(share(q) > 15.0, "{rescaled:?}");
+        }
+        assert!(share("friendly_support") > 3.0, "{rescaled:?}");
+        for q in ["customer_centricity", "convenience"] {
+            assert!(share(q) < 2.0, "{rescaled:?}");
+        }
+        assert!(
+            (0.5..0.9).contains(&weights.r_squared),
+            "{}",
+            weights.r_squared
+        );
     }
 
     #[test]

@@ -318,6 +318,17 @@ mod tests {
         hex::encode(h.finalize())
     }
 
+    /// [`fingerprint`] of `data` without its `likelihood_to_recommend`
+    /// answers.
+    fn fingerprint_without_recommendations(data: &DemoData) -> String {
+        let mut data = data.clone();
+        for r in &mut data.responses {
+            r.answers
+                .retain(|a| a.question != "likelihood_to_recommend");
+        }
+        fingerprint(&data)
+    }
+
     #[test]
     fn the_records_are_exactly_those_of_before_frames() {
         let data = generate(SEED, FRAMES_SEED);
@@ -330,11 +341,19 @@ mod tests {
         assert_eq!(stripped.responses, before.responses);
         assert_eq!(stripped.journeys, before.journeys);
         assert_eq!(stripped.outcomes, before.outcomes);
-        // What `generate(SEED)` produced on main before frames existed
-        // (commit 6b196df), so that no later edit of `records` slips by.
+        // What `records(SEED)` produces, so that no later edit of
+        // `records` slips by. Issue 13 rescored `likelihood_to_recommend`
+        // (drivers of different weight, an October drop) and nothing else:
+        // without those answers the records are what `generate(SEED)`
+        // produced on main before frames existed (commit 6b196df, whose
+        // full fingerprint was 6d6f6e57…).
+        assert_eq!(
+            fingerprint_without_recommendations(&before),
+            "0211cc627848b8745740f6041e7fe0d4adccd44e859c98fb5324ad3d0632e131"
+        );
         assert_eq!(
             fingerprint(&before),
-            "6d6f6e5766a9a07cb43ed5bd22b2b62125475801387355c17c0873937b4f0ed6"
+            "f11fde8a63cd1dc46af9bb4c63bb8a7a2e580d875efd9f8d8ffff10d6bc8ae7b"
         );
         assert!(
             data.responses

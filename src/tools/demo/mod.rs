@@ -7,7 +7,8 @@
 //! every channel, and customer 1 lives through the §1 card-update story.
 //! Customers also say what they expected, what matters to them and how
 //! competitors did (SPEC §16), so the expectation gap, the competitive gap
-//! and the priority map have something to show. Everything is generated
+//! and the priority map have something to show; NPS falls in October and
+//! has drivers of different weight (SPEC §10–§11, see `data`). Everything is generated
 //! from fixed seeds and fixed dates, so every run loads the same records
 //! and prints the same scores.
 //!
@@ -130,6 +131,15 @@ pub fn grpcurl_commands(addr: &str, key: &str) -> String {
         String::new(),
         "# Importance against performance: where to concentrate".into(),
         call("ScoringService/GetPriorityMap", "{}"),
+        String::new(),
+        "# Did NPS really fall in October, or is it noise?".into(),
+        call(
+            "ScoringService/GetChange",
+            r#"{"metric": "TREND_METRIC_NET_SCORE", "question": "likelihood_to_recommend", "role": "RESPONDENT_ROLE_CUSTOMER", "filter": {"startTime": "2026-10-01T00:00:00Z", "endTime": "2026-11-01T00:00:00Z"}, "baselineStartTime": "2026-09-01T00:00:00Z", "baselineEndTime": "2026-10-01T00:00:00Z"}"#,
+        ),
+        String::new(),
+        "# What moves customers' likelihood to recommend most".into(),
+        call("ScoringService/GetKeyDrivers", "{}"),
     ]
     .join("\n")
 }
