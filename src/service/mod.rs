@@ -27,6 +27,7 @@ pub mod questions;
 pub mod risk;
 pub mod scorecard;
 pub mod survey;
+pub mod tiers;
 pub mod trend;
 pub mod write;
 
