@@ -66,10 +66,12 @@ CREATE INDEX high_tier_starts_started ON high_tier_starts (tenant_id, started_at
 
 -- 5. A scoring-model change recomputes every current tier in the
 -- background, in bounded batches by customer id. The row says which model
--- (etag) the tiers are being brought to and how far the pass got, so a
--- restart resumes it and a newer change restarts it from the beginning.
+-- (etag) the tiers were brought to and how far the pass got: a model whose
+-- etag differs (changed on any replica, even just before a crash) starts a
+-- pass from the first customer, an unfinished pass resumes after a restart.
 CREATE TABLE tier_recomputes (
     tenant_id       BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
     model_etag      TEXT NOT NULL,
-    after_customer  TEXT NOT NULL DEFAULT ''
+    after_customer  TEXT NOT NULL,
+    done            BOOLEAN NOT NULL
 );

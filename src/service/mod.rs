@@ -14,6 +14,7 @@ pub mod drivers;
 pub mod effort;
 pub mod erasure;
 pub mod error;
+pub mod events;
 pub mod expectation;
 pub mod frames;
 pub mod gap;
@@ -50,6 +51,8 @@ pub struct Services {
     db_budget: Option<Arc<budget::DbBudget>>,
     /// Tells an exhausted pool from an unreachable database ([`Services::explain`]).
     pub pool_probe: Arc<pool_probe::PoolProbe>,
+    /// Open at-risk watches and their wake-ups ([`events::EventHub`]).
+    pub events: Arc<events::EventHub>,
 }
 
 impl Services {
@@ -62,6 +65,16 @@ impl Services {
             calibration: Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
             db_budget: None,
             pool_probe: Arc::default(),
+            events: Arc::new(events::EventHub::new(8, Duration::from_secs(5))),
+        }
+    }
+
+    /// The same services with watches counted and woken by `hub` (the
+    /// server: its limit and key recheck from the configuration).
+    pub fn with_events(self, hub: Arc<events::EventHub>) -> Self {
+        Self {
+            events: hub,
+            ..self
         }
     }
 

@@ -229,3 +229,72 @@ impl Pending {
             .cloned()
     }
 }
+
+/// Customers per transaction of a recompute pass.
+pub const RECOMPUTE_BATCH: i64 = 500;
+
+/// Brings every tenant's current tiers to its model in force, after a
+/// scoring-model change (SPEC §12.1), in transactions of at most `batch`
+/// customers, each recording its progress (so a restart resumes the pass,
+/// and a change during a pass restarts it). Returns the customers
+/// reassessed.
+///
+/// No events: a model change is not a customer having a hard time, and
+/// re-tiering a whole customer base at once would flood every watch and
+/// webhook with raises nobody caused. The next write of a customer
+/// compares against the tier over the window at that instant anyway
+/// ([`before_write`]), so what the recompute stores is never what a write
+/// compares with. Each batch takes the customers' tier locks, so it waits
+/// for (and never interleaves with) a write of the same customers.
+pub async fn recompute_pending(pool: &sqlx::PgPool, batch: i64) -> ServiceResult<u64> {
+    let mut total = 0;
+    for pass in db::pending_recomputes(pool).await? {
+        let tenant = TenantId(pass.tenant_id);
+        let mut after = pass.after_customer;
+        let mut etag = pass.model_etag;
+        loop {
+            let mut tx = pool.begin().await?;
+            let Some((model, current)) = db::model_with_etag(&mut tx, tenant).await? else {
+                break;
+            };
+            if current != etag {
+                // Changed again since the pass was planned: start over.
+                etag = current;
+                after.clear();
+            }
+            let customers = db::customers_after(&mut tx, tenant, &after, batch).await?;
+            db::lock_customers(&mut tx, tenant, &customers).await?;
+            let window = current_window(Utc::now(), model.risk_window_days);
+            let assessed =
+                assess_customers(&mut tx, tenant, &window, &model.effort_model(), &customers)
+                    .await?;
+            db::store_tiers(&mut tx, tenant, &customers, &assessed, Utc::now()).await?;
+            let done = (customers.len() as i64) < batch;
+            if let Some(last) = customers.last() {
+                after.clone_from(last);
+            }
+            db::advance_recompute(&mut tx, tenant, &etag, &after, done).await?;
+            tx.commit().await?;
+            total += customers.len() as u64;
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Runs [`recompute_pending`] every `interval` until aborted (aborting
+/// mid-batch rolls that batch back; its progress was not recorded).
+pub async fn recompute_in_background(pool: sqlx::PgPool, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match recompute_pending(&pool, RECOMPUTE_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(customers = n, "current tiers recomputed under the new model"),
+            Err(err) => tracing::warn!(error = %err, "recompute of current tiers failed; will retry"),
+        }
+    }
+}

@@ -273,8 +273,9 @@ pub async fn erase_customer(
     Ok(ErasedEvents { events })
 }
 
-/// The background recompute's pending pass of a tenant: bring every
-/// current tier to the model of `model_etag`, next after `after_customer`.
+/// A tenant whose current tiers are not (all) under its model in force:
+/// a pass brings them to the model of `model_etag`, next after
+/// `after_customer` (empty: from the first).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Recompute {
     pub tenant_id: i64,
@@ -282,29 +283,57 @@ pub struct Recompute {
     pub after_customer: String,
 }
 
-/// Marks `tenant`'s current tiers for recomputation under the model of
-/// `etag`, from the first customer (a newer change restarts a pass).
-pub async fn mark_recompute(pool: &PgPool, tenant: TenantId, etag: &str) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO tier_recomputes (tenant_id, model_etag, after_customer) VALUES ($1, $2, '') \
-         ON CONFLICT (tenant_id) DO UPDATE SET model_etag = EXCLUDED.model_etag, \
-           after_customer = ''",
-    )
-    .bind(tenant.0)
-    .bind(etag)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Every pending pass (one row per tenant with a model change not yet
-/// applied to all its tiers).
+/// Every tenant with a stored model whose tiers a pass has not finished
+/// bringing to it: found from the data (the model's etag against the
+/// pass's), so a change is picked up whichever replica made it, and a
+/// crash between the change and its pass loses nothing.
 pub async fn pending_recomputes(pool: &PgPool) -> StoreResult<Vec<Recompute>> {
     Ok(sqlx::query_as(
-        "SELECT tenant_id, model_etag, after_customer FROM tier_recomputes ORDER BY tenant_id",
+        "SELECT m.tenant_id, m.etag AS model_etag, \
+           CASE WHEN r.model_etag = m.etag THEN r.after_customer ELSE '' END AS after_customer \
+         FROM scoring_models m LEFT JOIN tier_recomputes r ON r.tenant_id = m.tenant_id \
+         WHERE r.tenant_id IS NULL OR r.model_etag <> m.etag OR NOT r.done \
+         ORDER BY m.tenant_id",
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// The model in force and its etag, inside the caller's transaction.
+pub async fn model_with_etag(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> StoreResult<Option<(crate::domain::model::ScoringModel, String)>> {
+    let row: Option<(sqlx::types::Json<crate::domain::model::ScoringModel>, String)> =
+        sqlx::query_as("SELECT model, etag FROM scoring_models WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|(m, etag)| (m.0, etag)))
+}
+
+/// Records a pass's progress: under the model of `etag`, every customer up
+/// to `after` is done (`done`: all of them).
+pub async fn advance_recompute(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    etag: &str,
+    after: &str,
+    done: bool,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tier_recomputes (tenant_id, model_etag, after_customer, done) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
+           model_etag = EXCLUDED.model_etag, after_customer = EXCLUDED.after_customer, \
+           done = EXCLUDED.done",
+    )
+    .bind(tenant.0)
+    .bind(etag)
+    .bind(after)
+    .bind(done)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Up to `limit` customers of `tenant` with data or a stored tier, after
@@ -333,35 +362,6 @@ pub async fn customers_after(
     .bind(limit)
     .fetch_all(conn)
     .await?)
-}
-
-/// Moves a pass on to after `after`, if it is still the pass of `etag`
-/// (a newer model change restarted it meanwhile otherwise).
-pub async fn advance_recompute(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    etag: &str,
-    after: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE tier_recomputes SET after_customer = $3 WHERE tenant_id = $1 AND model_etag = $2",
-    )
-    .bind(tenant.0)
-    .bind(etag)
-    .bind(after)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends a finished pass, if it is still the pass of `etag`.
-pub async fn finish_recompute(pool: &PgPool, tenant: TenantId, etag: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM tier_recomputes WHERE tenant_id = $1 AND model_etag = $2")
-        .bind(tenant.0)
-        .bind(etag)
-        .execute(pool)
-        .await?;
-    Ok(())
 }
 
 /// The scoring model in force and the tenant's page-token key (the root of
