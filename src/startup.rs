@@ -196,8 +196,15 @@ impl Application {
         let upkeep = Duration::from_millis(args.event_upkeep_interval_ms);
         let event_tasks = [
             tokio::spawn(crate::service::events::listen(listen_pool, events.clone())),
-            tokio::spawn(crate::service::events::purge_expired(tenants.clone(), upkeep, 1000)),
-            tokio::spawn(crate::service::tiers::recompute_in_background(tenants.clone(), upkeep)),
+            tokio::spawn(crate::service::events::purge_expired(
+                tenants.clone(),
+                upkeep,
+                1000,
+            )),
+            tokio::spawn(crate::service::tiers::recompute_in_background(
+                tenants.clone(),
+                upkeep,
+            )),
         ];
         let state = Services::new(tenants.clone(), args.calibration_cache_ttl())
             .with_db_budget(DbBudget::new(

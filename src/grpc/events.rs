@@ -9,7 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use super::error::{CallError, DOMAIN};
 use crate::{
     auth::Credential,
-    domain::{enums::EffortTier, Numbered},
+    domain::{Numbered, enums::EffortTier},
     proto::v1::{AtRiskEvent, WatchAtRiskCustomersRequest, WatchAtRiskCustomersResponse},
     service::{
         ServiceError, Services,
@@ -47,17 +47,18 @@ pub async fn watch(
     request: Request<WatchAtRiskCustomersRequest>,
 ) -> Result<Response<WatchStream>, Status> {
     let tenant = super::tenant(&request)?;
-    let key_check = request
-        .extensions()
-        .get::<Credential>()
-        .cloned()
-        .map(|credential| -> KeyCheck {
-            let credential = Arc::new(credential);
-            Arc::new(move || {
-                let credential = credential.clone();
-                Box::pin(async move { Ok(credential.still_valid().await?) })
-            })
-        });
+    let key_check =
+        request
+            .extensions()
+            .get::<Credential>()
+            .cloned()
+            .map(|credential| -> KeyCheck {
+                let credential = Arc::new(credential);
+                Arc::new(move || {
+                    let credential = credential.clone();
+                    Box::pin(async move { Ok(credential.still_valid().await?) })
+                })
+            });
     let request = request.into_inner();
     // Unspecified means the default, HIGH.
     let min_tier = match request.min_tier {

@@ -234,11 +234,9 @@ pub async fn watch(
         None => position.last_seq,
         Some(seq) if seq < position.purged_seq => return Err(WatchError::OutOfRange),
         Some(seq) if seq > position.last_seq || seq < 0 => {
-            return Err(ServiceError::invalid(
-                "resume_token",
-                "is not a resume token of a watch",
-            )
-            .into());
+            return Err(
+                ServiceError::invalid("resume_token", "is not a resume token of a watch").into(),
+            );
         }
         Some(seq) => seq,
     };
@@ -360,9 +358,7 @@ pub async fn listen(pool: sqlx::PgPool, hub: Arc<EventHub>) {
     loop {
         let attempt = async {
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-            listener
-                .listen(crate::store::tiers::EVENTS_CHANNEL)
-                .await?;
+            listener.listen(crate::store::tiers::EVENTS_CHANNEL).await?;
             // Events committed before the LISTEN took effect.
             hub.wake_all();
             loop {

@@ -100,16 +100,18 @@ pub async fn before_write(
             let ids: Vec<&str> = records.iter().map(|(id, _)| *id).collect();
             (records, db::journey_owners(conn, tenant, &ids).await?, true)
         }
-        Written::Responses { deciding, ids } => {
-            (deciding, db::response_owners(conn, tenant, ids).await?, false)
-        }
+        Written::Responses { deciding, ids } => (
+            deciding,
+            db::response_owners(conn, tenant, ids).await?,
+            false,
+        ),
     };
     let mut records: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, customer) in new.iter().map(|(i, c)| (*i, *c)).chain(
-        owners
-            .iter()
-            .map(|(i, c)| (i.as_str(), c.as_str())),
-    ) {
+    for (id, customer) in new
+        .iter()
+        .map(|(i, c)| (*i, *c))
+        .chain(owners.iter().map(|(i, c)| (i.as_str(), c.as_str())))
+    {
         let list = records.entry(customer.to_owned()).or_default();
         if !list.iter().any(|r| r == id) {
             list.push(id.to_owned());
@@ -293,8 +295,13 @@ pub async fn recompute_in_background(pool: sqlx::PgPool, interval: std::time::Du
         ticks.tick().await;
         match recompute_pending(&pool, RECOMPUTE_BATCH).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(customers = n, "current tiers recomputed under the new model"),
-            Err(err) => tracing::warn!(error = %err, "recompute of current tiers failed; will retry"),
+            Ok(n) => tracing::info!(
+                customers = n,
+                "current tiers recomputed under the new model"
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "recompute of current tiers failed; will retry")
+            }
         }
     }
 }

@@ -212,12 +212,11 @@ pub async fn purge_expired(
     let mut tx = pool.begin().await?;
     // The counter row is locked for the pass (an event-raising write waits
     // a moment; one bounded batch).
-    let purged: Option<i64> = sqlx::query_scalar(
-        "SELECT purged_seq FROM event_counters WHERE tenant_id = $1 FOR UPDATE",
-    )
-    .bind(tenant.0)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let purged: Option<i64> =
+        sqlx::query_scalar("SELECT purged_seq FROM event_counters WHERE tenant_id = $1 FOR UPDATE")
+            .bind(tenant.0)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(purged) = purged else {
         return Ok(0);
     };
@@ -240,15 +239,14 @@ pub async fn purge_expired(
         tx.rollback().await?;
         return Ok(0);
     };
-    let deleted = sqlx::query(
-        "DELETE FROM at_risk_events WHERE tenant_id = $1 AND seq > $2 AND seq <= $3",
-    )
-    .bind(tenant.0)
-    .bind(purged)
-    .bind(upto)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let deleted =
+        sqlx::query("DELETE FROM at_risk_events WHERE tenant_id = $1 AND seq > $2 AND seq <= $3")
+            .bind(tenant.0)
+            .bind(purged)
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     sqlx::query("UPDATE event_counters SET purged_seq = $2 WHERE tenant_id = $1")
         .bind(tenant.0)
         .bind(upto)

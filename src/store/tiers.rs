@@ -217,7 +217,12 @@ pub async fn record_high_tier_starts(
          SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::bool[])",
     )
     .bind(tenant.0)
-    .bind(starts.iter().map(|s| s.customer_id.as_str()).collect::<Vec<_>>())
+    .bind(
+        starts
+            .iter()
+            .map(|s| s.customer_id.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(starts.iter().map(|s| s.seq).collect::<Vec<_>>())
     .bind(starts.iter().map(|s| s.started_at).collect::<Vec<_>>())
     .bind(starts.iter().map(|s| s.holdout).collect::<Vec<_>>())
@@ -304,11 +309,13 @@ pub async fn model_with_etag(
     conn: &mut PgConnection,
     tenant: TenantId,
 ) -> StoreResult<Option<(crate::domain::model::ScoringModel, String)>> {
-    let row: Option<(sqlx::types::Json<crate::domain::model::ScoringModel>, String)> =
-        sqlx::query_as("SELECT model, etag FROM scoring_models WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<(
+        sqlx::types::Json<crate::domain::model::ScoringModel>,
+        String,
+    )> = sqlx::query_as("SELECT model, etag FROM scoring_models WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.map(|(m, etag)| (m.0, etag)))
 }
 
@@ -371,13 +378,15 @@ pub async fn model_and_key(
     conn: &mut PgConnection,
     tenant: TenantId,
 ) -> StoreResult<Option<(crate::domain::model::ScoringModel, Vec<u8>)>> {
-    let row: Option<(Vec<u8>, Option<sqlx::types::Json<crate::domain::model::ScoringModel>>)> =
-        sqlx::query_as(
-            "SELECT t.page_token_key, m.model FROM tenants t \
+    let row: Option<(
+        Vec<u8>,
+        Option<sqlx::types::Json<crate::domain::model::ScoringModel>>,
+    )> = sqlx::query_as(
+        "SELECT t.page_token_key, m.model FROM tenants t \
              LEFT JOIN scoring_models m ON m.tenant_id = t.tenant_id WHERE t.tenant_id = $1",
-        )
-        .bind(tenant.0)
-        .fetch_optional(conn)
-        .await?;
+    )
+    .bind(tenant.0)
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(|(key, model)| (model.map(|m| m.0).unwrap_or_default(), key)))
 }
