@@ -19,9 +19,13 @@ CREATE TABLE customer_tiers (
 -- commits, so sequence numbers are handed out in commit order: once event
 -- N is visible, every event before it is too. That is what lets a watch
 -- or a webhook worker resume after N with nothing missed or repeated.
+-- `purged_seq`: the highest sequence number retention deleted (every event
+-- up to it is gone, every later one is kept), so a watch resuming after an
+-- earlier number is told OUT_OF_RANGE instead of silently missing events.
 CREATE TABLE event_counters (
-    tenant_id  BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
-    last_seq   BIGINT NOT NULL
+    tenant_id   BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
+    last_seq    BIGINT NOT NULL,
+    purged_seq  BIGINT NOT NULL DEFAULT 0
 );
 
 -- 3. The outbox: one row per event, in the transaction of the write that
@@ -59,3 +63,15 @@ CREATE TABLE high_tier_starts (
     PRIMARY KEY (tenant_id, customer_id, seq)
 );
 CREATE INDEX high_tier_starts_started ON high_tier_starts (tenant_id, started_at);
+
+-- 5. A scoring-model change recomputes every current tier in the
+-- background, in bounded batches by customer id. The row says which model
+-- (etag) the tiers were brought to and how far the pass got: a model whose
+-- etag differs (changed on any replica, even just before a crash) starts a
+-- pass from the first customer, an unfinished pass resumes after a restart.
+CREATE TABLE tier_recomputes (
+    tenant_id       BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
+    model_etag      TEXT NOT NULL,
+    after_customer  TEXT NOT NULL,
+    done            BOOLEAN NOT NULL
+);

@@ -401,6 +401,30 @@ pub struct ServeArgs {
     )]
     pub stream_key_recheck_secs: u64,
 
+    /// `WatchAtRiskCustomers` streams one tenant may have open at once on
+    /// this replica; beyond it RESOURCE_EXHAUSTED (TENANT_BUDGET_EXHAUSTED,
+    /// budget `open_watches`).
+    #[arg(
+        long,
+        env = "GAPSCORE_TENANT_MAX_WATCHES",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub tenant_max_watches: u32,
+
+    /// How often the outbox's upkeep runs, ms: events past their
+    /// retention are deleted and a scoring-model change's recompute of
+    /// current tiers advances (both in bounded batches).
+    #[arg(
+        long,
+        env = "GAPSCORE_EVENT_UPKEEP_INTERVAL_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub event_upkeep_interval_ms: u64,
+
     /// How often health checks the database, ms.
     #[arg(
         long,

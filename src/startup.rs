@@ -180,10 +180,35 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let mut state =
-            Services::new(tenants.clone(), args.calibration_cache_ttl()).with_db_budget(
-                DbBudget::new(args.tenant_max_db_connections, args.db_acquire_timeout()),
-            );
+        // At-risk events (SPEC §12.1): one LISTEN connection of its own
+        // wakes this replica's watches; the outbox's upkeep (retention, the
+        // recompute after a model change) runs on the tenants' pool.
+        let events = std::sync::Arc::new(crate::service::events::EventHub::new(
+            args.tenant_max_watches,
+            Duration::from_secs(args.stream_key_recheck_secs),
+        ));
+        let listen_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*tenants.connect_options()).clone());
+        let upkeep = Duration::from_millis(args.event_upkeep_interval_ms);
+        let event_tasks = [
+            tokio::spawn(crate::service::events::listen(listen_pool, events.clone())),
+            tokio::spawn(crate::service::events::purge_expired(
+                tenants.clone(),
+                upkeep,
+                1000,
+            )),
+            tokio::spawn(crate::service::tiers::recompute_in_background(
+                tenants.clone(),
+                upkeep,
+            )),
+        ];
+        let mut state = Services::new(tenants.clone(), args.calibration_cache_ttl())
+            .with_db_budget(DbBudget::new(
+                args.tenant_max_db_connections,
+                args.db_acquire_timeout(),
+            ))
+            .with_events(events.clone());
         let replica_watcher = replica.clone().map(|pool| {
             let replica = ReadReplica::new(pool, args.database_read_max_lag());
             state = state.clone().with_read_replica(replica.clone());
@@ -277,6 +302,7 @@ impl Application {
                 watcher.abort();
                 compactor.abort();
                 replica_watcher.iter().for_each(|w| w.abort());
+                event_tasks.iter().for_each(|t| t.abort());
                 return result?.context("server failed");
             }
             () = shutdown => {}
@@ -289,6 +315,10 @@ impl Application {
         watcher.abort();
         compactor.abort();
         replica_watcher.iter().for_each(|w| w.abort());
+        event_tasks.iter().for_each(|t| t.abort());
+        // Open watches end now (UNAVAILABLE, resume elsewhere): they would
+        // otherwise hold their connections open through the grace period.
+        events.shut_down();
         let _ = stop_tx.send(());
         match tokio::time::timeout(args.shutdown_grace(), &mut server).await {
             Ok(result) => result?.context("server failed")?,

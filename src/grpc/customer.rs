@@ -146,14 +146,15 @@ async fn at_risk_customers(
         customers: page
             .customers
             .into_iter()
-            .map(|a| AtRiskCustomer {
+            .zip(page.holdout)
+            .map(|(a, holdout)| AtRiskCustomer {
                 worst_effort_index: a.worst_effort_index.unwrap_or(0.0),
                 worst_journey_id: a.worst_journey_id.unwrap_or_default(),
                 customer_id: a.customer_id,
                 tier: a.tier,
                 tier_source: a.tier_source,
                 latest_ease: a.latest_ease,
-                holdout: false,
+                holdout,
             })
             .collect(),
         next_page_token: page.next_page_token,

@@ -1,10 +1,15 @@
 //! Right to erasure (SPEC §3.2 `DeleteCustomerData`): every record of one
-//! customer, removed in one transaction.
+//! customer, removed in one transaction, with what was derived from them:
+//! the current tier, the at-risk events (their webhook deliveries cascade)
+//! and the raises to HIGH (SPEC §12).
 
 use super::{ServiceResult, Services, write};
 use crate::{
     domain::{TenantId, Violations, violations::check_id},
-    store::customers::{self, ErasureCounts},
+    store::{
+        customers::{self, ErasureCounts},
+        tiers,
+    },
 };
 
 /// Erases the survey responses, journeys and outcomes of `customer_id`.
@@ -17,7 +22,11 @@ pub async fn delete_customer_data(
     check_id(&mut v, "customer_id", customer_id);
     v.into_result()?;
     let erased = write::transaction(services, tenant, async |conn| {
-        Ok(customers::delete_customer_data(conn, tenant, customer_id).await?)
+        // The records first: that takes the customer's erasure fence, so no
+        // write of theirs is in flight when the events go.
+        let erased = customers::delete_customer_data(conn, tenant, customer_id).await?;
+        tiers::erase_customer(conn, tenant, customer_id).await?;
+        Ok(erased)
     })
     .await?;
     tracing::info!(

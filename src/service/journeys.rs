@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{
     ServiceError, ServiceResult, Services,
     page::{self, Page, PageRequest},
+    tiers,
     write::{self, Converted, FirstIndex, converted},
 };
 use crate::{
@@ -82,8 +83,17 @@ pub async fn submit(
 ) -> ServiceResult<IngestCounts> {
     let journeys = check_journeys(batch)?;
     let customers: Vec<&str> = batch.iter().map(|j| j.customer_id.as_str()).collect();
+    let written: Vec<(&str, &str)> = journeys
+        .iter()
+        .map(|j| (j.journey.id.as_str(), j.journey.customer_id.as_str()))
+        .collect();
     write::ingest(services, tenant, "journey", &customers, async |conn| {
-        Ok(db::upsert_journeys(conn, tenant, &journeys).await?)
+        // The current tiers of the batch's customers, and the events of
+        // their raises, in the batch's transaction (SPEC §12.1).
+        let pending = tiers::before_write(conn, tenant, tiers::Written::Journeys(&written)).await?;
+        let counts = db::upsert_journeys(conn, tenant, &journeys).await?;
+        pending.after_write(conn, tenant).await?;
+        Ok(counts)
     })
     .await
 }

@@ -51,6 +51,7 @@ pub mod drivers;
 pub mod effort;
 pub mod erasure;
 pub mod error;
+pub mod events;
 pub mod expectation;
 pub mod frames;
 pub mod gap;
@@ -65,6 +66,7 @@ pub mod replica;
 pub mod risk;
 pub mod scorecard;
 pub mod survey;
+pub mod tiers;
 pub mod trend;
 pub mod write;
 
@@ -87,10 +89,12 @@ pub struct Services {
     db_budget: Option<Arc<budget::DbBudget>>,
     /// Tells an exhausted pool from an unreachable database ([`Services::explain`]).
     pub pool_probe: Arc<pool_probe::PoolProbe>,
-    /// Where [`Services::read`] may send reads besides the primary.
+    /// Where [`read!`] may send reads besides the primary.
     replica: Option<Arc<replica::ReadReplica>>,
     /// This call asked to read the primary (read-after-write).
     primary_reads: bool,
+    /// Open at-risk watches and their wake-ups ([`events::EventHub`]).
+    pub events: Arc<events::EventHub>,
 }
 
 impl Services {
@@ -105,10 +109,11 @@ impl Services {
             pool_probe: Arc::default(),
             replica: None,
             primary_reads: false,
+            events: Arc::new(events::EventHub::new(8, Duration::from_secs(5))),
         }
     }
 
-    /// The same services sending [`Services::read`]s to `replica` while it
+    /// The same services sending [`read!`]s to `replica` while it
     /// is usable (the server with `--database-read-url`).
     pub fn with_read_replica(self, replica: Arc<replica::ReadReplica>) -> Self {
         Self {
@@ -123,6 +128,15 @@ impl Services {
         Self {
             primary_reads: true,
             ..self.clone()
+        }
+    }
+
+    /// The same services with watches counted and woken by `hub` (the
+    /// server: its limit and key recheck from the configuration).
+    pub fn with_events(self, hub: Arc<events::EventHub>) -> Self {
+        Self {
+            events: hub,
+            ..self
         }
     }
 

@@ -5,7 +5,12 @@
 use super::{ServiceError, ServiceResult, Services, context, loyalty::posteriors, page};
 use crate::{
     domain::{Numbered, Scope, TenantId, enums::EffortTier},
-    scoring::{Posterior, effort::reasons, loyalty::OutcomeKind},
+    scoring::{
+        Posterior,
+        effort::reasons,
+        holdout::{holdout_key, is_holdout},
+        loyalty::OutcomeKind,
+    },
     store::{
         loyalty::{self as store, Assessment, AtRiskKey, CustomerData},
         tenants,
@@ -97,6 +102,9 @@ pub struct AtRiskQuery {
 pub struct AtRiskPage {
     /// Tier descending, worst effort index descending, id ascending.
     pub customers: Vec<Assessment>,
+    /// Per customer (same order): in the holdout of the model's
+    /// `holdout_share` (SPEC §12.2), "do not contact".
+    pub holdout: Vec<bool>,
     /// Empty on the last page.
     pub next_page_token: String,
 }
@@ -149,8 +157,14 @@ pub async fn at_risk_customers(
     } else {
         String::new()
     };
+    let key = holdout_key(&secret);
+    let holdout = rows
+        .iter()
+        .map(|a| is_holdout(&key, &a.customer_id, model.holdout_share))
+        .collect();
     Ok(AtRiskPage {
         customers: rows,
+        holdout,
         next_page_token,
     })
 }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::{
     ServiceError, ServiceResult, Services,
     page::{self, Page, PageRequest},
+    tiers,
     write::{self, Converted, FirstIndex, converted},
 };
 use crate::{
@@ -110,6 +111,8 @@ pub async fn submit(
     let records = checked?;
     let keys = answered_keys(&records);
     let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+    let deciding = ease_answers(&records);
     write::ingest(
         services,
         tenant,
@@ -118,6 +121,13 @@ pub async fn submit(
         async |conn| {
             // The questions stay share-locked until commit, so their scales
             // cannot change between validation and the write.
+            // The current tiers of the respondents, and the events of
+            // their raises, in the batch's transaction (SPEC §12.1).
+            let written = tiers::Written::Responses {
+                deciding: &deciding,
+                ids: &ids,
+            };
+            let pending = tiers::before_write(conn, tenant, written).await?;
             let locked = responses::lock_questions(conn, tenant, &keys).await?;
             let rechecked;
             let records = if unchanged(&locked, &catalog, &keys) {
@@ -131,10 +141,29 @@ pub async fn submit(
                 rechecked = check_batch(&batch, &current)?;
                 &rechecked
             };
-            Ok(responses::upsert(conn, tenant, records).await?)
+            let counts = responses::upsert(conn, tenant, records).await?;
+            pending.after_write(conn, tenant).await?;
+            Ok(counts)
         },
     )
     .await
+}
+
+/// (id, respondent) of the records that can decide their respondent's
+/// tier: a CUSTOMER's response with an `ease` score (SPEC §7.1).
+fn ease_answers(records: &[ResponseRecord]) -> Vec<(&str, &str)> {
+    records
+        .iter()
+        .filter(|r| r.role == Role::Customer.db())
+        .filter(|r| {
+            r.answers.iter().any(|a| {
+                a.question == crate::store::effort::EASE_QUESTION
+                    && a.score.is_some()
+                    && a.frame == AnswerFrame::Experience
+            })
+        })
+        .filter_map(|r| Some((r.id.as_str(), r.respondent_id.as_deref()?)))
+        .collect()
 }
 
 /// Runs CPU-bound work on tokio's blocking pool and waits for it. A panic

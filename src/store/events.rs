@@ -136,3 +136,122 @@ pub async fn events_after(
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Where a tenant's stream stands: the last sequence number handed out and
+/// the last one retention purged (0, 0 before the first event).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamPosition {
+    pub last_seq: i64,
+    pub purged_seq: i64,
+}
+
+/// The tenant's [`StreamPosition`].
+pub async fn stream_position(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> StoreResult<StreamPosition> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT last_seq, purged_seq FROM event_counters WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row
+        .map(|(last_seq, purged_seq)| StreamPosition {
+            last_seq,
+            purged_seq,
+        })
+        .unwrap_or_default())
+}
+
+/// One tenant whose oldest events may be past their retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionDue {
+    pub tenant: TenantId,
+    pub retention_days: i32,
+}
+
+/// Tenants with events older than their model's `event_retention_days`
+/// (default [`crate::domain::model::DEFAULT_EVENT_RETENTION_DAYS`]).
+pub async fn retention_due(pool: &sqlx::PgPool) -> StoreResult<Vec<RetentionDue>> {
+    let rows: Vec<(i64, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.tenant_id, d.days FROM event_counters c \
+         LEFT JOIN scoring_models m ON m.tenant_id = c.tenant_id \
+         CROSS JOIN LATERAL (SELECT coalesce((m.model ->> 'event_retention_days')::int, {}) \
+           AS days) d \
+         WHERE EXISTS (SELECT 1 FROM at_risk_events e WHERE e.tenant_id = c.tenant_id \
+           AND e.seq > c.purged_seq AND e.occurred_at < now() - make_interval(days => d.days)) \
+         ORDER BY c.tenant_id",
+        crate::domain::model::DEFAULT_EVENT_RETENTION_DAYS
+    )))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tenant, retention_days)| RetentionDue {
+            tenant: TenantId(tenant),
+            retention_days,
+        })
+        .collect())
+}
+
+/// Deletes, in one transaction, at most `limit` of the tenant's oldest
+/// events that are all past `retention_days`, and moves `purged_seq` to
+/// the last of them; returns how many went (0: nothing left to purge).
+///
+/// Always a prefix of the sequence: an event is purged only with every
+/// event before it, so "everything after `purged_seq` is kept" holds and a
+/// watch behind it can be told `OUT_OF_RANGE`. (`occurred_at` is the
+/// writing transaction's start, so a later number can be a moment older:
+/// the prefix then stops at the younger one, which the next pass takes.)
+pub async fn purge_expired(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    retention_days: i32,
+    limit: i64,
+) -> StoreResult<u64> {
+    let mut tx = pool.begin().await?;
+    // The counter row is locked for the pass (an event-raising write waits
+    // a moment; one bounded batch).
+    let purged: Option<i64> =
+        sqlx::query_scalar("SELECT purged_seq FROM event_counters WHERE tenant_id = $1 FOR UPDATE")
+            .bind(tenant.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(purged) = purged else {
+        return Ok(0);
+    };
+    let rows: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT seq, occurred_at < now() - make_interval(days => $3) FROM at_risk_events \
+         WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $4",
+    )
+    .bind(tenant.0)
+    .bind(purged)
+    .bind(retention_days)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let upto = rows
+        .iter()
+        .take_while(|(_, expired)| *expired)
+        .map(|(seq, _)| *seq)
+        .last();
+    let Some(upto) = upto else {
+        tx.rollback().await?;
+        return Ok(0);
+    };
+    let deleted =
+        sqlx::query("DELETE FROM at_risk_events WHERE tenant_id = $1 AND seq > $2 AND seq <= $3")
+            .bind(tenant.0)
+            .bind(purged)
+            .bind(upto)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    sqlx::query("UPDATE event_counters SET purged_seq = $2 WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(upto)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(deleted)
+}

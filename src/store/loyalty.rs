@@ -65,26 +65,59 @@ pub struct Assessment {
     pub tier_source: i32,
     /// The latest `ease` answer in the window.
     pub latest_ease: Option<i32>,
+    /// The id of the response that gave it (what an at-risk event names as
+    /// its cause when the answer decides the tier).
+    pub latest_ease_response_id: Option<String>,
     /// Highest effort index of the customer's journeys in the window.
     pub worst_effort_index: Option<f64>,
     /// The journey with that index (ties: the latest, then the smallest id).
     pub worst_journey_id: Option<String>,
 }
 
+/// Which customers an assessment is of.
+#[derive(Debug, Clone, Copy)]
+pub enum Customers<'a> {
+    /// Every customer with data in scope.
+    All,
+    /// One customer.
+    One(&'a str),
+    /// The customers of a write batch (at most a batch's worth: the list is
+    /// one array parameter, each customer an index lookup on each side).
+    Many(&'a [String]),
+}
+
+impl Customers<'_> {
+    /// Appends ` AND <column> = ...` (or `= ANY(...)`) for this selection.
+    fn push_condition(self, qb: &mut QueryBuilder<Postgres>, column: &str) {
+        match self {
+            Customers::All => {}
+            Customers::One(c) => {
+                qb.push(format_args!(" AND {column} = "))
+                    .push_bind(c.to_owned());
+            }
+            Customers::Many(cs) => {
+                qb.push(format_args!(" AND {column} = ANY("))
+                    .push_bind(cs.to_vec())
+                    .push(")");
+            }
+        }
+    }
+}
+
 /// Pushes `WITH ces AS (…), worst AS (…), assessed AS (…)`: one row per
-/// customer assessed in `scope` (optionally only `customer`), with columns
-/// `customer_id, tier, tier_source, latest_ease, worst_effort_index,
-/// worst_journey_id`.
+/// customer assessed in `scope` (optionally only some `customers`), with
+/// the columns of [`Assessment`].
 fn push_assessed(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
     scope: &Scope,
     model: &EffortModel,
-    customer: Option<&str>,
+    customers: Customers<'_>,
 ) {
     qb.push(
         "WITH ces AS (SELECT DISTINCT ON (r.respondent_id) \
-           r.respondent_id AS customer_id, a.score AS latest_ease \
+           r.respondent_id AS customer_id, a.score AS latest_ease, \
+           r.id AS latest_ease_response_id \
          FROM survey_responses r \
          JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
          WHERE r.tenant_id = ",
@@ -101,9 +134,7 @@ fn push_assessed(
     scope.push_window(qb, "a.submitted_at");
     scope.push_window(qb, "r.submitted_at");
     scope.push_labels(qb, "r.labels");
-    if let Some(c) = customer {
-        qb.push(" AND r.respondent_id = ").push_bind(c.to_owned());
-    }
+    customers.push_condition(qb, "r.respondent_id");
     qb.push(
         " ORDER BY r.respondent_id, r.submitted_at DESC, r.id COLLATE \"C\" DESC), \
          worst AS (SELECT DISTINCT ON (j.customer_id) j.customer_id, ",
@@ -116,16 +147,14 @@ fn push_assessed(
     .push_bind(tenant.0);
     scope.push_window(qb, "j.started_at");
     scope.push_labels(qb, "j.labels");
-    if let Some(c) = customer {
-        qb.push(" AND j.customer_id = ").push_bind(c.to_owned());
-    }
+    customers.push_condition(qb, "j.customer_id");
     qb.push(format_args!(
         " ORDER BY j.customer_id, worst_effort_index DESC, j.started_at DESC, j.id COLLATE \"C\"), \
          assessed AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \
            CASE WHEN c.customer_id IS NOT NULL THEN {ease_tier} ELSE {index_tier} END AS tier, \
            CASE WHEN c.customer_id IS NOT NULL THEN {ces} ELSE {journeys} END \
              AS tier_source, \
-           c.latest_ease, w.worst_effort_index, w.worst_journey_id \
+           c.latest_ease, c.latest_ease_response_id, w.worst_effort_index, w.worst_journey_id \
          FROM ces c FULL JOIN worst w ON w.customer_id = c.customer_id) ",
         ease_tier = ease_tier_sql("c.latest_ease"),
         index_tier = effort_tier_sql("w.worst_effort_index", model),
@@ -142,7 +171,7 @@ async fn tier_counts(
     model: &EffortModel,
 ) -> StoreResult<TierCounts> {
     let mut qb = QueryBuilder::new("");
-    push_assessed(&mut qb, tenant, scope, model, None);
+    push_assessed(&mut qb, tenant, scope, model, Customers::All);
     qb.push("SELECT tier, count(*) FROM assessed GROUP BY tier");
     let rows: Vec<(i32, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
     let mut counts = TierCounts::default();
@@ -277,7 +306,7 @@ pub async fn customer_data(
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
     let mut qb = QueryBuilder::new("");
-    push_assessed(&mut qb, tenant, scope, model, Some(customer));
+    push_assessed(&mut qb, tenant, scope, model, Customers::One(customer));
     qb.push("SELECT * FROM assessed");
     let Some(assessment) = qb
         .build_query_as::<Assessment>()
@@ -332,6 +361,25 @@ pub async fn customer_data(
     }))
 }
 
+/// The assessments in `scope` of `customers` (a write batch's), inside the
+/// caller's transaction: what the write path compares before and after its
+/// write (`service::tiers`). One statement however many customers.
+pub async fn assess_customers(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+    customers: &[String],
+) -> StoreResult<Vec<Assessment>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::new("");
+    push_assessed(&mut qb, tenant, scope, model, Customers::Many(customers));
+    qb.push("SELECT * FROM assessed");
+    Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
+}
+
 /// The sort key of `ListAtRiskCustomers`: tier descending, worst effort
 /// index (0 without journeys) descending, customer id ascending (byte
 /// order). Also the content of its page tokens.
@@ -364,7 +412,7 @@ pub async fn at_risk_customers(
     limit: i64,
 ) -> StoreResult<Vec<Assessment>> {
     let mut qb = QueryBuilder::new("");
-    push_assessed(&mut qb, tenant, scope, model, None);
+    push_assessed(&mut qb, tenant, scope, model, Customers::All);
     qb.push("SELECT * FROM assessed WHERE tier >= ")
         .push_bind(min_tier.number());
     const WORST: &str = "coalesce(worst_effort_index, 0::float8)";

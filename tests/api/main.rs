@@ -17,6 +17,7 @@ mod demo_gaps;
 mod effort;
 mod erasure;
 mod errors;
+mod events;
 mod expectation;
 mod faults;
 mod frames;
