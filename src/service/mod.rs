@@ -15,6 +15,7 @@ pub mod effort;
 pub mod erasure;
 pub mod error;
 pub mod expectation;
+pub mod follow_ups;
 pub mod frames;
 pub mod gap;
 pub mod journeys;
