@@ -19,6 +19,7 @@ mod erasure;
 mod errors;
 mod expectation;
 mod faults;
+mod follow_ups;
 mod frames;
 mod fuzz;
 mod gap;

@@ -15,6 +15,7 @@
 //! this module loads the records and prints how to query them.
 
 mod data;
+mod follow_ups;
 mod frames;
 
 pub use data::{DemoData, FRAMES_SEED, SEED, card_update_story, demo_end, demo_start, generate};
@@ -41,6 +42,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
     let key = tenants::create_key(pool, tenant).await?;
     let data = generate(SEED, FRAMES_SEED);
     submit(pool, tenant, &data).await?;
+    follow_ups::load(pool, tenant, &data).await?;
     println!(
         "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
         data.responses.len(),
