@@ -9,7 +9,8 @@
 //! customer assessed HIGH over the whole demo window, at the instant of the
 //! record that decided the tier (the latest `ease` answer, or the end of
 //! the worst journey), held out under the demo's share by the tenant's
-//! keyed hash as a write would. These raises answered no event (the outbox
+//! keyed hash as a write would. The demo tenant's key is fixed (derived
+//! from a constant), so the holdout is the same on every load. These raises answered no event (the outbox
 //! keeps events only `event_retention_days`), so their `seq` is negative:
 //! no event's.
 //!
@@ -48,10 +49,14 @@ pub const DEMO_HOLDOUT_SHARE: f64 = 0.2;
 /// draw of the demo changed.
 pub const FOLLOW_UPS_SEED: u64 = 20_261_215;
 
+/// What the demo tenant's page-token key (and so its holdout key) is
+/// derived from.
+const DEMO_KEY_SEED: &str = "gapscore demo tenant page-token key";
+
 /// Chance that a HIGH customer not held out was called, by whether they
 /// left within 90 days of the call.
-const CALLED_IF_STAYED: f64 = 0.85;
-const CALLED_IF_LEFT: f64 = 0.35;
+const CALLED_IF_STAYED: f64 = 0.9;
+const CALLED_IF_LEFT: f64 = 0.2;
 
 /// Sets the demo's holdout share, replaces its raises to HIGH and records
 /// its follow-ups, and says how many of each.
@@ -61,6 +66,14 @@ pub async fn load(pool: &sqlx::PgPool, tenant: TenantId, data: &DemoData) -> any
     catalog::update_scoring_model(pool, tenant, &model, &etag)
         .await?
         .context("the demo's scoring model changed while it loaded")?;
+    // A fixed key for the demo tenant alone, so its holdout, and every
+    // figure of the effect, is the same on every load (a real tenant's key
+    // is random and secret; the demo's data are public anyway).
+    sqlx::query("UPDATE tenants SET page_token_key = sha256($2) WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .bind(DEMO_KEY_SEED.as_bytes())
+        .execute(pool)
+        .await?;
     let key = holdout_key(
         &tenants::page_token_key(pool, tenant)
             .await?
