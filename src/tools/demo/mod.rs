@@ -42,7 +42,6 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
     let key = tenants::create_key(pool, tenant).await?;
     let data = generate(SEED, FRAMES_SEED);
     submit(pool, tenant, &data).await?;
-    follow_ups::load(pool, tenant, &data).await?;
     println!(
         "Loaded the demo tenant: {} survey responses, {} journeys, {} outcomes ({} to {}).",
         data.responses.len(),
@@ -51,6 +50,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         demo_start().date_naive(),
         demo_end().date_naive(),
     );
+    follow_ups::load(pool, tenant, &data).await?;
     Ok(key.secret)
 }
 
