@@ -12,6 +12,7 @@ use crate::{
     domain::{enums::OutcomeKind, violations::MAX_LABELS},
     service::{
         drivers::MAX_DRIVERS,
+        follow_ups::MAX_FOLLOW_UPS,
         journeys::{MAX_JOURNEYS, MAX_TOUCHPOINTS},
         outcomes::MAX_OUTCOMES,
         questions::MAX_REQUESTED_QUESTIONS,
@@ -157,6 +158,14 @@ pub static WIRE_LIMITS: &[WireLimit] = &[
         field: "outcomes",
         max: MAX_OUTCOMES,
         describe: |n| format!("at most {MAX_OUTCOMES} outcomes are allowed per request, got {n}"),
+    },
+    WireLimit {
+        message: "gapscore.v1.RecordFollowUpsRequest",
+        field: "follow_ups",
+        max: MAX_FOLLOW_UPS,
+        describe: |n| {
+            format!("at most {MAX_FOLLOW_UPS} follow_ups are allowed per request, got {n}")
+        },
     },
     WireLimit {
         message: "gapscore.v1.ScoreFilter",

@@ -80,6 +80,12 @@ numbered!(OutcomeKind {
 numbered!(QuestionKind { Rating = 1, Themes = 2 });
 numbered!(EffortTier { Low = 1, Medium = 2, High = 3 });
 numbered!(TierSource { Ces = 1, Journeys = 2 });
+numbered!(FollowUpAction {
+    Callback = 1,
+    Email = 2,
+    Credit = 3,
+    Other = 4,
+});
 numbered!(AnswerFrame {
     Experience = 1,
     Expectation = 2,
@@ -113,6 +119,15 @@ impl AnswerFrame {
             AnswerFrame::Competitor => "COMPETITOR",
         }
     }
+}
+
+/// What was done to follow up a customer (SPEC §12.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FollowUpAction {
+    Callback,
+    Email,
+    Credit,
+    Other,
 }
 
 /// Who started a touchpoint.

@@ -165,5 +165,6 @@ mod tests {
         same::<enums::EffortTier>(|n| name(n, p::EffortTier::as_str_name));
         same::<enums::TierSource>(|n| name(n, p::TierSource::as_str_name));
         same::<enums::AnswerFrame>(|n| name(n, p::AnswerFrame::as_str_name));
+        same::<enums::FollowUpAction>(|n| name(n, p::FollowUpAction::as_str_name));
     }
 }

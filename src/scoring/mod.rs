@@ -25,6 +25,7 @@ pub mod competition;
 pub mod drivers;
 pub mod effort;
 pub mod expectation;
+pub mod follow_up;
 pub mod frames;
 pub mod gap;
 pub mod holdout;

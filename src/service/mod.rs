@@ -53,6 +53,7 @@ pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod expectation;
+pub mod follow_ups;
 pub mod frames;
 pub mod gap;
 pub mod journeys;

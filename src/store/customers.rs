@@ -66,7 +66,8 @@ pub struct ErasureCounts {
 
 /// Erases, inside the caller's transaction, every survey response whose
 /// `respondent_id` is the customer (answers cascade), every journey of the
-/// customer (touchpoints cascade) and every outcome of the customer.
+/// customer (touchpoints cascade), every outcome and every follow-up of
+/// the customer.
 ///
 /// First the customer's fence, exclusive (see the module comment): the
 /// writes of the customer in flight commit before the deletes look.
@@ -103,6 +104,7 @@ pub async fn delete_customer_data(
     let survey_responses_deleted = delete("survey_responses", "rid", "respondent_id").await?;
     let journeys_deleted = delete("journeys", "jid", "customer_id").await?;
     let outcomes_deleted = delete("outcomes", "id", "customer_id").await?;
+    delete("follow_ups", "id", "customer_id").await?;
     Ok(ErasureCounts {
         survey_responses_deleted,
         journeys_deleted,

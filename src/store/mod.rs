@@ -10,6 +10,7 @@ pub mod drivers;
 pub mod effort;
 pub mod effort_sql;
 pub mod events;
+pub mod follow_ups;
 pub mod frames;
 pub mod gap;
 pub mod journeys;

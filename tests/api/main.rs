@@ -20,6 +20,7 @@ mod errors;
 mod events;
 mod expectation;
 mod faults;
+mod follow_ups;
 mod frames;
 mod fuzz;
 mod gap;

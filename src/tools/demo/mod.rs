@@ -16,6 +16,7 @@
 //! this module loads the records and prints how to query them.
 
 mod data;
+mod follow_ups;
 mod frames;
 
 pub use data::{DemoData, FRAMES_SEED, SEED, card_update_story, demo_end, demo_start, generate};
@@ -50,6 +51,7 @@ pub async fn load(pool: &sqlx::PgPool) -> anyhow::Result<String> {
         demo_start().date_naive(),
         demo_end().date_naive(),
     );
+    follow_ups::load(pool, tenant, &data).await?;
     Ok(key.secret)
 }
 

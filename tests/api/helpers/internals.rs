@@ -13,8 +13,11 @@ pub use gapscore::{
         routes::{Route, Routes},
     },
     scoring::{
-        EffortComponents, EffortModel, EffortTier as ScoringTier, effort::EffortWeights,
-        effort_breakdown, stats::wilson_interval,
+        EffortComponents, EffortModel, EffortTier as ScoringTier,
+        effort::EffortWeights,
+        effort_breakdown,
+        holdout::{holdout_key, is_holdout},
+        stats::wilson_interval,
     },
     startup::Application,
     store::{
@@ -22,7 +25,7 @@ pub use gapscore::{
         gap::{self, GapQuery, ScoreCount},
         loyalty::{AtRiskKey, at_risk_customers},
         migrate, rollup,
-        tenants::{TenantRemoval, clear_tenant_data},
+        tenants::{TenantRemoval, clear_tenant_data, page_token_key},
     },
     telemetry,
     tools::{

@@ -69,6 +69,10 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
             "GetKeyDrivers",
             json!({ "filter": window, "driverQuestions": ["speed", "convenience"], "bootstrapSamples": 50, "seed": "7" }),
         ),
+        (
+            "GetFollowUpEffect",
+            json!({ "filter": window, "outcomeKind": "OUTCOME_KIND_DISLOYALTY", "confidenceLevel": 0.9 }),
+        ),
     ]
 }
 
@@ -112,10 +116,15 @@ fn writes() -> Vec<(&'static str, Value)> {
         ("SubmitSurveyResponses", json!({ "responses": responses })),
         ("SubmitJourneys", json!({ "journeys": [journey] })),
         ("SubmitOutcomes", json!({ "outcomes": [outcome] })),
+        (
+            "RecordFollowUps",
+            json!({ "followUps": [{ "id": "f1", "customerId": "c1", "action": "FOLLOW_UP_ACTION_CALLBACK", "occurredAt": "2026-03-04T10:00:00Z" }] }),
+        ),
         ("UpsertQuestion", json!({ "question": question })),
         ("DeleteCustomerData", json!({ "customerId": "c1" })),
         // An invalid write fails alike.
         ("SubmitOutcomes", json!({ "outcomes": [{ "id": "o2" }] })),
+        ("RecordFollowUps", json!({ "followUps": [{ "id": "f2" }] })),
     ]
 }
 
