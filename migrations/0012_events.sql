@@ -11,6 +11,10 @@ CREATE TABLE customer_tiers (
     tier         SMALLINT NOT NULL,                 -- gapscore.v1.EffortTier
     tier_source  SMALLINT NOT NULL,                 -- gapscore.v1.TierSource
     assessed_at  TIMESTAMPTZ NOT NULL,
+    -- Bumped by every write of the row: a write that saw version N before
+    -- its upsert and finds another one after knows a concurrent write of
+    -- the same customer committed in between (service::tiers).
+    version      BIGINT NOT NULL DEFAULT 1,
     PRIMARY KEY (tenant_id, customer_id)
 );
 

@@ -2,12 +2,13 @@
 //!
 //! A write that can change tiers (journeys, survey responses with a
 //! respondent, their re-sends) runs, inside its own transaction:
-//! [`before_write`] — lock the customers it touches (the batch's and the
-//! current owners of its record ids), assess them over the rolling window
-//! ending now — then its upsert, then [`Pending::after_write`] — assess them
-//! again over the same window, store the current tiers and record an
-//! `AtRiskEvent` for each customer whose tier rose, as the transaction's
-//! last statements (`store::events::record_events`, then `pg_notify`).
+//! [`before_write`] — assess the customers it touches (the batch's and the
+//! current owners of its record ids) over the rolling window ending now —
+//! then its upsert, then [`Pending::after_write`] — assess them again over
+//! the same window, lock those whose tier rose (see there), store the
+//! current tiers and record an `AtRiskEvent` for each raise, as the
+//! transaction's last statements (`store::events::record_events`, then
+//! `pg_notify`).
 //!
 //! "Previous tier" is the tier over the window ending *now*, just before
 //! this write — not the stored `customer_tiers` row, which may be stale
@@ -62,6 +63,8 @@ pub struct Pending {
     /// Sorted, distinct.
     customers: Vec<String>,
     before: HashMap<String, i32>,
+    /// The stored (tier, version) rows as they were before the write.
+    stored: HashMap<String, (i16, i64)>,
     /// Per customer, the batch's records that belong (or belonged) to them,
     /// in batch order.
     records: HashMap<String, Vec<String>>,
@@ -81,8 +84,8 @@ fn current_window(now: DateTime<Utc>, days: i32) -> Scope {
     }
 }
 
-/// Locks and assesses the customers `written` touches, before its upsert
-/// (see the module docs). Call it right after the erasure fence.
+/// Assesses the customers `written` touches, before its upsert (see the
+/// module docs). Call it right after the erasure fence.
 pub async fn before_write(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -123,7 +126,7 @@ pub async fn before_write(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    db::lock_customers(conn, tenant, &customers).await?;
+    let stored = db::stored_tiers(conn, tenant, &customers).await?;
     let now = Utc::now();
     let window = current_window(now, model.risk_window_days);
     let before = assess_customers(conn, tenant, &window, &model.effort_model(), &customers)
@@ -138,6 +141,7 @@ pub async fn before_write(
         now,
         customers,
         before,
+        stored,
         records,
         journeys,
     })
@@ -158,10 +162,29 @@ impl Pending {
         let effort_model = self.model.effort_model();
         let after =
             assess_customers(conn, tenant, &self.window, &effort_model, &self.customers).await?;
+        let mut previous = self.before.clone();
+        let candidates: Vec<String> = after
+            .iter()
+            .filter(|a| a.tier > previous.get(&a.customer_id).copied().unwrap_or(0))
+            .map(|a| a.customer_id.clone())
+            .collect();
+        if !candidates.is_empty() {
+            // Only customers this write is about to raise are locked: a
+            // concurrent write that raised one of them first has committed
+            // once the lock is ours, and its stored row (a new version)
+            // counts as the previous tier, so the raise is reported once.
+            db::lock_customers(conn, tenant, &candidates).await?;
+            for (customer, (tier, version)) in db::stored_tiers(conn, tenant, &candidates).await? {
+                if self.stored.get(&customer).map(|(_, v)| *v) != Some(version) {
+                    let p = previous.entry(customer).or_insert(0);
+                    *p = (*p).max(i32::from(tier));
+                }
+            }
+        }
         db::store_tiers(conn, tenant, &self.customers, &after, self.now).await?;
         let mut raised: Vec<&Assessment> = after
             .iter()
-            .filter(|a| a.tier > self.before.get(&a.customer_id).copied().unwrap_or(0))
+            .filter(|a| a.tier > previous.get(&a.customer_id).copied().unwrap_or(0))
             .collect();
         if raised.is_empty() {
             return Ok(Vec::new());
@@ -179,7 +202,7 @@ impl Pending {
                 NewEvent {
                     customer_id: a.customer_id.clone(),
                     tier: a.tier as i16,
-                    previous_tier: self.before.get(&a.customer_id).copied().unwrap_or(0) as i16,
+                    previous_tier: previous.get(&a.customer_id).copied().unwrap_or(0) as i16,
                     tier_source: a.tier_source as i16,
                     reasons: a
                         .worst_journey_id

@@ -23,12 +23,12 @@ const TIER_LOCK_KEY: &str = "pg_advisory_xact_lock($1::int, hashtext(customer_id
 
 /// Takes, for the rest of the caller's transaction, the exclusive tier
 /// lock of each of `customers`, in key order (so two writers of
-/// overlapping customers cannot deadlock on these locks). Call it after
-/// the erasure fence and before any row lock.
+/// overlapping customers cannot deadlock on these locks).
 ///
-/// It is what makes "the tier before this write" exact: two concurrent
-/// writes of one customer would otherwise each compare against a state
-/// without the other and both raise the same event.
+/// A write takes it only for the customers it is about to raise, after its
+/// row locks and before it writes `customer_tiers` (see
+/// `service::tiers`): two concurrent raises of one customer then see each
+/// other, and writes that raise nobody never wait for each other.
 pub async fn lock_customers(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -49,6 +49,26 @@ pub async fn lock_customers(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The stored (tier, version) of those of `customers` with a stored tier.
+pub async fn stored_tiers(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    customers: &[String],
+) -> StoreResult<HashMap<String, (i16, i64)>> {
+    if customers.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i16, i64)> = sqlx::query_as(
+        "SELECT customer_id, tier, version FROM customer_tiers \
+         WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
+    )
+    .bind(tenant.0)
+    .bind(customers)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(c, t, v)| (c, (t, v))).collect())
 }
 
 /// (id, customer) of those of `ids` that are stored journeys now.
@@ -108,7 +128,8 @@ pub async fn store_tiers(
              SELECT $1, c, t, s, $5 FROM unnest($2::text[], $3::smallint[], $4::smallint[]) \
                AS u(c, t, s) \
              ON CONFLICT (tenant_id, customer_id) DO UPDATE SET tier = EXCLUDED.tier, \
-               tier_source = EXCLUDED.tier_source, assessed_at = EXCLUDED.assessed_at",
+               tier_source = EXCLUDED.tier_source, assessed_at = EXCLUDED.assessed_at, \
+               version = customer_tiers.version + 1",
         )
         .bind(tenant.0)
         .bind(&ids)

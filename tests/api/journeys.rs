@@ -598,8 +598,11 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
     assert!(first < std::time::Duration::from_secs(5), "{first:?}");
 }
 
-/// Round trips to the database a batch of 1,000 journeys may take.
-const MAX_ROUND_TRIPS: u64 = 20;
+/// Round trips to the database a batch of 1,000 journeys may take (the
+/// current-tier upkeep of SPEC §12.1 adds a constant handful per batch:
+/// the model, the previous owners, the stored tiers, two assessments, the
+/// tier rows).
+const MAX_ROUND_TRIPS: u64 = 30;
 
 #[sqlx::test]
 async fn a_stream_commits_each_message_and_stops_at_an_invalid_one(pool: PgPool) {

@@ -284,7 +284,13 @@ async fn seed(app: &TestApp, key: &str) {
 /// tables), acme and globex with the seed data; globex also has a custom
 /// question and scoring model, so a catalog read of the wrong tenant shows.
 pub async fn start(pool: PgPool) -> Arc<Ctx> {
-    let app = spawn_app_with(pool, |args| args.rollup_compact_interval_ms = 3_600_000).await;
+    // Background writers stay quiet (the rollup compactor, the outbox
+    // upkeep), so a table that changed was changed by the call.
+    let app = spawn_app_with(pool, |args| {
+        args.rollup_compact_interval_ms = 3_600_000;
+        args.event_upkeep_interval_ms = 3_600_000;
+    })
+    .await;
     let other_key = app.add_tenant("globex").await;
     seed(&app, &app.key).await;
     seed(&app, &other_key).await;
