@@ -170,6 +170,8 @@ impl Application {
             tenants.clone(),
             args.rollup_compact_interval(),
         ));
+        // Delivers at-risk events to webhooks until this function returns.
+        let _webhooks = crate::webhooks::spawn(tenants.clone(), args.webhook_settings());
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -183,9 +185,12 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
-        let state = Services::new(tenants.clone(), args.calibration_cache_ttl()).with_db_budget(
-            DbBudget::new(args.tenant_max_db_connections, args.db_acquire_timeout()),
-        );
+        let state = Services::new(tenants.clone(), args.calibration_cache_ttl())
+            .with_db_budget(DbBudget::new(
+                args.tenant_max_db_connections,
+                args.db_acquire_timeout(),
+            ))
+            .with_webhook_policy(args.webhook_allow_http_loopback);
         let max = args.max_message_bytes;
         macro_rules! limited {
             ($server:ident, $impl:ident) => {

@@ -28,6 +28,7 @@ pub mod risk;
 pub mod scorecard;
 pub mod survey;
 pub mod trend;
+pub mod webhooks;
 pub mod write;
 
 use std::{sync::Arc, time::Duration};
@@ -49,6 +50,8 @@ pub struct Services {
     db_budget: Option<Arc<budget::DbBudget>>,
     /// Tells an exhausted pool from an unreachable database ([`Services::explain`]).
     pub pool_probe: Arc<pool_probe::PoolProbe>,
+    /// Which webhook URLs are accepted (the operator's flags).
+    pub webhook_policy: webhooks::Policy,
 }
 
 impl Services {
@@ -61,6 +64,19 @@ impl Services {
             calibration: Arc::new(calibration::CalibrationCache::new(calibration_ttl)),
             db_budget: None,
             pool_probe: Arc::default(),
+            webhook_policy: webhooks::Policy::default(),
+        }
+    }
+
+    /// The same services accepting `http` webhook URLs to loopback
+    /// addresses when `allow_http_loopback` (the operator's flag).
+    pub fn with_webhook_policy(self, allow_http_loopback: bool) -> Self {
+        Self {
+            webhook_policy: webhooks::Policy {
+                allow_http_loopback,
+                ..self.webhook_policy
+            },
+            ..self
         }
     }
 

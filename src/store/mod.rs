@@ -19,6 +19,7 @@ pub mod responses;
 pub mod rollup;
 pub mod scope;
 pub mod tenants;
+pub mod webhooks;
 
 use std::{str::FromStr, time::Duration};
 
