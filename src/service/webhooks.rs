@@ -66,8 +66,9 @@ pub async fn create(
         Some(tier) => converted(&mut v, "min_tier".into(), tier),
     };
     v.into_result()?;
+    // Both are set when no violation was added.
     let (Some(url), Some(min_tier)) = (url, min_tier) else {
-        unreachable!("checked above");
+        return Err(ServiceError::invalid("url", "is not a webhook URL"));
     };
     let key = signing::new_secret();
     let created = db::create_webhook(

@@ -35,8 +35,9 @@ use tonic::{Code, transport::Channel};
 use crate::{
     cluster::Cluster,
     helpers::{
-        Authed, Bearer, Clients, TestApp, error_reason,
+        Authed, Bearer, Clients, TestApp,
         child::ChildServer,
+        error_reason,
         internals::{Application, ServeArgs, TenantId, create_tenant},
         outcome, spawn_app_with, violation_descriptions, violation_fields,
     },
@@ -239,7 +240,10 @@ fn verify_from_spec(secret: &str, received: &Received) -> Result<(), String> {
 /// (tests/reference/webhook_verify.py); `None` (said on stderr) when
 /// python3 or the package is missing.
 fn verify_with_python_library(secret: &str, received: &Received) -> Option<Result<String, String>> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/webhook_verify.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/webhook_verify.py"
+    );
     let input = serde_json::json!({
         "secret": secret,
         "headers": {
@@ -375,17 +379,28 @@ fn delivered(entries: &[WebhookDelivery]) -> usize {
         .count()
 }
 
-/// Another server on the same database (a replica), without a new tenant.
-async fn spawn_replica(pool: PgPool, configure: impl FnOnce(&mut ServeArgs)) -> SocketAddr {
+/// Another server on the same database (a replica), without a new tenant;
+/// sending on the returned channel stops it (and closes its pools).
+async fn spawn_replica(
+    pool: PgPool,
+    configure: impl FnOnce(&mut ServeArgs),
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let mut args = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..ServeArgs::default()
     };
     configure(&mut args);
-    let app = Application::build(args, pool).await.expect("replica builds");
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until(std::future::pending()));
-    addr
+    let app = Application::build(args, pool)
+        .await
+        .expect("replica builds");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    (stop, server)
 }
 
 // ------------------------------------------------------------------- tests
@@ -496,7 +511,12 @@ async fn webhook_crud_lists_pages_deletes_and_limits(pool: PgPool) {
         assert_eq!(webhook.min_tier, EffortTier::High as i32, "HIGH by default");
         assert!(webhook.create_time.is_some());
         let key = STANDARD
-            .decode(created.secret.strip_prefix("whsec_").expect("whsec_ prefix"))
+            .decode(
+                created
+                    .secret
+                    .strip_prefix("whsec_")
+                    .expect("whsec_ prefix"),
+            )
             .expect("base64 after the prefix");
         assert!((24..=64).contains(&key.len()), "{}", key.len());
         ids.push(webhook.webhook_id);
@@ -539,7 +559,11 @@ async fn webhook_crud_lists_pages_deletes_and_limits(pool: PgPool) {
         })
         .await
         .unwrap();
-    for unknown in [ids[1].clone(), uuid::Uuid::new_v4().to_string(), "nope".into()] {
+    for unknown in [
+        ids[1].clone(),
+        uuid::Uuid::new_v4().to_string(),
+        "nope".into(),
+    ] {
         let err = client
             .delete_webhook(DeleteWebhookRequest {
                 webhook_id: unknown.clone(),
@@ -630,7 +654,12 @@ async fn webhook_urls_are_checked_and_http_needs_the_operator_flag(pool: PgPool)
         violation_descriptions(&err)[0].contains("--webhook-allow-http-loopback"),
         "{err:?}"
     );
-    for url in ["", "not a url", "ftp://example.com/x", "http://example.com/"] {
+    for url in [
+        "",
+        "not a url",
+        "ftp://example.com/x",
+        "http://example.com/",
+    ] {
         let err = refused(url, 0).await;
         assert_eq!(violation_fields(&err), ["url"], "{url}");
     }
@@ -650,9 +679,7 @@ async fn webhook_urls_are_checked_and_http_needs_the_operator_flag(pool: PgPool)
 }
 
 #[sqlx::test]
-async fn webhook_receiver_failing_three_times_gets_four_attempts_with_growing_delays(
-    pool: PgPool,
-) {
+async fn webhook_receiver_failing_three_times_gets_four_attempts_with_growing_delays(pool: PgPool) {
     let app = spawn_app_with(pool, |args| {
         fast(args);
         // Waits of 0.375-0.5 s, 0.75-1 s and 1.5-2 s: each longer than the
@@ -661,11 +688,7 @@ async fn webhook_receiver_failing_three_times_gets_four_attempts_with_growing_de
     })
     .await;
     let receiver = Receiver::start(Reply::Status(200)).await;
-    receiver.script(&[
-        Reply::Status(500),
-        Reply::Status(503),
-        Reply::Status(500),
-    ]);
+    receiver.script(&[Reply::Status(500), Reply::Status(503), Reply::Status(500)]);
     let mut client = webhooks(&app);
     let (webhook_id, secret) = create(&mut client, &receiver.url(), EffortTier::High).await;
     let ids = raise(&app.pool, app.tenant, &[new_event("c-1", EffortTier::High)]).await;
@@ -721,7 +744,11 @@ async fn webhook_retries_stop_as_failed_after_the_give_up_time(pool: PgPool) {
     assert!(entries[0].next_attempt_time.is_none());
     let attempts = receiver.received().len();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(receiver.received().len(), attempts, "no attempt after FAILED");
+    assert_eq!(
+        receiver.received().len(),
+        attempts,
+        "no attempt after FAILED"
+    );
 }
 
 #[sqlx::test]
@@ -773,7 +800,7 @@ async fn webhook_hanging_receiver_does_not_block_another_webhook_or_ingest(pool:
 #[sqlx::test]
 async fn webhook_two_replicas_deliver_each_event_once(pool: PgPool) {
     let app = spawn_app_with(pool.clone(), fast).await;
-    spawn_replica(pool, fast).await;
+    let (stop_replica, replica) = spawn_replica(pool, fast).await;
     let receiver = Receiver::start(Reply::Status(200)).await;
     let mut client = webhooks(&app);
     let (webhook_id, _) = create(&mut client, &receiver.url(), EffortTier::High).await;
@@ -789,7 +816,10 @@ async fn webhook_two_replicas_deliver_each_event_once(pool: PgPool) {
         .wait_for(Duration::from_secs(30), "60 deliveries", |r| r.len() >= 60)
         .await;
     for id in [&webhook_id, &second_id] {
-        wait_for_log(&mut client, id, Duration::from_secs(10), |l| delivered(l) == 30).await;
+        wait_for_log(&mut client, id, Duration::from_secs(10), |l| {
+            delivered(l) == 30
+        })
+        .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut per_event: HashMap<String, usize> = HashMap::new();
@@ -803,6 +833,8 @@ async fn webhook_two_replicas_deliver_each_event_once(pool: PgPool) {
     for id in [&webhook_id, &second_id] {
         assert!(log(&mut client, id).await.iter().all(|d| d.attempts == 1));
     }
+    stop_replica.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), replica).await;
 }
 
 #[sqlx::test]
@@ -933,16 +965,31 @@ async fn webhook_faults_database_crash_between_commit_and_delivery() {
         .unwrap();
     // Committed, then the database crashes at once (every backend killed).
     let mut produced = Vec::new();
-    for i in 0..10 {
-        produced.extend(raise(&direct, app.tenant, &[new_event(&format!("c-{i}"), EffortTier::High)]).await);
+    for i in 0..30 {
+        let event = new_event(&format!("c-{i}"), EffortTier::High);
+        produced.extend(raise(&direct, app.tenant, &[event]).await);
     }
     let before_crash = receiver.received().len();
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.crash()).await.unwrap();
+    tokio::task::spawn_blocking(move || c.crash())
+        .await
+        .unwrap();
     direct.close().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.start()).await.unwrap();
+    tokio::task::spawn_blocking(move || c.start())
+        .await
+        .unwrap();
+    // And events committed after the recovery follow them.
+    let direct = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(cluster.connect_options())
+        .await
+        .unwrap();
+    for i in 30..40 {
+        let event = new_event(&format!("c-{i}"), EffortTier::High);
+        produced.extend(raise(&direct, app.tenant, &[event]).await);
+    }
     let received = receiver
         .wait_for(Duration::from_secs(60), "every committed event", |r| {
             let ids: std::collections::HashSet<&String> = r.iter().map(|x| &x.id).collect();
@@ -950,7 +997,11 @@ async fn webhook_faults_database_crash_between_commit_and_delivery() {
         })
         .await;
     println!("delivered before the crash: {before_crash}");
-    report("database crash between commit and delivery", &produced, &received);
+    report(
+        "database crash between commit and delivery",
+        &produced,
+        &received,
+    );
     app.shutdown.take().unwrap().send(()).unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), &mut app.server).await;
 }
@@ -969,23 +1020,36 @@ async fn webhook_faults_service_killed_mid_delivery_is_retried(pool: PgPool) {
     receiver.script(&[Reply::Hang]);
     let mut client = webhooks_over(first.channel.clone(), &key);
     let (webhook_id, _) = create(&mut client, &receiver.url(), EffortTier::High).await;
-    let produced = raise(&pool, tenant, &[new_event("c-1", EffortTier::High)]).await;
+    // Five events; the first attempt hangs, the others wait behind it
+    // (one attempt in flight per webhook).
+    let events: Vec<NewEvent> = (0..5)
+        .map(|i| new_event(&format!("c-{i}"), EffortTier::High))
+        .collect();
+    let produced = raise(&pool, tenant, &events).await;
     receiver
-        .wait_for(Duration::from_secs(20), "the first attempt", |r| r.len() == 1)
+        .wait_for(Duration::from_secs(20), "the first attempt", |r| {
+            r.len() == 1
+        })
         .await;
     // Killed while the receiver holds the attempt: nothing is recorded.
     first.process.kill().unwrap();
     first.process.wait().unwrap();
     let second = ChildServer::start(&pool, &env).await;
-    let received = receiver
-        .wait_for(Duration::from_secs(30), "the retry", |r| r.len() == 2)
-        .await;
-    assert_eq!(received[1].id, produced[0]);
     let mut client = webhooks_over(second.channel.clone(), &key);
-    let entries = wait_for_log(&mut client, &webhook_id, Duration::from_secs(10), |l| {
-        delivered(l) == 1
+    let entries = wait_for_log(&mut client, &webhook_id, Duration::from_secs(30), |l| {
+        delivered(l) == 5
     })
     .await;
-    assert_eq!(entries[0].attempts, 2, "the killed attempt counts");
+    let received = receiver.received();
+    assert_eq!(received.len(), 6, "the killed attempt, then one each");
+    let hung = &received[0].id;
+    assert_eq!(received.iter().filter(|r| &r.id == hung).count(), 2);
+    for entry in entries {
+        let expected = if &entry.event_id == hung { 2 } else { 1 };
+        assert_eq!(
+            entry.attempts, expected,
+            "the killed attempt counts: {entry:?}"
+        );
+    }
     report("service killed mid-delivery", &produced, &received);
 }
