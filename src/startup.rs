@@ -171,7 +171,7 @@ impl Application {
             args.rollup_compact_interval(),
         ));
         // Delivers at-risk events to webhooks until this function returns.
-        let _webhooks = crate::webhooks::spawn(tenants.clone(), args.webhook_settings());
+        let _webhooks = crate::webhooks::spawn(&tenants, &args);
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()

@@ -5,9 +5,9 @@
 //! Every replica runs one worker; the database decides who does what (see
 //! `store::webhooks`), so any number of replicas deliver each attempt once.
 //! A worker holds no database connection while it waits for a receiver,
-//! and a receiver has at most one attempt in flight, so a slow, hanging or
-//! failing receiver costs one delivery slot and never slows ingest or the
-//! other webhooks.
+//! and uses a pool of its own; a receiver has at most one attempt in
+//! flight, so a slow, hanging or failing receiver costs one delivery slot
+//! and never slows ingest or the other webhooks.
 
 pub mod backoff;
 pub mod client;
@@ -70,7 +70,23 @@ impl Drop for Worker {
     }
 }
 
+/// Connections of the worker's own pool: the loop uses one at a time, the
+/// attempts in flight one each briefly to record their outcomes.
+const POOL_CONNECTIONS: u32 = 4;
+
+/// Starts the worker with the server's settings, on a small pool of its own
+/// to the database of `tenants` (the tenant calls' pool), so deliveries
+/// neither take connections from tenant calls nor wait behind them.
+pub fn spawn(tenants: &PgPool, args: &crate::config::ServeArgs) -> Worker {
+    let config = crate::store::PoolConfig {
+        max_connections: POOL_CONNECTIONS,
+        ..args.pool_config()
+    };
+    let pool = crate::store::open_pool((*tenants.connect_options()).clone(), &config);
+    spawn_on(pool, args.webhook_settings())
+}
+
 /// Starts the worker on `pool`.
-pub fn spawn(pool: PgPool, settings: Settings) -> Worker {
+pub fn spawn_on(pool: PgPool, settings: Settings) -> Worker {
     Worker(tokio::spawn(worker::run(pool, settings)))
 }
