@@ -454,6 +454,66 @@ pub struct ServeArgs {
         global = true
     )]
     pub calibration_cache_secs: u64,
+
+    /// Allow webhooks to `http` URLs on loopback addresses (receivers on
+    /// this host, tests); otherwise only `https` URLs are accepted.
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_ALLOW_HTTP_LOOPBACK",
+        default_value_t = false,
+        global = true
+    )]
+    pub webhook_allow_http_loopback: bool,
+
+    /// The wait after a webhook delivery's first failed attempt, ms; it
+    /// doubles with each failure (with jitter, at most an hour).
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub webhook_retry_base_ms: u64,
+
+    /// How long a webhook delivery is retried before it is FAILED, seconds.
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_GIVE_UP_SECS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub webhook_give_up_secs: u64,
+
+    /// One webhook delivery attempt's limit (connect, TLS, answer), ms.
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub webhook_timeout_ms: u64,
+
+    /// Webhook delivery attempts in flight at once in this process.
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_CONCURRENCY",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u64).range(1..=1024),
+        global = true
+    )]
+    pub webhook_concurrency: u64,
+
+    /// How often the webhook worker looks for new events and due retries, ms.
+    #[arg(
+        long,
+        env = "GAPSCORE_WEBHOOK_POLL_MS",
+        default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub webhook_poll_ms: u64,
 }
 
 impl ServeArgs {
@@ -511,6 +571,17 @@ impl ServeArgs {
             idle_timeout: Duration::from_secs(self.stream_idle_timeout_secs),
             max_lifetime: Duration::from_secs(self.stream_max_lifetime_secs),
             key_recheck: Duration::from_secs(self.stream_key_recheck_secs),
+        }
+    }
+    /// The webhook worker's settings.
+    pub fn webhook_settings(&self) -> crate::webhooks::Settings {
+        crate::webhooks::Settings {
+            retry_base: Duration::from_millis(self.webhook_retry_base_ms),
+            give_up_after: Duration::from_secs(self.webhook_give_up_secs),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            concurrency: self.webhook_concurrency as usize,
+            poll: Duration::from_millis(self.webhook_poll_ms),
+            allow_http_loopback: self.webhook_allow_http_loopback,
         }
     }
 }

@@ -9,7 +9,7 @@
 //!   metrics after commit);
 //! - `grpc`: the transport, converting protobuf to domain and back;
 //! - the server around it (`startup`, `layer`, `auth`, `limits`,
-//!   `telemetry`, `otel`, `health`, `codec`, `metrics`), and `tools` (demo, report,
+//!   `telemetry`, `otel`, `health`, `codec`, `metrics`, the `webhooks` worker), and `tools` (demo, report,
 //!   benchmark), which call the services or the public API like any other
 //!   client.
 
@@ -35,3 +35,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tls;
 pub mod tools;
+pub mod webhooks;

@@ -167,6 +167,8 @@ impl Application {
             tenants.clone(),
             args.rollup_compact_interval(),
         ));
+        // Delivers at-risk events to webhooks until this function returns.
+        let _webhooks = crate::webhooks::spawn(&tenants, &args);
 
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -208,7 +210,8 @@ impl Application {
                 args.tenant_max_db_connections,
                 args.db_acquire_timeout(),
             ))
-            .with_events(events.clone());
+            .with_events(events.clone())
+            .with_webhook_policy(args.webhook_allow_http_loopback);
         let replica_watcher = replica.clone().map(|pool| {
             let replica = ReadReplica::new(pool, args.database_read_max_lag());
             state = state.clone().with_read_replica(replica.clone());

@@ -69,6 +69,7 @@ pub mod scorecard;
 pub mod survey;
 pub mod tiers;
 pub mod trend;
+pub mod webhooks;
 pub mod write;
 
 use std::{sync::Arc, time::Duration};
@@ -96,6 +97,8 @@ pub struct Services {
     primary_reads: bool,
     /// Open at-risk watches and their wake-ups ([`events::EventHub`]).
     pub events: Arc<events::EventHub>,
+    /// Which webhook URLs are accepted (the operator's flags).
+    pub webhook_policy: webhooks::Policy,
 }
 
 impl Services {
@@ -111,6 +114,19 @@ impl Services {
             replica: None,
             primary_reads: false,
             events: Arc::new(events::EventHub::new(8, Duration::from_secs(5))),
+            webhook_policy: webhooks::Policy::default(),
+        }
+    }
+
+    /// The same services accepting `http` webhook URLs to loopback
+    /// addresses when `allow_http_loopback` (the operator's flag).
+    pub fn with_webhook_policy(self, allow_http_loopback: bool) -> Self {
+        Self {
+            webhook_policy: webhooks::Policy {
+                allow_http_loopback,
+                ..self.webhook_policy
+            },
+            ..self
         }
     }
 

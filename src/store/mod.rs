@@ -21,6 +21,7 @@ pub mod rollup;
 pub mod scope;
 pub mod tenants;
 pub mod tiers;
+pub mod webhooks;
 
 use std::{str::FromStr, time::Duration};
 

@@ -515,7 +515,8 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
     use TouchpointOutcome::*;
     // The service reaches the database through a proxy that counts round
     // trips (unencrypted, so the proxy can read the protocol); the health
-    // watcher and the rollup compactor stay quiet meanwhile.
+    // watcher, the rollup compactor and the webhook worker stay quiet
+    // meanwhile.
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let options = (*pool.connect_options())
         .clone()
@@ -530,6 +531,7 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
     let app = spawn_app_with(service_pool, |args| {
         args.health_interval_ms = 3_600_000;
         args.rollup_compact_interval_ms = 3_600_000;
+        args.webhook_poll_ms = 3_600_000;
     })
     .await;
     // Warm up: authentication, the scoring model and prepared statements.

@@ -50,3 +50,4 @@ mod survey;
 mod tenancy_ops;
 mod tls;
 mod traces;
+mod webhooks;

@@ -39,6 +39,25 @@ async fn the_served_document_is_the_committed_one_and_every_path_answers(pool: P
         .await
         .unwrap();
 
+    // Two webhooks: one for the delete, one whose deliveries are read.
+    let mut webhooks = gapscore::proto::v1::webhook_service_client::WebhookServiceClient::new(
+        app.clients.authed(),
+    );
+    let mut webhook = async || {
+        webhooks
+            .create_webhook(gapscore::proto::v1::CreateWebhookRequest {
+                url: "https://hooks.example.com/x".into(),
+                min_tier: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .webhook
+            .unwrap()
+            .webhook_id
+    };
+    let (deleted_webhook, read_webhook) = (webhook().await, webhook().await);
+
     let document: Value = served.json();
     let client = anonymous.with_key(Some(&app.key));
     let mut operations = 0;
@@ -50,7 +69,15 @@ async fn the_served_document_is_the_committed_one_and_every_path_answers(pool: P
         } else {
             "c1"
         };
-        let concrete = path.replace("{id}", "x").replace("{customer_id}", customer);
+        let webhook = if path.ends_with("/deliveries") {
+            &read_webhook
+        } else {
+            &deleted_webhook
+        };
+        let concrete = path
+            .replace("{id}", "x")
+            .replace("{customer_id}", customer)
+            .replace("{webhook_id}", webhook);
         assert!(
             !concrete.contains('{'),
             "{path} has a variable the test does not fill"
@@ -59,6 +86,12 @@ async fn the_served_document_is_the_committed_one_and_every_path_answers(pool: P
             let answer = match verb.as_str() {
                 "get" => client.get(&concrete).await,
                 "post" => client.post(&concrete, &json!({})).await,
+                "delete" => {
+                    let request = client.request(http::Method::DELETE, &concrete);
+                    client
+                        .send(request.body(bytes::Bytes::new()).unwrap())
+                        .await
+                }
                 other => panic!("{path}: unexpected verb {other}"),
             };
             operations += 1;
