@@ -142,9 +142,26 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<Tenant
 /// Erases a tenant's records (responses, journeys, outcomes) and custom
 /// questions, and resets its scoring model; keys stay. Used by `demo` to
 /// refresh its tenant.
+///
+/// The daily rollup is emptied with the answers, after them: every
+/// transaction that appends rollup deltas checks `gap_daily`'s foreign key
+/// and so holds a key-share lock on the tenant row, which the `FOR UPDATE`
+/// taken first waits for and then keeps out until this one commits. No
+/// delta can thus be committed between the answers' delete and the
+/// rollup's, and the cleared tenant's rollup is exactly empty.
 pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    for table in ["survey_responses", "journeys", "outcomes", "scoring_models"] {
+    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE")
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
+    for table in [
+        "survey_responses",
+        "gap_daily",
+        "journeys",
+        "outcomes",
+        "scoring_models",
+    ] {
         // Table names are constants of this function, not input.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -183,8 +200,8 @@ pub struct TenantRemoval {
 /// only a re-send already in flight (it updates rows without that lock)
 /// can change them before the delete, and its rows are removed all the
 /// same. Deleting the tenant row cascades to every table that
-/// references it (the rollup trigger skips a tenant being removed,
-/// `migrations/0010_tenant_ops.sql`); a table holding `tenant_id`
+/// references it (`gap_daily` included: no write path appends rollup
+/// deltas for a tenant being removed); a table holding `tenant_id`
 /// without such a foreign key is emptied explicitly after the cascade.
 pub async fn delete_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<TenantRemoval>> {
     let mut tx = pool.begin().await?;
