@@ -145,12 +145,23 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<Tenant
 ///
 /// The daily rollup is emptied with the answers, after them: every
 /// transaction that appends rollup deltas checks `gap_daily`'s foreign key
-/// and so holds a key-share lock on the tenant row, which the `FOR UPDATE`
-/// taken first waits for and then keeps out until this one commits. No
+/// and so holds a key-share lock on the tenant row, which a `FOR UPDATE`
+/// of that row waits for and then keeps out until this one commits. No
 /// delta can thus be committed between the answers' delete and the
-/// rollup's, and the cleared tenant's rollup is exactly empty.
+/// rollup's, and the cleared tenant's rollup is exactly empty. The
+/// responses are locked before the tenant row, in id order, as ingest
+/// locks them before its foreign-key checks: an ingest holding a response
+/// this waits for is never waiting for the tenant row held here.
 pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
+    sqlx::query(
+        "SELECT count(*) FROM (
+           SELECT 1 FROM survey_responses WHERE tenant_id = $1
+           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
+    )
+    .bind(tenant.0)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE")
         .bind(tenant.0)
         .execute(&mut *tx)
