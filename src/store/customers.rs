@@ -16,7 +16,10 @@
 
 use sqlx::PgConnection;
 
-use super::StoreResult;
+use super::{
+    StoreResult,
+    rollup::{self, Sign},
+};
 use crate::domain::TenantId;
 
 /// The advisory-lock key of (tenant, customer): a 64-bit hash of the id
@@ -75,6 +78,13 @@ pub struct ErasureCounts {
 /// in which ingest writes a batch, so an erasure and a batch touching the
 /// same rows without the same fence (a re-send moving a response to
 /// another respondent) wait for each other instead of deadlocking.
+///
+/// The responses' answers leave the daily rollup in the statement that
+/// deletes them (`store::rollup::deltas_of`), and that statement runs only
+/// once the responses are locked: its snapshot then holds every answer a
+/// concurrent re-send of those responses committed, and nothing can add
+/// one until this transaction ends, so the cascade from the responses
+/// finds no answer left whose delta was not appended.
 pub async fn delete_customer_data(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -87,6 +97,35 @@ pub async fn delete_customer_data(
     .bind(tenant.0)
     .bind(customer_id)
     .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "SELECT count(*) FROM (
+           SELECT 1 FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2
+           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
+    )
+    .bind(tenant.0)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    let survey_responses_deleted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH doomed AS (
+             SELECT rid FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2
+         ), gone AS (
+             DELETE FROM answers WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
+             RETURNING {}
+         ), deltas AS (
+             {}
+         ), responses AS (
+             DELETE FROM survey_responses WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
+             RETURNING 1
+         )
+         SELECT count(*) FROM responses",
+        rollup::ANSWER_KEY,
+        rollup::deltas_of("gone", Sign::Removed)
+    )))
+    .bind(tenant.0)
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
     .await?;
     let mut delete = async |table: &str, key: &str, customer: &str| {
         // Table and column names are constants of this function.
@@ -101,7 +140,6 @@ pub async fn delete_customer_data(
         .await
         .map(|done| done.rows_affected() as i64)
     };
-    let survey_responses_deleted = delete("survey_responses", "rid", "respondent_id").await?;
     let journeys_deleted = delete("journeys", "jid", "customer_id").await?;
     let outcomes_deleted = delete("outcomes", "id", "customer_id").await?;
     delete("follow_ups", "id", "customer_id").await?;

@@ -122,9 +122,11 @@ pub async fn upsert_journeys(
     }
 
     // Unchanged rows (same content hash) are not updated and not returned.
-    // `xmax = 0` tells a freshly inserted row from an updated one: an
-    // ON CONFLICT update locks the old row first, which stamps the new
-    // version's xmax with this transaction.
+    // `revision = 1` tells a freshly inserted row from an updated one: a
+    // row is inserted with revision 1 and every update adds one (also when
+    // a concurrent transaction inserted the id first and this one updates
+    // it). Not `xmax = 0`: partitioned and distributed tables do not
+    // answer system columns (migration 0020).
     let written: Vec<(String, i64, bool)> = sqlx::query_as(
         "INSERT INTO journeys (tenant_id, id, customer_id, intent, labels, started_at, content_hash,
              customer_touchpoints, channel_switches, failed_self_service, transfers,
@@ -150,9 +152,10 @@ pub async fn upsert_journeys(
              first_customer_resolved = EXCLUDED.first_customer_resolved,
              has_assisted = EXCLUDED.has_assisted,
              first_assisted_resolved = EXCLUDED.first_assisted_resolved,
-             distinct_channels = EXCLUDED.distinct_channels
+             distinct_channels = EXCLUDED.distinct_channels,
+             revision = journeys.revision + 1
          WHERE journeys.content_hash <> EXCLUDED.content_hash
-         RETURNING id, jid, (xmax = 0) AS inserted",
+         RETURNING id, jid, revision = 1 AS inserted",
     )
     .bind(tenant.0)
     .bind(&ids)

@@ -342,9 +342,23 @@ pub fn open_pool(options: PgConnectOptions, config: &PoolConfig) -> PgPool {
         .connect_lazy_with(options)
 }
 
-/// Runs the embedded migrations.
+/// Runs the embedded migrations, then, in a database whose sessions have
+/// `gapscore.partitioned` on, partitions the tables a migration applied
+/// after the last one (9999) added: see `migrations/0020_citus_ready.sql`.
+/// A no-op otherwise, and when every table is partitioned already. Under
+/// a transaction-scoped advisory lock, so replicas starting together
+/// convert once.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('gapscore_partition_by_tenant', 0)),
+                CASE WHEN current_setting('gapscore.partitioned', true) = 'on'
+                     THEN gapscore_partition_by_tenant() END",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

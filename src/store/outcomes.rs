@@ -49,8 +49,8 @@ pub async fn upsert_outcomes(
     let kinds: Vec<i16> = outcomes.iter().map(|o| o.kind).collect();
     let occurred: Vec<bool> = outcomes.iter().map(|o| o.occurred).collect();
     let observed_at: Vec<DateTime<Utc>> = outcomes.iter().map(|o| o.observed_at).collect();
-    // Identical rows are neither updated nor returned; `xmax = 0` marks a
-    // fresh insert (see `journeys::upsert_journeys`).
+    // Identical rows are neither updated nor returned; `revision = 1`
+    // marks a fresh insert (see `journeys::upsert_journeys`).
     let inserted: Vec<bool> = sqlx::query_scalar(
         "INSERT INTO outcomes (tenant_id, id, customer_id, kind, occurred, observed_at)
          SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::smallint[], $5::bool[],
@@ -59,11 +59,12 @@ pub async fn upsert_outcomes(
              customer_id = EXCLUDED.customer_id,
              kind = EXCLUDED.kind,
              occurred = EXCLUDED.occurred,
-             observed_at = EXCLUDED.observed_at
+             observed_at = EXCLUDED.observed_at,
+             revision = outcomes.revision + 1
          WHERE (outcomes.customer_id, outcomes.kind, outcomes.occurred, outcomes.observed_at)
              IS DISTINCT FROM
              (EXCLUDED.customer_id, EXCLUDED.kind, EXCLUDED.occurred, EXCLUDED.observed_at)
-         RETURNING (xmax = 0) AS inserted",
+         RETURNING revision = 1 AS inserted",
     )
     .bind(tenant.0)
     .bind(&ids)

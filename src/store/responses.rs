@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
-use super::StoreResult;
+use super::{
+    StoreResult,
+    rollup::{self, Sign},
+};
 use crate::domain::{
     IngestCounts, Numbered, Scope, TenantId, enums::AnswerFrame, question::Question,
 };
@@ -73,7 +76,7 @@ pub async fn lock_questions(
 /// Ids must be unique within `records` (ingest validation rejects duplicates).
 /// A record whose id is new is inserted; one whose stored `content_hash`
 /// differs replaces the stored row and all its answers; one with an equal
-/// hash is left alone (no row is written). Three statements per batch,
+/// hash is left alone (no row is written). At most five statements per batch,
 /// whatever its size.
 pub async fn upsert(
     conn: &mut PgConnection,
@@ -107,10 +110,12 @@ pub async fn upsert(
     }
 
     // Rows come back only when inserted or actually changed: the WHERE of
-    // DO UPDATE skips identical content. `xmax = 0` holds exactly for a
-    // freshly inserted tuple (an ON CONFLICT update leaves the row lock's
-    // xid in xmax), which is also right when a concurrent transaction
-    // inserted the same id first.
+    // DO UPDATE skips identical content. A row is inserted with revision 1
+    // and every update adds one, so `revision = 1` holds exactly for a
+    // row this statement inserted, which is also right when a concurrent
+    // transaction inserted the same id first (this one then updates it).
+    // No system column (`xmax`): partitioned and distributed tables do not
+    // answer it (migration 0020).
     let written: Vec<(String, i64, bool)> = sqlx::query_as(
         "INSERT INTO survey_responses
              (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash)
@@ -124,9 +129,10 @@ pub async fn upsert(
              survey_id = EXCLUDED.survey_id,
              submitted_at = EXCLUDED.submitted_at,
              labels = EXCLUDED.labels,
-             content_hash = EXCLUDED.content_hash
+             content_hash = EXCLUDED.content_hash,
+             revision = survey_responses.revision + 1
          WHERE survey_responses.content_hash <> EXCLUDED.content_hash
-         RETURNING id, rid, (xmax = 0) AS inserted",
+         RETURNING id, rid, revision = 1 AS inserted",
     )
     .bind(tenant.0)
     .bind(&ids)
@@ -155,15 +161,25 @@ pub async fn upsert(
         .map(|(_, rid, _)| *rid)
         .collect();
     if !replaced.is_empty() {
-        for table in ["answers", "framed_answers"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE tenant_id = $1 AND rid = ANY($2)"
-            )))
+        // The replaced answers leave the rollup in the statement that
+        // deletes them.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH gone AS (
+                 DELETE FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
+                 RETURNING {}
+             ) {}",
+            rollup::ANSWER_KEY,
+            rollup::deltas_of("gone", Sign::Removed)
+        )))
+        .bind(tenant.0)
+        .bind(&replaced)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM framed_answers WHERE tenant_id = $1 AND rid = ANY($2)")
             .bind(tenant.0)
             .bind(&replaced)
             .execute(&mut *conn)
             .await?;
-        }
     }
 
     let by_id: HashMap<&str, &ResponseRecord> = order.iter().map(|r| (r.id.as_str(), *r)).collect();
@@ -176,7 +192,8 @@ pub async fn upsert(
     Ok(counts)
 }
 
-/// Inserts the EXPERIENCE answers of the written records into `answers`.
+/// Inserts the EXPERIENCE answers of the written records into `answers`,
+/// and their rollup deltas in the same statement.
 async fn insert_experience(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -209,18 +226,24 @@ async fn insert_experience(
     }
     // Themes travel as one JSON array per answer: UNNEST cannot take a
     // ragged two-dimensional text array.
-    sqlx::query(
-        "INSERT INTO answers
-             (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment,
-              ordinal)
-         SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.survey_id, t.score,
-                CASE WHEN t.themes IS NULL THEN NULL
-                     ELSE ARRAY(SELECT jsonb_array_elements_text(t.themes)) END,
-                t.comment, t.ordinal
-         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[], $6::text[],
-                     $7::int[], $8::jsonb[], $9::text[], $10::smallint[])
-              AS t(rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal)",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH added AS (
+             INSERT INTO answers
+                 (tenant_id, rid, question, role, submitted_at, survey_id, score, themes,
+                  comment, ordinal)
+             SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.survey_id, t.score,
+                    CASE WHEN t.themes IS NULL THEN NULL
+                         ELSE ARRAY(SELECT jsonb_array_elements_text(t.themes)) END,
+                    t.comment, t.ordinal
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[],
+                         $6::text[], $7::int[], $8::jsonb[], $9::text[], $10::smallint[])
+                  AS t(rid, question, role, submitted_at, survey_id, score, themes, comment,
+                       ordinal)
+             RETURNING {}
+         ) {}",
+        rollup::ANSWER_KEY,
+        rollup::deltas_of("added", Sign::Added)
+    )))
     .bind(tenant.0)
     .bind(&a_rids)
     .bind(&a_questions)

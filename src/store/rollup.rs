@@ -1,17 +1,53 @@
 //! The daily perception-gap rollup (`gap_daily`, see
-//! `migrations/0009_gap_rollup.sql`): how it is folded and how a window is
-//! split between it and the raw answers.
+//! `migrations/0009_gap_rollup.sql`): the deltas every write of `answers`
+//! appends, how they are folded, and how a window is split between the
+//! rollup and the raw answers.
 //!
-//! Triggers on `answers` append signed deltas; nothing here is needed for
-//! the rollup to be *exact* — readers sum whatever rows there are. The
-//! compactor only keeps it *small*: it moves the pending deltas into the
-//! one folded row of their key.
+//! Every statement that inserts or deletes `answers` rows appends their
+//! signed deltas in the same statement ([`deltas_of`]): the write is a CTE
+//! whose `RETURNING` rows are exactly the rows it changed, as a
+//! statement trigger's transition table held them (the triggers of 0009
+//! are gone, migration 0020: on Citus a trigger on a shard cannot write
+//! the distributed `gap_daily`). Readers sum whatever rows there are, so
+//! nothing else is needed for the rollup to be *exact*. The compactor
+//! only keeps it *small*: it moves the pending deltas into the one folded
+//! row of their key.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
 use super::{StoreError, StoreResult};
 use crate::domain::{TenantId, Window};
+
+/// What a write of `answers` returns for [`deltas_of`]: the key of a
+/// rollup row, as stored on each answer.
+pub const ANSWER_KEY: &str = "tenant_id, submitted_at, question, role, score, survey_id";
+
+/// The rollup append of one statement that inserted (`sign` +1) or deleted
+/// (`sign` −1) answers: `WITH {cte} AS (<the write> RETURNING
+/// {ANSWER_KEY}) ` followed by this. One row per key and statement, the
+/// count of the rows it changed (unscored THEMES answers count nowhere).
+/// Nothing is appended for a statement that changed no scored answer.
+pub fn deltas_of(cte: &str, sign: Sign) -> String {
+    let sign = match sign {
+        Sign::Added => "",
+        Sign::Removed => "-",
+    };
+    format!(
+        "INSERT INTO gap_daily (tenant_id, day, question, role, score, survey_id, answers)
+         SELECT tenant_id, (submitted_at AT TIME ZONE 'UTC')::date, question, role, score,
+                survey_id, {sign}count(*)
+         FROM {cte} WHERE score IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+}
+
+/// Whether a statement's answers were added or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    Added,
+    Removed,
+}
 
 /// Folds `tenant`'s pending deltas; returns the rows removed by folding.
 ///

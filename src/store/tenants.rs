@@ -142,9 +142,37 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<Tenant
 /// Erases a tenant's records (responses, journeys, outcomes) and custom
 /// questions, and resets its scoring model; keys stay. Used by `demo` to
 /// refresh its tenant.
+///
+/// The daily rollup is emptied with the answers, after them: every
+/// transaction that appends rollup deltas checks `gap_daily`'s foreign key
+/// and so holds a key-share lock on the tenant row, which a `FOR UPDATE`
+/// of that row waits for and then keeps out until this one commits. No
+/// delta can thus be committed between the answers' delete and the
+/// rollup's, and the cleared tenant's rollup is exactly empty. The
+/// responses are locked before the tenant row, in id order, as ingest
+/// locks them before its foreign-key checks: an ingest holding a response
+/// this waits for is never waiting for the tenant row held here.
 pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    for table in ["survey_responses", "journeys", "outcomes", "scoring_models"] {
+    sqlx::query(
+        "SELECT count(*) FROM (
+           SELECT 1 FROM survey_responses WHERE tenant_id = $1
+           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
+    )
+    .bind(tenant.0)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE")
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
+    for table in [
+        "survey_responses",
+        "gap_daily",
+        "journeys",
+        "outcomes",
+        "scoring_models",
+    ] {
         // Table names are constants of this function, not input.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
@@ -183,8 +211,8 @@ pub struct TenantRemoval {
 /// only a re-send already in flight (it updates rows without that lock)
 /// can change them before the delete, and its rows are removed all the
 /// same. Deleting the tenant row cascades to every table that
-/// references it (the rollup trigger skips a tenant being removed,
-/// `migrations/0010_tenant_ops.sql`); a table holding `tenant_id`
+/// references it (`gap_daily` included: no write path appends rollup
+/// deltas for a tenant being removed); a table holding `tenant_id`
 /// without such a foreign key is emptied explicitly after the cascade.
 pub async fn delete_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<TenantRemoval>> {
     let mut tx = pool.begin().await?;

@@ -71,6 +71,27 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
         rows.iter().all(|r| (r.1, r.2) == (rows[0].1, rows[0].2)),
         "{rows:?}"
     );
+    // The COPY loader keeps the daily rollup exact as ingest does: per
+    // tenant and key, the rollup's sum is the count of scored answers.
+    let drift: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT tenant_id, question, sum(n)::bigint FROM (
+             SELECT tenant_id, (submitted_at AT TIME ZONE 'UTC')::date AS day, question, role,
+                    score, survey_id, 1::bigint AS n
+             FROM answers WHERE score IS NOT NULL
+             UNION ALL
+             SELECT tenant_id, day, question, role, score, survey_id, -answers FROM gap_daily
+         ) d
+         GROUP BY tenant_id, day, question, role, score, survey_id
+         HAVING sum(n) <> 0
+         LIMIT 5",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        drift.is_empty(),
+        "rollup differs from the answers: {drift:?}"
+    );
     let md = report.to_markdown();
     assert!(md.contains("| responses: stream |"), "{md}");
 }

@@ -14,6 +14,7 @@ mod conventional_metrics;
 mod decode_budget;
 mod demo;
 mod demo_gaps;
+mod distribution;
 mod effort;
 mod erasure;
 mod errors;

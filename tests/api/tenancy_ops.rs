@@ -417,10 +417,15 @@ async fn sealed_tokens_with_impossible_positions_are_refused(pool: PgPool) {
 // ----------------------------------------------------------- label indexes
 
 /// How often PostgreSQL has used `index` (its statistics are flushed by the
-/// server's backends when they go idle, within about a second).
+/// server's backends when they go idle, within about a second). On the
+/// partitioned schema (`scripts/test --partitioned`) the scans are counted
+/// on the partitions' indexes, the children of `index`.
 async fn index_scans(pool: &PgPool, index: &str) -> i64 {
     sqlx::query_scalar(
-        "SELECT coalesce(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes WHERE indexrelname = $1",
+        "SELECT coalesce(sum(s.idx_scan), 0)::bigint FROM pg_stat_user_indexes s
+         WHERE s.indexrelname = $1 OR s.indexrelid IN (
+             SELECT h.inhrelid FROM pg_inherits h JOIN pg_class i ON i.oid = h.inhparent
+             WHERE i.relname = $1 AND i.relnamespace = current_schema()::regnamespace)",
     )
     .bind(index)
     .fetch_one(pool)

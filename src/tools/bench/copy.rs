@@ -17,7 +17,12 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
-    store::{StoreResult, journeys::NewJourney, responses::ResponseRecord},
+    store::{
+        StoreResult,
+        journeys::NewJourney,
+        responses::ResponseRecord,
+        rollup::{self, Sign},
+    },
 };
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
@@ -203,6 +208,20 @@ pub async fn copy_responses(
         "COPY answers (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
         b.finish(),
     )
+    .await?;
+    // COPY fires no rollup write of its own (no write path's statement
+    // does since migration 0020): the deltas of exactly these new
+    // responses' answers, in the same transaction.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH copied AS (
+             SELECT {} FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
+         ) {}",
+        rollup::ANSWER_KEY,
+        rollup::deltas_of("copied", Sign::Added)
+    )))
+    .bind(tenant.0)
+    .bind(&rids)
+    .execute(&mut *tx)
     .await?;
     if any_framed {
         answers += copy(
