@@ -131,6 +131,17 @@ impl HttpClient {
         .await
     }
 
+    /// A request without a body (a read's GET with its query, or an
+    /// AIP-135 DELETE).
+    pub async fn bodiless(&self, method: Method, path_and_query: &str) -> Answer {
+        self.send(
+            self.request(method, path_and_query)
+                .body(Bytes::new())
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
         let request = self
             .request(Method::POST, path)

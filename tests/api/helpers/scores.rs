@@ -85,8 +85,9 @@ pub fn first_difference(a: &[Read], b: &[Read]) -> Option<String> {
 /// scope, by region, filtered by region, by survey id), GetEffortIndex,
 /// GetLoyaltyRisk, GetScorecard without the two fields frames added
 /// (`top_priority`, `largest_shortfall`), GetTrend of every metric, every
-/// page of ListAtRiskCustomers (customers only: page tokens are sealed per
-/// call) and GetCustomerRisk of each probed customer.
+/// page of ListAtRiskCustomers (customers only, without the holdout flag:
+/// page tokens are sealed per call, and the holdout is the tenant's keyed
+/// assignment) and GetCustomerRisk of each probed customer.
 pub async fn existing_scores(app: &TestApp, key: &str, probe: &Probe) -> Vec<Read> {
     let scoring = || app.scoring_as(Some(key));
     let window = ScoreFilter {
@@ -254,7 +255,12 @@ pub async fn existing_scores(app: &TestApp, key: &str, probe: &Probe) -> Vec<Rea
             match page {
                 Ok(page) => {
                     let page = page.into_inner();
-                    customers.extend(page.customers);
+                    // The holdout flag is the tenant's keyed assignment
+                    // under its model (SPEC §12.2), not a score of its data.
+                    customers.extend(page.customers.into_iter().map(|c| AtRiskCustomer {
+                        holdout: false,
+                        ..c
+                    }));
                     if page.next_page_token.is_empty() {
                         break;
                     }

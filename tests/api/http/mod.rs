@@ -84,7 +84,8 @@ pub async fn grpc_json(
 
 /// The HTTP request for `request` (JSON of the route's input), as a client
 /// following the documented mapping sends it: path variables in the path,
-/// the rest as query parameters of a GET or as the body of a POST.
+/// the rest as query parameters of a GET or DELETE or as the body of a
+/// POST.
 pub async fn http_call(client: &HttpClient, route: &Route, request: &Value) -> Answer {
     let input = route.input();
     let mut path = route.template.clone();
@@ -101,7 +102,7 @@ pub async fn http_call(client: &HttpClient, route: &Route, request: &Value) -> A
             percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC);
         path = path.replace(&format!("{{{variable}}}"), &encoded.to_string());
     }
-    if route.verb == http::Method::GET {
+    if route.verb == http::Method::GET || route.verb == http::Method::DELETE {
         let mut pairs = Vec::new();
         query_pairs(&input, &Value::Object(rest), "", &mut pairs);
         let query = form_urlencoded::Serializer::new(String::new())
@@ -112,7 +113,7 @@ pub async fn http_call(client: &HttpClient, route: &Route, request: &Value) -> A
         } else {
             format!("{path}?{query}")
         };
-        client.get(&target).await
+        client.bodiless(route.verb.clone(), &target).await
     } else {
         client.post(&path, request).await
     }

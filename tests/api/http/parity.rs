@@ -73,6 +73,7 @@ fn reads(survey_id: &str, journey_id: &str) -> Vec<(&'static str, Value)> {
             "GetFollowUpEffect",
             json!({ "filter": window, "outcomeKind": "OUTCOME_KIND_DISLOYALTY", "confidenceLevel": 0.9 }),
         ),
+        ("ListWebhooks", json!({ "pageSize": 5 })),
     ]
 }
 
@@ -125,6 +126,20 @@ fn writes() -> Vec<(&'static str, Value)> {
         // An invalid write fails alike.
         ("SubmitOutcomes", json!({ "outcomes": [{ "id": "o2" }] })),
         ("RecordFollowUps", json!({ "followUps": [{ "id": "f2" }] })),
+        // A webhook's id and secret are random, so its writes are compared
+        // where they fail: a refused URL and an unknown webhook.
+        (
+            "CreateWebhook",
+            json!({ "url": "http://hooks.example.com/x" }),
+        ),
+        (
+            "DeleteWebhook",
+            json!({ "webhookId": "00000000-0000-4000-8000-000000000000" }),
+        ),
+        (
+            "ListWebhookDeliveries",
+            json!({ "webhookId": "00000000-0000-4000-8000-000000000000" }),
+        ),
     ]
 }
 
