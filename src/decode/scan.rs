@@ -127,6 +127,14 @@ impl<'s> Scanner<'s> {
             let key = varint(&mut wire)?;
             let (number, wire_type) = tag(key)?;
             let field = descriptor.field(number);
+            // prost reads a map entry whatever wire type its key names (its
+            // map merge takes a length and an entry without checking it),
+            // so a map field is scanned as length-delimited too: the
+            // scanner must never be stricter than prost.
+            let wire_type = match field {
+                Some((_, f)) if f.repeated.as_ref().is_some_and(|r| r.map) => 2,
+                _ => wire_type,
+            };
             let repeated_as = |kind: Kind| match field {
                 Some((_, f)) if f.kind == kind => f.repeated.as_ref().map(|r| r.slot),
                 _ => None,

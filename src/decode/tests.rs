@@ -456,6 +456,21 @@ mod never_stricter_than_prost {
             })
     }
 
+    /// The case proptest found: a labels entry whose key says "start
+    /// group" (wire type 3). prost decodes it as a length-delimited entry
+    /// anyway, so the scanner must not call it malformed.
+    #[test]
+    fn a_map_entry_under_another_wire_type_is_read_as_prost_reads_it() {
+        let wire = [
+            10, 33, 10, 1, 114, 50, 6, 10, 1, 107, 18, 1, 118, 58, 15, 10, 1, 113, 26, 2, 116, 48,
+            26, 2, 116, 49, 26, 2, 116, 50, 51, 3, 10, 1, 113,
+        ];
+        let decoded =
+            SubmitSurveyResponsesRequest::decode(wire.as_slice()).expect("prost reads it");
+        assert_eq!(decoded.responses[0].labels.len(), 2);
+        assert!(!scan_bytes::<SubmitSurveyResponsesRequest>(&wire).malformed);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
