@@ -6,7 +6,10 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::error::{CallError, DOMAIN};
+use super::{
+    convert::utc_to_timestamp,
+    error::{CallError, DOMAIN},
+};
 use crate::{
     auth::Credential,
     domain::{Numbered, enums::EffortTier},
@@ -33,10 +36,7 @@ pub fn event_message(e: &StoredEvent) -> AtRiskEvent {
         reasons: e.reasons.clone(),
         journey_id: e.journey_id.clone().unwrap_or_default(),
         response_id: e.response_id.clone().unwrap_or_default(),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: e.occurred_at.timestamp(),
-            nanos: e.occurred_at.timestamp_subsec_nanos() as i32,
-        }),
+        occurred_at: Some(utc_to_timestamp(e.occurred_at)),
         holdout: e.holdout,
     }
 }

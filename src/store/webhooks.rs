@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::StoreResult;
+use super::{StoreResult, events::StoredEvent};
 use crate::domain::TenantId;
 
 /// `gapscore.v1.DeliveryStatus` numbers as stored.
@@ -219,21 +219,13 @@ pub async fn fan_out(pool: &PgPool, webhooks: i64, events: i64) -> StoreResult<u
 pub struct Claimed {
     pub tenant_id: i64,
     pub webhook_id: Uuid,
-    pub seq: i64,
     /// Including this attempt: the fence [`record_attempt`] checks.
     pub attempts: i32,
     pub url: String,
     pub secret: Vec<u8>,
-    pub event_id: Uuid,
-    pub customer_id: String,
-    pub tier: i16,
-    pub previous_tier: i16,
-    pub tier_source: i16,
-    pub reasons: Vec<String>,
-    pub journey_id: Option<String>,
-    pub response_id: Option<String>,
-    pub holdout: bool,
-    pub occurred_at: DateTime<Utc>,
+    /// The event delivered; its `seq` is also the delivery's.
+    #[sqlx(flatten)]
+    pub event: StoredEvent,
 }
 
 /// Claims at most `limit` due deliveries, at most one per webhook and none
@@ -326,7 +318,7 @@ pub async fn record_attempt(
     let query = query
         .bind(claimed.tenant_id)
         .bind(claimed.webhook_id)
-        .bind(claimed.seq)
+        .bind(claimed.event.seq)
         .bind(claimed.attempts);
     let query = match attempt {
         Attempt::Delivered => query,

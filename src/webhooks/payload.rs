@@ -10,26 +10,10 @@
 use chrono::SecondsFormat;
 use prost_reflect::{DynamicMessage, SerializeOptions};
 
-use crate::{grpc::convert::utc_to_timestamp, proto::v1::AtRiskEvent, store::webhooks::Claimed};
+use crate::{grpc::events::event_message, store::webhooks::Claimed};
 
 /// The envelope's `type`.
 pub const EVENT_TYPE: &str = "customer.at_risk";
-
-/// The event of a claimed delivery as its proto.
-pub fn event(claimed: &Claimed) -> AtRiskEvent {
-    AtRiskEvent {
-        event_id: claimed.event_id.to_string(),
-        customer_id: claimed.customer_id.clone(),
-        tier: i32::from(claimed.tier),
-        previous_tier: i32::from(claimed.previous_tier),
-        tier_source: i32::from(claimed.tier_source),
-        reasons: claimed.reasons.clone(),
-        journey_id: claimed.journey_id.clone().unwrap_or_default(),
-        response_id: claimed.response_id.clone().unwrap_or_default(),
-        occurred_at: Some(utc_to_timestamp(claimed.occurred_at)),
-        holdout: claimed.holdout,
-    }
-}
 
 /// The JSON body of a claimed delivery.
 pub fn body(claimed: &Claimed) -> Vec<u8> {
@@ -37,13 +21,14 @@ pub fn body(claimed: &Claimed) -> Vec<u8> {
         .get_message_by_name("gapscore.v1.AtRiskEvent")
         .expect("AtRiskEvent is in the descriptor set");
     let mut data = DynamicMessage::new(descriptor);
-    data.transcode_from(&event(claimed))
+    data.transcode_from(&event_message(&claimed.event))
         .expect("an AtRiskEvent converts to its own descriptor");
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(br#"{"type":"#);
     serde_json::to_writer(&mut out, EVENT_TYPE).expect("a string serializes");
     out.extend_from_slice(br#","timestamp":"#);
     let timestamp = claimed
+        .event
         .occurred_at
         .to_rfc3339_opts(SecondsFormat::Millis, true);
     serde_json::to_writer(&mut out, &timestamp).expect("a string serializes");
@@ -61,26 +46,29 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::store::events::StoredEvent;
 
     #[test]
     fn the_body_is_the_envelope_around_the_proto3_json_event() {
         let claimed = Claimed {
             tenant_id: 1,
             webhook_id: Uuid::nil(),
-            seq: 7,
             attempts: 1,
             url: "https://example.com/".into(),
             secret: vec![1; 32],
-            event_id: Uuid::from_u128(0x1234),
-            customer_id: "c-\"1\"".into(),
-            tier: 3,
-            previous_tier: 0,
-            tier_source: 2,
-            reasons: vec!["3 contacts".into()],
-            journey_id: Some("j-1".into()),
-            response_id: None,
-            holdout: true,
-            occurred_at: chrono::Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap(),
+            event: StoredEvent {
+                seq: 7,
+                event_id: Uuid::from_u128(0x1234),
+                customer_id: "c-\"1\"".into(),
+                tier: 3,
+                previous_tier: 0,
+                tier_source: 2,
+                reasons: vec!["3 contacts".into()],
+                journey_id: Some("j-1".into()),
+                response_id: None,
+                holdout: true,
+                occurred_at: chrono::Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap(),
+            },
         };
         let body: serde_json::Value = serde_json::from_slice(&body(&claimed)).unwrap();
         assert_eq!(

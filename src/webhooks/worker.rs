@@ -56,7 +56,7 @@ pub async fn run(pool: PgPool, settings: Settings) {
 
 /// Makes one claimed attempt and records its outcome.
 async fn deliver(pool: &PgPool, client: &WebhookClient, settings: &Settings, claimed: Claimed) {
-    let id = claimed.event_id.to_string();
+    let id = claimed.event.event_id.to_string();
     let answer = match check_url(&claimed.url, settings.allow_http_loopback) {
         Err(why) => Err(format!("the URL is no longer allowed: it {why}")),
         Ok(_) => {
