@@ -49,6 +49,16 @@ impl From<ServiceError> for Status {
             }
             ServiceError::Budget(exhausted) => exhausted.into(),
             ServiceError::Store(err) => store_status(err),
+            ServiceError::ShuttingDown => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(RETRY_AFTER));
+                with_info(
+                    Code::Unavailable,
+                    ServiceError::ShuttingDown.to_string(),
+                    "SHUTTING_DOWN",
+                    details,
+                )
+            }
         }
     }
 }

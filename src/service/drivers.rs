@@ -31,6 +31,7 @@ use std::collections::BTreeSet;
 
 use super::{
     ServiceError, ServiceResult, Services,
+    blocking::off_runtime,
     context::Context,
     gap::{self, GapQuery},
     questions::{self, CatalogIndex},
@@ -276,7 +277,7 @@ pub async fn key_drivers(
     let seed = query.seed;
     let bootstrap: BootstrapIntervals =
         off_runtime(move || bootstrap_raw_weights(&cases, samples, seed, confidence))
-            .await
+            .await?
             .map_err(model_error)?;
 
     let mut drivers: Vec<KeyDriver> = keys
@@ -343,15 +344,6 @@ fn model_error(err: DriversError) -> ServiceError {
     ServiceError::FailedPrecondition {
         reason,
         message: err.to_string(),
-    }
-}
-
-/// Runs CPU-bound work on tokio's blocking pool and waits for it. A panic
-/// in `work` is resumed here, as if it had run inline.
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => value,
-        Err(err) => std::panic::resume_unwind(err.into_panic()),
     }
 }
 

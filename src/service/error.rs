@@ -30,6 +30,10 @@ pub enum ServiceError {
     /// The tenant is over one of its budgets (SPEC §14).
     #[error(transparent)]
     Budget(#[from] super::budget::BudgetExhausted),
+    /// The server stopped the call's work because it is shutting down;
+    /// another replica (or this one, restarted) can serve a retry.
+    #[error("the server is shutting down; retry the call")]
+    ShuttingDown,
 }
 
 impl ServiceError {

@@ -41,6 +41,7 @@ macro_rules! read {
     }};
 }
 
+pub mod blocking;
 pub mod budget;
 pub mod calibration;
 pub mod catalog;

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     ServiceError, ServiceResult, Services,
+    blocking::off_runtime,
     page::{self, Page, PageRequest},
     tiers,
     write::{self, Converted, FirstIndex, converted},
@@ -107,7 +108,7 @@ pub async fn submit(
         let checked = check_batch(&batch, &catalog_map(&catalog));
         (batch, catalog, checked)
     })
-    .await;
+    .await?;
     let records = checked?;
     let keys = answered_keys(&records);
     let respondents: Vec<&str> = batch.iter().map(|r| r.respondent_id.as_str()).collect();
@@ -164,15 +165,6 @@ fn ease_answers(records: &[ResponseRecord]) -> Vec<(&str, &str)> {
         })
         .filter_map(|r| Some((r.id.as_str(), r.respondent_id.as_deref()?)))
         .collect()
-}
-
-/// Runs CPU-bound work on tokio's blocking pool and waits for it. A panic
-/// in `work` is resumed here, as if it had run inline.
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => value,
-        Err(err) => std::panic::resume_unwind(err.into_panic()),
-    }
 }
 
 /// The catalog by key.
