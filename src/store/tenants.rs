@@ -139,19 +139,30 @@ pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<Tenant
     }))
 }
 
-/// Erases a tenant's records (responses, journeys, outcomes) and custom
-/// questions, and resets its scoring model; keys stay. Used by `demo` to
-/// refresh its tenant.
+/// Tables a clear keeps: who may call, where events go, and the event
+/// sequence (so a resume token from before the clear never reads as a
+/// position after it). Everything else with a `tenant_id` is the tenant's
+/// data or derived from it.
+const KEPT_BY_CLEAR: [&str; 3] = ["api_keys", "event_counters", "webhooks"];
+
+/// Empties a tenant: every table with a `tenant_id` column (as
+/// [`delete_tenant`] finds them, so a table a later migration adds is
+/// emptied too) except [`KEPT_BY_CLEAR`]; the catalog goes back to the
+/// built-in questions and the scoring model to its default. Used by `demo`
+/// to refresh its tenant.
 ///
-/// The daily rollup is emptied with the answers, after them: every
-/// transaction that appends rollup deltas checks `gap_daily`'s foreign key
-/// and so holds a key-share lock on the tenant row, which a `FOR UPDATE`
-/// of that row waits for and then keeps out until this one commits. No
-/// delta can thus be committed between the answers' delete and the
-/// rollup's, and the cleared tenant's rollup is exactly empty. The
-/// responses are locked before the tenant row, in id order, as ingest
-/// locks them before its foreign-key checks: an ingest holding a response
-/// this waits for is never waiting for the tenant row held here.
+/// Derived state goes with the records it was derived from (the rollup,
+/// current tiers, events and their deliveries, follow-ups): a tier left
+/// behind would make the next write compare against a customer who no
+/// longer exists. The rollup is emptied in the same transaction as the
+/// answers: every transaction that appends rollup deltas checks
+/// `gap_daily`'s foreign key and so holds a key-share lock on the tenant
+/// row, which a `FOR UPDATE` of that row waits for and then keeps out until
+/// this one commits. No delta can thus be committed between the answers'
+/// delete and the rollup's, and the cleared tenant's rollup is exactly
+/// empty. The responses are locked before the tenant row, in id order, as
+/// ingest locks them before its foreign-key checks: an ingest holding a
+/// response this waits for is never waiting for the tenant row held here.
 pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -166,14 +177,11 @@ pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<(
         .bind(tenant.0)
         .execute(&mut *tx)
         .await?;
-    for table in [
-        "survey_responses",
-        "gap_daily",
-        "journeys",
-        "outcomes",
-        "scoring_models",
-    ] {
-        // Table names are constants of this function, not input.
+    for table in tenant_tables(&mut tx).await? {
+        if KEPT_BY_CLEAR.contains(&table.as_str()) {
+            continue;
+        }
+        // Table names come from the catalog, quoted by `quote_ident`.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1"
         )))
@@ -181,10 +189,6 @@ pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("DELETE FROM questions WHERE tenant_id = $1")
-        .bind(tenant.0)
-        .execute(&mut *tx)
-        .await?;
     catalog::seed_tenant(&mut tx, tenant).await?;
     tx.commit().await?;
     Ok(())

@@ -207,6 +207,105 @@ async fn tenant_delete_removes_every_row_of_the_tenant_and_nothing_else(pool: Pg
     assert!(delete_tenant(&pool, "acme").await.is_none());
 }
 
+/// Clearing a tenant (what `demo` does to refresh its own) empties every
+/// table of its data and of state derived from it — current tiers, events,
+/// follow-ups, the rollup, and any table a later migration adds — and keeps
+/// its keys, its webhooks and its event sequence; another tenant is left
+/// alone.
+#[sqlx::test]
+async fn a_tenant_clear_empties_its_data_and_derived_state_and_keeps_keys_webhooks_and_sequence(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone()).await;
+    let beta_key = app.add_tenant("beta").await;
+    load_everything(&app, &app.key).await;
+    load_everything(&app, &beta_key).await;
+    gapscore::proto::v1::webhook_service_client::WebhookServiceClient::new(app.clients.authed())
+        .create_webhook(CreateWebhookRequest {
+            url: "https://example.com/hook".into(),
+            min_tier: EffortTier::High as i32,
+        })
+        .await
+        .unwrap();
+    // A hard time now, inside the rolling risk window: a current tier and
+    // an event.
+    let now = chrono::Utc::now().to_rfc3339();
+    app.submit_responses(vec![ease_response("hard", "c-now", &now, 1)])
+        .await
+        .unwrap();
+    let before = holdings(&pool, app.tenant).await;
+    let count = |rows: &[(String, i64)], table: &str| {
+        rows.iter().find(|(t, _)| t == table).map_or(0, |(_, n)| *n)
+    };
+    for table in ["customer_tiers", "at_risk_events", "gap_daily", "webhooks"] {
+        assert!(
+            count(&before, table) > 0,
+            "acme has no {table} rows to begin with"
+        );
+    }
+    let last_seq: i64 =
+        sqlx::query_scalar("SELECT max(seq) FROM at_risk_events WHERE tenant_id = $1")
+            .bind(app.tenant.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let beta = crate::helpers::internals::tenant_id(&pool, "beta").await;
+    let beta_rows = holdings(&pool, beta).await;
+
+    crate::helpers::internals::clear_tenant_data(&pool, app.tenant)
+        .await
+        .unwrap();
+
+    let kept = ["api_keys", "event_counters", "tenants", "webhooks"];
+    let built_in: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM questions WHERE tenant_id = $1 AND built_in")
+            .bind(app.tenant.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(built_in > 0);
+    for (table, n) in holdings(&pool, app.tenant).await {
+        if kept.contains(&table.as_str()) {
+            assert_eq!(n, count(&before, &table), "{table} was not kept");
+        } else if table == "questions" {
+            assert_eq!(n, built_in, "only the built-in questions are left");
+        } else if table == "scoring_models" {
+            assert!(n <= 1, "{n} scoring models");
+        } else {
+            assert_eq!(n, 0, "{table} still holds rows of the cleared tenant");
+        }
+    }
+    assert_eq!(holdings(&pool, beta).await, beta_rows);
+    let fresh_key = app.add_tenant("fresh").await;
+    let mut model = app.scoring_model_as(&app.key).await;
+    let mut fresh = app.scoring_model_as(&fresh_key).await;
+    (model.etag, fresh.etag) = (String::new(), String::new());
+    assert_eq!(model, fresh, "the scoring model is back to its default");
+
+    // The tenant works as new, and its next event follows the old ones.
+    load_everything(&app, &app.key).await;
+    app.submit_responses(vec![ease_response("hard", "c-now", &now, 1)])
+        .await
+        .unwrap();
+    let first_seq: i64 =
+        sqlx::query_scalar("SELECT min(seq) FROM at_risk_events WHERE tenant_id = $1")
+            .bind(app.tenant.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        first_seq > last_seq,
+        "event {first_seq} after the clear, {last_seq} before"
+    );
+    app.submit_responses_as(&beta_key, vec![ease_response("hard", "c-now", &now, 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        scorecard(&app, &app.key).await,
+        scorecard(&app, &beta_key).await
+    );
+}
+
 fn gapscore(url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gapscore"))
         .args(args)
