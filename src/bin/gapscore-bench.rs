@@ -31,6 +31,11 @@ struct Args {
         default_value = "postgres://localhost:5432/gapscore_bench"
     )]
     database_url: String,
+    /// The same cluster's streaming standby (hot standby): the server gets
+    /// it as `--database-read-url`, and the top level's scoring reads are
+    /// timed on the primary and on it (see `scripts/bench-standby`).
+    #[arg(long)]
+    database_read_url: Option<String>,
     /// Largest scoring level in answers: 100k, 1m or 10m (levels 100k, 1m,
     /// 10m up to it).
     #[arg(long, default_value = "1m")]
@@ -95,14 +100,17 @@ async fn main() -> anyhow::Result<()> {
     let bin = child::server_bin(args.server_bin)?;
 
     let pool = child::scratch_database(&args.database_url, "bench", 8).await?;
-    let (child, addr) = child::spawn_server(
-        &bin,
-        &args.database_url,
-        // Whole-window scoring at 10M answers can take longer than the
-        // default 30 s request timeout.
-        &[("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")],
-    )
-    .await?;
+    let standby = match &args.database_read_url {
+        Some(url) => Some(child::standby_database(&pool, url).await?),
+        None => None,
+    };
+    // Whole-window scoring at 10M answers can take longer than the
+    // default 30 s request timeout.
+    let mut env = vec![("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")];
+    if let Some(url) = &args.database_read_url {
+        env.push(("GAPSCORE_DATABASE_READ_URL", url));
+    }
+    let (child, addr) = child::spawn_server(&bin, &args.database_url, &env).await?;
     let server = Server {
         addr,
         pid: child.0.id(),
@@ -110,9 +118,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let log = |line: &str| eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64());
     log(&format!("config: {cfg:?}"));
-    let result = bench::run(&cfg, &pool, server, &log).await;
+    let result = bench::run(&cfg, &pool, standby.as_ref(), server, &log).await;
     drop(child);
     pool.close().await;
+    if let Some(standby) = standby {
+        standby.close().await;
+    }
     if !args.keep_database {
         child::drop_database(&args.database_url).await?;
     }

@@ -19,7 +19,7 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
         pid: std::process::id(),
     };
     let cfg = Config::smoke();
-    let report = bench::run(&cfg, &pool, server, &|_| {})
+    let report = bench::run(&cfg, &pool, None, server, &|_| {})
         .await
         .expect("the harness runs");
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{QueryResult, Report};
+use super::{QueryResult, Report, StandbyResult};
 
 impl Report {
     /// The report as Markdown tables.
@@ -159,6 +159,9 @@ impl Report {
             "\nPerception-gap counts from the service equal the naive SQL at every level: **{}**",
             if self.gap_matches_naive { "yes" } else { "NO" }
         );
+        if let Some(sb) = &self.standby {
+            standby_table(&mut s, sb);
+        }
         let _ = writeln!(s, "\n### Unary latency under load (top level loaded)\n");
         let _ = writeln!(
             s,
@@ -179,6 +182,57 @@ impl Report {
         );
         s
     }
+}
+
+/// The top level's reads on the primary and on the standby, and the count
+/// that shows where they ran.
+fn standby_table(s: &mut String, sb: &StandbyResult) {
+    let _ = writeln!(
+        s,
+        "\n### Reads from a streaming standby, {} answers (ms)\n",
+        short(sb.answers)
+    );
+    let _ = writeln!(
+        s,
+        "| query | p50 primary | p50 standby | p95 primary | p95 standby | standby / primary p50 |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    let cell = |r: Option<&QueryResult>, p95: bool| match r {
+        Some(r) if r.error.is_none() => format!("{:.1}", if p95 { r.p95_ms } else { r.p50_ms }),
+        Some(_) => "error".to_owned(),
+        None => "-".to_owned(),
+    };
+    for p in &sb.primary {
+        let st = sb.standby.iter().find(|r| r.query == p.query);
+        let ratio = match st {
+            Some(st) if st.error.is_none() && p.error.is_none() => {
+                format!("{:.2}×", st.p50_ms / p.p50_ms)
+            }
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {ratio} |",
+            p.query,
+            cell(Some(p), false),
+            cell(st, false),
+            cell(Some(p), true),
+            cell(st, true),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nWhere they ran, by the {}: **{}** during the set sent with \
+         `x-gapscore-consistency: primary` ({} service calls), **{}** during the set left to \
+         the server ({} service calls); the naive baseline ran on the primary in the first \
+         set and on the standby in the second. Verdict: **{}**",
+        sb.counter.describe(),
+        sb.on_standby_during_primary,
+        sb.calls_primary,
+        sb.on_standby_during_standby,
+        sb.calls_standby,
+        sb.failure.as_deref().unwrap_or("the standby set ran on the standby")
+    );
 }
 
 fn short(n: u64) -> String {

@@ -32,7 +32,9 @@ mod load;
 mod markdown;
 mod queries;
 pub mod records;
+pub mod route;
 pub mod rss;
+mod standby;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -45,6 +47,7 @@ pub use self::{
     load::LoadResult,
     queries::{QueryResult, naive_gap_counts},
     rss::{Rss, proc_memory_kib},
+    standby::{Counter, StandbyResult},
 };
 use crate::{client, store::tenants};
 use data::Generator;
@@ -190,6 +193,9 @@ pub struct Report {
     /// The perception-gap counts from the service equal the naive SQL's at
     /// every level.
     pub gap_matches_naive: bool,
+    /// The top level's reads on the primary and on the standby, when the
+    /// server has one.
+    pub standby: Option<StandbyResult>,
     pub peak_rss_mib: f64,
 }
 
@@ -202,10 +208,12 @@ async fn tenant(pool: &PgPool, name: &str) -> anyhow::Result<(crate::domain::Ten
 }
 
 /// Runs the whole benchmark against `server`, whose database is `pool`
-/// (migrated and otherwise empty). `log` receives progress lines.
+/// (migrated and otherwise empty); `standby` is the same database on the
+/// server's read replica, if it has one. `log` receives progress lines.
 pub async fn run(
     cfg: &Config,
     pool: &PgPool,
+    standby: Option<&PgPool>,
     server: Server,
     log: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Report> {
@@ -243,10 +251,33 @@ pub async fn run(
             level.responses, level.framed_answers, level.journeys, level.load_secs
         ));
         report.loads.push(level);
-        let (results, matches) =
-            queries::scoring_phase(cfg, pool, score_tenant, &scoring, answers, log).await?;
+        let matches = queries::gap_matches_naive(pool, score_tenant, &scoring).await?;
+        if !matches {
+            log(&format!(
+                "MISMATCH: perception-gap counts differ from the naive SQL at {answers} answers"
+            ));
+        }
         report.gap_matches_naive &= matches;
+        // Asked for the primary: with a standby configured, this table is
+        // the primary's; without one, the server has only the primary.
+        let results = queries::scoring_phase(
+            cfg,
+            pool,
+            score_tenant,
+            &scoring,
+            route::Route::Primary,
+            answers,
+            log,
+        )
+        .await?;
         report.scoring.extend(results);
+    }
+
+    // The top level's reads again, primary against standby.
+    if let (Some(standby), Some(&top)) = (standby, cfg.levels.last()) {
+        report.standby = Some(
+            standby::standby_phase(cfg, pool, standby, score_tenant, &scoring, top, log).await?,
+        );
     }
 
     // 4 + 5: unary latency under load at the top level.
