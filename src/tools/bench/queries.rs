@@ -23,7 +23,8 @@ use crate::{
         GetChangeRequest, GetCompetitiveGapRequest, GetEffortIndexRequest,
         GetExpectationGapRequest, GetKeyDriversRequest, GetLoyaltyRiskRequest,
         GetPerceptionGapRequest, GetPerceptionGapResponse, GetPriorityMapRequest,
-        GetScorecardRequest, RespondentRole, ScoreFilter, TrendMetric,
+        GetScorecardRequest, GetTrendRequest, ListAtRiskCustomersRequest, RespondentRole,
+        ScoreFilter, TrendBucket, TrendMetric,
     },
 };
 
@@ -319,5 +320,74 @@ pub(super) async fn scoring_phase(
             })
             .await?;
     });
+    // A dashboard's year by week: the span's last 52 weeks.
+    let year_ago = data::span_end() - chrono::Duration::weeks(52);
+    measure!("GetTrend year by week", {
+        scoring()
+            .get_trend(GetTrendRequest {
+                metric: TrendMetric::FavorableShare as i32,
+                bucket: TrendBucket::Week as i32,
+                question: "overall_experience".into(),
+                role: RespondentRole::Customer as i32,
+                filter: Some(ScoreFilter {
+                    start_time: Some(utc_to_timestamp(year_ago)),
+                    ..span_filter(&[])
+                }),
+                ..Default::default()
+            })
+            .await?;
+    });
+    let at_risk = |page_token: String| ListAtRiskCustomersRequest {
+        filter: Some(span_filter(&[])),
+        page_size: AT_RISK_PAGE,
+        page_token,
+        ..Default::default()
+    };
+    let customers = || route::customers(clients, route);
+    measure!("ListAtRiskCustomers first page", {
+        customers().list_at_risk_customers(at_risk(String::new())).await?;
+    });
+    // Follow the tokens, untimed, to the DEEP_PAGE-th page (or the last
+    // one, when the list is shorter), then time that page.
+    let deep = async {
+        let (mut token, mut page) = (String::new(), 1);
+        while page < DEEP_PAGE {
+            let next = customers()
+                .list_at_risk_customers(at_risk(token.clone()))
+                .await?
+                .into_inner()
+                .next_page_token;
+            if next.is_empty() {
+                break;
+            }
+            (token, page) = (next, page + 1);
+        }
+        anyhow::Ok((token, page))
+    }
+    .await;
+    match deep {
+        Ok((token, page)) => {
+            log(&format!(
+                "{answers} answers: ListAtRiskCustomers deep page is page {page}"
+            ));
+            measure!("ListAtRiskCustomers deep page", {
+                customers().list_at_risk_customers(at_risk(token.clone())).await?;
+            });
+        }
+        Err(e) => out.push(QueryResult {
+            query: "ListAtRiskCustomers deep page".to_owned(),
+            answers,
+            p50_ms: f64::NAN,
+            p95_ms: f64::NAN,
+            route,
+            error: Some(describe(&e)),
+            ..Default::default()
+        }),
+    }
     Ok(out)
 }
+
+/// Customers per ListAtRiskCustomers page (the API's default).
+const AT_RISK_PAGE: i32 = 50;
+/// The page "deep in the list" that is timed.
+const DEEP_PAGE: usize = 50;
