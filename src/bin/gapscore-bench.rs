@@ -79,8 +79,22 @@ fn parse_scale(s: &str) -> anyhow::Result<u64> {
     Ok(num.parse::<u64>().context("--scale like 100k, 1m, 10m")? * mult)
 }
 
+/// The hidden `load-worker` subcommand: a [`bench::WorkerSpec`] as JSON on
+/// stdin, a [`bench::WorkerOutput`] as JSON on stdout.
+async fn load_worker() -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let spec: bench::WorkerSpec = serde_json::from_str(&input).context("the worker spec")?;
+    let out = bench::worker_main(spec).await?;
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("load-worker") {
+        return load_worker().await;
+    }
     let args = Args::parse();
     let mut cfg = if args.smoke {
         Config::smoke()
@@ -97,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
         cfg.load_duration = Duration::from_secs(n);
     }
     cfg.load_by_copy = args.load_by_copy;
+    // The GetCustomerRisk load runs in a separate process: this binary.
+    cfg.load_worker = Some(std::env::current_exe()?);
     let bin = child::server_bin(args.server_bin)?;
 
     let pool = child::scratch_database(&args.database_url, "bench", 8).await?;
@@ -106,7 +122,12 @@ async fn main() -> anyhow::Result<()> {
     };
     // Whole-window scoring at 10M answers can take longer than the
     // default 30 s request timeout.
-    let mut env = vec![("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")];
+    // The harness folds the rollup itself after each level, so that the
+    // state before the fold is checked for exactness too.
+    let mut env = vec![
+        ("GAPSCORE_REQUEST_TIMEOUT_SECS", "600"),
+        ("GAPSCORE_ROLLUP_COMPACT_INTERVAL_MS", "86400000"),
+    ];
     if let Some(url) = &args.database_read_url {
         env.push(("GAPSCORE_DATABASE_READ_URL", url));
     }
@@ -132,6 +153,13 @@ async fn main() -> anyhow::Result<()> {
     println!("{md}");
     if let Some(out) = args.out {
         std::fs::write(&out, &md)?;
+    }
+    let failures = report.failures();
+    if !failures.is_empty() {
+        for f in &failures {
+            log(&format!("FAILED: {f}"));
+        }
+        anyhow::bail!("the benchmark's judge found {} failure(s)", failures.len());
     }
     log("done");
     Ok(())

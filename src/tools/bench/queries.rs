@@ -22,9 +22,8 @@ use crate::{
     proto::v1::{
         GetChangeRequest, GetCompetitiveGapRequest, GetEffortIndexRequest,
         GetExpectationGapRequest, GetKeyDriversRequest, GetLoyaltyRiskRequest,
-        GetPerceptionGapRequest, GetPerceptionGapResponse, GetPriorityMapRequest,
-        GetScorecardRequest, GetTrendRequest, ListAtRiskCustomersRequest, RespondentRole,
-        ScoreFilter, TrendBucket, TrendMetric,
+        GetPerceptionGapRequest, GetPriorityMapRequest, GetScorecardRequest, GetTrendRequest,
+        ListAtRiskCustomersRequest, RespondentRole, ScoreFilter, TrendBucket, TrendMetric,
     },
 };
 
@@ -96,21 +95,6 @@ pub async fn naive_gap_counts(
         .collect())
 }
 
-fn service_gap_counts(response: &GetPerceptionGapResponse) -> GapCounts {
-    let mut out = GapCounts::new();
-    for q in response.overall.iter().flat_map(|o| &o.questions) {
-        for r in &q.roles {
-            if r.respondents > 0 {
-                out.insert(
-                    (q.question.clone(), r.role as i16),
-                    (r.respondents, (!r.suppressed).then_some(r.favorable)),
-                );
-            }
-        }
-    }
-    out
-}
-
 /// Times `call` after two warm-up calls: at least `min_reps` calls, then
 /// until `max_reps` or the budget is spent.
 async fn time_query<F, Fut>(cfg: &Config, mut call: F) -> anyhow::Result<(usize, f64, f64)>
@@ -136,23 +120,6 @@ where
         percentile_ms(&lat, 50.0),
         percentile_ms(&lat, 95.0),
     ))
-}
-
-/// Whether the service's perception-gap counts equal the naive SQL's.
-pub(super) async fn gap_matches_naive(
-    pool: &PgPool,
-    tenant: crate::domain::TenantId,
-    clients: &Clients,
-) -> anyhow::Result<bool> {
-    let service = clients
-        .scoring()
-        .get_perception_gap(GetPerceptionGapRequest {
-            filter: Some(span_filter(&[])),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    Ok(service_gap_counts(&service) == naive_gap_counts(pool, tenant).await?)
 }
 
 /// The name of the naive baseline's row.
@@ -246,9 +213,7 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetPerceptionGap group_by", {
-        scoring()
-            .get_perception_gap(gap(&[], "region"))
-            .await?;
+        scoring().get_perception_gap(gap(&[], "region")).await?;
     });
     measure!(NAIVE, {
         naive_gap_counts(pool, tenant).await?;
@@ -345,7 +310,9 @@ pub(super) async fn scoring_phase(
     };
     let customers = || route::customers(clients, route);
     measure!("ListAtRiskCustomers first page", {
-        customers().list_at_risk_customers(at_risk(String::new())).await?;
+        customers()
+            .list_at_risk_customers(at_risk(String::new()))
+            .await?;
     });
     // Follow the tokens, untimed, to the DEEP_PAGE-th page (or the last
     // one, when the list is shorter), then time that page.
@@ -371,7 +338,9 @@ pub(super) async fn scoring_phase(
                 "{answers} answers: ListAtRiskCustomers deep page is page {page}"
             ));
             measure!("ListAtRiskCustomers deep page", {
-                customers().list_at_risk_customers(at_risk(token.clone())).await?;
+                customers()
+                    .list_at_risk_customers(at_risk(token.clone()))
+                    .await?;
             });
         }
         Err(e) => out.push(QueryResult {

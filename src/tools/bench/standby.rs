@@ -168,27 +168,11 @@ pub(super) async fn standby_phase(
     reads_reach_standby(standby, counter, clients).await?;
 
     let c0 = count(standby, counter).await?;
-    let on_primary = queries::scoring_phase(
-        cfg,
-        primary,
-        tenant,
-        clients,
-        Route::Primary,
-        answers,
-        log,
-    )
-    .await?;
+    let on_primary =
+        queries::scoring_phase(cfg, primary, tenant, clients, Route::Primary, answers, log).await?;
     let c1 = count(standby, counter).await?;
-    let on_standby = queries::scoring_phase(
-        cfg,
-        standby,
-        tenant,
-        clients,
-        Route::Default,
-        answers,
-        log,
-    )
-    .await?;
+    let on_standby =
+        queries::scoring_phase(cfg, standby, tenant, clients, Route::Default, answers, log).await?;
     let c2 = count(standby, counter).await?;
 
     let (during_primary, during_standby) = (c1 - c0, c2 - c1);
