@@ -31,6 +31,11 @@ struct Args {
         default_value = "postgres://localhost:5432/gapscore_bench"
     )]
     database_url: String,
+    /// The same cluster's streaming standby (hot standby): the server gets
+    /// it as `--database-read-url`, and the top level's scoring reads are
+    /// timed on the primary and on it (see `scripts/bench-standby`).
+    #[arg(long)]
+    database_read_url: Option<String>,
     /// Largest scoring level in answers: 100k, 1m or 10m (levels 100k, 1m,
     /// 10m up to it).
     #[arg(long, default_value = "1m")]
@@ -74,8 +79,22 @@ fn parse_scale(s: &str) -> anyhow::Result<u64> {
     Ok(num.parse::<u64>().context("--scale like 100k, 1m, 10m")? * mult)
 }
 
+/// The hidden `load-worker` subcommand: a [`bench::WorkerSpec`] as JSON on
+/// stdin, a [`bench::WorkerOutput`] as JSON on stdout.
+async fn load_worker() -> anyhow::Result<()> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let spec: bench::WorkerSpec = serde_json::from_str(&input).context("the worker spec")?;
+    let out = bench::worker_main(spec).await?;
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("load-worker") {
+        return load_worker().await;
+    }
     let args = Args::parse();
     let mut cfg = if args.smoke {
         Config::smoke()
@@ -92,17 +111,27 @@ async fn main() -> anyhow::Result<()> {
         cfg.load_duration = Duration::from_secs(n);
     }
     cfg.load_by_copy = args.load_by_copy;
+    // The GetCustomerRisk load runs in a separate process: this binary.
+    cfg.load_worker = Some(std::env::current_exe()?);
     let bin = child::server_bin(args.server_bin)?;
 
     let pool = child::scratch_database(&args.database_url, "bench", 8).await?;
-    let (child, addr) = child::spawn_server(
-        &bin,
-        &args.database_url,
-        // Whole-window scoring at 10M answers can take longer than the
-        // default 30 s request timeout.
-        &[("GAPSCORE_REQUEST_TIMEOUT_SECS", "600")],
-    )
-    .await?;
+    let standby = match &args.database_read_url {
+        Some(url) => Some(child::standby_database(&pool, url).await?),
+        None => None,
+    };
+    // Whole-window scoring at 10M answers can take longer than the
+    // default 30 s request timeout.
+    // The harness folds the rollup itself after each level, so that the
+    // state before the fold is checked for exactness too.
+    let mut env = vec![
+        ("GAPSCORE_REQUEST_TIMEOUT_SECS", "600"),
+        ("GAPSCORE_ROLLUP_COMPACT_INTERVAL_MS", "86400000"),
+    ];
+    if let Some(url) = &args.database_read_url {
+        env.push(("GAPSCORE_DATABASE_READ_URL", url));
+    }
+    let (child, addr) = child::spawn_server(&bin, &args.database_url, &env).await?;
     let server = Server {
         addr,
         pid: child.0.id(),
@@ -110,9 +139,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let log = |line: &str| eprintln!("[{:>7.1}s] {line}", started.elapsed().as_secs_f64());
     log(&format!("config: {cfg:?}"));
-    let result = bench::run(&cfg, &pool, server, &log).await;
+    let result = bench::run(&cfg, &pool, standby.as_ref(), server, &log).await;
     drop(child);
     pool.close().await;
+    if let Some(standby) = standby {
+        standby.close().await;
+    }
     if !args.keep_database {
         child::drop_database(&args.database_url).await?;
     }
@@ -121,6 +153,13 @@ async fn main() -> anyhow::Result<()> {
     println!("{md}");
     if let Some(out) = args.out {
         std::fs::write(&out, &md)?;
+    }
+    let failures = report.failures();
+    if !failures.is_empty() {
+        for f in &failures {
+            log(&format!("FAILED: {f}"));
+        }
+        anyhow::bail!("the benchmark's judge found {} failure(s)", failures.len());
     }
     log("done");
     Ok(())

@@ -8,29 +8,57 @@ use sqlx::PgPool;
 
 use crate::helpers::{
     internals::bench::{self, Config, Server},
-    spawn_app,
+    spawn_app_with,
 };
 
 #[sqlx::test]
 async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
-    let app = spawn_app(pool.clone()).await;
+    // The harness folds the rollup itself (as it has the release server do),
+    // so the state before the fold is what its first checks see.
+    let app = spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000).await;
     let server = Server {
         addr: app.addr,
         pid: std::process::id(),
     };
-    let cfg = Config::smoke();
-    let report = bench::run(&cfg, &pool, server, &|_| {})
+    // The GetCustomerRisk load runs in a separate process, as the binary
+    // runs it: the bench binary's hidden load-worker subcommand.
+    let cfg = Config {
+        load_worker: Some(env!("CARGO_BIN_EXE_gapscore-bench").into()),
+        ..Config::smoke()
+    };
+    let report = bench::run(&cfg, &pool, None, server, &|_| {})
         .await
         .expect("the harness runs");
 
     assert!(report.gap_matches_naive, "{}", report.to_markdown());
-    assert_eq!(report.ingest.len(), 6);
+    assert!(report.failures().is_empty(), "{:?}", report.failures());
+    // Every phase produced rows.
+    assert_eq!(report.ingest.len(), 8);
+    assert_eq!(report.loads.len(), cfg.levels.len());
+    assert_eq!(report.load.len(), 2);
+    // Four cases (plain, label filter, group_by, unaligned window) at each
+    // level, before and after the fold; before it, deltas were pending.
+    assert_eq!(report.exact.len(), 8 * cfg.levels.len());
+    for c in &report.exact {
+        assert!(c.matches && c.cells > 0, "{c:?}");
+        if c.state == "before fold" {
+            assert!(c.pending_rollup_rows > 0, "{c:?}");
+        }
+    }
+    assert!(
+        report
+            .exact
+            .iter()
+            .any(|c| c.case == "group_by region" && c.cells > 4 * 6),
+        "group_by compared per group"
+    );
     for r in &report.ingest {
         assert!(r.records_per_s > 0.0 && r.rows_per_s > 0.0, "{r:?}");
     }
-    // Every query at every level, the three reads of SPEC §16, GetChange
-    // and GetKeyDrivers included, each measured without an error.
-    assert_eq!(report.scoring.len(), 12 * cfg.levels.len());
+    // Every query at every level, the three reads of SPEC §16, GetChange,
+    // GetKeyDrivers, GetTrend and both ListAtRiskCustomers pages included,
+    // each measured without an error.
+    assert_eq!(report.scoring.len(), 15 * cfg.levels.len());
     for r in &report.scoring {
         assert!(r.error.is_none(), "{r:?}");
         assert!(r.calls >= cfg.min_reps, "{r:?}");
@@ -42,13 +70,62 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
         assert_eq!(r.errors, 0, "{r:?}");
         assert!(r.calls > 0, "{r:?}");
     }
-    // Everything that was sent was stored exactly once.
-    let responses: i64 = sqlx::query_scalar("SELECT count(*) FROM survey_responses")
-        .fetch_one(&pool)
-        .await
+    assert!(report.load[0].separate_process, "{:?}", report.load[0]);
+    assert!(!report.load[1].separate_process, "{:?}", report.load[1]);
+    // Everything that was sent was stored exactly once: per id prefix,
+    // exactly the records each phase sent (ingest: every method the same
+    // records, each repetition its own; levels: prefix b up to the top
+    // level; load: 10 records per successful call).
+    let counts = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT split_part(x.id, '-', 1), count(*) FROM {table} x
+                 GROUP BY 1 ORDER BY 1"
+            )))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows.into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        }
+    };
+    let top = *cfg.levels.last().unwrap() as i64;
+    let per_method = (cfg.ingest_responses * cfg.ingest_reps as u64) as i64;
+    let writes = report
+        .load
+        .iter()
+        .find(|r| r.call.starts_with("Submit"))
         .unwrap();
-    let expected_bulk = *cfg.levels.last().unwrap() as i64 / 6;
-    assert!(responses >= 3 * cfg.ingest_responses as i64 + expected_bulk);
+    let responses = counts("survey_responses").await;
+    let expected: std::collections::BTreeMap<String, i64> = [
+        ("b".to_owned(), top / 6),
+        ("c".to_owned(), per_method),
+        ("l".to_owned(), 10 * writes.calls as i64),
+        ("s".to_owned(), per_method),
+        ("u".to_owned(), per_method),
+    ]
+    .into();
+    assert_eq!(responses, expected);
+    let journeys = counts("journeys").await;
+    let per_method_j = ((cfg.ingest_responses / 2) * cfg.ingest_reps as u64) as i64;
+    let expected: std::collections::BTreeMap<String, i64> = [
+        ("b".to_owned(), top / 6 / 3),
+        ("cj".to_owned(), per_method_j),
+        ("sj".to_owned(), per_method_j),
+        ("uj".to_owned(), per_method_j),
+    ]
+    .into();
+    assert_eq!(journeys, expected);
+    // A level is named by its EXPERIENCE answers: six per response.
+    let level_answers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM answers a JOIN survey_responses r USING (tenant_id, rid)
+         WHERE split_part(r.id, '-', 1) = 'b'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(level_answers, top);
     // The COPY limit writes the rows ingest writes: stream, unary and COPY
     // sent the same records (prefixes s, u, c; the load phase's are l),
     // framed answers included.
@@ -70,6 +147,31 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
     assert!(
         rows.iter().all(|r| (r.1, r.2) == (rows[0].1, rows[0].2)),
         "{rows:?}"
+    );
+    // The COPY floor wrote exactly the rows the other methods wrote: as
+    // many responses and journeys, answers (every frame) and touchpoints
+    // as the COPY into our own schema (prefixes c, cj).
+    let floor: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM bench_floor.responses),
+                (SELECT count(*) FROM bench_floor.answers),
+                (SELECT count(*) FROM bench_floor.journeys),
+                (SELECT count(*) FROM bench_floor.touchpoints)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let own_touchpoints: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM touchpoints t JOIN journeys j USING (tenant_id, jid)
+         WHERE split_part(j.id, '-', 1) = 'cj'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let c_answers = rows.iter().find(|r| r.0 == "c").map(|r| r.1 + r.2).unwrap();
+    assert_eq!(
+        floor,
+        (per_method, c_answers, per_method_j, own_touchpoints),
+        "the floor's rows"
     );
     // The COPY loader keeps the daily rollup exact as ingest does: per
     // tenant and key, the rollup's sum is the count of scored answers.

@@ -119,3 +119,32 @@ pub async fn spawn_server(
     }
     Ok((child, addr))
 }
+
+/// The benchmark database on a streaming standby of `primary`'s cluster:
+/// `pg_stat_statements` created on the primary when the cluster loads it
+/// (the standby replays the extension, and its statement counts prove
+/// where reads ran), then a pool on `url` once the standby has replayed
+/// the freshly created database.
+pub async fn standby_database(primary: &PgPool, url: &str) -> anyhow::Result<PgPool> {
+    // Best effort: without the library preloaded the view is unusable and
+    // the harness counts transactions instead.
+    let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(primary)
+        .await;
+    let options = store::connect_options(url).context("--database-read-url")?;
+    let started = Instant::now();
+    loop {
+        match sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => return Ok(pool),
+            Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                return Err(e).context("cannot connect to the standby's benchmark database");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}

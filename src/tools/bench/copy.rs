@@ -42,42 +42,42 @@ impl CopyBuf {
         buf.extend_from_slice(&0i32.to_be_bytes());
         Self { buf }
     }
-    fn row(&mut self, fields: i16) {
+    pub(super) fn row(&mut self, fields: i16) {
         self.buf.extend_from_slice(&fields.to_be_bytes());
     }
-    fn field(&mut self, bytes: &[u8]) {
+    pub(super) fn field(&mut self, bytes: &[u8]) {
         self.buf
             .extend_from_slice(&(bytes.len() as i32).to_be_bytes());
         self.buf.extend_from_slice(bytes);
     }
-    fn null(&mut self) {
+    pub(super) fn null(&mut self) {
         self.buf.extend_from_slice(&(-1i32).to_be_bytes());
     }
-    fn i16(&mut self, v: i16) {
+    pub(super) fn i16(&mut self, v: i16) {
         self.field(&v.to_be_bytes());
     }
-    fn i32(&mut self, v: i32) {
+    pub(super) fn i32(&mut self, v: i32) {
         self.field(&v.to_be_bytes());
     }
-    fn i64(&mut self, v: i64) {
+    pub(super) fn i64(&mut self, v: i64) {
         self.field(&v.to_be_bytes());
     }
-    fn bool(&mut self, v: bool) {
+    pub(super) fn bool(&mut self, v: bool) {
         self.field(&[u8::from(v)]);
     }
-    fn text(&mut self, v: &str) {
+    pub(super) fn text(&mut self, v: &str) {
         self.field(v.as_bytes());
     }
-    fn opt_text(&mut self, v: Option<&str>) {
+    pub(super) fn opt_text(&mut self, v: Option<&str>) {
         match v {
             Some(v) => self.text(v),
             None => self.null(),
         }
     }
-    fn time(&mut self, t: DateTime<Utc>) {
+    pub(super) fn time(&mut self, t: DateTime<Utc>) {
         self.i64(t.timestamp_micros() - PG_EPOCH_OFFSET_MICROS);
     }
-    fn jsonb(&mut self, v: &impl serde::Serialize) {
+    pub(super) fn jsonb(&mut self, v: &impl serde::Serialize) {
         let mut bytes = vec![1u8];
         serde_json::to_writer(&mut bytes, v).expect("labels serialize");
         self.field(&bytes);

@@ -1,6 +1,8 @@
 //! Phases 1 and 2: ingest through `Stream*` (several concurrent streams)
-//! and unary `Submit*` batches, against the limit: the same rows by binary
-//! COPY into the same schema.
+//! and unary `Submit*` batches, against two limits: the same rows by binary
+//! COPY into a minimal schema (the floor, [`super::floor`]), and into the
+//! service's own schema. Both COPYs run with as many sessions as ingest has
+//! streams.
 
 use std::{
     ops::Range,
@@ -36,7 +38,11 @@ pub struct IngestResult {
 }
 
 /// The ingest methods, in the report's order.
-const METHODS: [&str; 3] = ["stream", "unary", "COPY"];
+pub const METHODS: [&str; 4] = ["stream", "unary", FLOOR, OWN_SCHEMA];
+/// The floor: binary COPY into the minimal schema.
+pub const FLOOR: &str = "COPY floor (minimal schema)";
+/// Binary COPY into the service's own schema.
+pub const OWN_SCHEMA: &str = "COPY into our own schema";
 
 /// One method's measurements over the repetitions.
 #[derive(Default)]
@@ -92,6 +98,7 @@ pub(super) async fn ingest_phase(
     rss: &Rss,
     log: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Vec<IngestResult>> {
+    super::floor::create_schema(pool).await?;
     let phase = Phase {
         cfg,
         g,
@@ -102,8 +109,8 @@ pub(super) async fn ingest_phase(
         rss,
     };
     let (n, nj) = (cfg.ingest_responses, cfg.ingest_responses / 2);
-    let mut responses = <[Samples; 3]>::default();
-    let mut journeys = <[Samples; 3]>::default();
+    let mut responses = <[Samples; 4]>::default();
+    let mut journeys = <[Samples; 4]>::default();
     for rep in 0..cfg.ingest_reps as u64 {
         phase
             .repetition::<Responses>(rep * n..(rep + 1) * n, &mut responses)
@@ -122,7 +129,7 @@ pub(super) async fn ingest_phase(
         .collect())
 }
 
-fn results<K: Kind>(samples: [Samples; 3]) -> impl Iterator<Item = IngestResult> {
+fn results<K: Kind>(samples: [Samples; 4]) -> impl Iterator<Item = IngestResult> {
     METHODS
         .into_iter()
         .zip(samples)
@@ -134,7 +141,7 @@ impl Phase<'_> {
     async fn repetition<K: Kind>(
         &self,
         range: Range<u64>,
-        samples: &mut [Samples; 3],
+        samples: &mut [Samples; 4],
     ) -> anyhow::Result<()> {
         let Phase { cfg, g, rss, .. } = *self;
         let n = range.end - range.start;
@@ -165,12 +172,34 @@ impl Phase<'_> {
         let (elapsed, lat) = run_unary(workers, move |records| K::submit(&c, records)).await?;
         samples[1].add(n, rows, elapsed, lat, rss.phase_peak_mib());
 
-        // The limit: the same rows by COPY, normalized before the clock starts.
-        let normalized: Vec<_> = batches::<K>(g, copied, range)
+        // The same rows normalized, before either COPY's clock starts.
+        let normalized: Vec<_> = batches::<K>(g, copied, range.clone())
             .iter()
             .map(|b| K::normalize(self.catalog, b))
             .collect();
-        let workers = deal(normalized, cfg.copy_sessions);
+
+        // The floor: ids and payloads made before the clock starts.
+        let payloads: Vec<_> = normalized
+            .iter()
+            .zip((range.start as i64 + 1..).step_by(super::BATCH))
+            .map(|(records, first_id)| K::floor(self.tenant, first_id, records))
+            .collect();
+        let workers = deal(payloads, cfg.streams);
+        let p = self.pool.clone();
+        let (elapsed, lat) = run_unary(workers, move |payloads| {
+            let p = p.clone();
+            async move {
+                super::floor::write(&p, payloads)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| Status::internal(e.to_string()))
+            }
+        })
+        .await?;
+        samples[2].add(n, rows, elapsed, lat, 0.0);
+
+        // COPY into our own schema, with its indexes, keys and rollup.
+        let workers = deal(normalized, cfg.streams);
         let (p, tenant) = (self.pool.clone(), self.tenant);
         let (elapsed, lat) = run_unary(workers, move |records| {
             let p = p.clone();
@@ -182,7 +211,7 @@ impl Phase<'_> {
             }
         })
         .await?;
-        samples[2].add(n, rows, elapsed, lat, 0.0);
+        samples[3].add(n, rows, elapsed, lat, 0.0);
         Ok(())
     }
 }

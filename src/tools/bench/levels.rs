@@ -54,8 +54,25 @@ pub(super) struct Loader<'a> {
 }
 
 impl Loader<'_> {
+    /// Folds the rollup's pending deltas (what the server's compactor does
+    /// within seconds of a load; the benchmark's server runs it rarely, so
+    /// that the state before the fold can be checked) and runs
+    /// `VACUUM (ANALYZE)`; returns the seconds it took.
+    pub async fn settle(&self) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        crate::store::rollup::compact(self.pool, self.tenant).await?;
+        sqlx::query(
+            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily, journeys,
+                 touchpoints, outcomes",
+        )
+        .execute(self.pool)
+        .await?;
+        Ok(started.elapsed().as_secs_f64())
+    }
+
     /// Grows the data to `answers` EXPERIENCE answers (a sixth as many
-    /// responses, with their framed answers; a third of those as journeys).
+    /// responses, with their framed answers; a third of those as journeys),
+    /// outcomes included; the rollup is left unfolded ([`Self::settle`]).
     pub async fn load(&mut self, answers: u64) -> anyhow::Result<Level> {
         let target = answers / 6;
         let target_journeys = target / 3;
@@ -81,14 +98,6 @@ impl Loader<'_> {
                 })
                 .await?;
         }
-        // What the server's compactor does within seconds of a load.
-        crate::store::rollup::compact(self.pool, self.tenant).await?;
-        sqlx::query(
-            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily, journeys,
-                 touchpoints, outcomes",
-        )
-        .execute(self.pool)
-        .await?;
         (self.responses, self.journeys) = (target, target_journeys);
         let framed: i64 =
             sqlx::query_scalar("SELECT count(*) FROM framed_answers WHERE tenant_id = $1")

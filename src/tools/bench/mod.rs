@@ -26,13 +26,17 @@
 pub mod child;
 pub mod copy;
 pub mod data;
+mod exact;
+pub mod floor;
 mod ingest;
 mod levels;
 mod load;
 mod markdown;
 mod queries;
 pub mod records;
+pub mod route;
 pub mod rss;
+mod standby;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -40,11 +44,13 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 pub use self::{
+    exact::ExactCheck,
     ingest::IngestResult,
     levels::Level,
-    load::LoadResult,
+    load::{LoadResult, WorkerOutput, WorkerSpec, worker_main},
     queries::{QueryResult, naive_gap_counts},
     rss::{Rss, proc_memory_kib},
+    standby::{Counter, StandbyResult},
 };
 use crate::{client, store::tenants};
 use data::Generator;
@@ -67,7 +73,8 @@ pub struct Config {
     pub streams: usize,
     /// Concurrent unary `Submit*` callers.
     pub unary_callers: usize,
-    /// Concurrent COPY sessions for the limit and for bulk loading.
+    /// Concurrent COPY sessions for bulk loading the levels (the ingest
+    /// phase's COPYs use `streams` sessions, as many as ingest's workers).
     pub copy_sessions: usize,
     /// Callers for the latency-under-load measurements.
     pub load_callers: usize,
@@ -82,6 +89,10 @@ pub struct Config {
     /// `Stream*` (faster to set up; then the server's RSS during the
     /// large ingest is not measured).
     pub load_by_copy: bool,
+    /// The binary whose hidden `load-worker` subcommand runs the
+    /// GetCustomerRisk load in a separate process (the bench itself); the
+    /// load runs in this process when unset.
+    pub load_worker: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -110,6 +121,7 @@ impl Config {
             max_reps: 21,
             query_budget: Duration::from_secs(30),
             load_by_copy: false,
+            load_worker: None,
         }
     }
 
@@ -129,6 +141,7 @@ impl Config {
             max_reps: 3,
             query_budget: Duration::from_secs(1),
             load_by_copy: false,
+            load_worker: None,
         }
     }
 
@@ -155,7 +168,7 @@ pub struct Server {
 
 /// A bound on any one call, only so that a wedged call cannot hang the run
 /// forever: a stream of the 10M-answer load runs for many minutes.
-const CALL_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 
 /// Nearest-rank percentile of sorted durations, milliseconds.
 pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
@@ -188,8 +201,13 @@ pub struct Report {
     pub loads: Vec<Level>,
     pub load: Vec<LoadResult>,
     /// The perception-gap counts from the service equal the naive SQL's at
-    /// every level.
+    /// every level: every check of `exact` matched.
     pub gap_matches_naive: bool,
+    /// The exactness checks, each level before and after the rollup's fold.
+    pub exact: Vec<ExactCheck>,
+    /// The top level's reads on the primary and on the standby, when the
+    /// server has one.
+    pub standby: Option<StandbyResult>,
     pub peak_rss_mib: f64,
 }
 
@@ -202,10 +220,12 @@ async fn tenant(pool: &PgPool, name: &str) -> anyhow::Result<(crate::domain::Ten
 }
 
 /// Runs the whole benchmark against `server`, whose database is `pool`
-/// (migrated and otherwise empty). `log` receives progress lines.
+/// (migrated and otherwise empty); `standby` is the same database on the
+/// server's read replica, if it has one. `log` receives progress lines.
 pub async fn run(
     cfg: &Config,
     pool: &PgPool,
+    standby: Option<&PgPool>,
     server: Server,
     log: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Report> {
@@ -234,23 +254,82 @@ pub async fn run(
         responses: 0,
         journeys: 0,
     };
-    report.gap_matches_naive = true;
     for &answers in &cfg.levels {
-        let level = loader.load(answers).await?;
+        let mut level = loader.load(answers).await?;
+        report
+            .exact
+            .extend(exact::check(pool, score_tenant, &scoring, answers, "before fold", log).await?);
+        level.load_secs += loader.settle().await?;
+        report
+            .exact
+            .extend(exact::check(pool, score_tenant, &scoring, answers, "after fold", log).await?);
         let how = if cfg.load_by_copy { "COPY" } else { "Stream*" };
         log(&format!(
             "level {answers} answers: {} responses ({} framed answers), {} journeys loaded by {how} in {:.1} s",
             level.responses, level.framed_answers, level.journeys, level.load_secs
         ));
         report.loads.push(level);
-        let (results, matches) =
-            queries::scoring_phase(cfg, pool, score_tenant, &scoring, answers, log).await?;
-        report.gap_matches_naive &= matches;
+        // Asked for the primary: with a standby configured, this table is
+        // the primary's; without one, the server has only the primary.
+        let results = queries::scoring_phase(
+            cfg,
+            pool,
+            score_tenant,
+            &scoring,
+            route::Route::Primary,
+            answers,
+            log,
+        )
+        .await?;
         report.scoring.extend(results);
     }
 
+    // The top level's reads again, primary against standby.
+    if let (Some(standby), Some(&top)) = (standby, cfg.levels.last()) {
+        report.standby = Some(
+            standby::standby_phase(cfg, pool, standby, score_tenant, &scoring, top, log).await?,
+        );
+    }
+
     // 4 + 5: unary latency under load at the top level.
-    report.load = load::load_phase(cfg, &g, &scoring, &ingest, loader.journeys, &rss, log).await?;
+    report.load = load::load_phase(
+        cfg,
+        &g,
+        server,
+        &score_key,
+        &scoring,
+        &ingest,
+        loader.journeys,
+        &rss,
+        log,
+    )
+    .await?;
     report.peak_rss_mib = rss.hwm_mib();
+    report.gap_matches_naive = !report.exact.is_empty() && report.exact.iter().all(|c| c.matches);
     Ok(report)
+}
+
+impl Report {
+    /// What makes the run a failure: an exactness mismatch, a standby set
+    /// that did not run on the standby.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .exact
+            .iter()
+            .filter(|c| !c.matches)
+            .map(|c| {
+                format!(
+                    "perception-gap counts differ from the naive SQL at {} answers, {}, {}: {}",
+                    c.answers, c.state, c.case, c.detail
+                )
+            })
+            .collect();
+        if self.exact.is_empty() {
+            out.push("no exactness check ran".to_owned());
+        }
+        if let Some(f) = self.standby.as_ref().and_then(|s| s.failure.clone()) {
+            out.push(f);
+        }
+        out
+    }
 }

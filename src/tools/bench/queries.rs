@@ -12,15 +12,18 @@ use std::{collections::BTreeMap, time::Instant};
 
 use sqlx::PgPool;
 
-use super::{Config, data, percentile_ms};
+use super::{
+    Config, data, percentile_ms,
+    route::{self, Route},
+};
 use crate::{
     client::Clients,
     grpc::convert::utc_to_timestamp,
     proto::v1::{
         GetChangeRequest, GetCompetitiveGapRequest, GetEffortIndexRequest,
         GetExpectationGapRequest, GetKeyDriversRequest, GetLoyaltyRiskRequest,
-        GetPerceptionGapRequest, GetPerceptionGapResponse, GetPriorityMapRequest,
-        GetScorecardRequest, RespondentRole, ScoreFilter, TrendMetric,
+        GetPerceptionGapRequest, GetPriorityMapRequest, GetScorecardRequest, GetTrendRequest,
+        ListAtRiskCustomersRequest, RespondentRole, ScoreFilter, TrendBucket, TrendMetric,
     },
 };
 
@@ -32,6 +35,8 @@ pub struct QueryResult {
     pub calls: usize,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    /// Where the set's service reads were asked to run.
+    pub route: Route,
     /// Why the query could not be measured (its latencies are then NaN):
     /// the gRPC code and message, or the error.
     pub error: Option<String>,
@@ -45,7 +50,7 @@ fn describe(e: &anyhow::Error) -> String {
     }
 }
 
-fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
+pub(super) fn span_filter(labels: &[(&str, &str)]) -> ScoreFilter {
     ScoreFilter {
         start_time: Some(utc_to_timestamp(data::span_start())),
         end_time: Some(utc_to_timestamp(data::span_end())),
@@ -70,7 +75,10 @@ pub async fn naive_gap_counts(
     tenant: crate::domain::TenantId,
 ) -> anyhow::Result<GapCounts> {
     let rows: Vec<(String, i16, i64, i64)> = sqlx::query_as(
-        "SELECT a.question, a.role, count(*), count(*) FILTER (WHERE a.score >= q.favorable_min)
+        // The alias marks the statement, so the standby's statement counts
+        // can tell it from the service's reads.
+        "SELECT a.question AS bench_naive_question, a.role, count(*),
+                count(*) FILTER (WHERE a.score >= q.favorable_min)
          FROM answers a JOIN questions q ON q.tenant_id = a.tenant_id AND q.key = a.question
          WHERE a.tenant_id = $1 AND a.submitted_at >= $2 AND a.submitted_at < $3
            AND a.score IS NOT NULL
@@ -85,21 +93,6 @@ pub async fn naive_gap_counts(
         .into_iter()
         .map(|(q, r, n, f)| ((q, r), (n, Some(f))))
         .collect())
-}
-
-fn service_gap_counts(response: &GetPerceptionGapResponse) -> GapCounts {
-    let mut out = GapCounts::new();
-    for q in response.overall.iter().flat_map(|o| &o.questions) {
-        for r in &q.roles {
-            if r.respondents > 0 {
-                out.insert(
-                    (q.question.clone(), r.role as i16),
-                    (r.respondents, (!r.suppressed).then_some(r.favorable)),
-                );
-            }
-        }
-    }
-    out
 }
 
 /// Times `call` after two warm-up calls: at least `min_reps` calls, then
@@ -129,16 +122,33 @@ where
     ))
 }
 
-/// Every scoring query at one level; and whether the service's gap counts
-/// equal the naive SQL's.
+/// The name of the naive baseline's row.
+pub const NAIVE: &str = "naive SQL gap counts";
+
+/// Service calls a set made (warm-ups included): each is at least one
+/// statement where it ran.
+pub fn service_calls(results: &[QueryResult]) -> usize {
+    results
+        .iter()
+        .filter(|r| r.query != NAIVE && r.error.is_none())
+        .map(|r| r.calls + 2)
+        .sum()
+}
+
+/// Every scoring query at one level, the service's reads asked to run
+/// where `route` says and the naive baseline on `naive_pool`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn scoring_phase(
     cfg: &Config,
-    pool: &PgPool,
+    naive_pool: &PgPool,
     tenant: crate::domain::TenantId,
     clients: &Clients,
+    route: Route,
     answers: u64,
     log: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<(Vec<QueryResult>, bool)> {
+) -> anyhow::Result<Vec<QueryResult>> {
+    let pool = naive_pool;
+    let scoring = || route::scoring(clients, route);
     let mut out = Vec::new();
     let gap = |labels: &[(&str, &str)], group_by: &str| GetPerceptionGapRequest {
         filter: Some(span_filter(labels)),
@@ -146,17 +156,6 @@ pub(super) async fn scoring_phase(
         confidence_level: None,
         group_by: group_by.to_owned(),
     };
-    let service = clients
-        .scoring()
-        .get_perception_gap(gap(&[], ""))
-        .await?
-        .into_inner();
-    let matches = service_gap_counts(&service) == naive_gap_counts(pool, tenant).await?;
-    if !matches {
-        log(&format!(
-            "WARNING: perception-gap counts differ from the naive SQL at {answers} answers"
-        ));
-    }
     macro_rules! measure {
         ($name:expr, $body:expr) => {{
             let timed = time_query(cfg, || async {
@@ -167,7 +166,8 @@ pub(super) async fn scoring_phase(
             let result = match timed {
                 Ok((calls, p50, p95)) => {
                     log(&format!(
-                        "{answers} answers: {} p50 {p50:.1} ms p95 {p95:.1} ms ({calls} calls)",
+                        "{answers} answers ({}): {} p50 {p50:.1} ms p95 {p95:.1} ms ({calls} calls)",
+                        route.name(),
                         $name
                     ));
                     QueryResult {
@@ -176,6 +176,7 @@ pub(super) async fn scoring_phase(
                         calls,
                         p50_ms: p50,
                         p95_ms: p95,
+                        route,
                         error: None,
                     }
                 }
@@ -188,6 +189,7 @@ pub(super) async fn scoring_phase(
                         calls: 0,
                         p50_ms: f64::NAN,
                         p95_ms: f64::NAN,
+                        route,
                         error: Some(error),
                     }
                 }
@@ -196,34 +198,28 @@ pub(super) async fn scoring_phase(
         }};
     }
     measure!("GetScorecard", {
-        clients
-            .scoring()
+        scoring()
             .get_scorecard(GetScorecardRequest {
                 filter: Some(span_filter(&[])),
             })
             .await?;
     });
     measure!("GetPerceptionGap", {
-        clients.scoring().get_perception_gap(gap(&[], "")).await?;
+        scoring().get_perception_gap(gap(&[], "")).await?;
     });
     measure!("GetPerceptionGap labels", {
-        clients
-            .scoring()
+        scoring()
             .get_perception_gap(gap(&[("region", "emea")], ""))
             .await?;
     });
     measure!("GetPerceptionGap group_by", {
-        clients
-            .scoring()
-            .get_perception_gap(gap(&[], "region"))
-            .await?;
+        scoring().get_perception_gap(gap(&[], "region")).await?;
     });
-    measure!("naive SQL gap counts", {
+    measure!(NAIVE, {
         naive_gap_counts(pool, tenant).await?;
     });
     measure!("GetEffortIndex", {
-        clients
-            .scoring()
+        scoring()
             .get_effort_index(GetEffortIndexRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
@@ -231,8 +227,7 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetLoyaltyRisk", {
-        clients
-            .scoring()
+        scoring()
             .get_loyalty_risk(GetLoyaltyRiskRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
@@ -240,8 +235,7 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetExpectationGap", {
-        clients
-            .scoring()
+        scoring()
             .get_expectation_gap(GetExpectationGapRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
@@ -249,8 +243,7 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetCompetitiveGap", {
-        clients
-            .scoring()
+        scoring()
             .get_competitive_gap(GetCompetitiveGapRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
@@ -258,8 +251,7 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetPriorityMap", {
-        clients
-            .scoring()
+        scoring()
             .get_priority_map(GetPriorityMapRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
@@ -270,8 +262,7 @@ pub(super) async fn scoring_phase(
     // and the key drivers of likelihood to recommend.
     let middle = data::span_start() + (data::span_end() - data::span_start()) / 2;
     measure!("GetChange", {
-        clients
-            .scoring()
+        scoring()
             .get_change(GetChangeRequest {
                 metric: TrendMetric::FavorableShare as i32,
                 question: "overall_experience".into(),
@@ -287,13 +278,85 @@ pub(super) async fn scoring_phase(
             .await?;
     });
     measure!("GetKeyDrivers", {
-        clients
-            .scoring()
+        scoring()
             .get_key_drivers(GetKeyDriversRequest {
                 filter: Some(span_filter(&[])),
                 ..Default::default()
             })
             .await?;
     });
-    Ok((out, matches))
+    // A dashboard's year by week: the span's last 52 weeks.
+    let year_ago = data::span_end() - chrono::Duration::weeks(52);
+    measure!("GetTrend year by week", {
+        scoring()
+            .get_trend(GetTrendRequest {
+                metric: TrendMetric::FavorableShare as i32,
+                bucket: TrendBucket::Week as i32,
+                question: "overall_experience".into(),
+                role: RespondentRole::Customer as i32,
+                filter: Some(ScoreFilter {
+                    start_time: Some(utc_to_timestamp(year_ago)),
+                    ..span_filter(&[])
+                }),
+                ..Default::default()
+            })
+            .await?;
+    });
+    let at_risk = |page_token: String| ListAtRiskCustomersRequest {
+        filter: Some(span_filter(&[])),
+        page_size: AT_RISK_PAGE,
+        page_token,
+        ..Default::default()
+    };
+    let customers = || route::customers(clients, route);
+    measure!("ListAtRiskCustomers first page", {
+        customers()
+            .list_at_risk_customers(at_risk(String::new()))
+            .await?;
+    });
+    // Follow the tokens, untimed, to the DEEP_PAGE-th page (or the last
+    // one, when the list is shorter), then time that page.
+    let deep = async {
+        let (mut token, mut page) = (String::new(), 1);
+        while page < DEEP_PAGE {
+            let next = customers()
+                .list_at_risk_customers(at_risk(token.clone()))
+                .await?
+                .into_inner()
+                .next_page_token;
+            if next.is_empty() {
+                break;
+            }
+            (token, page) = (next, page + 1);
+        }
+        anyhow::Ok((token, page))
+    }
+    .await;
+    match deep {
+        Ok((token, page)) => {
+            log(&format!(
+                "{answers} answers: ListAtRiskCustomers deep page is page {page}"
+            ));
+            measure!("ListAtRiskCustomers deep page", {
+                customers()
+                    .list_at_risk_customers(at_risk(token.clone()))
+                    .await?;
+            });
+        }
+        Err(e) => out.push(QueryResult {
+            query: "ListAtRiskCustomers deep page".to_owned(),
+            answers,
+            p50_ms: f64::NAN,
+            p95_ms: f64::NAN,
+            route,
+            error: Some(describe(&e)),
+            ..Default::default()
+        }),
+    }
+    Ok(out)
 }
+
+/// Customers per ListAtRiskCustomers page (the API's default).
+const AT_RISK_PAGE: i32 = 50;
+/// The page "deep in the list" that is timed.
+const DEEP_PAGE: usize = 50;

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use super::{BATCH, copy, data::Generator};
+use super::{BATCH, copy, data::Generator, floor};
 use crate::{
     client::Clients,
     domain::{TenantId, question::Question},
@@ -57,6 +57,9 @@ pub trait Kind: Send + Sync + 'static {
         tenant: TenantId,
         records: &[Self::Stored],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// The COPY payloads of `records` for the minimal schema, ids from
+    /// `first_id` on.
+    fn floor(tenant: TenantId, first_id: i64, records: &[Self::Stored]) -> floor::Payloads;
 }
 
 /// Survey responses: `StreamSurveyResponses`, `SubmitSurveyResponses`.
@@ -116,6 +119,10 @@ impl Kind for Responses {
     async fn copy(pool: &PgPool, tenant: TenantId, records: &[ResponseRecord]) -> StoreResult<u64> {
         copy::copy_responses(pool, tenant, records).await
     }
+
+    fn floor(tenant: TenantId, first_id: i64, records: &[ResponseRecord]) -> floor::Payloads {
+        floor::responses(tenant, first_id, records)
+    }
 }
 
 /// Journeys: `StreamJourneys`, `SubmitJourneys`.
@@ -173,6 +180,10 @@ impl Kind for Journeys {
 
     async fn copy(pool: &PgPool, tenant: TenantId, records: &[NewJourney]) -> StoreResult<u64> {
         copy::copy_journeys(pool, tenant, records).await
+    }
+
+    fn floor(tenant: TenantId, first_id: i64, records: &[NewJourney]) -> floor::Payloads {
+        floor::journeys(tenant, first_id, records)
     }
 }
 

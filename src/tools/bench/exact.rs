@@ -1,0 +1,270 @@
+//! The judge's exactness checks: the service's perception-gap counts
+//! (respondents, and favorable where not suppressed, per question and role,
+//! and per group) against a naive SQL aggregate over the raw answer rows,
+//! for the plain whole window, a label filter, a `group_by` label and an
+//! unaligned window (neither end on a UTC midnight, so the rollup's whole
+//! days and the raw edge days are both read). Each level is checked twice:
+//! with the rollup's pending deltas not yet folded, and after the fold.
+//! Any mismatch makes `gapscore-bench` exit non-zero.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+use super::{data, queries::span_filter};
+use crate::{
+    client::Clients,
+    domain::TenantId,
+    grpc::convert::utc_to_timestamp,
+    proto::v1::{GetPerceptionGapRequest, PerceptionGapReport, ScoreFilter},
+};
+
+/// One check.
+#[derive(Debug, Clone)]
+pub struct ExactCheck {
+    pub answers: u64,
+    /// "before fold" or "after fold".
+    pub state: &'static str,
+    pub case: &'static str,
+    /// Pending (unfolded) rollup rows of the tenant when checked.
+    pub pending_rollup_rows: i64,
+    /// (group, question, role) cells compared.
+    pub cells: usize,
+    /// Cells whose favorable count the service suppressed (respondents
+    /// still compared).
+    pub suppressed: usize,
+    pub matches: bool,
+    /// The first differences, when it does not match.
+    pub detail: String,
+}
+
+/// (group value or "", question, role) -> (respondents, favorable).
+type Cells = BTreeMap<(String, String, i16), (i64, Option<i64>)>;
+
+struct Case {
+    name: &'static str,
+    label: Option<(&'static str, &'static str)>,
+    group_by: Option<&'static str>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+}
+
+/// A window whose ends fall inside days: 100 days and 7:13:29 after the
+/// span's start to 50 days and 3:17:41 before its end.
+pub fn unaligned_window() -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        data::span_start() + Duration::days(100) + Duration::seconds(7 * 3600 + 13 * 60 + 29),
+        data::span_end() - Duration::days(50) - Duration::seconds(3 * 3600 + 17 * 60 + 41),
+    )
+}
+
+fn cases() -> [Case; 4] {
+    let whole = (data::span_start(), data::span_end());
+    [
+        Case {
+            name: "plain",
+            label: None,
+            group_by: None,
+            window: whole,
+        },
+        Case {
+            name: "label region=emea",
+            label: Some(("region", "emea")),
+            group_by: None,
+            window: whole,
+        },
+        Case {
+            name: "group_by region",
+            label: None,
+            group_by: Some("region"),
+            window: whole,
+        },
+        Case {
+            name: "unaligned window",
+            label: None,
+            group_by: None,
+            window: unaligned_window(),
+        },
+    ]
+}
+
+/// The naive side: one aggregate over the raw answers joined to their
+/// responses (for labels) and questions (for the favorable threshold).
+async fn naive(pool: &PgPool, tenant: TenantId, case: &Case) -> anyhow::Result<Cells> {
+    let label = case.label.map(|(k, v)| serde_json::json!({ k: v }));
+    let rows: Vec<(String, String, i16, i64, i64)> = sqlx::query_as(
+        "SELECT coalesce(r.labels ->> $4, ''), a.question AS bench_naive_question, a.role,
+                count(*), count(*) FILTER (WHERE a.score >= q.favorable_min)
+         FROM answers a
+         JOIN questions q ON q.tenant_id = a.tenant_id AND q.key = a.question
+         JOIN survey_responses r ON r.tenant_id = a.tenant_id AND r.rid = a.rid
+         WHERE a.tenant_id = $1 AND a.submitted_at >= $2 AND a.submitted_at < $3
+           AND a.score IS NOT NULL
+           AND ($5::jsonb IS NULL OR r.labels @> $5)
+           AND ($4::text IS NULL OR r.labels ? $4)
+         GROUP BY 1, 2, 3",
+    )
+    .bind(tenant.0)
+    .bind(case.window.0)
+    .bind(case.window.1)
+    .bind(case.group_by)
+    .bind(label)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(g, q, r, n, f)| ((g, q, r), (n, Some(f))))
+        .collect())
+}
+
+fn cells_of(out: &mut Cells, group: &str, report: &PerceptionGapReport) {
+    for q in &report.questions {
+        for r in &q.roles {
+            if r.respondents > 0 {
+                out.insert(
+                    (group.to_owned(), q.question.clone(), r.role as i16),
+                    (r.respondents, (!r.suppressed).then_some(r.favorable)),
+                );
+            }
+        }
+    }
+}
+
+async fn service(clients: &Clients, case: &Case) -> anyhow::Result<Cells> {
+    let filter = ScoreFilter {
+        start_time: Some(utc_to_timestamp(case.window.0)),
+        end_time: Some(utc_to_timestamp(case.window.1)),
+        ..span_filter(case.label.as_slice())
+    };
+    let response = clients
+        .scoring()
+        .get_perception_gap(GetPerceptionGapRequest {
+            filter: Some(filter),
+            group_by: case.group_by.unwrap_or_default().to_owned(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut out = Cells::new();
+    match case.group_by {
+        None => {
+            if let Some(o) = &response.overall {
+                cells_of(&mut out, "", o);
+            }
+        }
+        Some(_) => {
+            for g in &response.groups {
+                if let Some(report) = &g.report {
+                    cells_of(&mut out, &g.label_value, report);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Compares the cells: the same keys, the same respondents, the same
+/// favorable counts where the service shows them.
+fn compare(service: &Cells, naive: &Cells) -> (usize, bool, String) {
+    let mut diffs = Vec::new();
+    let mut suppressed = 0;
+    for key in service.keys().chain(naive.keys()) {
+        let (s, n) = (service.get(key), naive.get(key));
+        let same = match (s, n) {
+            (Some((sr, None)), Some((nr, _))) => {
+                suppressed += 1;
+                sr == nr
+            }
+            (Some((sr, sf)), Some((nr, nf))) => sr == nr && sf == nf,
+            _ => false,
+        };
+        if !same && diffs.len() < 5 {
+            diffs.push(format!("{key:?}: service {s:?}, naive {n:?}"));
+        }
+    }
+    // Every key was visited twice when present on both sides.
+    (suppressed / 2, diffs.is_empty(), diffs.join("; "))
+}
+
+async fn pending(pool: &PgPool, tenant: TenantId) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM gap_daily WHERE tenant_id = $1 AND NOT compacted")
+            .bind(tenant.0)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Every case at one level in one rollup state.
+pub(super) async fn check(
+    pool: &PgPool,
+    tenant: TenantId,
+    clients: &Clients,
+    answers: u64,
+    state: &'static str,
+    log: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Vec<ExactCheck>> {
+    let pending_rollup_rows = pending(pool, tenant).await?;
+    let mut out = Vec::new();
+    for case in cases() {
+        let s = service(clients, &case).await?;
+        let n = naive(pool, tenant, &case).await?;
+        let (suppressed, matches, detail) = compare(&s, &n);
+        if !matches {
+            log(&format!(
+                "MISMATCH at {answers} answers, {state}, {}: {detail}",
+                case.name
+            ));
+        }
+        out.push(ExactCheck {
+            answers,
+            state,
+            case: case.name,
+            pending_rollup_rows,
+            cells: n.len().max(s.len()),
+            suppressed,
+            matches,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(v: &[(&str, i64, Option<i64>)]) -> Cells {
+        v.iter()
+            .map(|(q, n, f)| ((String::new(), (*q).to_owned(), 1), (*n, *f)))
+            .collect()
+    }
+
+    #[test]
+    fn compare_finds_every_kind_of_difference_and_tolerates_only_suppression() {
+        let naive = cells(&[("a", 10, Some(4)), ("b", 3, Some(1))]);
+        // Equal, with b's favorable suppressed by the service.
+        let ok = cells(&[("a", 10, Some(4)), ("b", 3, None)]);
+        assert_eq!(compare(&ok, &naive).0, 1);
+        assert!(compare(&ok, &naive).1);
+        // A favorable count off by one, a respondent count off by one, a
+        // missing cell and an extra cell each fail.
+        for bad in [
+            cells(&[("a", 10, Some(5)), ("b", 3, Some(1))]),
+            cells(&[("a", 11, Some(4)), ("b", 3, Some(1))]),
+            cells(&[("a", 10, Some(4))]),
+            cells(&[("a", 10, Some(4)), ("b", 3, Some(1)), ("c", 1, Some(1))]),
+            cells(&[("a", 10, None), ("b", 2, None)]),
+        ] {
+            assert!(!compare(&bad, &naive).1, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_unaligned_window_ends_inside_days() {
+        let (start, end) = unaligned_window();
+        assert_ne!(start.time(), chrono::NaiveTime::MIN);
+        assert_ne!(end.time(), chrono::NaiveTime::MIN);
+        assert!(start > data::span_start() && end < data::span_end() && start < end);
+    }
+}
