@@ -89,7 +89,7 @@ async fn the_statement_returns_the_model_only_when_the_callers_etag_is_stale(poo
     let model = DomainModel::default().effort_model();
     let read = |etag: Option<String>| {
         let pool = pool.clone();
-        let model = model.clone();
+        let model = model;
         async move {
             risk::customer_read(
                 &pool,
@@ -171,4 +171,55 @@ async fn customer_risk_follows_a_model_replaced_after_it_was_cached(pool: PgPool
         after.journeys[0].effort_index, index_before,
         "the new weight changes the index"
     );
+}
+
+/// Round trips, counted by PostgreSQL: `xact_commit` of the test database
+/// over many calls. The old composition made two transactions per call
+/// (the model read, then BEGIN … COMMIT around three statements); one
+/// statement is one transaction. Other sessions (health checks, the
+/// compactor) add a few, hence the margin.
+#[sqlx::test]
+async fn a_cached_customer_risk_call_is_one_transaction(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.data()
+        .ease("r1", "cust-1", "2026-03-02T10:00:00Z", 2)
+        .await;
+    let call = || {
+        let mut client = app.customers();
+        async move {
+            client
+                .get_customer_risk(GetCustomerRiskRequest {
+                    customer_id: "cust-1".into(),
+                    filter: None,
+                    confidence_level: None,
+                })
+                .await
+                .unwrap()
+        }
+    };
+    // Warm: the model guess and the calibration are cached.
+    call().await;
+    call().await;
+    let commits = || {
+        let pool = pool.clone();
+        async move {
+            // Backends report their counts when idle, at most once a second.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            sqlx::query_scalar::<_, i64>(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = commits().await;
+    let calls = 200;
+    for _ in 0..calls {
+        call().await;
+    }
+    let after = commits().await;
+    let per_call = (after - before - 1) as f64 / calls as f64;
+    eprintln!("{per_call:.2} transactions per GetCustomerRisk call");
+    assert!(per_call < 1.5, "{per_call} transactions per call");
 }
