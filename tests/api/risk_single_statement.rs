@@ -89,7 +89,6 @@ async fn the_statement_returns_the_model_only_when_the_callers_etag_is_stale(poo
     let model = DomainModel::default().effort_model();
     let read = |etag: Option<String>| {
         let pool = pool.clone();
-        let model = model;
         async move {
             risk::customer_read(
                 &pool,
