@@ -25,6 +25,12 @@
 //! landed meanwhile) starts its own computation at once instead of queueing
 //! behind the older one. If the computing caller is cancelled or fails, the
 //! next waiter takes over.
+//!
+//! It also keeps the last scoring model each tenant's `GetCustomerRisk`
+//! saw, with its etag ([`CalibrationCache::model`]): not trusted as such,
+//! but what that call's one statement is built under and checks against
+//! the etag in force in its own snapshot (`store::risk`), so the call needs
+//! no round trip of its own to read the model.
 
 use std::{
     collections::HashMap,
@@ -35,7 +41,7 @@ use std::{
 use tokio::sync::OnceCell;
 
 use crate::{
-    domain::TenantId,
+    domain::{TenantId, model::ScoringModel},
     scoring::{
         effort::EffortModel,
         loyalty::{OutcomeCounts, TierKindTable},
@@ -60,6 +66,9 @@ pub struct CalibrationCache {
     generations: Mutex<HashMap<TenantId, u64>>,
     /// The latest slot per (tenant, effort model as text).
     slots: Mutex<HashMap<(TenantId, String), Slot>>,
+    /// The last model seen per tenant, with its etag (see the module
+    /// documentation: a guess that a statement verifies).
+    models: Mutex<HashMap<TenantId, Arc<(ScoringModel, String)>>>,
 }
 
 impl CalibrationCache {
@@ -68,7 +77,27 @@ impl CalibrationCache {
             ttl,
             generations: Mutex::default(),
             slots: Mutex::default(),
+            models: Mutex::default(),
         }
+    }
+
+    /// The last model (and its etag) recorded for `tenant`, if any; only a
+    /// guess, to be checked against the etag in force where it is used.
+    pub fn model(&self, tenant: TenantId) -> Option<Arc<(ScoringModel, String)>> {
+        self.models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant)
+            .cloned()
+    }
+
+    /// Records the model in force for `tenant` as of some read, with its
+    /// etag. One entry per tenant, so the map is bounded by the tenants.
+    pub fn remember_model(&self, tenant: TenantId, model: ScoringModel, etag: String) {
+        self.models
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant, Arc::new((model, etag)));
     }
 
     /// Records that a write for `tenant` that changed something was (or may

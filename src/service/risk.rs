@@ -4,7 +4,7 @@
 
 use super::{ServiceError, ServiceResult, Services, context, loyalty::posteriors, page};
 use crate::{
-    domain::{Numbered, Scope, TenantId, enums::EffortTier},
+    domain::{Numbered, Scope, TenantId, enums::EffortTier, model::ScoringModel},
     scoring::{
         Posterior,
         effort::reasons,
@@ -13,7 +13,7 @@ use crate::{
     },
     store::{
         loyalty::{self as store, Assessment, AtRiskKey, CustomerData},
-        tenants,
+        risk as risk_store, tenants,
     },
 };
 
@@ -42,28 +42,80 @@ pub struct CustomerRisk {
     pub outcomes: Vec<(OutcomeKind, Posterior)>,
 }
 
+/// Statements `customer_risk` makes at most before it stops trusting
+/// its model guess (a model replaced between each of them).
+const MODEL_ATTEMPTS: usize = 3;
+
 /// The risk of `query.customer_id`; `NotFound` when the customer is not
 /// assessed in scope.
+///
+/// One statement per call once the tenant's model and calibration are
+/// cached (`store::risk`): it is built under the last model this process
+/// saw for the tenant and returns the etag in force in its own snapshot,
+/// with the model when that is not the one used — then the figures are
+/// discarded and read again under the returned model. After
+/// [`MODEL_ATTEMPTS`] such misses (models replaced faster than calls
+/// complete) it reads the model and the data as separate statements, as
+/// every score does.
 pub async fn customer_risk(
     services: &Services,
     tenant: TenantId,
     query: &CustomerQuery,
 ) -> ServiceResult<CustomerRisk> {
-    let model = context::scoring_model(services, tenant).await?;
+    let mut guess = services.calibration.model(tenant);
+    let mut found = None;
+    for _ in 0..MODEL_ATTEMPTS {
+        let (model, etag) = match &guess {
+            Some(g) => (g.0.clone(), Some(g.1.clone())),
+            None => (ScoringModel::default(), None),
+        };
+        let effort_model = model.effort_model();
+        let read = read!(services, tenant, 1, |db| {
+            Ok(risk_store::customer_read(
+                db,
+                tenant,
+                &query.scope,
+                (&effort_model, etag.as_deref()),
+                &query.customer_id,
+                MAX_CUSTOMER_JOURNEYS,
+            )
+            .await?)
+        })?;
+        match read.model {
+            None => {
+                found = Some((model, read.data));
+                break;
+            }
+            Some(current) => {
+                services
+                    .calibration
+                    .remember_model(tenant, current, read.etag);
+                guess = services.calibration.model(tenant);
+            }
+        }
+    }
+    let (model, data) = match found {
+        Some(found) => found,
+        None => {
+            let model = context::scoring_model(services, tenant).await?;
+            let effort_model = model.effort_model();
+            let data = read!(services, tenant, 1, |db| {
+                Ok(store::customer_data(
+                    db,
+                    tenant,
+                    &query.scope,
+                    &effort_model,
+                    &query.customer_id,
+                    MAX_CUSTOMER_JOURNEYS,
+                )
+                .await?)
+            })?;
+            (model, data)
+        }
+    };
     let confidence = context::confidence(query.confidence, &model)?;
     let effort_model = model.effort_model();
-    let data = read!(services, tenant, 1, |db| {
-        Ok(store::customer_data(
-            db,
-            tenant,
-            &query.scope,
-            &effort_model,
-            &query.customer_id,
-            MAX_CUSTOMER_JOURNEYS,
-        )
-        .await?)
-    })?
-    .ok_or_else(|| ServiceError::NotFound {
+    let data = data.ok_or_else(|| ServiceError::NotFound {
         what: "customer",
         id: query.customer_id.clone(),
     })?;

@@ -17,10 +17,12 @@ pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;
 pub mod responses;
+pub mod risk;
 pub mod rollup;
 pub mod scope;
 pub mod tenants;
 pub mod tiers;
+pub mod trend;
 pub mod webhooks;
 
 use std::{str::FromStr, time::Duration};
