@@ -19,7 +19,7 @@ use crate::{
     domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
     store::{
         StoreResult,
-        journeys::NewJourney,
+        journeys::{NewJourney, Touchpoint},
         responses::ResponseRecord,
         rollup::{self, Sign},
     },
@@ -35,6 +35,47 @@ pub struct CopyBuf {
 }
 
 impl CopyBuf {
+    /// A journey's columns from `id` to `distinct_channels`, as both the
+    /// own-schema and the floor `journeys` tables order them.
+    pub(super) fn journey(&mut self, new: &NewJourney) {
+        let (j, c) = (&new.journey, &new.journey.components);
+        self.text(&j.id);
+        self.text(&j.customer_id);
+        self.text(&j.intent);
+        self.jsonb(&j.labels);
+        self.time(j.started_at);
+        self.field(&new.content_hash);
+        self.i32(c.customer_touchpoints);
+        self.i32(c.channel_switches);
+        self.i32(c.failed_self_service);
+        self.i32(c.transfers);
+        self.i32(c.repeated_information);
+        self.i64(c.customer_seconds);
+        self.bool(c.resolved);
+        self.bool(c.first_customer_resolved);
+        self.bool(c.has_assisted);
+        self.bool(c.first_assisted_resolved);
+        self.i32(c.distinct_channels);
+    }
+
+    /// One `touchpoints` row per touchpoint of journey `jid`.
+    pub(super) fn touchpoints(&mut self, tenant: TenantId, jid: i64, touchpoints: &[Touchpoint]) {
+        for (seq, t) in touchpoints.iter().enumerate() {
+            self.row(11);
+            self.i64(tenant.0);
+            self.i64(jid);
+            self.i16(seq as i16);
+            self.i16(t.channel);
+            self.i16(t.initiator);
+            self.time(t.occurred_at);
+            self.i32(t.duration_seconds);
+            self.i32(t.wait_seconds);
+            self.i16(t.outcome);
+            self.i32(t.transfers);
+            self.bool(t.repeated_information);
+        }
+    }
+
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(1 << 20);
         buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
@@ -248,26 +289,9 @@ pub async fn copy_journeys(
     let mut tx = pool.begin().await?;
     let mut b = CopyBuf::new();
     for new in journeys {
-        let (j, c) = (&new.journey, &new.journey.components);
         b.row(18);
         b.i64(tenant.0);
-        b.text(&j.id);
-        b.text(&j.customer_id);
-        b.text(&j.intent);
-        b.jsonb(&j.labels);
-        b.time(j.started_at);
-        b.field(&new.content_hash);
-        b.i32(c.customer_touchpoints);
-        b.i32(c.channel_switches);
-        b.i32(c.failed_self_service);
-        b.i32(c.transfers);
-        b.i32(c.repeated_information);
-        b.i64(c.customer_seconds);
-        b.bool(c.resolved);
-        b.bool(c.first_customer_resolved);
-        b.bool(c.has_assisted);
-        b.bool(c.first_assisted_resolved);
-        b.i32(c.distinct_channels);
+        b.journey(new);
     }
     copy(
         &mut tx,
@@ -289,20 +313,7 @@ pub async fn copy_journeys(
     let mut b = CopyBuf::new();
     for NewJourney { journey: j, .. } in journeys {
         let jid = jids[&j.id];
-        for (seq, t) in j.touchpoints.iter().enumerate() {
-            b.row(11);
-            b.i64(tenant.0);
-            b.i64(jid);
-            b.i16(seq as i16);
-            b.i16(t.channel);
-            b.i16(t.initiator);
-            b.time(t.occurred_at);
-            b.i32(t.duration_seconds);
-            b.i32(t.wait_seconds);
-            b.i16(t.outcome);
-            b.i32(t.transfers);
-            b.bool(t.repeated_information);
-        }
+        b.touchpoints(tenant, jid, &j.touchpoints);
     }
     let touchpoints = copy(
         &mut tx,

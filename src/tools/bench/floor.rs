@@ -113,41 +113,11 @@ pub fn responses(tenant: TenantId, first_rid: i64, records: &[ResponseRecord]) -
 pub fn journeys(tenant: TenantId, first_jid: i64, journeys: &[NewJourney]) -> Payloads {
     let (mut b, mut t) = (CopyBuf::new(), CopyBuf::new());
     for (new, jid) in journeys.iter().zip(first_jid..) {
-        let (j, c) = (&new.journey, &new.journey.components);
         b.row(19);
         b.i64(tenant.0);
         b.i64(jid);
-        b.text(&j.id);
-        b.text(&j.customer_id);
-        b.text(&j.intent);
-        b.jsonb(&j.labels);
-        b.time(j.started_at);
-        b.field(&new.content_hash);
-        b.i32(c.customer_touchpoints);
-        b.i32(c.channel_switches);
-        b.i32(c.failed_self_service);
-        b.i32(c.transfers);
-        b.i32(c.repeated_information);
-        b.i64(c.customer_seconds);
-        b.bool(c.resolved);
-        b.bool(c.first_customer_resolved);
-        b.bool(c.has_assisted);
-        b.bool(c.first_assisted_resolved);
-        b.i32(c.distinct_channels);
-        for (seq, tp) in j.touchpoints.iter().enumerate() {
-            t.row(11);
-            t.i64(tenant.0);
-            t.i64(jid);
-            t.i16(seq as i16);
-            t.i16(tp.channel);
-            t.i16(tp.initiator);
-            t.time(tp.occurred_at);
-            t.i32(tp.duration_seconds);
-            t.i32(tp.wait_seconds);
-            t.i16(tp.outcome);
-            t.i32(tp.transfers);
-            t.bool(tp.repeated_information);
-        }
+        b.journey(new);
+        t.touchpoints(tenant, jid, &new.journey.touchpoints);
     }
     vec![
         (
