@@ -116,7 +116,9 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
 }
 
 /// One page of the journeys `filter` selects, in (started_at, id) order,
-/// scored.
+/// scored. With a label or intent filter a page may hold fewer journeys
+/// than its size, even none, and still have a next page: its scan is
+/// bounded ([`db::SCAN_ROWS_PER_PAGE_ROW`]).
 pub async fn list(
     services: &Services,
     tenant: TenantId,
@@ -134,7 +136,15 @@ pub async fn list(
         )
         .await?)
     })?;
-    let journeys = page.page(rows, |j| page::time_position(j.started_at, &j.id));
+    let resume = rows
+        .scanned_to
+        .as_ref()
+        .map(|(at, id)| page::time_position(*at, id));
+    let journeys = page.page_resumable(
+        rows.journeys,
+        |j| page::time_position(j.started_at, &j.id),
+        resume,
+    );
     let model = effort_model(services, tenant).await?;
     Ok(journeys.map(|j| scored(j, &model)))
 }
