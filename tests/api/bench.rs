@@ -41,7 +41,10 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
     // before and after the fold; before it, deltas were pending.
     assert_eq!(report.exact.len(), 12 * cfg.levels.len());
     assert!(
-        report.exact.iter().any(|c| c.case == "effort unaligned window"),
+        report
+            .exact
+            .iter()
+            .any(|c| c.case == "effort unaligned window"),
         "GetEffortIndex judged"
     );
     for c in &report.exact {

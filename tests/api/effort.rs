@@ -14,8 +14,7 @@ use sqlx::{PgPool, Row};
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, card_update, easy,
-    at,
+    TestApp, at, card_update, easy,
     internals::{
         ChannelSums, EffortComponents, EffortModel, EffortWeights, Scope, ScoringTier, TenantId,
         Window, channel_sums_raw, channel_sums_rollup, create_tenant, ease_histogram_raw,
@@ -596,7 +595,10 @@ fn rollup_windows() -> Vec<Window> {
         (None, None),
         (Some(b), Some(b + chrono::Duration::days(5))),
         (Some(b + h(7)), Some(b + h(77))),
-        (Some(b + chrono::Duration::days(1)), Some(b + chrono::Duration::days(3))),
+        (
+            Some(b + chrono::Duration::days(1)),
+            Some(b + chrono::Duration::days(3)),
+        ),
         (Some(b + h(30)), None),
         (None, Some(b + h(50))),
         (Some(b + h(49)), Some(b + h(53))),
@@ -634,7 +636,10 @@ async fn assert_effort_rollups_exact(pool: &PgPool, tenant: TenantId, context: &
                 .await
                 .unwrap();
             let raw = ease_histogram_raw(&mut conn, tenant, &scope).await.unwrap();
-            assert_eq!(rolled, raw, "{context}: ease, window {window:?}, {survey:?}");
+            assert_eq!(
+                rolled, raw,
+                "{context}: ease, window {window:?}, {survey:?}"
+            );
             compared += usize::from(!raw.is_empty());
         }
     }
@@ -651,10 +656,9 @@ async fn assert_effort_rollups_exact(pool: &PgPool, tenant: TenantId, context: &
 #[sqlx::test]
 async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) {
     // The test folds by itself, at chosen moments.
-    let app = crate::helpers::spawn_app_with(pool.clone(), |a| {
-        a.rollup_compact_interval_ms = 86_400_000
-    })
-    .await;
+    let app =
+        crate::helpers::spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000)
+            .await;
     let d = app.data();
     let mut rng = StdRng::seed_from_u64(0xeff0);
     let shapes = [card_update(), easy(), stuck(), two_calls(1), two_calls(0)];
@@ -704,11 +708,10 @@ async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) 
         compared += assert_effort_rollups_exact(&pool, app.tenant, &format!("step {step}")).await;
     }
     assert!(compared > 100, "the histories compared data: {compared}");
-    let pending: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM effort_daily WHERE NOT compacted")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM effort_daily WHERE NOT compacted")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let folded = rollup::compact(&pool, app.tenant).await.unwrap();
     assert!(pending == 0 || folded > 0, "pending deltas fold");
     assert_effort_rollups_exact(&pool, app.tenant, "compacted").await;
@@ -739,10 +742,9 @@ async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) 
 /// moves a journey to another day moves its touchpoints with it.
 #[sqlx::test]
 async fn a_resend_to_another_day_and_an_erasure_move_the_channel_rollup(pool: PgPool) {
-    let app = crate::helpers::spawn_app_with(pool.clone(), |a| {
-        a.rollup_compact_interval_ms = 86_400_000
-    })
-    .await;
+    let app =
+        crate::helpers::spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000)
+            .await;
     let d = app.data();
     d.journey("j1", "ann", "2026-05-01T10:00:00Z", &card_update())
         .await;
@@ -762,12 +764,21 @@ async fn a_resend_to_another_day_and_an_erasure_move_the_channel_rollup(pool: Pg
             .unwrap();
         rows.iter().map(|c| c.touchpoints).sum::<i64>()
     };
-    assert_eq!(touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await, 3);
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await,
+        3
+    );
     // j1 re-sent: now one touchpoint, on 2026-05-03.
     d.journey("j1", "ann", "2026-05-03T10:00:00Z", &easy())
         .await;
-    assert_eq!(touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await, 0);
-    assert_eq!(touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await, 1);
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await,
+        0
+    );
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await,
+        1
+    );
     rollup::compact(&pool, app.tenant).await.unwrap();
     app.customers()
         .delete_customer_data(DeleteCustomerDataRequest {
@@ -775,7 +786,10 @@ async fn a_resend_to_another_day_and_an_erasure_move_the_channel_rollup(pool: Pg
         })
         .await
         .unwrap();
-    assert_eq!(touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await, 0);
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await,
+        0
+    );
     assert_eq!(touchpoints(pool.clone(), Scope::default()).await, 1);
     rollup::compact(&pool, app.tenant).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM effort_daily")

@@ -18,10 +18,9 @@ use sqlx::{PgConnection, PgPool};
 use crate::{
     domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
     store::{
-        StoreResult,
+        StoreResult, effort_rollup,
         journeys::{NewJourney, Touchpoint},
         responses::ResponseRecord,
-        effort_rollup,
         rollup::{self, Sign},
     },
 };

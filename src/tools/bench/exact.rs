@@ -22,9 +22,7 @@ use crate::{
     client::Clients,
     domain::TenantId,
     grpc::convert::utc_to_timestamp,
-    proto::v1::{
-        GetEffortIndexRequest, GetPerceptionGapRequest, PerceptionGapReport, ScoreFilter,
-    },
+    proto::v1::{GetEffortIndexRequest, GetPerceptionGapRequest, PerceptionGapReport, ScoreFilter},
 };
 
 /// One check.
@@ -198,7 +196,10 @@ fn compare(service: &Cells, naive: &Cells) -> (usize, bool, String) {
 /// unresolved), ("wait", c) → (Σ wait seconds, touchpoints), ("ease", 0) →
 /// (answers, Σ scores). The service's shares and means are turned back
 /// into counts by multiplying (exact for these magnitudes once rounded).
-async fn effort_service(clients: &Clients, window: (DateTime<Utc>, DateTime<Utc>)) -> anyhow::Result<Cells> {
+async fn effort_service(
+    clients: &Clients,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<Cells> {
     let filter = ScoreFilter {
         start_time: Some(utc_to_timestamp(window.0)),
         end_time: Some(utc_to_timestamp(window.1)),
@@ -287,15 +288,13 @@ async fn effort_naive(
 }
 
 async fn pending(pool: &PgPool, tenant: TenantId) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM gap_daily WHERE tenant_id = $1 AND NOT compacted)
+    Ok(sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM gap_daily WHERE tenant_id = $1 AND NOT compacted)
                   + (SELECT count(*) FROM effort_daily WHERE tenant_id = $1 AND NOT compacted)",
-        )
-            .bind(tenant.0)
-            .fetch_one(pool)
-            .await?,
     )
+    .bind(tenant.0)
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Every case at one level in one rollup state.
