@@ -17,7 +17,7 @@
 use sqlx::PgConnection;
 
 use super::{
-    StoreResult,
+    StoreResult, effort_rollup,
     rollup::{self, Sign},
 };
 use crate::domain::TenantId;
@@ -69,7 +69,7 @@ pub struct ErasureCounts {
 
 /// Erases, inside the caller's transaction, every survey response whose
 /// `respondent_id` is the customer (answers cascade), every journey of the
-/// customer (touchpoints cascade), every outcome and every follow-up of
+/// customer (with their touchpoints), every outcome and every follow-up of
 /// the customer.
 ///
 /// First the customer's fence, exclusive (see the module comment): the
@@ -127,6 +127,39 @@ pub async fn delete_customer_data(
     .bind(customer_id)
     .fetch_one(&mut *conn)
     .await?;
+    // The journeys locked first, then (in a statement whose snapshot holds
+    // every touchpoint a concurrent re-send of them committed) their
+    // touchpoints deleted with their channel-rollup deltas, as the answers
+    // above: the cascade from the journeys then finds none left.
+    sqlx::query(
+        "SELECT count(*) FROM (
+           SELECT 1 FROM journeys WHERE tenant_id = $1 AND customer_id = $2
+           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
+    )
+    .bind(tenant.0)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    let journeys_deleted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH doomed AS (
+             SELECT jid FROM journeys WHERE tenant_id = $1 AND customer_id = $2
+         ), gone AS (
+             DELETE FROM touchpoints WHERE tenant_id = $1 AND jid IN (SELECT jid FROM doomed)
+             RETURNING {}
+         ), deltas AS (
+             {}
+         ), removed AS (
+             DELETE FROM journeys WHERE tenant_id = $1 AND jid IN (SELECT jid FROM doomed)
+             RETURNING 1
+         )
+         SELECT count(*) FROM removed",
+        effort_rollup::TOUCHPOINT_KEY,
+        effort_rollup::deltas_of("gone", Sign::Removed)
+    )))
+    .bind(tenant.0)
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let mut delete = async |table: &str, key: &str, customer: &str| {
         // Table and column names are constants of this function.
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -140,7 +173,6 @@ pub async fn delete_customer_data(
         .await
         .map(|done| done.rows_affected() as i64)
     };
-    let journeys_deleted = delete("journeys", "jid", "customer_id").await?;
     let outcomes_deleted = delete("outcomes", "id", "customer_id").await?;
     delete("follow_ups", "id", "customer_id").await?;
     Ok(ErasureCounts {

@@ -6,8 +6,16 @@
 //! 1. over journeys: each journey's effort index and component points under
 //!    the tenant's model (`effort_index_sql`, `effort_points_sql`), then
 //!    counts, sums and `percentile_cont` over them: one row;
-//! 2. over the customer touchpoints of those journeys, per channel;
-//! 3. the histogram of CUSTOMER `ease` answers in scope.
+//! 2. over the customer touchpoints of those journeys, per channel: without
+//!    labels or intent, whole UTC days from the `effort_daily` rollup
+//!    (`store::effort_rollup`) and the partial edge days raw;
+//! 3. the histogram of CUSTOMER `ease` answers in scope: without labels,
+//!    from the perception gap's `gap_daily` rollup the same way.
+//!
+//! The rollup parts are exact (they sum the same rows, split by
+//! `rollup::split_days`); tests hold them equal to the raw queries, which
+//! stay for the scopes the rollups cannot answer. Query 1 still reads
+//! every journey in scope (docs/decisions/effort-rollup.md).
 //!
 //! The statistics (shares, Wilson intervals, drivers) are computed from
 //! these sums in `scoring::effort`.
@@ -17,6 +25,8 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use super::{
     StoreResult,
     effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
+    gap::{self, GapQuery},
+    rollup,
 };
 use crate::{
     domain::{
@@ -150,12 +160,29 @@ async fn journey_sums(
 }
 
 /// Query 2: customer touchpoints of the journeys in scope, per channel.
+///
+/// Without labels or intent (conditions on the journey the rollup does not
+/// keep), the whole UTC days of the window come from the `effort_daily`
+/// rollup and only the partial days at its edges from the raw rows
+/// ([`channel_sums_rollup`]); otherwise every journey in scope is joined
+/// to its touchpoints ([`channel_sums_raw`]). Both give the same sums.
 async fn channel_sums(
     conn: &mut PgConnection,
     tenant: TenantId,
     scope: &Scope,
 ) -> StoreResult<Vec<ChannelSums>> {
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+    if scope.labels.is_none() && scope.intent.is_none() {
+        channel_sums_rollup(conn, tenant, scope).await
+    } else {
+        channel_sums_raw(conn, tenant, scope).await
+    }
+}
+
+/// The raw part of query 2: `SELECT channel, touchpoints, unresolved,
+/// wait_seconds` over the customer touchpoints of the journeys `scope`
+/// selects, grouped by channel.
+fn push_raw_channel_sums(qb: &mut QueryBuilder<Postgres>, tenant: TenantId, scope: &Scope) {
+    qb.push(format_args!(
         "SELECT t.channel, count(*) AS touchpoints, \
            count(*) FILTER (WHERE t.outcome <> {resolved}) AS unresolved, \
            coalesce(sum(t.wait_seconds), 0)::int8 AS wait_seconds \
@@ -165,9 +192,66 @@ async fn channel_sums(
         customer = Initiator::Customer.db(),
     ));
     qb.push_bind(tenant.0);
-    scope.push_journey_conditions(&mut qb, "j");
-    qb.push(" GROUP BY t.channel ORDER BY t.channel");
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    scope.push_journey_conditions(qb, "j");
+    qb.push(" GROUP BY t.channel");
+}
+
+/// Query 2 from the raw rows alone, for any scope.
+pub async fn channel_sums_raw(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<ChannelSums>> {
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("");
+    push_raw_channel_sums(&mut qb, tenant, scope);
+    qb.push(" ORDER BY t.channel");
+    channel_rows(qb.build().fetch_all(&mut *conn).await?)
+}
+
+/// Query 2 for a scope without labels or intent: whole days from the
+/// rollup plus the edge days' raw rows, summed in one query.
+pub async fn channel_sums_rollup(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<ChannelSums>> {
+    debug_assert!(scope.labels.is_none() && scope.intent.is_none());
+    let split = rollup::split_days(scope.window);
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT channel, sum(touchpoints)::int8 AS touchpoints, \
+           sum(unresolved)::int8 AS unresolved, sum(wait_seconds)::int8 AS wait_seconds \
+         FROM (",
+    );
+    // `split` always has at least one part.
+    let mut separator = "";
+    if let Some((from, until)) = split.days {
+        qb.push(
+            "SELECT channel, touchpoints, unresolved, wait_seconds FROM effort_daily \
+             WHERE tenant_id = ",
+        )
+        .push_bind(tenant.0);
+        if let Some(from) = from {
+            qb.push(" AND day >= ").push_bind(from);
+        }
+        if let Some(until) = until {
+            qb.push(" AND day < ").push_bind(until);
+        }
+        separator = " UNION ALL ";
+    }
+    for window in split.raw.iter().flatten() {
+        qb.push(separator);
+        let edge = Scope {
+            window: *window,
+            ..Scope::default()
+        };
+        push_raw_channel_sums(&mut qb, tenant, &edge);
+        separator = " UNION ALL ";
+    }
+    qb.push(") parts GROUP BY channel HAVING sum(touchpoints) <> 0 ORDER BY channel");
+    channel_rows(qb.build().fetch_all(&mut *conn).await?)
+}
+
+fn channel_rows(rows: Vec<sqlx::postgres::PgRow>) -> StoreResult<Vec<ChannelSums>> {
     rows.iter()
         .map(|row| {
             Ok(ChannelSums {
@@ -181,8 +265,49 @@ async fn channel_sums(
 }
 
 /// Query 3: `(score, answers)` of `ease` answers by CUSTOMER respondents
-/// in scope (window on `submitted_at`, labels, survey_id).
+/// in scope (window on `submitted_at`, labels, survey_id), by score.
+///
+/// Without labels, from the perception gap's daily rollup, which holds the
+/// `ease` answers like any RATING question's, whole days from the rollup
+/// and edge days raw (`gap::rollup_histograms`); with labels, from the
+/// answers ([`ease_histogram_raw`]).
 async fn ease_histogram(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<(i32, u64)>> {
+    if scope.labels.is_some() {
+        ease_histogram_raw(conn, tenant, scope).await
+    } else {
+        ease_histogram_rollup(conn, tenant, scope).await
+    }
+}
+
+/// Query 3 for a scope without labels, from the `gap_daily` rollup.
+pub async fn ease_histogram_rollup(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+) -> StoreResult<Vec<(i32, u64)>> {
+    debug_assert!(scope.labels.is_none());
+    let questions = [EASE_QUESTION.to_owned()];
+    let q = GapQuery {
+        scope,
+        questions: &questions,
+        group_by: None,
+    };
+    let mut rows: Vec<(i32, u64)> = gap::rollup_histograms(&mut *conn, tenant, q)
+        .await?
+        .into_iter()
+        .filter(|c| c.role == Role::Customer.db())
+        .map(|c| (c.score, u64::try_from(c.respondents).unwrap_or(0)))
+        .collect();
+    rows.sort_unstable();
+    Ok(rows)
+}
+
+/// Query 3 from the raw answers alone, for any scope.
+pub async fn ease_histogram_raw(
     conn: &mut PgConnection,
     tenant: TenantId,
     scope: &Scope,

@@ -159,9 +159,10 @@ pub async fn raw_histograms(
 
 /// [`rating_histograms`] for a scope without labels or `group_by`: whole
 /// days from the rollup plus the edge days' raw answers, summed in one
-/// query (one snapshot). `survey_id` is on both tables.
-pub async fn rollup_histograms(
-    pool: &PgPool,
+/// query (one snapshot). `survey_id` is on both tables. Takes any
+/// executor so the effort report can read it inside its own snapshot.
+pub async fn rollup_histograms<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
     q: GapQuery<'_>,
 ) -> StoreResult<Vec<ScoreCount>> {
@@ -219,7 +220,7 @@ pub async fn rollup_histograms(
         separator = " UNION ALL ";
     }
     qb.push(") parts GROUP BY question, role, score HAVING sum(n) <> 0");
-    Ok(qb.build_query_as().fetch_all(pool).await?)
+    Ok(qb.build_query_as().fetch_all(executor).await?)
 }
 
 /// One row of [`theme_tops`]: a candidate theme's mentions by role, or

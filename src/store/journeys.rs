@@ -4,14 +4,16 @@
 //! caller when a journey is written and stored in the journey row, so scoring
 //! never re-reads touchpoints. A batch is written inside the caller's
 //! transaction with a constant number of statements (array binds through
-//! `UNNEST`), whatever its size.
+//! `UNNEST`), whatever its size. The statements that insert and delete
+//! touchpoints append their channel-rollup deltas themselves
+//! (`store::effort_rollup`), so the rollup costs no extra round trip.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder, Row, types::Json};
 
-use super::StoreResult;
+use super::{StoreResult, effort_rollup, rollup::Sign};
 use crate::domain::IngestCounts;
 use crate::domain::TenantId;
 use crate::scoring::effort::EffortComponents;
@@ -193,27 +195,42 @@ pub async fn upsert_journeys(
     counts.unchanged = n as i64 - counts.inserted - counts.updated;
 
     if !updated_jids.is_empty() {
-        sqlx::query("DELETE FROM touchpoints WHERE tenant_id = $1 AND jid = ANY($2)")
-            .bind(tenant.0)
-            .bind(&updated_jids)
-            .execute(&mut *conn)
-            .await?;
+        // The replaced touchpoints leave the channel rollup in the same
+        // statement (they carry the day they counted in).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH gone AS (
+                 DELETE FROM touchpoints WHERE tenant_id = $1 AND jid = ANY($2)
+                 RETURNING {}
+             ) {}",
+            effort_rollup::TOUCHPOINT_KEY,
+            effort_rollup::deltas_of("gone", Sign::Removed)
+        )))
+        .bind(tenant.0)
+        .bind(&updated_jids)
+        .execute(&mut *conn)
+        .await?;
     }
 
     let mut tp = TouchpointColumns::default();
     for NewJourney { journey: j, .. } in journeys {
         if let Some(&jid) = jid_of.get(j.id.as_str()) {
-            tp.extend(jid, &j.touchpoints);
+            tp.extend(jid, j.started_at, &j.touchpoints);
         }
     }
     if !tp.jid.is_empty() {
-        sqlx::query(
-            "INSERT INTO touchpoints (tenant_id, jid, seq, channel, initiator, occurred_at,
-                 duration_seconds, wait_seconds, outcome, transfers, repeated_information)
-             SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::smallint[],
-                 $5::smallint[], $6::timestamptz[], $7::int[], $8::int[], $9::smallint[],
-                 $10::int[], $11::bool[])",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH added AS (
+                 INSERT INTO touchpoints (tenant_id, jid, seq, channel, initiator, occurred_at,
+                     duration_seconds, wait_seconds, outcome, transfers, repeated_information,
+                     journey_started_at)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::smallint[], $4::smallint[],
+                     $5::smallint[], $6::timestamptz[], $7::int[], $8::int[], $9::smallint[],
+                     $10::int[], $11::bool[], $12::timestamptz[])
+                 RETURNING {}
+             ) {}",
+            effort_rollup::TOUCHPOINT_KEY,
+            effort_rollup::deltas_of("added", Sign::Added)
+        )))
         .bind(tenant.0)
         .bind(&tp.jid)
         .bind(&tp.seq)
@@ -225,6 +242,7 @@ pub async fn upsert_journeys(
         .bind(&tp.outcome)
         .bind(&tp.transfers)
         .bind(&tp.repeated_information)
+        .bind(&tp.journey_started_at)
         .execute(&mut *conn)
         .await?;
     }
@@ -244,11 +262,13 @@ struct TouchpointColumns {
     outcome: Vec<i16>,
     transfers: Vec<i32>,
     repeated_information: Vec<bool>,
+    journey_started_at: Vec<DateTime<Utc>>,
 }
 
 impl TouchpointColumns {
-    fn extend(&mut self, jid: i64, touchpoints: &[Touchpoint]) {
+    fn extend(&mut self, jid: i64, started_at: DateTime<Utc>, touchpoints: &[Touchpoint]) {
         for (seq, t) in touchpoints.iter().enumerate() {
+            self.journey_started_at.push(started_at);
             self.jid.push(jid);
             // Ingest allows at most 200 touchpoints per journey.
             self.seq.push(i16::try_from(seq).unwrap_or(i16::MAX));

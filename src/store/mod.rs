@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod customers;
 pub mod drivers;
 pub mod effort;
+pub mod effort_rollup;
 pub mod effort_sql;
 pub mod events;
 pub mod follow_ups;

@@ -49,7 +49,8 @@ pub enum Sign {
     Removed,
 }
 
-/// Folds `tenant`'s pending deltas; returns the rows removed by folding.
+/// Folds `tenant`'s pending deltas (of `gap_daily` and of the effort
+/// report's `effort_daily`); returns the rows removed by folding.
 ///
 /// One transaction: the pending rows are deleted and their sums added to
 /// the folded row of each key (inserted if new), then folded rows of
@@ -94,8 +95,11 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     } else {
         0
     };
+    // The channel rollup of the effort report folds with it: one pass of
+    // the compactor keeps both small.
+    let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok((deleted - folded + zeroes).max(0) as u64)
+    Ok((deleted - folded + zeroes).max(0) as u64 + effort)
 }
 
 /// What one pass of the compactor did.
@@ -115,7 +119,9 @@ pub struct CompactionPass {
 /// Only failing to list the tenants fails the pass.
 pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
     let tenants: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT tenant_id FROM gap_daily WHERE NOT compacted ORDER BY tenant_id",
+        "SELECT tenant_id FROM gap_daily WHERE NOT compacted
+         UNION SELECT tenant_id FROM effort_daily WHERE NOT compacted
+         ORDER BY tenant_id",
     )
     .fetch_all(pool)
     .await?;

@@ -36,9 +36,17 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
     assert_eq!(report.ingest.len(), 8);
     assert_eq!(report.loads.len(), cfg.levels.len());
     assert_eq!(report.load.len(), 2);
-    // Four cases (plain, label filter, group_by, unaligned window) at each
-    // level, before and after the fold; before it, deltas were pending.
-    assert_eq!(report.exact.len(), 8 * cfg.levels.len());
+    // Four perception-gap cases (plain, label filter, group_by, unaligned
+    // window) and two effort cases (plain, unaligned window) at each level,
+    // before and after the fold; before it, deltas were pending.
+    assert_eq!(report.exact.len(), 12 * cfg.levels.len());
+    assert!(
+        report
+            .exact
+            .iter()
+            .any(|c| c.case == "effort unaligned window"),
+        "GetEffortIndex judged"
+    );
     for c in &report.exact {
         assert!(c.matches && c.cells > 0, "{c:?}");
         if c.state == "before fold" {

@@ -6,18 +6,20 @@
 //! directly, with arbitrary components no request could produce.
 
 use gapscore::proto::v1::{
-    Channel as ChannelValue, EffortSummary, GetEffortIndexRequest, GetEffortIndexResponse,
-    RespondentRole, ScoreFilter,
+    Channel as ChannelValue, DeleteCustomerDataRequest, EffortSummary, GetEffortIndexRequest,
+    GetEffortIndexResponse, RespondentRole, ScoreFilter,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::{PgPool, Row};
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, card_update, easy,
+    TestApp, at, card_update, easy,
     internals::{
-        EffortComponents, EffortModel, EffortWeights, ScoringTier, create_tenant, effort_breakdown,
-        effort_index_sql, effort_points_sql, effort_tier_sql, wilson_interval,
+        ChannelSums, EffortComponents, EffortModel, EffortWeights, Scope, ScoringTier, TenantId,
+        Window, channel_sums_raw, channel_sums_rollup, create_tenant, ease_histogram_raw,
+        ease_histogram_rollup, effort_breakdown, effort_index_sql, effort_points_sql,
+        effort_tier_sql, rollup, wilson_interval,
     },
     journey_from, refused_at, spawn_app,
     sql::insert_journey_components,
@@ -580,4 +582,220 @@ async fn tenants_see_only_their_own_effort(pool: PgPool) {
     assert_eq!((s.journeys, s.effort_index_mean), (2, 0.0));
     assert_eq!(theirs.survey_effort.unwrap().mean, 7.0);
     assert_eq!(theirs.by_channel.len(), 1);
+}
+
+// ------------------------------------------------- rollups == raw rows
+
+/// Windows over the five days from 2026-05-01 the histories below write:
+/// open, aligned, unaligned, half-open, inside one day, across midnight.
+fn rollup_windows() -> Vec<Window> {
+    let b = at("2026-05-01T00:00:00Z");
+    let h = chrono::Duration::hours;
+    [
+        (None, None),
+        (Some(b), Some(b + chrono::Duration::days(5))),
+        (Some(b + h(7)), Some(b + h(77))),
+        (
+            Some(b + chrono::Duration::days(1)),
+            Some(b + chrono::Duration::days(3)),
+        ),
+        (Some(b + h(30)), None),
+        (None, Some(b + h(50))),
+        (Some(b + h(49)), Some(b + h(53))),
+        (Some(b + h(23)), Some(b + h(25))),
+    ]
+    .into_iter()
+    .map(|(start, end)| Window { start, end })
+    .collect()
+}
+
+/// Asserts, for every window (and for the ease histogram every survey),
+/// that the channel sums from `effort_daily` plus raw edge days equal the
+/// raw join, and the ease histogram from `gap_daily` plus raw edge days
+/// equals the raw answers; returns how many non-empty results it compared.
+async fn assert_effort_rollups_exact(pool: &PgPool, tenant: TenantId, context: &str) -> usize {
+    let mut conn = pool.acquire().await.unwrap();
+    let mut compared = 0;
+    for window in rollup_windows() {
+        let scope = Scope {
+            window,
+            ..Scope::default()
+        };
+        let rolled: Vec<ChannelSums> = channel_sums_rollup(&mut conn, tenant, &scope)
+            .await
+            .unwrap();
+        let raw = channel_sums_raw(&mut conn, tenant, &scope).await.unwrap();
+        assert_eq!(rolled, raw, "{context}: channels, window {window:?}");
+        compared += usize::from(!raw.is_empty());
+        for survey in [None, Some("w1")] {
+            let scope = Scope {
+                survey_id: survey.map(str::to_owned),
+                ..scope.clone()
+            };
+            let rolled = ease_histogram_rollup(&mut conn, tenant, &scope)
+                .await
+                .unwrap();
+            let raw = ease_histogram_raw(&mut conn, tenant, &scope).await.unwrap();
+            assert_eq!(
+                rolled, raw,
+                "{context}: ease, window {window:?}, {survey:?}"
+            );
+            compared += usize::from(!raw.is_empty());
+        }
+    }
+    compared
+}
+
+/// Random histories of journeys submitted, re-sent changed (other
+/// touchpoints, another start day, another customer), erased and folded,
+/// with `ease` answers alongside: after every step the rollup paths of the
+/// effort report equal the raw rows, for aligned and unaligned windows,
+/// before and after compaction. The report itself (rollup path) then
+/// equals the same report with a label filter that matches every record
+/// (raw path).
+#[sqlx::test]
+async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) {
+    // The test folds by itself, at chosen moments.
+    let app =
+        crate::helpers::spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000)
+            .await;
+    let d = app.data();
+    let mut rng = StdRng::seed_from_u64(0xeff0);
+    let shapes = [card_update(), easy(), stuck(), two_calls(1), two_calls(0)];
+    let customers = ["c0", "c1", "c2", "c3"];
+    let start = |rng: &mut StdRng| {
+        let minute = rng.random_range(0..5 * 24 * 60);
+        (at("2026-05-01T00:00:00Z") + chrono::Duration::minutes(minute)).to_rfc3339()
+    };
+    let all = [("all", "yes")];
+    let mut compared = 0;
+    for step in 0..40 {
+        match rng.random_range(0..10) {
+            0..=5 => {
+                // A new journey or a changed re-send of one (ids repeat).
+                let id = format!("j{}", rng.random_range(0..12));
+                let customer = customers[rng.random_range(0..customers.len())];
+                let shape = &shapes[rng.random_range(0..shapes.len())];
+                d.journey_with((&id, customer, "x"), &all, &start(&mut rng), shape)
+                    .await;
+            }
+            6 | 7 => {
+                let id = format!("r{}", rng.random_range(0..12));
+                let customer = customers[rng.random_range(0..customers.len())];
+                let survey = if rng.random_bool(0.5) { "w1" } else { "w2" };
+                let score = rng.random_range(1..=7);
+                d.ease_with(
+                    (&id, RespondentRole::Customer, customer),
+                    (survey, &all),
+                    &start(&mut rng),
+                    score,
+                )
+                .await;
+            }
+            8 => {
+                let customer = customers[rng.random_range(0..customers.len())];
+                app.customers()
+                    .delete_customer_data(DeleteCustomerDataRequest {
+                        customer_id: customer.into(),
+                    })
+                    .await
+                    .expect("erasure accepted");
+            }
+            _ => {
+                rollup::compact(&pool, app.tenant).await.unwrap();
+            }
+        }
+        compared += assert_effort_rollups_exact(&pool, app.tenant, &format!("step {step}")).await;
+    }
+    assert!(compared > 100, "the histories compared data: {compared}");
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM effort_daily WHERE NOT compacted")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let folded = rollup::compact(&pool, app.tenant).await.unwrap();
+    assert!(pending == 0 || folded > 0, "pending deltas fold");
+    assert_effort_rollups_exact(&pool, app.tenant, "compacted").await;
+
+    // Through the API: the rollup path (no labels) against the raw path (a
+    // label every record has), for every window.
+    for window in rollup_windows() {
+        let filter = |labels: bool| ScoreFilter {
+            start_time: window.start.map(crate::helpers::timestamp),
+            end_time: window.end.map(crate::helpers::timestamp),
+            labels: if labels {
+                crate::helpers::label_map(&all)
+            } else {
+                Default::default()
+            },
+            ..Default::default()
+        };
+        let rolled = effort(&app, Some(filter(false))).await;
+        let raw = effort(&app, Some(filter(true))).await;
+        assert_eq!(rolled.by_channel, raw.by_channel, "window {window:?}");
+        assert_eq!(rolled.survey_effort, raw.survey_effort, "window {window:?}");
+        assert_eq!(rolled.summary, raw.summary, "window {window:?}");
+    }
+}
+
+/// The erasure of a customer whose journeys were re-sent takes exactly
+/// their current touchpoints out of the channel rollup, and a re-send that
+/// moves a journey to another day moves its touchpoints with it.
+#[sqlx::test]
+async fn a_resend_to_another_day_and_an_erasure_move_the_channel_rollup(pool: PgPool) {
+    let app =
+        crate::helpers::spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000)
+            .await;
+    let d = app.data();
+    d.journey("j1", "ann", "2026-05-01T10:00:00Z", &card_update())
+        .await;
+    d.journey("j2", "bob", "2026-05-02T10:00:00Z", &easy())
+        .await;
+    let day = |s: &str| Scope {
+        window: Window {
+            start: Some(at(s)),
+            end: Some(at(s) + chrono::Duration::days(1)),
+        },
+        ..Scope::default()
+    };
+    let touchpoints = |pool: PgPool, scope: Scope| async move {
+        let mut conn = pool.acquire().await.unwrap();
+        let rows = channel_sums_rollup(&mut conn, app.tenant, &scope)
+            .await
+            .unwrap();
+        rows.iter().map(|c| c.touchpoints).sum::<i64>()
+    };
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await,
+        3
+    );
+    // j1 re-sent: now one touchpoint, on 2026-05-03.
+    d.journey("j1", "ann", "2026-05-03T10:00:00Z", &easy())
+        .await;
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-01T00:00:00Z")).await,
+        0
+    );
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await,
+        1
+    );
+    rollup::compact(&pool, app.tenant).await.unwrap();
+    app.customers()
+        .delete_customer_data(DeleteCustomerDataRequest {
+            customer_id: "ann".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        touchpoints(pool.clone(), day("2026-05-03T00:00:00Z")).await,
+        0
+    );
+    assert_eq!(touchpoints(pool.clone(), Scope::default()).await, 1);
+    rollup::compact(&pool, app.tenant).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM effort_daily")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "bob's one folded row; zero keys dropped");
+    assert_effort_rollups_exact(&pool, app.tenant, "after erasure").await;
 }

@@ -168,6 +168,7 @@ async fn tenant_delete_removes_every_row_of_the_tenant_and_nothing_else(pool: Pg
     for table in [
         "answers",
         "api_keys",
+        "effort_daily",
         "gap_daily",
         "journeys",
         "outcomes",

@@ -18,7 +18,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::{
     domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
     store::{
-        StoreResult,
+        StoreResult, effort_rollup,
         journeys::{NewJourney, Touchpoint},
         responses::ResponseRecord,
         rollup::{self, Sign},
@@ -58,10 +58,18 @@ impl CopyBuf {
         self.i32(c.distinct_channels);
     }
 
-    /// One `touchpoints` row per touchpoint of journey `jid`.
-    pub(super) fn touchpoints(&mut self, tenant: TenantId, jid: i64, touchpoints: &[Touchpoint]) {
+    /// One `touchpoints` row per touchpoint of journey `jid`, ending with
+    /// the copy of the journey's start when given (our own schema has
+    /// it, for the channel rollup; the floor does not).
+    pub(super) fn touchpoints(
+        &mut self,
+        tenant: TenantId,
+        jid: i64,
+        journey_started_at: Option<DateTime<Utc>>,
+        touchpoints: &[Touchpoint],
+    ) {
         for (seq, t) in touchpoints.iter().enumerate() {
-            self.row(11);
+            self.row(if journey_started_at.is_some() { 12 } else { 11 });
             self.i64(tenant.0);
             self.i64(jid);
             self.i16(seq as i16);
@@ -73,6 +81,9 @@ impl CopyBuf {
             self.i16(t.outcome);
             self.i32(t.transfers);
             self.bool(t.repeated_information);
+            if let Some(started_at) = journey_started_at {
+                self.time(started_at);
+            }
         }
     }
 
@@ -313,14 +324,29 @@ pub async fn copy_journeys(
     let mut b = CopyBuf::new();
     for NewJourney { journey: j, .. } in journeys {
         let jid = jids[&j.id];
-        b.touchpoints(tenant, jid, &j.touchpoints);
+        b.touchpoints(tenant, jid, Some(j.started_at), &j.touchpoints);
     }
     let touchpoints = copy(
         &mut tx,
         "COPY touchpoints (tenant_id, jid, seq, channel, initiator, occurred_at, duration_seconds,
-             wait_seconds, outcome, transfers, repeated_information) FROM STDIN (FORMAT binary)",
+             wait_seconds, outcome, transfers, repeated_information, journey_started_at)
+             FROM STDIN (FORMAT binary)",
         b.finish(),
     )
+    .await?;
+    // As for answers: the channel-rollup deltas of exactly these new
+    // journeys' touchpoints, one statement, in the same transaction.
+    let copied: Vec<i64> = jids.values().copied().collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH copied AS (
+             SELECT {} FROM touchpoints WHERE tenant_id = $1 AND jid = ANY($2)
+         ) {}",
+        effort_rollup::TOUCHPOINT_KEY,
+        effort_rollup::deltas_of("copied", Sign::Added)
+    )))
+    .bind(tenant.0)
+    .bind(&copied)
+    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(touchpoints)

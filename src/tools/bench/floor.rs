@@ -117,7 +117,7 @@ pub fn journeys(tenant: TenantId, first_jid: i64, journeys: &[NewJourney]) -> Pa
         b.i64(tenant.0);
         b.i64(jid);
         b.journey(new);
-        t.touchpoints(tenant, jid, &new.journey.touchpoints);
+        t.touchpoints(tenant, jid, None, &new.journey.touchpoints);
     }
     vec![
         (

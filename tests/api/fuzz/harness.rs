@@ -182,8 +182,9 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
 
 /// The tables a survey ingest writes (the rollup follows the answers).
 pub const SURVEY_TABLES: [&str; 3] = ["survey_responses", "answers", "gap_daily"];
-/// The tables a journey ingest writes.
-pub const JOURNEY_TABLES: [&str; 2] = ["journeys", "touchpoints"];
+/// The tables a journey ingest writes (the channel rollup follows the
+/// touchpoints).
+pub const JOURNEY_TABLES: [&str; 3] = ["journeys", "touchpoints", "effort_daily"];
 
 /// The running server and what the checks need.
 pub struct Ctx {

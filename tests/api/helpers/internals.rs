@@ -21,6 +21,10 @@ pub use gapscore::{
     },
     startup::Application,
     store::{
+        effort::{
+            ChannelSums, channel_sums_raw, channel_sums_rollup, ease_histogram_raw,
+            ease_histogram_rollup,
+        },
         effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
         gap::{self, GapQuery, ScoreCount},
         loyalty::{AtRiskKey, at_risk_customers},

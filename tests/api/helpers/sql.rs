@@ -47,8 +47,8 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 /// and outcomes whose id starts with `exclude_prefix` (and their answers,
 /// touchpoints and rollup counts) are left out; `""` excludes nothing.
 ///
-/// `gap_daily` is digested as what it means, the sum of its signed deltas
-/// per key: the server's background compactor folds deltas at any moment
+/// `gap_daily` and `effort_daily` are digested as what they mean, the sum
+/// of their signed deltas per key: the server's background compactor folds deltas at any moment
 /// without changing that.
 pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
     // '' LIKE-matches only the empty id, which is never stored.
@@ -86,6 +86,26 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                      FROM answers a WHERE a.score IS NOT NULL AND {excluded_answers}
                    ) d
                    GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0
+                 ) t"
+            ),
+            // As gap_daily: the sums per key, less the excluded journeys'
+            // customer touchpoints (initiator 1, outcome 1 = RESOLVED).
+            "effort_daily" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, day, channel, sum(n) AS touchpoints,
+                          sum(u) AS unresolved, sum(w) AS wait_seconds
+                   FROM (
+                     SELECT tenant_id, day, channel, touchpoints AS n, unresolved AS u,
+                            wait_seconds AS w
+                     FROM effort_daily
+                     UNION ALL
+                     SELECT tp.tenant_id, (tp.journey_started_at AT TIME ZONE 'UTC')::date,
+                            tp.channel, -1, -(tp.outcome <> 1)::int, -tp.wait_seconds
+                     FROM touchpoints tp WHERE tp.initiator = 1 AND EXISTS (
+                       SELECT 1 FROM journeys j WHERE j.tenant_id = tp.tenant_id
+                       AND j.jid = tp.jid AND j.id LIKE $1)
+                   ) d
+                   GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(u) <> 0 OR sum(w) <> 0
                  ) t"
             ),
             _ => format!("SELECT {digest} FROM {table} t WHERE $1::text = $1::text"),
