@@ -116,9 +116,7 @@ pub async fn get(services: &Services, tenant: TenantId, id: &str) -> ServiceResu
 }
 
 /// One page of the journeys `filter` selects, in (started_at, id) order,
-/// scored. With a label or intent filter a page may hold fewer journeys
-/// than its size, even none, and still have a next page: its scan is
-/// bounded ([`db::SCAN_ROWS_PER_PAGE_ROW`]).
+/// scored.
 pub async fn list(
     services: &Services,
     tenant: TenantId,
@@ -136,15 +134,7 @@ pub async fn list(
         )
         .await?)
     })?;
-    let resume = rows
-        .scanned_to
-        .as_ref()
-        .map(|(at, id)| page::time_position(*at, id));
-    let journeys = page.page_resumable(
-        rows.journeys,
-        |j| page::time_position(j.started_at, &j.id),
-        resume,
-    );
+    let journeys = page.page(rows, |j| page::time_position(j.started_at, &j.id));
     let model = effort_model(services, tenant).await?;
     Ok(journeys.map(|j| scored(j, &model)))
 }

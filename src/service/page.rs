@@ -197,26 +197,6 @@ impl PageRequest {
             next_page_token,
         }
     }
-
-    /// [`page`](Self::page) of a list whose scan may stop at a budget
-    /// before the list's end: when the rows do not fill a page but the
-    /// scan stopped at `scanned_to` (the key of the last row it read,
-    /// matching or not), the next token resumes after that row. A short
-    /// or empty page with a token is allowed by AIP-158; it is what keeps a
-    /// page's cost bounded by its size when a filter matches few rows.
-    pub fn page_resumable<T, K: Serialize>(
-        &self,
-        rows: Vec<T>,
-        key: impl FnOnce(&T) -> K,
-        scanned_to: Option<K>,
-    ) -> Page<T> {
-        let full = rows.len() as i64 > self.size;
-        let mut page = self.page(rows, key);
-        if !full && let Some(last) = scanned_to {
-            page.next_page_token = encode(&self.fingerprint, &last);
-        }
-        page
-    }
 }
 
 /// The token key of a row of a list ordered by (timestamp, id), as

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder, Row, types::Json};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
 use super::{StoreResult, effort_rollup, rollup::Sign};
 use crate::domain::IngestCounts;
@@ -431,59 +431,16 @@ pub async fn get_journey(
     Ok(Some(row.into_journey(tps)))
 }
 
-/// How many journeys one page of a list with a label or intent filter may
-/// read, per row of the page it fetches (SPEC §14: a page's cost is bounded
-/// by its size). Those filters have no index: the list walks
-/// `journeys_time` in order and tests each row, so without a budget a
-/// filter that matches nothing would read the whole window for one page.
-pub const SCAN_ROWS_PER_PAGE_ROW: i64 = 20;
-
-/// A page's worth of journeys, and where the scan stopped early.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JourneyList {
-    /// Matching journeys in `(started_at, id)` order, at most the limit.
-    pub journeys: Vec<Journey>,
-    /// The position of the last journey read when the scan used up its
-    /// budget ([`SCAN_ROWS_PER_PAGE_ROW`]) before the list's end: a next
-    /// page resumes after it even if this one is not full.
-    pub scanned_to: Option<(DateTime<Utc>, String)>,
-}
-
 /// Up to `limit` journeys after `after` in `(started_at, id)` order.
-///
-/// With a label or intent filter at most `limit` × [`SCAN_ROWS_PER_PAGE_ROW`]
-/// journeys are read: the scan CTE takes that many in order, the matches
-/// among them are returned, and the last row read comes back flagged
-/// `edge` when the scan was cut, so the caller can resume after it.
 pub async fn list_journeys(
     pool: &PgPool,
     tenant: TenantId,
     filter: &JourneyFilter,
     after: Option<(DateTime<Utc>, &str)>,
     limit: i64,
-) -> StoreResult<JourneyList> {
-    let filtered = !filter.labels.is_empty() || filter.intent.is_some();
-    let mut query = QueryBuilder::<Postgres>::new("WITH scanned AS MATERIALIZED (SELECT ");
-    query
-        .push(JOURNEY_COLUMNS)
-        .push(COMPONENT_COLUMNS)
-        .push(" FROM journeys WHERE tenant_id = ")
-        .push_bind(tenant.0);
+) -> StoreResult<Vec<Journey>> {
+    let mut query = select_journeys(&[JOURNEY_COLUMNS, COMPONENT_COLUMNS], tenant);
     super::scope::push_window(&mut query, "started_at", &filter.window);
-    if let Some(customer_id) = &filter.customer_id {
-        query
-            .push(" AND customer_id = ")
-            .push_bind(customer_id.clone());
-    }
-    super::scope::push_after(&mut query, ("started_at", "id"), after);
-    let budget = limit.saturating_mul(SCAN_ROWS_PER_PAGE_ROW);
-    query.push(" ORDER BY started_at, id LIMIT ");
-    if filtered {
-        query.push_bind(budget);
-    } else {
-        query.push_bind(limit);
-    }
-    query.push(") (SELECT *, false AS edge FROM scanned WHERE true");
     if !filter.labels.is_empty() {
         query
             .push(" AND labels @> ")
@@ -492,40 +449,25 @@ pub async fn list_journeys(
     if let Some(intent) = &filter.intent {
         query.push(" AND intent = ").push_bind(intent.clone());
     }
+    if let Some(customer_id) = &filter.customer_id {
+        query
+            .push(" AND customer_id = ")
+            .push_bind(customer_id.clone());
+    }
+    super::scope::push_after(&mut query, ("started_at", "id"), after);
     query
         .push(" ORDER BY started_at, id LIMIT ")
-        .push_bind(limit)
-        .push(")");
-    if filtered {
-        // The budget-th row read, present only when the scan was cut.
-        query
-            .push(" UNION ALL (SELECT *, true AS edge FROM scanned ORDER BY started_at, id OFFSET ")
-            .push_bind(budget - 1)
-            .push(" LIMIT 1)");
-    }
-    let mut rows = Vec::new();
-    let mut scanned_to = None;
-    for row in query.build().fetch_all(pool).await? {
-        let journey = JourneyRow::from_row(&row)?;
-        if row.try_get::<bool, _>("edge")? {
-            scanned_to = Some((journey.started_at, journey.id));
-        } else {
-            rows.push(journey);
-        }
-    }
+        .push_bind(limit);
+    let rows: Vec<JourneyRow> = query.build_query_as().fetch_all(pool).await?;
     let jids: Vec<i64> = rows.iter().map(|r| r.jid).collect();
     let mut touchpoints = touchpoints_of(pool, tenant, &jids).await?;
-    let journeys = rows
+    Ok(rows
         .into_iter()
         .map(|row| {
             let tps = touchpoints.remove(&row.jid).unwrap_or_default();
             row.into_journey(tps)
         })
-        .collect();
-    Ok(JourneyList {
-        journeys,
-        scanned_to,
-    })
+        .collect())
 }
 
 /// The stored effort components of one journey, or `None`.
