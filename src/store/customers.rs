@@ -113,9 +113,7 @@ pub async fn delete_customer_data(
          ), gone AS (
              DELETE FROM answers WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
              RETURNING {}
-         ), deltas AS (
-             {}
-         ), responses AS (
+         ), {}, responses AS (
              DELETE FROM survey_responses WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
              RETURNING 1
          )

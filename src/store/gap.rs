@@ -103,24 +103,175 @@ fn push_group_value(qb: &mut QueryBuilder<Postgres>, group_by: Option<&str>) {
     }
 }
 
+/// Most label sets a label-filtered or grouped report reads through the
+/// label-set rollup ([`label_rollup_histograms`]). The sets in scope are
+/// listed in SQL and joined to the rollup; past a few thousand a tenant
+/// labels responses per person or per order, the rollup has about as many
+/// rows as the answers, and the raw path is as fast and reads less.
+pub const MAX_LABEL_SETS: usize = 4096;
+
 /// Score histograms of RATING answers per (group, question, role), in no
 /// particular order.
 ///
-/// Without labels or `group_by` (the dashboard's common case) the whole UTC
-/// days of the window are read from the `gap_daily` rollup and only the
-/// partial days at its edges from `answers` (see [`rollup_histograms`]);
-/// otherwise every answer in scope is read ([`raw_histograms`]). Both give
-/// the same counts: a property test holds them equal.
+/// The whole UTC days of the window are read from a rollup and only the
+/// partial days at its edges from `answers`: without labels or `group_by`
+/// (the dashboard's common case) from `gap_daily` ([`rollup_histograms`]),
+/// otherwise from `gap_label_rollup` ([`label_rollup_histograms`]) when at
+/// most [`MAX_LABEL_SETS`] label sets are in scope. Beyond that every
+/// answer in scope is read ([`raw_histograms`]). All give the same counts:
+/// property tests hold them equal.
 pub async fn rating_histograms(
     pool: &PgPool,
     tenant: TenantId,
     q: GapQuery<'_>,
 ) -> StoreResult<Vec<ScoreCount>> {
+    rating_histograms_bounded(pool, tenant, q, MAX_LABEL_SETS).await
+}
+
+/// [`rating_histograms`] with the label-set bound `max_sets` instead of
+/// [`MAX_LABEL_SETS`] (tests force the raw fallback with a small one).
+pub async fn rating_histograms_bounded(
+    pool: &PgPool,
+    tenant: TenantId,
+    q: GapQuery<'_>,
+    max_sets: usize,
+) -> StoreResult<Vec<ScoreCount>> {
     if q.group_by.is_none() && q.scope.labels.is_none() {
-        rollup_histograms(pool, tenant, q).await
-    } else {
-        raw_histograms(pool, tenant, q).await
+        return rollup_histograms(pool, tenant, q).await;
     }
+    match label_rollup_histograms(pool, tenant, q, max_sets).await? {
+        Some(rows) => Ok(rows),
+        None => raw_histograms(pool, tenant, q).await,
+    }
+}
+
+/// The row [`label_rollup_histograms`] reads: a [`ScoreCount`], or (only
+/// `question` NULL) the sign that more than `max_sets` label sets were in
+/// scope and nothing was summed.
+#[derive(sqlx::FromRow)]
+struct LabelledCount {
+    group_value: Option<String>,
+    question: Option<String>,
+    role: i16,
+    score: i32,
+    respondents: i64,
+}
+
+/// [`rating_histograms`] for a scope with labels or `group_by`, from the
+/// label-set rollup: `None` when more than `max_sets` label sets are in
+/// scope (the caller then reads the raw answers).
+///
+/// One statement (one snapshot): the tenant's label sets that match the
+/// filter, each with its `group_by` value (NULL when it lacks the label,
+/// as the raw path's `labels ->> key`), at most `max_sets + 1` of them;
+/// then, if they fit, the rollup's whole days and the edge days' raw
+/// answers (whose `label_set` is a copy of the response's) joined to
+/// those sets and summed per group. A response is counted exactly when
+/// its set matches the filter, as `r.labels @> filter` counts it, and in
+/// the group of its set's value. The groups are cut at the first
+/// [`MAX_GROUPS`] + 1 values in byte order, NULL last, after summing,
+/// exactly as [`raw_histograms`] cuts them (a group is there only if it
+/// has answers in scope, in both).
+pub async fn label_rollup_histograms(
+    pool: &PgPool,
+    tenant: TenantId,
+    q: GapQuery<'_>,
+    max_sets: usize,
+) -> StoreResult<Option<Vec<ScoreCount>>> {
+    if q.questions.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let max_sets = i64::try_from(max_sets).unwrap_or(i64::MAX - 1);
+    let split = rollup::split_days(q.scope.window);
+    let mut qb = QueryBuilder::new("WITH sets AS MATERIALIZED (SELECT id, ");
+    match q.group_by {
+        Some(key) => qb.push("labels ->> ").push_bind(key.to_owned()),
+        None => qb.push("NULL::text"),
+    };
+    qb.push(" AS group_value FROM label_sets WHERE tenant_id = ")
+        .push_bind(tenant.0);
+    q.scope.push_labels(&mut qb, "labels");
+    qb.push(" LIMIT ")
+        .push_bind(max_sets + 1)
+        .push("), fits AS (SELECT count(*) <= ")
+        .push_bind(max_sets)
+        .push(" AS fits FROM sets), parts AS (");
+    // `split` always has at least one part.
+    let mut separator = "";
+    if let Some((from, until)) = split.days {
+        qb.push(
+            "SELECT s.group_value, g.question, g.role, g.score, g.answers AS n
+             FROM gap_label_rollup g JOIN sets s ON s.id = g.label_set
+             WHERE (SELECT fits FROM fits) AND g.tenant_id = ",
+        )
+        .push_bind(tenant.0)
+        .push(" AND g.question = ANY(")
+        .push_bind(q.questions.to_vec())
+        .push(")");
+        if let Some(from) = from {
+            qb.push(" AND g.day >= ").push_bind(from);
+        }
+        if let Some(until) = until {
+            qb.push(" AND g.day < ").push_bind(until);
+        }
+        if let Some(survey) = &q.scope.survey_id {
+            qb.push(" AND g.survey_id = ").push_bind(survey.clone());
+        }
+        separator = " UNION ALL ";
+    }
+    for window in split.raw.iter().flatten() {
+        qb.push(separator)
+            .push(
+                "SELECT s.group_value, a.question, a.role, a.score, count(*) AS n
+                 FROM answers a JOIN sets s ON s.id = a.label_set
+                 WHERE (SELECT fits FROM fits) AND a.tenant_id = ",
+            )
+            .push_bind(tenant.0)
+            .push(" AND a.question = ANY(")
+            .push_bind(q.questions.to_vec())
+            .push(") AND a.score IS NOT NULL");
+        let edge = Scope {
+            window: *window,
+            ..Scope::default()
+        };
+        edge.push_window(&mut qb, "a.submitted_at");
+        if let Some(survey) = &q.scope.survey_id {
+            qb.push(" AND a.survey_id = ").push_bind(survey.clone());
+        }
+        qb.push(" GROUP BY s.group_value, a.question, a.role, a.score");
+        separator = " UNION ALL ";
+    }
+    qb.push(
+        "), summed AS (
+           SELECT group_value, question, role, score, sum(n)::bigint AS respondents
+           FROM parts GROUP BY group_value, question, role, score HAVING sum(n) <> 0
+         ), ranked AS (
+           SELECT *, dense_rank() OVER (ORDER BY group_value COLLATE \"C\") AS group_rank
+           FROM summed
+         )
+         SELECT group_value, question, role, score, respondents FROM ranked
+         WHERE group_rank <= ",
+    )
+    .push_bind(MAX_GROUPS as i64 + 1)
+    .push(
+        " UNION ALL
+         SELECT NULL, NULL, 0::smallint, 0, 0::bigint FROM fits WHERE NOT fits",
+    );
+    let rows: Vec<LabelledCount> = qb.build_query_as().fetch_all(pool).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(question) = row.question else {
+            return Ok(None);
+        };
+        out.push(ScoreCount {
+            group_value: row.group_value,
+            question,
+            role: row.role,
+            score: row.score,
+            respondents: row.respondents,
+        });
+    }
+    Ok(Some(out))
 }
 
 /// [`rating_histograms`] from the raw answers alone.

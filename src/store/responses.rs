@@ -71,13 +71,90 @@ pub async fn lock_questions(
     .await?)
 }
 
+/// The ids of the label sets `sets` (`label_sets`, migration 0017),
+/// interning those that are new, in one statement.
+///
+/// The distinct sets are inserted in digest order with `ON CONFLICT DO
+/// NOTHING`, so two batches interning the same new sets wait for each
+/// other in one order and cannot deadlock. The ids of the sets that
+/// already existed come from the statement's snapshot; a set another
+/// transaction inserted and committed while this one waited on it is in
+/// neither (the insert did nothing, the snapshot predates it), so those
+/// few are read again by a second statement, whose snapshot is newer.
+pub async fn intern_label_sets<'a>(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    sets: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+) -> StoreResult<HashMap<&'a BTreeMap<String, String>, i64>> {
+    let mut distinct: Vec<&BTreeMap<String, String>> = sets.into_iter().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let json: Vec<Json<&BTreeMap<String, String>>> = distinct.iter().map(|s| Json(*s)).collect();
+    // Rows: (position in `distinct`, id).
+    let found: Vec<(i32, i64)> = sqlx::query_as(
+        "WITH input AS (
+             SELECT (t.n - 1)::int AS n, t.labels,
+                    sha256(convert_to(t.labels::text, 'UTF8')) AS digest
+             FROM UNNEST($2::jsonb[]) WITH ORDINALITY AS t(labels, n)
+         ), added AS (
+             INSERT INTO label_sets (tenant_id, digest, labels)
+             SELECT $1, digest, labels FROM input ORDER BY digest
+             ON CONFLICT (tenant_id, digest) DO NOTHING
+             RETURNING digest, id
+         )
+         SELECT i.n, coalesce(a.id, l.id) AS id
+         FROM input i
+         LEFT JOIN added a ON a.digest = i.digest
+         LEFT JOIN label_sets l ON l.tenant_id = $1 AND l.digest = i.digest
+         WHERE a.id IS NOT NULL OR l.id IS NOT NULL",
+    )
+    .bind(tenant.0)
+    .bind(&json)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids: HashMap<&BTreeMap<String, String>, i64> = found
+        .into_iter()
+        .map(|(n, id)| (distinct[n as usize], id))
+        .collect();
+    let missing: Vec<Json<&BTreeMap<String, String>>> = distinct
+        .iter()
+        .filter(|s| !ids.contains_key(*s))
+        .map(|s| Json(*s))
+        .collect();
+    if !missing.is_empty() {
+        let late: Vec<(Json<BTreeMap<String, String>>, i64)> = sqlx::query_as(
+            "SELECT labels, id FROM label_sets
+             WHERE tenant_id = $1
+               AND digest IN (SELECT sha256(convert_to(l::text, 'UTF8')) FROM UNNEST($2::jsonb[]) l)",
+        )
+        .bind(tenant.0)
+        .bind(&missing)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (labels, id) in late {
+            if let Some(set) = distinct.iter().find(|s| ***s == labels.0) {
+                ids.insert(*set, id);
+            }
+        }
+        if let Some(set) = distinct.iter().find(|s| !ids.contains_key(*s)) {
+            // Only a concurrent removal of the tenant's sets (tenant
+            // clear) can get here.
+            return Err(super::StoreError::Internal(sqlx::Error::Protocol(format!(
+                "label set {set:?} was neither inserted nor found"
+            ))));
+        }
+    }
+    Ok(ids)
+}
+
 /// Upserts a batch of responses inside the caller's transaction.
 ///
 /// Ids must be unique within `records` (ingest validation rejects duplicates).
 /// A record whose id is new is inserted; one whose stored `content_hash`
 /// differs replaces the stored row and all its answers; one with an equal
-/// hash is left alone (no row is written). At most five statements per batch,
-/// whatever its size.
+/// hash is left alone (no row is written). At most six statements per batch,
+/// whatever its size (seven when a concurrent batch interns the same new
+/// label set, see [`intern_label_sets`]).
 pub async fn upsert(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -108,6 +185,10 @@ pub async fn upsert(
         labels.push(Json(&r.labels));
         hashes.push(r.content_hash.as_slice());
     }
+    // Interned after validation (the caller validated the batch), in this
+    // transaction: a refused or rolled-back batch leaves no set behind.
+    let set_ids = intern_label_sets(conn, tenant, order.iter().map(|r| &r.labels)).await?;
+    let label_sets: Vec<i64> = order.iter().map(|r| set_ids[&r.labels]).collect();
 
     // Rows come back only when inserted or actually changed: the WHERE of
     // DO UPDATE skips identical content. A row is inserted with revision 1
@@ -116,23 +197,27 @@ pub async fn upsert(
     // transaction inserted the same id first (this one then updates it).
     // No system column (`xmax`): partitioned and distributed tables do not
     // answer it (migration 0020).
-    let written: Vec<(String, i64, bool)> = sqlx::query_as(
+    let written: Vec<(String, i64, i64, bool)> = sqlx::query_as(
         "INSERT INTO survey_responses
-             (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash)
-         SELECT $1, t.id, t.role, t.respondent_id, t.survey_id, t.submitted_at, t.labels, t.content_hash
+             (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash,
+              label_set)
+         SELECT $1, t.id, t.role, t.respondent_id, t.survey_id, t.submitted_at, t.labels,
+                t.content_hash, t.label_set
          FROM UNNEST($2::text[], $3::smallint[], $4::text[], $5::text[], $6::timestamptz[],
-                     $7::jsonb[], $8::bytea[])
-              AS t(id, role, respondent_id, survey_id, submitted_at, labels, content_hash)
+                     $7::jsonb[], $8::bytea[], $9::bigint[])
+              AS t(id, role, respondent_id, survey_id, submitted_at, labels, content_hash,
+                   label_set)
          ON CONFLICT (tenant_id, id) DO UPDATE SET
              role = EXCLUDED.role,
              respondent_id = EXCLUDED.respondent_id,
              survey_id = EXCLUDED.survey_id,
              submitted_at = EXCLUDED.submitted_at,
              labels = EXCLUDED.labels,
+             label_set = EXCLUDED.label_set,
              content_hash = EXCLUDED.content_hash,
              revision = survey_responses.revision + 1
          WHERE survey_responses.content_hash <> EXCLUDED.content_hash
-         RETURNING id, rid, revision = 1 AS inserted",
+         RETURNING id, rid, label_set, revision = 1 AS inserted",
     )
     .bind(tenant.0)
     .bind(&ids)
@@ -142,10 +227,11 @@ pub async fn upsert(
     .bind(&times)
     .bind(&labels)
     .bind(&hashes)
+    .bind(&label_sets)
     .fetch_all(&mut *conn)
     .await?;
 
-    let inserted = written.iter().filter(|(_, _, ins)| *ins).count() as i64;
+    let inserted = written.iter().filter(|(_, _, _, ins)| *ins).count() as i64;
     let counts = IngestCounts {
         inserted,
         updated: written.len() as i64 - inserted,
@@ -157,8 +243,8 @@ pub async fn upsert(
 
     let replaced: Vec<i64> = written
         .iter()
-        .filter(|(_, _, ins)| !*ins)
-        .map(|(_, rid, _)| *rid)
+        .filter(|(_, _, _, ins)| !*ins)
+        .map(|(_, rid, _, _)| *rid)
         .collect();
     if !replaced.is_empty() {
         // The replaced answers leave the rollup in the statement that
@@ -167,7 +253,8 @@ pub async fn upsert(
             "WITH gone AS (
                  DELETE FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
                  RETURNING {}
-             ) {}",
+             ), {}
+             SELECT 1",
             rollup::ANSWER_KEY,
             rollup::deltas_of("gone", Sign::Removed)
         )))
@@ -183,9 +270,9 @@ pub async fn upsert(
     }
 
     let by_id: HashMap<&str, &ResponseRecord> = order.iter().map(|r| (r.id.as_str(), *r)).collect();
-    let written: Vec<(&ResponseRecord, i64)> = written
+    let written: Vec<(&ResponseRecord, i64, i64)> = written
         .iter()
-        .map(|(id, rid, _)| (by_id[id.as_str()], *rid))
+        .map(|(id, rid, label_set, _)| (by_id[id.as_str()], *rid, *label_set))
         .collect();
     insert_experience(conn, tenant, &written).await?;
     insert_framed(conn, tenant, &written).await?;
@@ -197,7 +284,7 @@ pub async fn upsert(
 async fn insert_experience(
     conn: &mut PgConnection,
     tenant: TenantId,
-    written: &[(&ResponseRecord, i64)],
+    written: &[(&ResponseRecord, i64, i64)],
 ) -> StoreResult<()> {
     let mut a_rids = Vec::new();
     let mut a_questions = Vec::new();
@@ -208,7 +295,8 @@ async fn insert_experience(
     let mut a_themes = Vec::new();
     let mut a_comments = Vec::new();
     let mut a_ordinals = Vec::new();
-    for &(r, rid) in written {
+    let mut a_label_sets = Vec::new();
+    for &(r, rid, label_set) in written {
         for (ordinal, a) in r.answers.iter().enumerate() {
             if a.frame != AnswerFrame::Experience {
                 continue;
@@ -222,6 +310,7 @@ async fn insert_experience(
             a_themes.push((!a.themes.is_empty()).then_some(Json(&a.themes)));
             a_comments.push(a.comment.as_deref());
             a_ordinals.push(ordinal as i16);
+            a_label_sets.push(label_set);
         }
     }
     // Themes travel as one JSON array per answer: UNNEST cannot take a
@@ -230,17 +319,19 @@ async fn insert_experience(
         "WITH added AS (
              INSERT INTO answers
                  (tenant_id, rid, question, role, submitted_at, survey_id, score, themes,
-                  comment, ordinal)
+                  comment, ordinal, label_set)
              SELECT $1, t.rid, t.question, t.role, t.submitted_at, t.survey_id, t.score,
                     CASE WHEN t.themes IS NULL THEN NULL
                          ELSE ARRAY(SELECT jsonb_array_elements_text(t.themes)) END,
-                    t.comment, t.ordinal
+                    t.comment, t.ordinal, t.label_set
              FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::timestamptz[],
-                         $6::text[], $7::int[], $8::jsonb[], $9::text[], $10::smallint[])
+                         $6::text[], $7::int[], $8::jsonb[], $9::text[], $10::smallint[],
+                         $11::bigint[])
                   AS t(rid, question, role, submitted_at, survey_id, score, themes, comment,
-                       ordinal)
+                       ordinal, label_set)
              RETURNING {}
-         ) {}",
+         ), {}
+         SELECT 1",
         rollup::ANSWER_KEY,
         rollup::deltas_of("added", Sign::Added)
     )))
@@ -254,6 +345,7 @@ async fn insert_experience(
     .bind(&a_themes)
     .bind(&a_comments)
     .bind(&a_ordinals)
+    .bind(&a_label_sets)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -264,10 +356,10 @@ async fn insert_experience(
 async fn insert_framed(
     conn: &mut PgConnection,
     tenant: TenantId,
-    written: &[(&ResponseRecord, i64)],
+    written: &[(&ResponseRecord, i64, i64)],
 ) -> StoreResult<()> {
     let framed = || {
-        written.iter().flat_map(|&(r, rid)| {
+        written.iter().flat_map(|&(r, rid, _)| {
             r.answers
                 .iter()
                 .enumerate()

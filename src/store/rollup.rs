@@ -1,5 +1,6 @@
 //! The daily perception-gap rollup (`gap_daily`, see
-//! `migrations/0009_gap_rollup.sql`): the deltas every write of `answers`
+//! `migrations/0009_gap_rollup.sql`, and its label-set level
+//! `gap_label_rollup`, migration 0017): the deltas every write of `answers`
 //! appends, how they are folded, and how a window is split between the
 //! rollup and the raw answers.
 //!
@@ -21,24 +22,37 @@ use crate::domain::{TenantId, Window};
 
 /// What a write of `answers` returns for [`deltas_of`]: the key of a
 /// rollup row, as stored on each answer.
-pub const ANSWER_KEY: &str = "tenant_id, submitted_at, question, role, score, survey_id";
+pub const ANSWER_KEY: &str = "tenant_id, submitted_at, question, role, score, survey_id, label_set";
 
-/// The rollup append of one statement that inserted (`sign` +1) or deleted
-/// (`sign` −1) answers: `WITH {cte} AS (<the write> RETURNING
-/// {ANSWER_KEY}) ` followed by this. One row per key and statement, the
-/// count of the rows it changed (unscored THEMES answers count nowhere).
-/// Nothing is appended for a statement that changed no scored answer.
+/// The rollup appends of one statement that inserted (`sign` +1) or
+/// deleted (`sign` −1) answers: two data-modifying CTEs, `{cte}_daily`
+/// (into `gap_daily`) and `{cte}_labelled` (into `gap_label_rollup`,
+/// migration 0017), to follow `WITH {cte} AS (<the write> RETURNING
+/// {ANSWER_KEY}), ` in the same statement (PostgreSQL runs every
+/// data-modifying CTE, referenced or not). One row per key, table and
+/// statement, the count of the rows it changed (unscored THEMES answers
+/// count nowhere). Nothing is appended for a statement that changed no
+/// scored answer.
 pub fn deltas_of(cte: &str, sign: Sign) -> String {
     let sign = match sign {
         Sign::Added => "",
         Sign::Removed => "-",
     };
     format!(
-        "INSERT INTO gap_daily (tenant_id, day, question, role, score, survey_id, answers)
-         SELECT tenant_id, (submitted_at AT TIME ZONE 'UTC')::date, question, role, score,
-                survey_id, {sign}count(*)
-         FROM {cte} WHERE score IS NOT NULL
-         GROUP BY 1, 2, 3, 4, 5, 6"
+        "{cte}_daily AS (
+             INSERT INTO gap_daily (tenant_id, day, question, role, score, survey_id, answers)
+             SELECT tenant_id, (submitted_at AT TIME ZONE 'UTC')::date, question, role, score,
+                    survey_id, {sign}count(*)
+             FROM {cte} WHERE score IS NOT NULL
+             GROUP BY 1, 2, 3, 4, 5, 6
+         ), {cte}_labelled AS (
+             INSERT INTO gap_label_rollup
+                 (tenant_id, day, label_set, question, role, score, survey_id, answers)
+             SELECT tenant_id, (submitted_at AT TIME ZONE 'UTC')::date, label_set, question,
+                    role, score, survey_id, {sign}count(*)
+             FROM {cte} WHERE score IS NOT NULL
+             GROUP BY 1, 2, 3, 4, 5, 6, 7
+         )"
     )
 }
 
@@ -49,57 +63,74 @@ pub enum Sign {
     Removed,
 }
 
-/// Folds `tenant`'s pending deltas (of `gap_daily` and of the effort
-/// report's `effort_daily`); returns the rows removed by folding.
+/// The delta logs the compactor folds, with their key columns.
+const LOGS: [(&str, &str); 2] = [
+    ("gap_daily", "day, question, role, score, survey_id"),
+    (
+        "gap_label_rollup",
+        "day, label_set, question, role, score, survey_id",
+    ),
+];
+
+/// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` and
+/// the effort report's `effort_daily`; returns the rows removed by
+/// folding, all tables together.
 ///
-/// One transaction: the pending rows are deleted and their sums added to
-/// the folded row of each key (inserted if new), then folded rows of
-/// those keys that reached zero are removed. The DELETE sees one snapshot;
-/// a delta committed after it is simply left for the next fold. A second
-/// compactor racing on the same rows skips those the first deleted (they
-/// are gone when its row locks are granted) and adds only the sums of the
-/// rows it deleted itself. Keys are upserted in key order, so two
-/// compactors cannot deadlock; ingest never touches folded rows.
+/// One transaction: in each table the pending rows are deleted and their
+/// sums added to the folded row of each key (inserted if new), then folded
+/// rows of those keys that reached zero are removed. Each DELETE sees one
+/// snapshot; a delta committed after it is simply left for the next fold.
+/// A second compactor racing on the same rows skips those the first
+/// deleted (they are gone when its row locks are granted) and adds only
+/// the sums of the rows it deleted itself. Keys are upserted in key order,
+/// and the tables in a fixed order, so two compactors cannot deadlock;
+/// ingest never touches folded rows.
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
-    let (deleted, folded): (i64, i64) = sqlx::query_as(
-        "WITH moved AS (
-             DELETE FROM gap_daily WHERE tenant_id = $1 AND NOT compacted
-             RETURNING day, question, role, score, survey_id, answers
-         ), sums AS (
-             SELECT day, question, role, score, survey_id, sum(answers) AS answers
-             FROM moved
-             GROUP BY day, question, role, score, survey_id
-         ), upserted AS (
-             INSERT INTO gap_daily
-                 (tenant_id, day, question, role, score, survey_id, answers, compacted)
-             SELECT $1, day, question, role, score, survey_id, answers, true
-             FROM sums
-             ORDER BY day, question, role, score, survey_id
-             ON CONFLICT (tenant_id, day, question, role, score, survey_id) WHERE compacted
-             DO UPDATE SET answers = gap_daily.answers + EXCLUDED.answers
-             RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM upserted)",
-    )
-    .bind(tenant.0)
-    .fetch_one(&mut *tx)
-    .await?;
-    // Keys whose answers were all deleted (found by `gap_daily_zero`).
-    let zeroes = if deleted > 0 {
-        sqlx::query("DELETE FROM gap_daily WHERE tenant_id = $1 AND compacted AND answers = 0")
+    let mut removed = 0;
+    for (table, key) in LOGS {
+        // Table and key names are the constants above.
+        let (deleted, folded): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH moved AS (
+                 DELETE FROM {table} WHERE tenant_id = $1 AND NOT compacted
+                 RETURNING {key}, answers
+             ), sums AS (
+                 SELECT {key}, sum(answers) AS answers
+                 FROM moved
+                 GROUP BY {key}
+             ), upserted AS (
+                 INSERT INTO {table} (tenant_id, {key}, answers, compacted)
+                 SELECT $1, {key}, answers, true
+                 FROM sums
+                 ORDER BY {key}
+                 ON CONFLICT (tenant_id, {key}) WHERE compacted
+                 DO UPDATE SET answers = {table}.answers + EXCLUDED.answers
+                 RETURNING 1
+             )
+             SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM upserted)"
+        )))
+        .bind(tenant.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Keys whose answers were all deleted (found by `{table}_zero`).
+        let zeroes = if deleted > 0 {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND compacted AND answers = 0"
+            )))
             .bind(tenant.0)
             .execute(&mut *tx)
             .await?
             .rows_affected() as i64
-    } else {
-        0
-    };
+        } else {
+            0
+        };
+        removed += (deleted - folded + zeroes).max(0) as u64;
+    }
     // The channel rollup of the effort report folds with it: one pass of
     // the compactor keeps both small.
     let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok((deleted - folded + zeroes).max(0) as u64 + effort)
+    Ok(removed + effort)
 }
 
 /// What one pass of the compactor did.
@@ -121,6 +152,7 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
     let tenants: Vec<i64> = sqlx::query_scalar(
         "SELECT tenant_id FROM gap_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM effort_daily WHERE NOT compacted
+         UNION SELECT tenant_id FROM gap_label_rollup WHERE NOT compacted
          ORDER BY tenant_id",
     )
     .fetch_all(pool)

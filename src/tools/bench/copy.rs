@@ -193,9 +193,14 @@ pub async fn copy_responses(
         return Ok(0);
     }
     let mut tx = pool.begin().await?;
+    // The label sets as ingest interns them (same statement), so the
+    // label-set rollup the deltas below fill is ingest's.
+    let set_ids =
+        crate::store::responses::intern_label_sets(&mut tx, tenant, records.iter().map(|r| &r.labels))
+            .await?;
     let mut b = CopyBuf::new();
     for r in records {
-        b.row(8);
+        b.row(9);
         b.i64(tenant.0);
         b.text(&r.id);
         b.i16(r.role);
@@ -204,10 +209,11 @@ pub async fn copy_responses(
         b.time(r.submitted_at);
         b.jsonb(&r.labels);
         b.field(&r.content_hash);
+        b.i64(set_ids[&r.labels]);
     }
     copy(
         &mut tx,
-        "COPY survey_responses (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash) FROM STDIN (FORMAT binary)",
+        "COPY survey_responses (tenant_id, id, role, respondent_id, survey_id, submitted_at, labels, content_hash, label_set) FROM STDIN (FORMAT binary)",
         b.finish(),
     )
     .await?;
@@ -234,7 +240,7 @@ pub async fn copy_responses(
                 f.i16(ordinal as i16);
                 continue;
             }
-            b.row(10);
+            b.row(11);
             b.i64(tenant.0);
             b.i64(rid);
             b.text(&a.question);
@@ -253,11 +259,12 @@ pub async fn copy_responses(
             b.null();
             b.opt_text(a.comment.as_deref());
             b.i16(ordinal as i16);
+            b.i64(set_ids[&r.labels]);
         }
     }
     let mut answers = copy(
         &mut tx,
-        "COPY answers (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal) FROM STDIN (FORMAT binary)",
+        "COPY answers (tenant_id, rid, question, role, submitted_at, survey_id, score, themes, comment, ordinal, label_set) FROM STDIN (FORMAT binary)",
         b.finish(),
     )
     .await?;
@@ -267,7 +274,8 @@ pub async fn copy_responses(
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "WITH copied AS (
              SELECT {} FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
-         ) {}",
+         ), {}
+         SELECT 1",
         rollup::ANSWER_KEY,
         rollup::deltas_of("copied", Sign::Added)
     )))

@@ -62,8 +62,8 @@ impl Loader<'_> {
         let started = Instant::now();
         crate::store::rollup::compact(self.pool, self.tenant).await?;
         sqlx::query(
-            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily, journeys,
-                 touchpoints, outcomes",
+            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily,
+                 gap_label_rollup, label_sets, journeys, touchpoints, outcomes",
         )
         .execute(self.pool)
         .await?;

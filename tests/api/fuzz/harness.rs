@@ -180,8 +180,15 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
     unchanged_except(before, after, &[])
 }
 
-/// The tables a survey ingest writes (the rollup follows the answers).
-pub const SURVEY_TABLES: [&str; 3] = ["survey_responses", "answers", "gap_daily"];
+/// The tables a survey ingest writes (the rollups follow the answers, a
+/// new label set is interned).
+pub const SURVEY_TABLES: [&str; 5] = [
+    "survey_responses",
+    "answers",
+    "gap_daily",
+    "gap_label_rollup",
+    "label_sets",
+];
 /// The tables a journey ingest writes (the channel rollup follows the
 /// touchpoints).
 pub const JOURNEY_TABLES: [&str; 3] = ["journeys", "touchpoints", "effort_daily"];

@@ -47,9 +47,9 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 /// and outcomes whose id starts with `exclude_prefix` (and their answers,
 /// touchpoints and rollup counts) are left out; `""` excludes nothing.
 ///
-/// `gap_daily` and `effort_daily` are digested as what they mean, the sum
-/// of their signed deltas per key: the server's background compactor folds deltas at any moment
-/// without changing that.
+/// `gap_daily`, `gap_label_rollup` and `effort_daily` are digested as
+/// what they mean, the sum of their signed deltas per key: the server's
+/// background compactor folds deltas at any moment without changing that.
 pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
     // '' LIKE-matches only the empty id, which is never stored.
     let pattern = if exclude_prefix.is_empty() {
@@ -106,6 +106,22 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                        AND j.jid = tp.jid AND j.id LIKE $1)
                    ) d
                    GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(u) <> 0 OR sum(w) <> 0
+                 ) t"
+            ),
+            "gap_label_rollup" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, day, label_set, question, role, score, survey_id,
+                          sum(n) AS answers
+                   FROM (
+                     SELECT tenant_id, day, label_set, question, role, score, survey_id,
+                            answers AS n
+                     FROM gap_label_rollup
+                     UNION ALL
+                     SELECT a.tenant_id, (a.submitted_at AT TIME ZONE 'UTC')::date, a.label_set,
+                            a.question, a.role, a.score, a.survey_id, -1
+                     FROM answers a WHERE a.score IS NOT NULL AND {excluded_answers}
+                   ) d
+                   GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0
                  ) t"
             ),
             _ => format!("SELECT {digest} FROM {table} t WHERE $1::text = $1::text"),
