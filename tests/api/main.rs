@@ -31,6 +31,7 @@ mod infra;
 mod isolation;
 mod journeys;
 mod key_drivers;
+mod label_rollup;
 mod loyalty;
 mod loyalty_quality;
 mod noisy_neighbour;
