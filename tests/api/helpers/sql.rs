@@ -45,7 +45,8 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 
 /// The digest of every table (see [`tables`]). Survey responses, journeys
 /// and outcomes whose id starts with `exclude_prefix` (and their answers,
-/// touchpoints and rollup counts) are left out; `""` excludes nothing.
+/// touchpoints, rollup counts and the label sets only they name) are left
+/// out; `""` excludes nothing.
 ///
 /// `gap_daily`, `gap_label_rollup` and `effort_daily` are digested as
 /// what they mean, the sum of their signed deltas per key: the server's
@@ -107,6 +108,16 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                    ) d
                    GROUP BY 1, 2, 3 HAVING sum(n) <> 0 OR sum(u) <> 0 OR sum(w) <> 0
                  ) t"
+            ),
+            // A label set is shared by responses; it is left out when only
+            // excluded responses name it. A set no response names (one a
+            // refused write left behind) is always digested.
+            "label_sets" => format!(
+                "SELECT {digest} FROM label_sets t WHERE NOT (
+                   EXISTS (SELECT 1 FROM survey_responses s WHERE s.tenant_id = t.tenant_id
+                           AND s.label_set = t.id AND s.id LIKE $1)
+                   AND NOT EXISTS (SELECT 1 FROM survey_responses s WHERE s.tenant_id = t.tenant_id
+                           AND s.label_set = t.id AND NOT s.id LIKE $1))"
             ),
             "gap_label_rollup" => format!(
                 "SELECT {digest} FROM (
