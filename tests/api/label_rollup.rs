@@ -304,7 +304,8 @@ async fn label_rollup_histograms_equal_the_raw_answers_under_random_histories(po
         }
         compared += assert_label_rollup_exact(&pool, tenant, &format!("case {case} {ops:?}")).await;
         rollup::compact(&pool, tenant).await.unwrap();
-        compared += assert_label_rollup_exact(&pool, tenant, &format!("case {case}, compacted")).await;
+        compared +=
+            assert_label_rollup_exact(&pool, tenant, &format!("case {case}, compacted")).await;
         compared += assert_label_rollup_exact(&pool, other, &format!("case {case}, other")).await;
     }
     eprintln!("{cases} histories, {compared} histogram bars compared");
@@ -339,8 +340,17 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
         }
     };
     submit(r.clone()).await;
-    submit(Resp { region: 1, ..r.clone() }).await;
-    submit(Resp { id: 2, region: 2, ..r.clone() }).await;
+    submit(Resp {
+        region: 1,
+        ..r.clone()
+    })
+    .await;
+    submit(Resp {
+        id: 2,
+        region: 2,
+        ..r.clone()
+    })
+    .await;
     let sets: Vec<serde_json::Value> =
         sqlx::query_scalar("SELECT labels FROM label_sets WHERE tenant_id = $1 ORDER BY id")
             .bind(app.tenant.0)
@@ -349,7 +359,11 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
             .unwrap();
     assert_eq!(
         sets,
-        [json!({"region": "emea"}), json!({"region": "apac"}), json!({})]
+        [
+            json!({"region": "emea"}),
+            json!({"region": "apac"}),
+            json!({})
+        ]
     );
     let questions = vec!["overall_experience".to_owned()];
     let counts = |labels: serde_json::Value| {

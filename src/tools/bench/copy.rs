@@ -195,9 +195,12 @@ pub async fn copy_responses(
     let mut tx = pool.begin().await?;
     // The label sets as ingest interns them (same statement), so the
     // label-set rollup the deltas below fill is ingest's.
-    let set_ids =
-        crate::store::responses::intern_label_sets(&mut tx, tenant, records.iter().map(|r| &r.labels))
-            .await?;
+    let set_ids = crate::store::responses::intern_label_sets(
+        &mut tx,
+        tenant,
+        records.iter().map(|r| &r.labels),
+    )
+    .await?;
     let mut b = CopyBuf::new();
     for r in records {
         b.row(9);
