@@ -7,12 +7,13 @@
 -- covering every record) reads these rows instead.
 
 -- 1. One row per assessed customer. `model_etag` is the etag of the scoring
--- model the row was computed under: a read uses the rows only when none is
--- under another model. `rank_tier` and `rank_worst` turn the at-risk order
--- (tier descending, worst effort index or 0 descending, id ascending in byte
--- order) into an ascending key, so a page after a position is one range
--- scan of `customer_assessments_at_risk` with a row comparison and a LIMIT.
-CREATE TABLE customer_assessments (
+-- model the row was computed under (for inspection: reads rely on
+-- `assessed_under`; store::assessments says why that suffices).
+-- `rank_tier` and `rank_worst` turn the at-risk order (tier descending,
+-- worst effort index or 0 descending, id ascending in byte order) into an
+-- ascending key, so a page after a position is one range scan of
+-- `assessments_at_risk` with a row comparison and a LIMIT.
+CREATE TABLE assessments (
     tenant_id                BIGINT NOT NULL REFERENCES tenants ON DELETE CASCADE,
     customer_id              TEXT COLLATE "C" NOT NULL,
     tier                     SMALLINT NOT NULL,  -- gapscore.v1.EffortTier
@@ -27,24 +28,22 @@ CREATE TABLE customer_assessments (
                              GENERATED ALWAYS AS (-coalesce(worst_effort_index, 0)) STORED,
     PRIMARY KEY (tenant_id, customer_id)
 );
-CREATE INDEX customer_assessments_at_risk
-    ON customer_assessments (tenant_id, rank_tier, rank_worst, customer_id);
--- The reads' probe for a row under another model than the one in force.
-CREATE INDEX customer_assessments_model ON customer_assessments (tenant_id, model_etag);
+CREATE INDEX assessments_at_risk
+    ON assessments (tenant_id, rank_tier, rank_worst, customer_id);
 
 -- 2. Per tenant, the model under which every customer with records was last
--- assessed by a complete pass (the background recompute after a model
--- change, the benchmark's COPY loader) or trivially (a new or cleared
--- tenant has no records). With the rows' own etags, "every assessed
--- customer has a row, all under the model in force" is two index probes.
-CREATE TABLE assessment_states (
+-- assessed by a complete pass: the background recompute (after a model
+-- change, and the first one of a new or cleared tenant), or the
+-- benchmark's COPY loader. A read uses the rows only when this is the model
+-- in force: one primary-key lookup.
+CREATE TABLE assessed_under (
     tenant_id   BIGINT PRIMARY KEY REFERENCES tenants ON DELETE CASCADE,
     model_etag  TEXT NOT NULL
 );
 
 -- 3. Existing tenants have records but no rows yet: forgetting the
 -- recompute passes makes the background pass run again for every tenant,
--- which now also fills `customer_assessments` and, at its end,
--- `assessment_states` (re-storing the current tiers on the way, without
+-- which now also fills `assessments` and, at its end,
+-- `assessed_under` (re-storing the current tiers on the way, without
 -- events, as after any model change).
 DELETE FROM tier_recomputes;

@@ -95,8 +95,10 @@ pub async fn loyalty_risk_of_model(
     let (tier_counts, posteriors) = tokio::try_join!(
         async {
             read!(services, tenant, 1, |db| {
-                Ok(store::loyalty_tiers(db, tenant, &query.scope, (&model.effort_model(), etag))
-                    .await?)
+                Ok(
+                    store::loyalty_tiers(db, tenant, &query.scope, (&model.effort_model(), etag))
+                        .await?,
+                )
             })
         },
         posteriors(services, tenant, model, confidence),

@@ -40,8 +40,8 @@ use crate::{
         holdout::{holdout_key, is_holdout},
     },
     store::{
-        events::{NewEvent, StoredEvent, record_events},
         assessments::{assess_and_record, mark_complete},
+        events::{NewEvent, StoredEvent, record_events},
         loyalty::{Assessment, assess_customers},
         tiers::{self as db, HighTierStart},
     },

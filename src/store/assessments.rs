@@ -1,11 +1,11 @@
 //! Whole-history assessments (migration 0016, docs/decisions/assessments.md):
-//! one row per customer in `customer_assessments`, the customer's
+//! one row per customer in `assessments`, the customer's
 //! assessment (SPEC §7.1) over all of their records under the model in
 //! force, kept by the writes themselves so that `GetLoyaltyRisk` and
 //! `ListAtRiskCustomers` over the whole history read rows instead of
 //! re-assessing every customer.
 //!
-//! The rows are exact for the model of `assessment_states.model_etag` when
+//! The rows are exact for the model of `assessed_under.model_etag` when
 //! that is the model in force (see [`whole_history`]), because:
 //! - every write that can change a customer's assessment (its ease answers,
 //!   its journeys, which customer a record belongs to) takes the tier lock
@@ -18,7 +18,7 @@
 //! - after a model change, the background pass (`service::tiers`) rewrites
 //!   every customer's row under the new model, each batch under the
 //!   customers' tier locks, and only when it has walked them all records
-//!   the new model in `assessment_states` ([`mark_complete`]). A write that
+//!   the new model in `assessed_under` ([`mark_complete`]). A write that
 //!   read the old model holds the locks of its customers, so the pass
 //!   reaches them after it committed; a write that takes them later reads
 //!   the new model.
@@ -48,7 +48,7 @@ fn push_record(
     customers: Customers<'_>,
 ) {
     qb.push(
-        ", recorded AS (INSERT INTO customer_assessments (tenant_id, customer_id, tier, \
+        ", recorded AS (INSERT INTO assessments (tenant_id, customer_id, tier, \
            tier_source, latest_ease, latest_ease_response_id, worst_effort_index, \
            worst_journey_id, model_etag) \
          SELECT ",
@@ -66,15 +66,15 @@ fn push_record(
            latest_ease_response_id = EXCLUDED.latest_ease_response_id, \
            worst_effort_index = EXCLUDED.worst_effort_index, \
            worst_journey_id = EXCLUDED.worst_journey_id, model_etag = EXCLUDED.model_etag \
-         WHERE (customer_assessments.tier, customer_assessments.tier_source, \
-             customer_assessments.latest_ease, customer_assessments.latest_ease_response_id, \
-             customer_assessments.worst_effort_index, customer_assessments.worst_journey_id, \
-             customer_assessments.model_etag) IS DISTINCT FROM \
+         WHERE (assessments.tier, assessments.tier_source, \
+             assessments.latest_ease, assessments.latest_ease_response_id, \
+             assessments.worst_effort_index, assessments.worst_journey_id, \
+             assessments.model_etag) IS DISTINCT FROM \
            (EXCLUDED.tier, EXCLUDED.tier_source, EXCLUDED.latest_ease, \
              EXCLUDED.latest_ease_response_id, EXCLUDED.worst_effort_index, \
              EXCLUDED.worst_journey_id, EXCLUDED.model_etag) \
          RETURNING 1), \
-         forgotten AS (DELETE FROM customer_assessments d WHERE d.tenant_id = ",
+         forgotten AS (DELETE FROM assessments d WHERE d.tenant_id = ",
     )
     .push_bind(tenant.0);
     customers.push_condition(qb, "d.customer_id");
@@ -103,7 +103,14 @@ pub async fn assess_and_record(
     let mut qb = QueryBuilder::new("WITH ");
     push_assessed_as(&mut qb, "assessed", tenant, window, model, selection);
     qb.push(", ");
-    push_assessed_as(&mut qb, "whole", tenant, &Scope::default(), model, selection);
+    push_assessed_as(
+        &mut qb,
+        "whole",
+        tenant,
+        &Scope::default(),
+        model,
+        selection,
+    );
     push_record(&mut qb, tenant, etag, selection);
     qb.push("SELECT * FROM assessed");
     Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
@@ -141,7 +148,7 @@ pub async fn mark_complete(
     etag: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO assessment_states (tenant_id, model_etag) VALUES ($1, $2) \
+        "INSERT INTO assessed_under (tenant_id, model_etag) VALUES ($1, $2) \
          ON CONFLICT (tenant_id) DO UPDATE SET model_etag = EXCLUDED.model_etag",
     )
     .bind(tenant.0)
@@ -169,7 +176,7 @@ pub async fn whole_history(
     type Bounds = Option<chrono::DateTime<chrono::Utc>>;
     let (current, bounds): (Option<bool>, [Bounds; 4]) = {
         let row: (Option<bool>, Bounds, Bounds, Bounds, Bounds) = sqlx::query_as(
-            "SELECT (SELECT model_etag FROM assessment_states WHERE tenant_id = $1) = $2 \
+            "SELECT (SELECT model_etag FROM assessed_under WHERE tenant_id = $1) = $2 \
                  AND (SELECT etag FROM scoring_models WHERE tenant_id = $1) = $2, \
                (SELECT min(submitted_at) FROM survey_responses WHERE tenant_id = $1), \
                (SELECT max(submitted_at) FROM survey_responses WHERE tenant_id = $1), \
@@ -202,10 +209,10 @@ pub async fn whole_history(
 }
 
 /// Customers per tier, from the rows (an index-only scan of
-/// `customer_assessments_at_risk` once the table is vacuumed).
+/// `assessments_at_risk` once the table is vacuumed).
 pub async fn tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<TierCounts> {
     let rows: Vec<(i16, i64)> = sqlx::query_as(
-        "SELECT rank_tier, count(*) FROM customer_assessments WHERE tenant_id = $1 \
+        "SELECT rank_tier, count(*) FROM assessments WHERE tenant_id = $1 \
          GROUP BY rank_tier",
     )
     .bind(tenant.0)
@@ -225,7 +232,7 @@ pub async fn tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResu
 }
 
 /// Up to `limit` rows with tier ≥ `min_tier` after `after`, in
-/// [`AtRiskKey`] order: one range scan of `customer_assessments_at_risk`
+/// [`AtRiskKey`] order: one range scan of `assessments_at_risk`
 /// (the order ascending in `(rank_tier, rank_worst, customer_id)`, a row
 /// comparison for the position), so a page costs O(limit) wherever it is.
 pub async fn at_risk_page(
@@ -238,7 +245,7 @@ pub async fn at_risk_page(
     let mut qb = QueryBuilder::new(
         "SELECT customer_id, tier::int4 AS tier, tier_source::int4 AS tier_source, latest_ease, \
            latest_ease_response_id, worst_effort_index, worst_journey_id \
-         FROM customer_assessments WHERE tenant_id = ",
+         FROM assessments WHERE tenant_id = ",
     );
     qb.push_bind(tenant.0)
         .push(" AND rank_tier <= ")

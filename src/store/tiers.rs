@@ -288,9 +288,9 @@ pub async fn erase_customer(
     tenant: TenantId,
     customer: &str,
 ) -> StoreResult<ErasedEvents> {
-    // `customer_assessments` first: the order in which a write reaches the
+    // `assessments` first: the order in which a write reaches the
     // customer's derived rows.
-    for table in ["customer_assessments", "customer_tiers", "high_tier_starts"] {
+    for table in ["assessments", "customer_tiers", "high_tier_starts"] {
         // Table names are constants of this function.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1 AND customer_id = $2"
@@ -391,7 +391,7 @@ pub async fn customers_after(
            (SELECT customer_id FROM journeys WHERE tenant_id = $1 \
               AND customer_id COLLATE \"C\" > $2 ORDER BY customer_id COLLATE \"C\" LIMIT $3) \
            UNION \
-           (SELECT customer_id FROM customer_assessments WHERE tenant_id = $1 \
+           (SELECT customer_id FROM assessments WHERE tenant_id = $1 \
               AND customer_id > $2 ORDER BY customer_id LIMIT $3) \
            UNION \
            (SELECT respondent_id FROM survey_responses WHERE tenant_id = $1 \

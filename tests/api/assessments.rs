@@ -60,7 +60,7 @@ async fn rows(app: &TestApp) -> Vec<Assessment> {
     sqlx::query_as(
         "SELECT customer_id, tier::int4 AS tier, tier_source::int4 AS tier_source, latest_ease, \
            latest_ease_response_id, worst_effort_index, worst_journey_id \
-         FROM customer_assessments WHERE tenant_id = $1 \
+         FROM assessments WHERE tenant_id = $1 \
          ORDER BY rank_tier, rank_worst, customer_id",
     )
     .bind(app.tenant.0)
@@ -146,7 +146,11 @@ async fn assert_exact(app: &TestApp, expect_fast: bool) {
     }
     assert_eq!(tier_counts(app, None).await, counts_of(&truth));
     for size in [1, 3, 100] {
-        assert_eq!(walk(app, None, size).await, listed(&truth), "pages of {size}");
+        assert_eq!(
+            walk(app, None, size).await,
+            listed(&truth),
+            "pages of {size}"
+        );
     }
 }
 
@@ -216,7 +220,11 @@ async fn the_rows_answer_the_whole_history_exactly_after_every_kind_of_write(poo
     let truth = exact(&app).await;
     assert!(truth.iter().all(|a| a.customer_id != "l2"));
     assert_exact(&app, true).await;
-    let ids: Vec<String> = rows(&app).await.into_iter().map(|a| a.customer_id).collect();
+    let ids: Vec<String> = rows(&app)
+        .await
+        .into_iter()
+        .map(|a| a.customer_id)
+        .collect();
     assert!(!ids.contains(&"l2".to_owned()) && !ids.contains(&"m2".to_owned()));
 }
 
@@ -249,7 +257,11 @@ async fn a_window_or_label_filter_that_leaves_records_out_uses_the_records(pool:
     .await
     .unwrap();
     let l2 = truth.iter().find(|a| a.customer_id == "l2").unwrap();
-    assert_eq!(l2.tier, EffortTier::High as i32, "l2's December answer decides");
+    assert_eq!(
+        l2.tier,
+        EffortTier::High as i32,
+        "l2's December answer decides"
+    );
     assert_ne!(truth, exact(&app).await);
     assert_eq!(walk(&app, december.clone(), 2).await, listed(&truth));
     assert_eq!(tier_counts(&app, december).await, counts_of(&truth));
@@ -328,7 +340,7 @@ async fn a_deep_page_reads_only_its_rows(pool: PgPool) {
             .collect();
         app.data().journeys(batch).await;
     }
-    sqlx::query("ANALYZE customer_assessments")
+    sqlx::query("ANALYZE assessments")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -344,7 +356,7 @@ async fn a_deep_page_reads_only_its_rows(pool: PgPool) {
         .unwrap();
     assert_eq!(page, all[2501..2512]);
     let plan: serde_json::Value = sqlx::query_scalar(
-        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT customer_id FROM customer_assessments \
+        "EXPLAIN (ANALYZE, FORMAT JSON) SELECT customer_id FROM assessments \
          WHERE tenant_id = $1 AND rank_tier <= $2 \
            AND (rank_tier, rank_worst, customer_id) > ($3, $4, $5) \
          ORDER BY rank_tier, rank_worst, customer_id LIMIT 11",
@@ -359,7 +371,7 @@ async fn a_deep_page_reads_only_its_rows(pool: PgPool) {
     .unwrap();
     let text = plan.to_string();
     assert!(
-        text.contains("customer_assessments_at_risk") && !text.contains("Seq Scan"),
+        text.contains("assessments_at_risk") && !text.contains("Seq Scan"),
         "{plan}"
     );
     assert!(max_rows(&plan[0]["Plan"]) <= 11.0, "{plan}");

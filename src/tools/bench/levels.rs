@@ -63,7 +63,7 @@ impl Loader<'_> {
         crate::store::rollup::compact(self.pool, self.tenant).await?;
         sqlx::query(
             "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily, journeys,
-                 touchpoints, outcomes, customer_assessments",
+                 touchpoints, outcomes, assessments",
         )
         .execute(self.pool)
         .await?;
@@ -136,14 +136,11 @@ impl Loader<'_> {
         // COPY wrote past the write path, which keeps the whole-history
         // assessments: rewrite the tenant's rows from the records, so the
         // reads measure (and the judge checks) the path ingest leaves.
-        let (model, etag) = crate::store::catalog::get_scoring_model(self.pool, self.tenant).await?;
+        let (model, etag) =
+            crate::store::catalog::get_scoring_model(self.pool, self.tenant).await?;
         let mut tx = self.pool.begin().await?;
-        crate::store::assessments::record_all(
-            &mut tx,
-            self.tenant,
-            (&model.effort_model(), &etag),
-        )
-        .await?;
+        crate::store::assessments::record_all(&mut tx, self.tenant, (&model.effort_model(), &etag))
+            .await?;
         tx.commit().await?;
         Ok(())
     }

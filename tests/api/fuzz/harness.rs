@@ -180,10 +180,12 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
     unchanged_except(before, after, &[])
 }
 
-/// The tables a survey ingest writes (the rollup follows the answers).
-pub const SURVEY_TABLES: [&str; 3] = ["survey_responses", "answers", "gap_daily"];
-/// The tables a journey ingest writes.
-pub const JOURNEY_TABLES: [&str; 2] = ["journeys", "touchpoints"];
+/// The tables a survey ingest writes (the rollup follows the answers, the
+/// whole-history assessments the respondents' ease answers).
+pub const SURVEY_TABLES: [&str; 4] = ["survey_responses", "answers", "gap_daily", "assessments"];
+/// The tables a journey ingest writes (the whole-history assessments follow
+/// the journeys).
+pub const JOURNEY_TABLES: [&str; 3] = ["journeys", "touchpoints", "assessments"];
 
 /// The running server and what the checks need.
 pub struct Ctx {
