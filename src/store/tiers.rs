@@ -413,11 +413,12 @@ pub async fn model_and_key(
     conn: &mut PgConnection,
     tenant: TenantId,
 ) -> StoreResult<Option<(crate::domain::model::ScoringModel, String, Vec<u8>)>> {
-    let row: Option<(
+    type Row = (
         Vec<u8>,
         Option<sqlx::types::Json<crate::domain::model::ScoringModel>>,
         Option<String>,
-    )> = sqlx::query_as(
+    );
+    let row: Option<Row> = sqlx::query_as(
         "SELECT t.page_token_key, m.model, m.etag FROM tenants t \
              LEFT JOIN scoring_models m ON m.tenant_id = t.tenant_id WHERE t.tenant_id = $1",
     )
