@@ -137,10 +137,16 @@ pub struct RpcSpanLayer {
 
 check_layer!(RpcSpanLayer);
 
-/// How much earlier than the client's deadline this layer answers, so that
-/// its timer fires before tonic's (which started first, see
-/// [`RpcSpanLayer`]) even on a loaded machine.
-const CLIENT_DEADLINE_MARGIN: Duration = Duration::from_millis(5);
+/// How much earlier than the client's deadline this layer answers: a tenth
+/// of it, within 5-200 ms. Its answer must beat two timers that started
+/// first — tonic's on the server (see [`RpcSpanLayer`]) and the client's
+/// own (which tonic clients also report as `CANCELLED "Timeout
+/// expired"`) — and a fixed 5 ms was eaten by scheduling delays on a
+/// loaded two-core machine. A tenth of the caller's budget is time the
+/// call would hardly have used to finish.
+fn client_deadline_margin(deadline: Duration) -> Duration {
+    (deadline / 10).clamp(Duration::from_millis(5), Duration::from_millis(200))
+}
 
 impl Check for RpcSpanLayer {
     type Guard = RpcSpan;
@@ -152,7 +158,7 @@ impl Check for RpcSpanLayer {
         let path = request.uri().path();
         let server_limit = self.unary_timeout.filter(|_| !is_streaming(path));
         let client_limit =
-            client_deadline(request.headers()).map(|d| d.saturating_sub(CLIENT_DEADLINE_MARGIN));
+            client_deadline(request.headers()).map(|d| d.saturating_sub(client_deadline_margin(d)));
         let time_limit = match (server_limit, client_limit) {
             (Some(server), Some(client)) => Some(server.min(client)),
             (limit, None) | (None, limit) => limit,

@@ -37,6 +37,15 @@ pub async fn scoring_model(services: &Services, tenant: TenantId) -> ServiceResu
     Ok(model)
 }
 
+/// The tenant's scoring model in force and its etag (what reads that may
+/// use state derived under a given model compare it with).
+pub async fn scoring_model_and_etag(
+    services: &Services,
+    tenant: TenantId,
+) -> ServiceResult<(ScoringModel, String)> {
+    Ok(catalog::get_scoring_model(&*services.db(tenant, 1).await?, tenant).await?)
+}
+
 /// The confidence level of a score: the requested one (checked against
 /// SPEC §5's range) or the model's.
 pub fn confidence(requested: Option<f64>, model: &ScoringModel) -> ServiceResult<f64> {

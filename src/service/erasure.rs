@@ -1,7 +1,7 @@
 //! Right to erasure (SPEC §3.2 `DeleteCustomerData`): every record of one
 //! customer, removed in one transaction, with what was derived from them:
-//! the current tier, the at-risk events (their webhook deliveries cascade)
-//! and the raises to HIGH (SPEC §12).
+//! the current tier, the whole-history assessment, the at-risk events
+//! (their webhook deliveries cascade) and the raises to HIGH (SPEC §12).
 
 use super::{ServiceResult, Services, write};
 use crate::{
@@ -25,6 +25,10 @@ pub async fn delete_customer_data(
         // The records first: that takes the customer's erasure fence, so no
         // write of theirs is in flight when the events go.
         let erased = customers::delete_customer_data(conn, tenant, customer_id).await?;
+        // Then the tier lock (after the record locks, as every holder takes
+        // it): a recompute batch that assessed the customer before the
+        // deletes has committed, and one after them finds no record.
+        tiers::lock_customers(conn, tenant, &[customer_id.to_owned()]).await?;
         tiers::erase_customer(conn, tenant, customer_id).await?;
         Ok(erased)
     })

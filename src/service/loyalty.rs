@@ -70,18 +70,35 @@ pub async fn posteriors(
     ))
 }
 
-/// Computes the loyalty-risk report of `query` under `model`.
+/// Computes the loyalty-risk report of `query` under `model`, the tiers
+/// always assessed from the records (see [`loyalty_risk_of_model`]).
 pub async fn loyalty_risk(
     services: &Services,
     tenant: TenantId,
     query: &LoyaltyQuery,
     model: &ScoringModel,
 ) -> ServiceResult<LoyaltyReport> {
+    loyalty_risk_of_model(services, tenant, query, (model, None)).await
+}
+
+/// Computes the loyalty-risk report of `query` under `model`; when its
+/// `etag` is given, the tier counts may come from the whole-history
+/// assessments kept at write time (`store::assessments`), which are
+/// exact only under the model they were computed with.
+pub async fn loyalty_risk_of_model(
+    services: &Services,
+    tenant: TenantId,
+    query: &LoyaltyQuery,
+    (model, etag): (&ScoringModel, Option<&str>),
+) -> ServiceResult<LoyaltyReport> {
     let confidence = context::confidence(query.confidence, model)?;
     let (tier_counts, posteriors) = tokio::try_join!(
         async {
             read!(services, tenant, 1, |db| {
-                Ok(store::loyalty_tiers(db, tenant, &query.scope, &model.effort_model()).await?)
+                Ok(
+                    store::loyalty_tiers(db, tenant, &query.scope, (&model.effort_model(), etag))
+                        .await?,
+                )
             })
         },
         posteriors(services, tenant, model, confidence),

@@ -188,13 +188,13 @@ pub async fn at_risk_customers(
             ));
         }
     }
-    let model = context::scoring_model(services, tenant).await?;
+    let (model, etag) = context::scoring_model_and_etag(services, tenant).await?;
     let mut rows = read!(services, tenant, 1, |db| {
         Ok(store::at_risk_customers(
             db,
             tenant,
             &query.scope,
-            &model.effort_model(),
+            (&model.effort_model(), Some(&etag)),
             query.min_tier,
             after.as_ref(),
             size + 1,

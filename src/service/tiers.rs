@@ -2,13 +2,21 @@
 //!
 //! A write that can change tiers (journeys, survey responses with a
 //! respondent, their re-sends) runs, inside its own transaction:
-//! [`before_write`] — assess the customers it touches (the batch's and the
-//! current owners of its record ids) over the rolling window ending now —
-//! then its upsert, then [`Pending::after_write`] — assess them again over
-//! the same window, lock those whose tier rose (see there), store the
-//! current tiers and record an `AtRiskEvent` for each raise, as the
-//! transaction's last statements (`store::events::record_events`, then
-//! `pg_notify`).
+//! [`before_write`] — lock the batch's stored records, take the tier lock
+//! of every customer it touches (the batch's and the current owners of its
+//! record ids), then read the model and assess them over the rolling
+//! window ending now — then its upsert, then [`Pending::after_write`] —
+//! assess them again over the same window while rewriting their
+//! whole-history assessments (`store::assessments`), store the current
+//! tiers and record an `AtRiskEvent` for each raise, as the transaction's
+//! last statements (`store::events::record_events`, then `pg_notify`).
+//!
+//! The tier locks serialize the writes of one customer from before their
+//! first assessment to their commit, so each write's "before" already
+//! holds what an earlier write of the customer committed: a raise is
+//! reported once, and the whole-history row a write leaves is computed
+//! from every committed record of the customer (see `store::assessments`
+//! for why the model is read after the locks).
 //!
 //! "Previous tier" is the tier over the window ending *now*, just before
 //! this write — not the stored `customer_tiers` row, which may be stale
@@ -32,6 +40,7 @@ use crate::{
         holdout::{holdout_key, is_holdout},
     },
     store::{
+        assessments::{assess_and_record, mark_complete},
         events::{NewEvent, StoredEvent, record_events},
         loyalty::{Assessment, assess_customers},
         tiers::{self as db, HighTierStart},
@@ -57,14 +66,14 @@ pub enum Written<'a> {
 #[derive(Debug)]
 pub struct Pending {
     model: ScoringModel,
+    /// The etag of `model`, which the whole-history rows record.
+    etag: String,
     holdout_key: [u8; 32],
     window: Scope,
     now: DateTime<Utc>,
     /// Sorted, distinct.
     customers: Vec<String>,
     before: HashMap<String, i32>,
-    /// The stored (tier, version) rows as they were before the write.
-    stored: HashMap<String, (i16, i64)>,
     /// Per customer, the batch's records that belong (or belonged) to them,
     /// in batch order.
     records: HashMap<String, Vec<String>>,
@@ -84,20 +93,16 @@ fn current_window(now: DateTime<Utc>, days: i32) -> Scope {
     }
 }
 
-/// Assesses the customers `written` touches, before its upsert (see the
-/// module docs). Call it right after the erasure fence.
+/// Locks the customers `written` touches and assesses them, before its
+/// upsert (see the module docs). Call it right after the erasure fence.
 pub async fn before_write(
     conn: &mut PgConnection,
     tenant: TenantId,
     written: Written<'_>,
 ) -> ServiceResult<Pending> {
-    let (model, key) =
-        db::model_and_key(conn, tenant)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: "tenant",
-                id: tenant.0.to_string(),
-            })?;
+    // The owners are read with the records locked (in the order the upsert
+    // locks them), so a concurrent re-send moving a record to another
+    // customer has committed first and that customer is the owner seen.
     let (new, owners, journeys) = match written {
         Written::Journeys(records) => {
             let ids: Vec<&str> = records.iter().map(|(id, _)| *id).collect();
@@ -126,7 +131,14 @@ pub async fn before_write(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let stored = db::stored_tiers(conn, tenant, &customers).await?;
+    db::lock_customers(conn, tenant, &customers).await?;
+    let (model, etag, key) =
+        db::model_and_key(conn, tenant)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "tenant",
+                id: tenant.0.to_string(),
+            })?;
     let now = Utc::now();
     let window = current_window(now, model.risk_window_days);
     let before = assess_customers(conn, tenant, &window, &model.effort_model(), &customers)
@@ -137,20 +149,21 @@ pub async fn before_write(
     Ok(Pending {
         holdout_key: holdout_key(&key),
         model,
+        etag,
         window,
         now,
         customers,
         before,
-        stored,
         records,
         journeys,
     })
 }
 
 impl Pending {
-    /// Assesses the customers again after the write's upsert, stores their
-    /// current tiers and records the events of the raises; the write's last
-    /// statements. Returns the events as stored.
+    /// Assesses the customers again after the write's upsert (rewriting
+    /// their whole-history assessments in the same statement), stores
+    /// their current tiers and records the events of the raises; the
+    /// write's last statements. Returns the events as stored.
     pub async fn after_write(
         self,
         conn: &mut PgConnection,
@@ -160,27 +173,15 @@ impl Pending {
             return Ok(Vec::new());
         }
         let effort_model = self.model.effort_model();
-        let after =
-            assess_customers(conn, tenant, &self.window, &effort_model, &self.customers).await?;
-        let mut previous = self.before.clone();
-        let candidates: Vec<String> = after
-            .iter()
-            .filter(|a| a.tier > previous.get(&a.customer_id).copied().unwrap_or(0))
-            .map(|a| a.customer_id.clone())
-            .collect();
-        if !candidates.is_empty() {
-            // Only customers this write is about to raise are locked: a
-            // concurrent write that raised one of them first has committed
-            // once the lock is ours, and its stored row (a new version)
-            // counts as the previous tier, so the raise is reported once.
-            db::lock_customers(conn, tenant, &candidates).await?;
-            for (customer, (tier, version)) in db::stored_tiers(conn, tenant, &candidates).await? {
-                if self.stored.get(&customer).map(|(_, v)| *v) != Some(version) {
-                    let p = previous.entry(customer).or_insert(0);
-                    *p = (*p).max(i32::from(tier));
-                }
-            }
-        }
+        let after = assess_and_record(
+            conn,
+            tenant,
+            &self.window,
+            (&effort_model, &self.etag),
+            &self.customers,
+        )
+        .await?;
+        let previous = &self.before;
         db::store_tiers(conn, tenant, &self.customers, &after, self.now).await?;
         let mut raised: Vec<&Assessment> = after
             .iter()
@@ -258,11 +259,12 @@ impl Pending {
 /// Customers per transaction of a recompute pass.
 pub const RECOMPUTE_BATCH: i64 = 500;
 
-/// Brings every tenant's current tiers to its model in force, after a
-/// scoring-model change (SPEC §12.1), in transactions of at most `batch`
-/// customers, each recording its progress (so a restart resumes the pass,
-/// and a change during a pass restarts it). Returns the customers
-/// reassessed.
+/// Brings every tenant's current tiers and whole-history assessments
+/// (`store::assessments`) to its model in force, after a scoring-model
+/// change (SPEC §12.1), in transactions of at most `batch` customers, each
+/// recording its progress (so a restart resumes the pass, and a change
+/// during a pass restarts it); the last one records the model as complete
+/// for the assessments. Returns the customers reassessed.
 ///
 /// No events: a model change is not a customer having a hard time, and
 /// re-tiering a whole customer base at once would flood every watch and
@@ -290,15 +292,25 @@ pub async fn recompute_pending(pool: &sqlx::PgPool, batch: i64) -> ServiceResult
             let customers = db::customers_after(&mut tx, tenant, &after, batch).await?;
             db::lock_customers(&mut tx, tenant, &customers).await?;
             let window = current_window(Utc::now(), model.risk_window_days);
-            let assessed =
-                assess_customers(&mut tx, tenant, &window, &model.effort_model(), &customers)
-                    .await?;
+            let assessed = assess_and_record(
+                &mut tx,
+                tenant,
+                &window,
+                (&model.effort_model(), &etag),
+                &customers,
+            )
+            .await?;
             db::store_tiers(&mut tx, tenant, &customers, &assessed, Utc::now()).await?;
             let done = (customers.len() as i64) < batch;
             if let Some(last) = customers.last() {
                 after.clone_from(last);
             }
             db::advance_recompute(&mut tx, tenant, &etag, &after, done).await?;
+            if done {
+                // Every customer with records has been walked under this
+                // model (in this pass, or by writes since it started).
+                mark_complete(&mut tx, tenant, &etag).await?;
+            }
             tx.commit().await?;
             total += customers.len() as u64;
             if done {

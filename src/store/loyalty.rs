@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    StoreResult,
+    StoreResult, assessments,
     effort::EASE_QUESTION,
     effort_sql::{effort_index_sql, effort_tier_sql},
 };
@@ -88,7 +88,7 @@ pub enum Customers<'a> {
 
 impl Customers<'_> {
     /// Appends ` AND <column> = ...` (or `= ANY(...)`) for this selection.
-    fn push_condition(self, qb: &mut QueryBuilder<Postgres>, column: &str) {
+    pub(super) fn push_condition(self, qb: &mut QueryBuilder<Postgres>, column: &str) {
         match self {
             Customers::All => {}
             Customers::One(c) => {
@@ -104,9 +104,9 @@ impl Customers<'_> {
     }
 }
 
-/// Pushes `WITH ces AS (…), worst AS (…), assessed AS (…)`: one row per
-/// customer assessed in `scope` (optionally only some `customers`), with
-/// the columns of [`Assessment`].
+/// Pushes `WITH assessed_ces AS (…), assessed_worst AS (…), assessed AS
+/// (…)`: one row per customer assessed in `scope` (optionally only some
+/// `customers`), with the columns of [`Assessment`].
 fn push_assessed(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
@@ -114,14 +114,30 @@ fn push_assessed(
     model: &EffortModel,
     customers: Customers<'_>,
 ) {
-    qb.push(
-        "WITH ces AS (SELECT DISTINCT ON (r.respondent_id) \
+    qb.push("WITH ");
+    push_assessed_as(qb, "assessed", tenant, scope, model, customers);
+}
+
+/// Pushes the common table expressions `<name>_ces`, `<name>_worst` and
+/// `<name>` (without `WITH`), `<name>` being the assessments of
+/// [`push_assessed`]: so one statement can assess the same customers over
+/// two scopes.
+pub(super) fn push_assessed_as(
+    qb: &mut QueryBuilder<Postgres>,
+    name: &str,
+    tenant: TenantId,
+    scope: &Scope,
+    model: &EffortModel,
+    customers: Customers<'_>,
+) {
+    qb.push(format_args!(
+        "{name}_ces AS (SELECT DISTINCT ON (r.respondent_id) \
            r.respondent_id AS customer_id, a.score AS latest_ease, \
            r.id AS latest_ease_response_id \
          FROM survey_responses r \
          JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
-         WHERE r.tenant_id = ",
-    )
+         WHERE r.tenant_id = "
+    ))
     .push_bind(tenant.0)
     .push(format_args!(
         " AND a.role = {} AND r.respondent_id IS NOT NULL \
@@ -135,10 +151,10 @@ fn push_assessed(
     scope.push_window(qb, "r.submitted_at");
     scope.push_labels(qb, "r.labels");
     customers.push_condition(qb, "r.respondent_id");
-    qb.push(
+    qb.push(format_args!(
         " ORDER BY r.respondent_id, r.submitted_at DESC, r.id COLLATE \"C\" DESC), \
-         worst AS (SELECT DISTINCT ON (j.customer_id) j.customer_id, ",
-    )
+         {name}_worst AS (SELECT DISTINCT ON (j.customer_id) j.customer_id, "
+    ))
     .push(format_args!(
         "{} AS worst_effort_index, j.id AS worst_journey_id \
          FROM journeys j WHERE j.tenant_id = ",
@@ -150,12 +166,12 @@ fn push_assessed(
     customers.push_condition(qb, "j.customer_id");
     qb.push(format_args!(
         " ORDER BY j.customer_id, worst_effort_index DESC, j.started_at DESC, j.id COLLATE \"C\"), \
-         assessed AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \
+         {name} AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \
            CASE WHEN c.customer_id IS NOT NULL THEN {ease_tier} ELSE {index_tier} END AS tier, \
            CASE WHEN c.customer_id IS NOT NULL THEN {ces} ELSE {journeys} END \
              AS tier_source, \
            c.latest_ease, c.latest_ease_response_id, w.worst_effort_index, w.worst_journey_id \
-         FROM ces c FULL JOIN worst w ON w.customer_id = c.customer_id) ",
+         FROM {name}_ces c FULL JOIN {name}_worst w ON w.customer_id = c.customer_id) ",
         ease_tier = ease_tier_sql("c.latest_ease"),
         index_tier = effort_tier_sql("w.worst_effort_index", model),
         ces = TierSource::Ces.number(),
@@ -248,15 +264,30 @@ async fn outcome_counts(
 }
 
 /// The tier counts of `scope` (what `GetLoyaltyRisk` needs besides the
-/// calibration).
+/// calibration), under `model`; `etag` is its etag when the caller knows
+/// it. From the whole-history rows when they answer the scope
+/// (`store::assessments::whole_history`, in the same snapshot), else
+/// assessed from the records.
 pub async fn loyalty_tiers(
     pool: &PgPool,
     tenant: TenantId,
     scope: &Scope,
-    model: &EffortModel,
+    (model, etag): (&EffortModel, Option<&str>),
 ) -> StoreResult<TierCounts> {
-    let mut conn = pool.acquire().await?;
-    tier_counts(&mut conn, tenant, scope, model).await
+    let Some(etag) = etag else {
+        let mut conn = pool.acquire().await?;
+        return tier_counts(&mut conn, tenant, scope, model).await;
+    };
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let counts = if assessments::whole_history(&mut tx, tenant, scope, etag).await? {
+        assessments::tier_counts(&mut tx, tenant).await?
+    } else {
+        tier_counts(&mut tx, tenant, scope, model).await?
+    };
+    tx.commit().await?;
+    Ok(counts)
 }
 
 /// The tenant's outcome calibration under `model` (cached by
@@ -401,9 +432,37 @@ impl AtRiskKey {
 }
 
 /// Up to `limit` customers assessed in `scope` with tier ≥ `min_tier`,
-/// after `after`, in [`AtRiskKey`] order.
+/// after `after`, in [`AtRiskKey`] order, under `model` (`etag`: its etag
+/// when the caller knows it). From the whole-history rows when they answer
+/// the scope (as [`loyalty_tiers`]): then a page costs O(`limit`).
 pub async fn at_risk_customers(
     pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    (model, etag): (&EffortModel, Option<&str>),
+    min_tier: EffortTier,
+    after: Option<&AtRiskKey>,
+    limit: i64,
+) -> StoreResult<Vec<Assessment>> {
+    let Some(etag) = etag else {
+        let mut conn = pool.acquire().await?;
+        return assessed_at_risk(&mut conn, tenant, scope, model, min_tier, after, limit).await;
+    };
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let rows = if assessments::whole_history(&mut tx, tenant, scope, etag).await? {
+        assessments::at_risk_page(&mut tx, tenant, min_tier, after, limit).await?
+    } else {
+        assessed_at_risk(&mut tx, tenant, scope, model, min_tier, after, limit).await?
+    };
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// [`at_risk_customers`] assessed from the records.
+async fn assessed_at_risk(
+    conn: &mut PgConnection,
     tenant: TenantId,
     scope: &Scope,
     model: &EffortModel,
@@ -433,5 +492,5 @@ pub async fn at_risk_customers(
         " ORDER BY tier DESC, {WORST} DESC, customer_id COLLATE \"C\" LIMIT "
     ))
     .push_bind(limit);
-    Ok(qb.build_query_as().fetch_all(pool).await?)
+    Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
 }

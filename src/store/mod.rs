@@ -4,6 +4,7 @@
 //! [`StoreError`] reaches the caller as `service::ServiceError::Store`,
 //! which the transport maps to a status once, in `grpc::error`.
 
+pub mod assessments;
 pub mod catalog;
 pub mod customers;
 pub mod drivers;

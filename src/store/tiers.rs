@@ -25,10 +25,11 @@ const TIER_LOCK_KEY: &str = "pg_advisory_xact_lock($1::int, hashtext(customer_id
 /// lock of each of `customers`, in key order (so two writers of
 /// overlapping customers cannot deadlock on these locks).
 ///
-/// A write takes it only for the customers it is about to raise, after its
-/// row locks and before it writes `customer_tiers` (see
-/// `service::tiers`): two concurrent raises of one customer then see each
-/// other, and writes that raise nobody never wait for each other.
+/// A write takes it for every customer it touches, after locking its
+/// stored records and before its first assessment (see `service::tiers`);
+/// an erasure after deleting the records; a recompute batch before it
+/// assesses. Every holder takes its row locks of records before its tier
+/// locks and no record lock after them, so the two kinds cannot deadlock.
 pub async fn lock_customers(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -71,14 +72,17 @@ pub async fn stored_tiers(
     Ok(rows.into_iter().map(|(c, t, v)| (c, (t, v))).collect())
 }
 
-/// (id, customer) of those of `ids` that are stored journeys now.
+/// (id, customer) of those of `ids` that are stored journeys now, locked
+/// for the rest of the caller's transaction in id order (byte order, the
+/// order in which the upsert would lock them anyway).
 pub async fn journey_owners(
     conn: &mut PgConnection,
     tenant: TenantId,
     ids: &[&str],
 ) -> StoreResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT id, customer_id FROM journeys WHERE tenant_id = $1 AND id = ANY($2::text[])",
+        "SELECT id, customer_id FROM journeys WHERE tenant_id = $1 AND id = ANY($2::text[]) \
+         ORDER BY id COLLATE \"C\" FOR UPDATE",
     )
     .bind(tenant.0)
     .bind(ids)
@@ -87,15 +91,18 @@ pub async fn journey_owners(
 }
 
 /// (id, respondent) of those of `ids` that are stored responses with a
-/// respondent now.
+/// respondent now; every stored one of `ids` is locked for the rest of the
+/// caller's transaction, in id order (as [`journey_owners`]).
 pub async fn response_owners(
     conn: &mut PgConnection,
     tenant: TenantId,
     ids: &[&str],
 ) -> StoreResult<Vec<(String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT id, respondent_id FROM survey_responses \
-         WHERE tenant_id = $1 AND id = ANY($2::text[]) AND respondent_id IS NOT NULL",
+        "SELECT id, respondent_id FROM ( \
+           SELECT id, respondent_id FROM survey_responses \
+           WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id COLLATE \"C\" FOR UPDATE \
+         ) locked WHERE respondent_id IS NOT NULL",
     )
     .bind(tenant.0)
     .bind(ids)
@@ -274,13 +281,16 @@ pub struct ErasedEvents {
 }
 
 /// Erases, inside the caller's transaction (after the customer's erasure
-/// fence), the customer's current tier, events and raises to HIGH.
+/// fence and tier lock), the customer's whole-history assessment, current
+/// tier, events and raises to HIGH.
 pub async fn erase_customer(
     conn: &mut PgConnection,
     tenant: TenantId,
     customer: &str,
 ) -> StoreResult<ErasedEvents> {
-    for table in ["customer_tiers", "high_tier_starts"] {
+    // `assessments` first: the order in which a write reaches the
+    // customer's derived rows.
+    for table in ["assessments", "customer_tiers", "high_tier_starts"] {
         // Table names are constants of this function.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1 AND customer_id = $2"
@@ -364,7 +374,8 @@ pub async fn advance_recompute(
     Ok(())
 }
 
-/// Up to `limit` customers of `tenant` with data or a stored tier, after
+/// Up to `limit` customers of `tenant` with data, a stored tier or a
+/// whole-history assessment, after
 /// `after` in byte order: the next batch of a recompute pass.
 pub async fn customers_after(
     conn: &mut PgConnection,
@@ -380,6 +391,9 @@ pub async fn customers_after(
            (SELECT customer_id FROM journeys WHERE tenant_id = $1 \
               AND customer_id COLLATE \"C\" > $2 ORDER BY customer_id COLLATE \"C\" LIMIT $3) \
            UNION \
+           (SELECT customer_id FROM assessments WHERE tenant_id = $1 \
+              AND customer_id > $2 ORDER BY customer_id LIMIT $3) \
+           UNION \
            (SELECT respondent_id FROM survey_responses WHERE tenant_id = $1 \
               AND respondent_id IS NOT NULL \
               AND respondent_id COLLATE \"C\" > $2 ORDER BY respondent_id COLLATE \"C\" LIMIT $3) \
@@ -392,22 +406,30 @@ pub async fn customers_after(
     .await?)
 }
 
-/// The scoring model in force and the tenant's page-token key (the root of
-/// its holdout key), read inside the caller's transaction; `None` for an
-/// unknown tenant.
+/// The scoring model in force, its etag (empty without a stored model)
+/// and the tenant's page-token key (the root of its holdout key), read
+/// inside the caller's transaction; `None` for an unknown tenant.
 pub async fn model_and_key(
     conn: &mut PgConnection,
     tenant: TenantId,
-) -> StoreResult<Option<(crate::domain::model::ScoringModel, Vec<u8>)>> {
-    let row: Option<(
+) -> StoreResult<Option<(crate::domain::model::ScoringModel, String, Vec<u8>)>> {
+    type Row = (
         Vec<u8>,
         Option<sqlx::types::Json<crate::domain::model::ScoringModel>>,
-    )> = sqlx::query_as(
-        "SELECT t.page_token_key, m.model FROM tenants t \
+        Option<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT t.page_token_key, m.model, m.etag FROM tenants t \
              LEFT JOIN scoring_models m ON m.tenant_id = t.tenant_id WHERE t.tenant_id = $1",
     )
     .bind(tenant.0)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(key, model)| (model.map(|m| m.0).unwrap_or_default(), key)))
+    Ok(row.map(|(key, model, etag)| {
+        (
+            model.map(|m| m.0).unwrap_or_default(),
+            etag.unwrap_or_default(),
+            key,
+        )
+    }))
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on a real socket, a real tonic client and
 //! a fresh PostgreSQL database per test (`#[sqlx::test]`).
 
+mod assessments;
 mod bad_input;
 mod bench;
 mod bounded_work;

@@ -86,7 +86,7 @@ pub async fn load(pool: &sqlx::PgPool, tenant: TenantId, data: &DemoData) -> any
         pool,
         tenant,
         &Scope::default(),
-        &model.effort_model(),
+        (&model.effort_model(), None),
         EffortTier::High,
         None,
         10_000,

@@ -181,17 +181,19 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
 }
 
 /// The tables a survey ingest writes (the rollups follow the answers, a
-/// new label set is interned).
-pub const SURVEY_TABLES: [&str; 5] = [
+/// new label set is interned, the whole-history assessments follow the
+/// respondents' ease answers).
+pub const SURVEY_TABLES: [&str; 6] = [
     "survey_responses",
     "answers",
     "gap_daily",
     "gap_label_rollup",
     "label_sets",
+    "assessments",
 ];
 /// The tables a journey ingest writes (the channel rollup follows the
-/// touchpoints).
-pub const JOURNEY_TABLES: [&str; 3] = ["journeys", "touchpoints", "effort_daily"];
+/// touchpoints, the whole-history assessments the journeys).
+pub const JOURNEY_TABLES: [&str; 4] = ["journeys", "touchpoints", "effort_daily", "assessments"];
 
 /// The running server and what the checks need.
 pub struct Ctx {

@@ -1,0 +1,265 @@
+//! Whole-history assessments (migration 0016, docs/decisions/assessments.md):
+//! one row per customer in `assessments`, the customer's
+//! assessment (SPEC §7.1) over all of their records under the model in
+//! force, kept by the writes themselves so that `GetLoyaltyRisk` and
+//! `ListAtRiskCustomers` over the whole history read rows instead of
+//! re-assessing every customer.
+//!
+//! The rows are exact for the model of `assessed_under.model_etag` when
+//! that is the model in force (see [`whole_history`]), because:
+//! - every write that can change a customer's assessment (its ease answers,
+//!   its journeys, which customer a record belongs to) takes the tier lock
+//!   of every customer it touches (`store::tiers::lock_customers`) before it
+//!   reads the model, and rewrites their rows after its own rows are
+//!   written ([`assess_and_record`]), in a statement of its own after the
+//!   lock, so it sees what a previous writer of the same customer committed;
+//! - an erasure takes the customer's tier lock after deleting the records,
+//!   then deletes the row (`store::tiers::erase_customer`);
+//! - after a model change, the background pass (`service::tiers`) rewrites
+//!   every customer's row under the new model, each batch under the
+//!   customers' tier locks, and only when it has walked them all records
+//!   the new model in `assessed_under` ([`mark_complete`]). A write that
+//!   read the old model holds the locks of its customers, so the pass
+//!   reaches them after it committed; a write that takes them later reads
+//!   the new model.
+
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use super::{
+    StoreResult,
+    loyalty::{Assessment, AtRiskKey, Customers, push_assessed_as},
+};
+use crate::{
+    domain::{Numbered, Scope, TenantId},
+    scoring::{
+        effort::{EffortModel, EffortTier},
+        loyalty::TierCounts,
+    },
+};
+
+/// Pushes the two data-modifying CTEs (after a comma) that make the rows
+/// of `customers` what the CTE `whole` (their whole-history assessments)
+/// says: an upsert of the assessed ones (rows whose content is unchanged
+/// are not rewritten) and a delete of the others.
+fn push_record(
+    qb: &mut QueryBuilder<Postgres>,
+    tenant: TenantId,
+    etag: &str,
+    customers: Customers<'_>,
+) {
+    qb.push(
+        ", recorded AS (INSERT INTO assessments (tenant_id, customer_id, tier, \
+           tier_source, latest_ease, latest_ease_response_id, worst_effort_index, \
+           worst_journey_id, model_etag) \
+         SELECT ",
+    )
+    .push_bind(tenant.0)
+    .push(
+        ", customer_id, tier, tier_source, latest_ease, latest_ease_response_id, \
+           worst_effort_index, worst_journey_id, ",
+    )
+    .push_bind(etag.to_owned())
+    .push(
+        " FROM whole ORDER BY customer_id COLLATE \"C\" \
+         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET tier = EXCLUDED.tier, \
+           tier_source = EXCLUDED.tier_source, latest_ease = EXCLUDED.latest_ease, \
+           latest_ease_response_id = EXCLUDED.latest_ease_response_id, \
+           worst_effort_index = EXCLUDED.worst_effort_index, \
+           worst_journey_id = EXCLUDED.worst_journey_id, model_etag = EXCLUDED.model_etag \
+         WHERE (assessments.tier, assessments.tier_source, \
+             assessments.latest_ease, assessments.latest_ease_response_id, \
+             assessments.worst_effort_index, assessments.worst_journey_id, \
+             assessments.model_etag) IS DISTINCT FROM \
+           (EXCLUDED.tier, EXCLUDED.tier_source, EXCLUDED.latest_ease, \
+             EXCLUDED.latest_ease_response_id, EXCLUDED.worst_effort_index, \
+             EXCLUDED.worst_journey_id, EXCLUDED.model_etag) \
+         RETURNING 1), \
+         forgotten AS (DELETE FROM assessments d WHERE d.tenant_id = ",
+    )
+    .push_bind(tenant.0);
+    customers.push_condition(qb, "d.customer_id");
+    qb.push(
+        " AND NOT EXISTS (SELECT 1 FROM whole w WHERE w.customer_id = d.customer_id) \
+         RETURNING 1) ",
+    );
+}
+
+/// Assesses `customers` (a write batch's, or a recompute batch's) over
+/// `window` — what the caller returns — and, in the same statement,
+/// rewrites their whole-history rows under `model` (of etag `etag`).
+/// Call it after the batch's own rows are written, with the customers'
+/// tier locks held (module docs). One statement however many customers.
+pub async fn assess_and_record(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    window: &Scope,
+    (model, etag): (&EffortModel, &str),
+    customers: &[String],
+) -> StoreResult<Vec<Assessment>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let selection = Customers::Many(customers);
+    let mut qb = QueryBuilder::new("WITH ");
+    push_assessed_as(&mut qb, "assessed", tenant, window, model, selection);
+    qb.push(", ");
+    push_assessed_as(
+        &mut qb,
+        "whole",
+        tenant,
+        &Scope::default(),
+        model,
+        selection,
+    );
+    push_record(&mut qb, tenant, etag, selection);
+    qb.push("SELECT * FROM assessed");
+    Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
+}
+
+/// Rewrites every row of `tenant` under `model` (of etag `etag`) and
+/// records that model as complete: for a loader that wrote records past
+/// the write path (the benchmark's `COPY`), with no write of the tenant
+/// running. Two statements, each set-based.
+pub async fn record_all(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    (model, etag): (&EffortModel, &str),
+) -> StoreResult<()> {
+    let mut qb = QueryBuilder::new("WITH ");
+    push_assessed_as(
+        &mut qb,
+        "whole",
+        tenant,
+        &Scope::default(),
+        model,
+        Customers::All,
+    );
+    push_record(&mut qb, tenant, etag, Customers::All);
+    qb.push("SELECT 1");
+    qb.build().execute(&mut *conn).await?;
+    mark_complete(conn, tenant, etag).await
+}
+
+/// Records that every customer of `tenant` with records has a row under
+/// the model of `etag` (a pass over all of them has just ended).
+pub async fn mark_complete(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    etag: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO assessed_under (tenant_id, model_etag) VALUES ($1, $2) \
+         ON CONFLICT (tenant_id) DO UPDATE SET model_etag = EXCLUDED.model_etag",
+    )
+    .bind(tenant.0)
+    .bind(etag)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the rows answer `scope` under the model of `etag`, read in the
+/// caller's snapshot: the scope has no label filter and its window holds
+/// every response and journey of the tenant (so assessing "in scope" is
+/// assessing the whole history; `survey_id` and `intent` do not scope
+/// loyalty), `etag` is the model in force and the last complete pass was
+/// under it. Index endpoint lookups only: O(log n).
+pub async fn whole_history(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+    etag: &str,
+) -> StoreResult<bool> {
+    if scope.labels.is_some() {
+        return Ok(false);
+    }
+    type Bounds = Option<chrono::DateTime<chrono::Utc>>;
+    let (current, bounds): (Option<bool>, [Bounds; 4]) = {
+        let row: (Option<bool>, Bounds, Bounds, Bounds, Bounds) = sqlx::query_as(
+            "SELECT (SELECT model_etag FROM assessed_under WHERE tenant_id = $1) = $2 \
+                 AND (SELECT etag FROM scoring_models WHERE tenant_id = $1) = $2, \
+               (SELECT min(submitted_at) FROM survey_responses WHERE tenant_id = $1), \
+               (SELECT max(submitted_at) FROM survey_responses WHERE tenant_id = $1), \
+               (SELECT min(started_at) FROM journeys WHERE tenant_id = $1), \
+               (SELECT max(started_at) FROM journeys WHERE tenant_id = $1)",
+        )
+        .bind(tenant.0)
+        .bind(etag)
+        .fetch_one(&mut *conn)
+        .await?;
+        (row.0, [row.1, row.2, row.3, row.4])
+    };
+    if current != Some(true) {
+        return Ok(false);
+    }
+    let [first_response, last_response, first_journey, last_journey] = bounds;
+    let window = &scope.window;
+    let covers_start = |first: Bounds| match (window.start, first) {
+        (Some(start), Some(first)) => start <= first,
+        _ => true,
+    };
+    let covers_end = |last: Bounds| match (window.end, last) {
+        (Some(end), Some(last)) => last < end,
+        _ => true,
+    };
+    Ok(covers_start(first_response)
+        && covers_start(first_journey)
+        && covers_end(last_response)
+        && covers_end(last_journey))
+}
+
+/// Customers per tier, from the rows (an index-only scan of
+/// `assessments_at_risk` once the table is vacuumed).
+pub async fn tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<TierCounts> {
+    let rows: Vec<(i16, i64)> = sqlx::query_as(
+        "SELECT rank_tier, count(*) FROM assessments WHERE tenant_id = $1 \
+         GROUP BY rank_tier",
+    )
+    .bind(tenant.0)
+    .fetch_all(conn)
+    .await?;
+    let mut counts = TierCounts::default();
+    for (rank, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        match EffortTier::from_number(-i32::from(rank)) {
+            Some(EffortTier::Low) => counts.low = n,
+            Some(EffortTier::Medium) => counts.medium = n,
+            Some(EffortTier::High) => counts.high = n,
+            None => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Up to `limit` rows with tier ≥ `min_tier` after `after`, in
+/// [`AtRiskKey`] order: one range scan of `assessments_at_risk`
+/// (the order ascending in `(rank_tier, rank_worst, customer_id)`, a row
+/// comparison for the position), so a page costs O(limit) wherever it is.
+pub async fn at_risk_page(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    min_tier: EffortTier,
+    after: Option<&AtRiskKey>,
+    limit: i64,
+) -> StoreResult<Vec<Assessment>> {
+    let mut qb = QueryBuilder::new(
+        "SELECT customer_id, tier::int4 AS tier, tier_source::int4 AS tier_source, latest_ease, \
+           latest_ease_response_id, worst_effort_index, worst_journey_id \
+         FROM assessments WHERE tenant_id = ",
+    );
+    qb.push_bind(tenant.0)
+        .push(" AND rank_tier <= ")
+        .push_bind(-(min_tier.number() as i16));
+    if let Some(k) = after {
+        qb.push(" AND (rank_tier, rank_worst, customer_id) > (")
+            .push_bind(-(k.tier as i16))
+            .push(", ")
+            .push_bind(-k.worst_effort_index)
+            .push(", ")
+            .push_bind(k.customer_id.clone())
+            .push(")");
+    }
+    qb.push(" ORDER BY rank_tier, rank_worst, customer_id LIMIT ")
+        .push_bind(limit);
+    Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
+}
