@@ -28,19 +28,30 @@ pub async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
 /// Asks the database every `interval` whether it can take writes
 /// ([`crate::store::writable`]) and reports the result until the task is
 /// dropped. A check that takes longer than the interval counts as down.
-pub async fn watch_database(pool: PgPool, reporter: HealthReporter, interval: Duration) {
+///
+/// The check runs on `check`, a pool of its own: on the control pool it
+/// queued behind every call's key lookup, and under one tenant's burst of
+/// calls on a loaded machine it missed its deadline with the database
+/// healthy (the noisy-neighbour test saw NOT_SERVING). `gauged` is the
+/// pool whose connection gauges are recorded with each check.
+pub async fn watch_database(
+    check: PgPool,
+    gauged: PgPool,
+    reporter: HealthReporter,
+    interval: Duration,
+) {
     let mut last: Option<bool> = None;
     loop {
         let up = matches!(
             tokio::time::timeout(
                 interval.max(Duration::from_millis(500)),
-                crate::store::writable(&pool)
+                crate::store::writable(&check)
             )
             .await,
             Ok(Ok(true))
         );
         crate::metrics::record_database_up(up);
-        crate::metrics::record_pool(&pool);
+        crate::metrics::record_pool(&gauged);
         if last != Some(up) {
             if up {
                 tracing::info!("database reachable: SERVING");

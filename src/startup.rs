@@ -156,7 +156,12 @@ impl Application {
         } = self;
         let (reporter, health_service) = tonic_health::server::health_reporter();
         health::set_all(&reporter, ServingStatus::NotServing).await;
+        // The health check's own connection, to the control pool's server.
+        let health_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*control.connect_options()).clone());
         let watcher = tokio::spawn(health::watch_database(
+            health_pool,
             control.clone(),
             reporter.clone(),
             args.health_interval(),
