@@ -27,7 +27,8 @@ pub async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
 
 /// Asks the database every `interval` whether it can take writes
 /// ([`crate::store::writable`]) and reports the result until the task is
-/// dropped. A check that takes longer than the interval counts as down.
+/// dropped. A check that takes longer than the interval (at least 500 ms)
+/// counts as down.
 ///
 /// The check runs on `check`, a pool of its own: on the control pool it
 /// queued behind every call's key lookup, and under one tenant's burst of
