@@ -98,14 +98,13 @@ pub async fn delete_customer_data(
     .bind(customer_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "SELECT count(*) FROM (
-           SELECT 1 FROM survey_responses WHERE tenant_id = $1 AND respondent_id = $2
-           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
+    lock_records(
+        conn,
+        "survey_responses",
+        "respondent_id",
+        tenant,
+        customer_id,
     )
-    .bind(tenant.0)
-    .bind(customer_id)
-    .execute(&mut *conn)
     .await?;
     let survey_responses_deleted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "WITH doomed AS (
@@ -129,15 +128,7 @@ pub async fn delete_customer_data(
     // every touchpoint a concurrent re-send of them committed) their
     // touchpoints deleted with their channel-rollup deltas, as the answers
     // above: the cascade from the journeys then finds none left.
-    sqlx::query(
-        "SELECT count(*) FROM (
-           SELECT 1 FROM journeys WHERE tenant_id = $1 AND customer_id = $2
-           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
-    )
-    .bind(tenant.0)
-    .bind(customer_id)
-    .execute(&mut *conn)
-    .await?;
+    lock_records(conn, "journeys", "customer_id", tenant, customer_id).await?;
     let journeys_deleted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "WITH doomed AS (
              SELECT jid FROM journeys WHERE tenant_id = $1 AND customer_id = $2
@@ -178,4 +169,26 @@ pub async fn delete_customer_data(
         journeys_deleted,
         outcomes_deleted,
     })
+}
+
+/// Locks the customer's rows of `table` (whose customer column is
+/// `column`) in id order, the order every write path locks them in, so an
+/// erasure and a re-send of the same records wait instead of deadlocking.
+async fn lock_records(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    tenant: TenantId,
+    customer_id: &str,
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM (
+           SELECT 1 FROM {table} WHERE tenant_id = $1 AND {column} = $2
+           ORDER BY id COLLATE \"C\" FOR UPDATE) locked"
+    )))
+    .bind(tenant.0)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
