@@ -457,7 +457,9 @@ async fn grouped_trends_equal_the_per_bucket_path_under_random_histories(pool: P
 #[sqlx::test]
 async fn a_trend_at_the_bucket_limit_equals_the_per_bucket_path(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut runner = TestRunner::new(Config::default());
+    // A fixed history: a random one sometimes has no point in the window
+    // (the test then failed "no bucket with data" without anything wrong).
+    let mut runner = TestRunner::deterministic();
     let h = history().new_tree(&mut runner).unwrap().current();
     load(&app, 0, &h).await;
     // Buckets start at midnight of the start's day: 1000 days from there.
