@@ -105,11 +105,20 @@ pub async fn scorecard(
         confidence: None,
     };
     let expectation_plan = ExpectationPlan::plan_for(scope.clone(), &[], plan.confidence, ctx);
-    let (gaps, effort, loyalty, expectations) = tokio::try_join!(
+    // Two stages, so the call never asks for more of its tenant's
+    // connection permits at once than the default budget (4) holds: the
+    // perception and expectation gaps take two each, then effort (one) and
+    // loyalty (its tiers and its calibration, one each). All four at once
+    // asked for six or seven; once a part ran longer than the acquire
+    // timeout (at 10M answers every part does) the last ones were refused
+    // and the scorecard failed RESOURCE_EXHAUSTED on its own.
+    let (gaps, expectations) = tokio::try_join!(
         gap::perception_gap(services, tenant, &plan),
+        expectation::expectation_gap(services, tenant, &expectation_plan),
+    )?;
+    let (effort, loyalty) = tokio::try_join!(
         effort::effort_index(services, tenant, &effort_query, &ctx.model),
         loyalty::loyalty_risk(services, tenant, &loyalty_query, &ctx.model),
-        expectation::expectation_gap(services, tenant, &expectation_plan),
     )?;
     let delivery_gap = gaps
         .overall

@@ -396,3 +396,71 @@ async fn scorecards_and_trends_are_isolated_between_tenants(pool: PgPool) {
     assert_eq!(trend.points.len(), 1);
     assert_eq!(trend.points[0].sample_size, 0);
 }
+
+/// The scorecard's parts together need more connection permits than a
+/// tenant's budget (4) holds, so it runs them in stages that each fit.
+/// Here the first stage's reads are held on a table lock for longer than
+/// the acquire timeout: had every part started at once, the last ones
+/// would have waited that long for permits and the call failed
+/// RESOURCE_EXHAUSTED on its own; staged, it is answered once the lock
+/// goes.
+#[sqlx::test]
+async fn a_slow_scorecard_stays_within_its_own_connection_budget(pool: PgPool) {
+    let app = crate::helpers::spawn_app_with(pool, |a| {
+        a.db_max_connections = 10;
+        a.tenant_max_db_connections = 4;
+        a.db_acquire_timeout_ms = 300;
+    })
+    .await;
+    rate(
+        &app,
+        &[group(
+            "cust",
+            RespondentRole::Customer,
+            (10, 3),
+            "2026-10-02T10:00:00Z",
+        )],
+    )
+    .await;
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE gap_daily, framed_answers IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut scoring = app.scoring();
+    let call = tokio::spawn(async move {
+        scoring
+            .get_scorecard(GetScorecardRequest { filter: None })
+            .await
+    });
+    // Both gap reads wait on the lock, then longer than the acquire timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reads never reached the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    lock.rollback().await.unwrap();
+    let card = call
+        .await
+        .unwrap()
+        .expect("the scorecard is answered within its budget")
+        .into_inner();
+    let ces = card.customer_ces.as_ref().map(|c| c.responses);
+    assert_eq!(ces, Some(10), "{card:?}");
+    let nps = card.customer_nps.as_ref().map(|n| n.respondents);
+    assert_eq!(nps, Some(10), "{card:?}");
+}
