@@ -108,7 +108,12 @@ pub async fn scorecard(
     let (gaps, effort, loyalty, expectations) = tokio::try_join!(
         gap::perception_gap(services, tenant, &plan),
         effort::effort_index(services, tenant, &effort_query, &ctx.model),
-        loyalty::loyalty_risk(services, tenant, &loyalty_query, &ctx.model),
+        loyalty::loyalty_risk(
+            services,
+            tenant,
+            &loyalty_query,
+            (&ctx.model, Some(&ctx.etag))
+        ),
         expectation::expectation_gap(services, tenant, &expectation_plan),
     )?;
     let delivery_gap = gaps

@@ -258,8 +258,14 @@ async fn grouped_points(
                 async {
                     read!(services, tenant, 1, |db| {
                         Ok(
-                            store::bucket_tier_counts(db, tenant, scope, &effort_model, bucket)
-                                .await?,
+                            store::bucket_tier_counts(
+                                db,
+                                tenant,
+                                scope,
+                                (&effort_model, Some(&ctx.etag)),
+                                bucket
+                            )
+                            .await?,
                         )
                     })
                 },
@@ -394,7 +400,7 @@ pub(super) async fn point_for(
                     scope,
                     confidence: query.confidence,
                 },
-                &ctx.model,
+                (&ctx.model, Some(&ctx.etag)),
             )
             .await?;
             Ok((loyalty_point(&report.risk), None))
