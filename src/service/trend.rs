@@ -257,16 +257,14 @@ async fn grouped_points(
             let (counts, posteriors) = tokio::try_join!(
                 async {
                     read!(services, tenant, 1, |db| {
-                        Ok(
-                            store::bucket_tier_counts(
-                                db,
-                                tenant,
-                                scope,
-                                (&effort_model, Some(&ctx.etag)),
-                                bucket
-                            )
-                            .await?,
+                        Ok(store::bucket_tier_counts(
+                            db,
+                            tenant,
+                            scope,
+                            (&effort_model, Some(&ctx.etag)),
+                            bucket,
                         )
+                        .await?)
                     })
                 },
                 posteriors(services, tenant, &ctx.model, confidence),

@@ -108,14 +108,7 @@ fn push_customer_read(
 ) {
     let index = effort_index_sql("j", model);
     qb.push("WITH ");
-    push_assessed_as(
-        qb,
-        "exact",
-        tenant,
-        scope,
-        model,
-        Customers::One(customer),
-    );
+    push_assessed_as(qb, "exact", tenant, scope, model, Customers::One(customer));
     const COLUMNS: &str = "tier, tier_source, latest_ease, latest_ease_response_id, \
         worst_effort_index, worst_journey_id";
     match etag.filter(|_| scope.labels.is_none()) {

@@ -540,11 +540,7 @@ async fn assert_scorecard_exact(app: &TestApp, fast_now: bool) {
     assert_eq!(card, loyalty_headline(app, None).await);
     let december = scope_of("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z");
     let in_december = exact_counts(app, &december).await;
-    let card = scorecard_loyalty(
-        app,
-        window("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z"),
-    )
-    .await;
+    let card = scorecard_loyalty(app, window("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z")).await;
     assert_eq!(
         (card.0, card.1),
         (in_december.iter().map(|(_, n)| n).sum(), in_december[2].1),
@@ -561,11 +557,7 @@ async fn assert_scorecard_exact(app: &TestApp, fast_now: bool) {
             (customers, high)
         }
     );
-    let card = scorecard_loyalty(
-        app,
-        window("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z"),
-    )
-    .await;
+    let card = scorecard_loyalty(app, window("2025-12-01T00:00:00Z", "2026-01-01T00:00:00Z")).await;
     assert_eq!(card.0, in_december.iter().map(|(_, n)| n).sum::<i64>());
     ghost(app, false).await;
 }
@@ -637,7 +629,10 @@ async fn assert_trend_exact(app: &TestApp, one_bucket_fast: bool) {
         assert_eq!(point.1, customers, "customers from {}", MONTHS[i]);
         // GetLoyaltyRisk over the bucket has the same tiers, so its share
         // is the value the bucket's tiers give.
-        assert_eq!(tier_counts(app, window(MONTHS[i], MONTHS[i + 1])).await, counts);
+        assert_eq!(
+            tier_counts(app, window(MONTHS[i], MONTHS[i + 1])).await,
+            counts
+        );
         let risk = app
             .scoring()
             .get_loyalty_risk(GetLoyaltyRiskRequest {
@@ -653,7 +648,12 @@ async fn assert_trend_exact(app: &TestApp, one_bucket_fast: bool) {
             .iter()
             .find(|o| o.kind == OutcomeKind::NegativeWordOfMouth as i32)
             .map(|o| o.expected_share);
-        assert_eq!(point.2, share.filter(|_| customers > 0), "value from {}", MONTHS[i]);
+        assert_eq!(
+            point.2,
+            share.filter(|_| customers > 0),
+            "value from {}",
+            MONTHS[i]
+        );
     }
     ghost(app, true).await;
     let with_ghost = loyalty_trend(app).await;
@@ -666,7 +666,10 @@ async fn assert_trend_exact(app: &TestApp, one_bucket_fast: bool) {
     if one_bucket_fast {
         assert_eq!(counted.iter().sum::<i64>(), 1, "{counted:?}");
         assert!(
-            with_ghost.iter().zip(&points).all(|(g, p)| (g.1 == p.1) || p.1 > 0),
+            with_ghost
+                .iter()
+                .zip(&points)
+                .all(|(g, p)| (g.1 == p.1) || p.1 > 0),
             "the ghost is counted in the bucket with data"
         );
     } else {
@@ -774,7 +777,9 @@ async fn assert_customer_exact(
 /// journeys only: a1, a2, m1; both: b3, l2) and one with none, over the
 /// whole history; `kept(c)`: whether c's row must answer.
 async fn assert_customers_exact(app: &TestApp, kept: impl Fn(&str) -> bool) {
-    for c in ["b1", "b2", "m2", "a1", "a2", "m1", "b3", "l2", "n1", "nobody"] {
+    for c in [
+        "b1", "b2", "m2", "a1", "a2", "m1", "b3", "l2", "n1", "nobody",
+    ] {
         assert_customer_exact(app, c, (&Scope::default(), None), kept(c)).await;
     }
 }
@@ -920,10 +925,7 @@ async fn customer_risk_on_a_kept_row_does_not_read_the_answers(pool: PgPool) {
                 .collect(),
         )
         .await;
-    sqlx::query("ANALYZE")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query("ANALYZE").execute(&app.pool).await.unwrap();
     let (model, etag) = model(&app).await;
     let plan = |etag: Option<String>| {
         let app = &app;
@@ -949,7 +951,9 @@ async fn customer_risk_on_a_kept_row_does_not_read_the_answers(pool: PgPool) {
     for (path, p) in [("kept row", &kept), ("records", &exact)] {
         eprintln!(
             "{path}: execution {} ms, shared buffers hit {} read {}",
-            p[0]["Execution Time"], p[0]["Plan"]["Shared Hit Blocks"], p[0]["Plan"]["Shared Read Blocks"]
+            p[0]["Execution Time"],
+            p[0]["Plan"]["Shared Hit Blocks"],
+            p[0]["Plan"]["Shared Read Blocks"]
         );
     }
     // And the two paths agree.
