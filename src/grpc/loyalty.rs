@@ -22,8 +22,7 @@ pub async fn loyalty_risk(
         scope_and_confidence(request.filter.as_ref(), request.confidence_level)?;
     let query = LoyaltyQuery { scope, confidence };
     let (model, etag) = context::scoring_model_and_etag(services, tenant).await?;
-    let report =
-        service::loyalty_risk_of_model(services, tenant, &query, (&model, Some(&etag))).await?;
+    let report = service::loyalty_risk(services, tenant, &query, (&model, Some(&etag))).await?;
     Ok(response(&report))
 }
 

@@ -14,6 +14,11 @@ use super::{ServiceResult, Services};
 #[derive(Debug, Clone)]
 pub struct Context {
     pub model: ScoringModel,
+    /// The etag of `model`, read with it: what lets a score use state
+    /// derived under that model (the whole-history assessments,
+    /// `store::assessments`), which the store checks is still in force in
+    /// its own snapshot.
+    pub etag: String,
     pub catalog: Vec<Question>,
 }
 
@@ -22,11 +27,15 @@ impl Context {
     pub async fn load(services: &Services, tenant: TenantId) -> ServiceResult<Context> {
         let db = services.db(tenant, 2).await?;
         let pool = &*db;
-        let (catalog, (model, _etag)) = tokio::try_join!(
+        let (catalog, (model, etag)) = tokio::try_join!(
             catalog::list_questions(pool, tenant),
             catalog::get_scoring_model(pool, tenant),
         )?;
-        Ok(Context { model, catalog })
+        Ok(Context {
+            model,
+            etag,
+            catalog,
+        })
     }
 }
 

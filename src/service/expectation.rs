@@ -205,6 +205,7 @@ mod tests {
     fn ctx() -> Context {
         Context {
             model: ScoringModel::default(),
+            etag: String::new(),
             catalog: built_in_questions(),
         }
     }

@@ -70,22 +70,14 @@ pub async fn posteriors(
     ))
 }
 
-/// Computes the loyalty-risk report of `query` under `model`, the tiers
-/// always assessed from the records (see [`loyalty_risk_of_model`]).
-pub async fn loyalty_risk(
-    services: &Services,
-    tenant: TenantId,
-    query: &LoyaltyQuery,
-    model: &ScoringModel,
-) -> ServiceResult<LoyaltyReport> {
-    loyalty_risk_of_model(services, tenant, query, (model, None)).await
-}
-
 /// Computes the loyalty-risk report of `query` under `model`; when its
 /// `etag` is given, the tier counts may come from the whole-history
 /// assessments kept at write time (`store::assessments`), which are
-/// exact only under the model they were computed with.
-pub async fn loyalty_risk_of_model(
+/// exact only under the model they were computed with: the store uses
+/// them only when the scope is the whole history and `etag` is in force
+/// in its snapshot, and assesses from the records otherwise (`None`:
+/// always from the records).
+pub async fn loyalty_risk(
     services: &Services,
     tenant: TenantId,
     query: &LoyaltyQuery,

@@ -50,7 +50,9 @@ const MODEL_ATTEMPTS: usize = 3;
 /// assessed in scope.
 ///
 /// One statement per call once the tenant's model and calibration are
-/// cached (`store::risk`): it is built under the last model this process
+/// cached (`store::risk`), which reads the customer's kept whole-history
+/// assessment when it answers the scope under that model (else assesses
+/// from the records): it is built under the last model this process
 /// saw for the tenant and returns the etag in force in its own snapshot,
 /// with the model when that is not the one used — then the figures are
 /// discarded and read again under the returned model. After

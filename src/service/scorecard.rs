@@ -118,7 +118,12 @@ pub async fn scorecard(
     )?;
     let (effort, loyalty) = tokio::try_join!(
         effort::effort_index(services, tenant, &effort_query, &ctx.model),
-        loyalty::loyalty_risk(services, tenant, &loyalty_query, &ctx.model),
+        loyalty::loyalty_risk(
+            services,
+            tenant,
+            &loyalty_query,
+            (&ctx.model, Some(&ctx.etag))
+        ),
     )?;
     let delivery_gap = gaps
         .overall

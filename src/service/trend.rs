@@ -257,10 +257,14 @@ async fn grouped_points(
             let (counts, posteriors) = tokio::try_join!(
                 async {
                     read!(services, tenant, 1, |db| {
-                        Ok(
-                            store::bucket_tier_counts(db, tenant, scope, &effort_model, bucket)
-                                .await?,
+                        Ok(store::bucket_tier_counts(
+                            db,
+                            tenant,
+                            scope,
+                            (&effort_model, Some(&ctx.etag)),
+                            bucket,
                         )
+                        .await?)
                     })
                 },
                 posteriors(services, tenant, &ctx.model, confidence),
@@ -394,7 +398,7 @@ pub(super) async fn point_for(
                     scope,
                     confidence: query.confidence,
                 },
-                &ctx.model,
+                (&ctx.model, Some(&ctx.etag)),
             )
             .await?;
             Ok((loyalty_point(&report.risk), None))

@@ -23,30 +23,36 @@
 //!   reaches them after it committed; a write that takes them later reads
 //!   the new model.
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{
     StoreResult,
     loyalty::{Assessment, AtRiskKey, Customers, push_assessed_as},
+    scope::push_window,
 };
 use crate::{
-    domain::{Numbered, Scope, TenantId},
+    domain::{Numbered, Scope, TenantId, Window},
     scoring::{
         effort::{EffortModel, EffortTier},
         loyalty::TierCounts,
     },
 };
 
-/// Pushes the two data-modifying CTEs (after a comma) that make the rows
-/// of `customers` what the CTE `whole` (their whole-history assessments)
-/// says: an upsert of the assessed ones (rows whose content is unchanged
-/// are not rewritten) and a delete of the others.
-fn push_record(
+/// Pushes (without `WITH`, after any CTE and its comma) the CTE `whole`,
+/// the whole-history assessments of `customers` under `model`, and the two
+/// data-modifying CTEs that make their rows what `whole` says: an upsert
+/// of the assessed ones under `etag` (rows whose content is unchanged are
+/// not rewritten) and a delete of the others. The one builder of the
+/// rows' content, so a write batch, a recompute batch and a bulk load
+/// cannot keep them under different rules.
+fn push_whole_and_record(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
-    etag: &str,
+    (model, etag): (&EffortModel, &str),
     customers: Customers<'_>,
 ) {
+    push_assessed_as(qb, "whole", tenant, &Scope::default(), model, customers);
     qb.push(
         ", recorded AS (INSERT INTO assessments (tenant_id, customer_id, tier, \
            tier_source, latest_ease, latest_ease_response_id, worst_effort_index, \
@@ -103,15 +109,7 @@ pub async fn assess_and_record(
     let mut qb = QueryBuilder::new("WITH ");
     push_assessed_as(&mut qb, "assessed", tenant, window, model, selection);
     qb.push(", ");
-    push_assessed_as(
-        &mut qb,
-        "whole",
-        tenant,
-        &Scope::default(),
-        model,
-        selection,
-    );
-    push_record(&mut qb, tenant, etag, selection);
+    push_whole_and_record(&mut qb, tenant, (model, etag), selection);
     qb.push("SELECT * FROM assessed");
     Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
 }
@@ -126,15 +124,7 @@ pub async fn record_all(
     (model, etag): (&EffortModel, &str),
 ) -> StoreResult<()> {
     let mut qb = QueryBuilder::new("WITH ");
-    push_assessed_as(
-        &mut qb,
-        "whole",
-        tenant,
-        &Scope::default(),
-        model,
-        Customers::All,
-    );
-    push_record(&mut qb, tenant, etag, Customers::All);
+    push_whole_and_record(&mut qb, tenant, (model, etag), Customers::All);
     qb.push("SELECT 1");
     qb.build().execute(&mut *conn).await?;
     mark_complete(conn, tenant, etag).await
@@ -158,6 +148,14 @@ pub async fn mark_complete(
     Ok(())
 }
 
+/// The first and last instant of a tenant's records (responses'
+/// `submitted_at`, journeys' `started_at`), `None` without records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordSpan {
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
 /// Whether the rows answer `scope` under the model of `etag`, read in the
 /// caller's snapshot: the scope has no label filter and its window holds
 /// every response and journey of the tenant (so assessing "in scope" is
@@ -170,10 +168,24 @@ pub async fn whole_history(
     scope: &Scope,
     etag: &str,
 ) -> StoreResult<bool> {
+    Ok(whole_history_span(conn, tenant, scope, etag)
+        .await?
+        .is_some())
+}
+
+/// [`whole_history`], with the span of the records when the rows answer
+/// the scope (what a trend needs to know whether they all fall in one of
+/// its buckets); `None` when they do not.
+pub async fn whole_history_span(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    scope: &Scope,
+    etag: &str,
+) -> StoreResult<Option<RecordSpan>> {
     if scope.labels.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
-    type Bounds = Option<chrono::DateTime<chrono::Utc>>;
+    type Bounds = Option<DateTime<Utc>>;
     let (current, bounds): (Option<bool>, [Bounds; 4]) = {
         let row: (Option<bool>, Bounds, Bounds, Bounds, Bounds) = sqlx::query_as(
             "SELECT (SELECT model_etag FROM assessed_under WHERE tenant_id = $1) = $2 \
@@ -190,7 +202,7 @@ pub async fn whole_history(
         (row.0, [row.1, row.2, row.3, row.4])
     };
     if current != Some(true) {
-        return Ok(false);
+        return Ok(None);
     }
     let [first_response, last_response, first_journey, last_journey] = bounds;
     let window = &scope.window;
@@ -202,10 +214,75 @@ pub async fn whole_history(
         (Some(end), Some(last)) => last < end,
         _ => true,
     };
-    Ok(covers_start(first_response)
+    let covered = covers_start(first_response)
         && covers_start(first_journey)
         && covers_end(last_response)
-        && covers_end(last_journey))
+        && covers_end(last_journey);
+    Ok(covered.then(|| RecordSpan {
+        // `Option`'s order puts `None` first: min over the present ones.
+        first: match (first_response, first_journey) {
+            (Some(r), Some(j)) => Some(r.min(j)),
+            (r, j) => r.or(j),
+        },
+        last: last_response.max(last_journey),
+    }))
+}
+
+/// The columns of [`Assessment`] from a row of `assessments` (`k`).
+const ASSESSMENT_COLUMNS: &str = "k.customer_id, k.tier::int4 AS tier, \
+    k.tier_source::int4 AS tier_source, k.latest_ease, k.latest_ease_response_id, \
+    k.worst_effort_index, k.worst_journey_id";
+
+/// Pushes (without `WITH`) the CTE `<name>`: `customer`'s row, with the
+/// columns of [`Assessment`], when it answers `window` under the model of
+/// `etag` — the row was computed under that model, that model is in force
+/// in the statement's snapshot, and none of the customer's responses or
+/// journeys lies outside the window (then the customer's assessment in
+/// the window is their whole-history one) — else no row. The caller also
+/// needs no label filter. A primary-key lookup and, with a window, two
+/// index probes of the customer's records.
+///
+/// Why a row of the model in force is exact without `assessed_under`: every
+/// write of the customer rewrites their row, under the model it read with
+/// the customer's tier lock held (module docs), so a row written under the
+/// model in force is the customer's assessment as of the last write; etags
+/// are random, so a model replaced and later restored does not revive
+/// rows of the old one.
+pub(super) fn push_kept_row(
+    qb: &mut QueryBuilder<Postgres>,
+    name: &str,
+    tenant: TenantId,
+    customer: &str,
+    window: &Window,
+    etag: &str,
+) {
+    qb.push(format_args!(
+        "{name} AS (SELECT {ASSESSMENT_COLUMNS} FROM assessments k WHERE k.tenant_id = "
+    ))
+    .push_bind(tenant.0)
+    .push(" AND k.customer_id = ")
+    .push_bind(customer.to_owned())
+    .push(" AND k.model_etag = ")
+    .push_bind(etag.to_owned())
+    .push(" AND (SELECT m.etag FROM scoring_models m WHERE m.tenant_id = ")
+    .push_bind(tenant.0)
+    .push(") = k.model_etag");
+    if window.start.is_some() || window.end.is_some() {
+        qb.push(
+            " AND NOT EXISTS (SELECT 1 FROM survey_responses r \
+               WHERE r.tenant_id = k.tenant_id AND r.respondent_id = k.customer_id \
+               AND NOT (true",
+        );
+        push_window(qb, "r.submitted_at", window);
+        qb.push(
+            ")) AND NOT EXISTS (SELECT 1 FROM journeys j \
+               WHERE j.tenant_id = k.tenant_id AND j.customer_id = k.customer_id \
+               AND NOT (true",
+        );
+        push_window(qb, "j.started_at", window);
+        qb.push("))");
+    }
+    qb.push(") ");
 }
 
 /// Customers per tier, from the rows (an index-only scan of
@@ -242,11 +319,9 @@ pub async fn at_risk_page(
     after: Option<&AtRiskKey>,
     limit: i64,
 ) -> StoreResult<Vec<Assessment>> {
-    let mut qb = QueryBuilder::new(
-        "SELECT customer_id, tier::int4 AS tier, tier_source::int4 AS tier_source, latest_ease, \
-           latest_ease_response_id, worst_effort_index, worst_journey_id \
-         FROM assessments WHERE tenant_id = ",
-    );
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {ASSESSMENT_COLUMNS} FROM assessments k WHERE k.tenant_id = "
+    ));
     qb.push_bind(tenant.0)
         .push(" AND rank_tier <= ")
         .push_bind(-(min_tier.number() as i16));

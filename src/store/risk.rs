@@ -1,8 +1,15 @@
 //! `GetCustomerRisk`'s data in one statement (one round trip, one
 //! snapshot): the tenant's scoring-model tag, the customer's assessment
-//! (SPEC §7.1, the same rules and tie-breaks as `store::loyalty`), the
-//! journeys in scope most recent first, and the worst journey's stored
-//! components.
+//! (SPEC §7.1), the journeys in scope most recent first, and the worst
+//! journey's stored components.
+//!
+//! The assessment is the customer's kept whole-history row
+//! (`store::assessments`) when that row answers the scope under the
+//! caller's model, which is then the model in force (no label filter, every
+//! record of the customer in the window): a primary-key lookup. Otherwise
+//! it is assessed from the records by the same CTE every other assessment
+//! uses (`store::loyalty::push_assessed_as`), which the statement runs
+//! only when there is no such row (a one-time filter on the row's absence).
 //!
 //! The effort index is computed under a model the caller already holds
 //! (its weights are SQL literals, `store::effort_sql`), so the statement
@@ -12,19 +19,17 @@
 //! statement again under the one returned (see `service::risk`). A model
 //! changes rarely; a steady caller makes one round trip per call.
 
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, types::Json};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow, types::Json};
 
 use super::{
     StoreResult,
-    effort::EASE_QUESTION,
+    assessments::push_kept_row,
     effort_sql::{effort_index_sql, effort_tier_sql},
-    loyalty::{Assessment, CustomerData, CustomerJourneyRow},
+    loyalty::{Assessment, CustomerData, CustomerJourneyRow, Customers, push_assessed_as},
 };
 use crate::{
-    domain::{Numbered, Scope, TenantId, enums::Role, enums::TierSource, model::ScoringModel},
-    scoring::effort::{
-        EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN, EffortComponents, EffortModel, EffortTier,
-    },
+    domain::{Scope, TenantId, model::ScoringModel},
+    scoring::effort::{EffortComponents, EffortModel},
 };
 
 /// What one statement found.
@@ -36,6 +41,9 @@ pub struct CustomerRead {
     /// The model in force, when `etag` is not the one the caller passed:
     /// then `data` was computed under a stale model and must be read again.
     pub model: Option<ScoringModel>,
+    /// Whether the assessment is the customer's kept whole-history row
+    /// (else it was assessed from the records).
+    pub kept: bool,
     /// `None` when the customer is not assessed in scope.
     pub data: Option<CustomerData>,
 }
@@ -50,31 +58,80 @@ pub async fn customer_read(
     customer: &str,
     journey_limit: i64,
 ) -> StoreResult<CustomerRead> {
-    let index = effort_index_sql("j", model);
-    let mut qb = QueryBuilder::<Postgres>::new(
-        "WITH ces AS (SELECT a.score AS latest_ease, r.id AS latest_ease_response_id \
-         FROM survey_responses r \
-         JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
-         WHERE r.tenant_id = ",
+    let mut qb = QueryBuilder::<Postgres>::new("");
+    push_customer_read(
+        &mut qb,
+        tenant,
+        scope,
+        (model, etag),
+        customer,
+        journey_limit,
     );
-    qb.push_bind(tenant.0)
-        .push(format_args!(
-            " AND a.role = {} AND r.respondent_id IS NOT NULL \
-              AND a.score IS NOT NULL AND a.question = ",
-            Role::Customer.db()
-        ))
-        .push_bind(EASE_QUESTION)
-        .push(" AND r.respondent_id = ")
-        .push_bind(customer.to_owned());
-    scope.push_window(&mut qb, "a.submitted_at");
-    scope.push_window(&mut qb, "r.submitted_at");
-    scope.push_labels(&mut qb, "r.labels");
-    qb.push(
-        " ORDER BY r.submitted_at DESC, r.id COLLATE \"C\" DESC LIMIT 1), \
-         js AS (SELECT j.id, j.intent, j.started_at, ",
-    )
-    .push(format_args!(
-        "{index} AS effort_index, j.customer_touchpoints, j.distinct_channels, \
+    let row = qb.build().fetch_one(pool).await?;
+    read_row(&row, customer)
+}
+
+/// The plan of [`customer_read`]'s statement as run
+/// (`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`): what its tests and a
+/// diagnosis look at to see which path a read takes and what it costs.
+pub async fn customer_read_plan(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    (model, etag): (&EffortModel, Option<&str>),
+    customer: &str,
+    journey_limit: i64,
+) -> StoreResult<serde_json::Value> {
+    let mut qb = QueryBuilder::<Postgres>::new("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ");
+    push_customer_read(
+        &mut qb,
+        tenant,
+        scope,
+        (model, etag),
+        customer,
+        journey_limit,
+    );
+    Ok(qb
+        .build_query_scalar::<serde_json::Value>()
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Pushes [`customer_read`]'s statement.
+fn push_customer_read(
+    qb: &mut QueryBuilder<Postgres>,
+    tenant: TenantId,
+    scope: &Scope,
+    (model, etag): (&EffortModel, Option<&str>),
+    customer: &str,
+    journey_limit: i64,
+) {
+    let index = effort_index_sql("j", model);
+    qb.push("WITH ");
+    push_assessed_as(qb, "exact", tenant, scope, model, Customers::One(customer));
+    const COLUMNS: &str = "tier, tier_source, latest_ease, latest_ease_response_id, \
+        worst_effort_index, worst_journey_id";
+    match etag.filter(|_| scope.labels.is_none()) {
+        Some(etag) => {
+            qb.push(", ");
+            push_kept_row(qb, "kept", tenant, customer, &scope.window, etag);
+            // `NOT EXISTS` on an uncorrelated CTE is a one-time filter: the
+            // records are not read when the row answers.
+            qb.push(format_args!(
+                ", a AS (SELECT {COLUMNS}, true AS kept FROM kept \
+                   UNION ALL SELECT {COLUMNS}, false FROM exact \
+                   WHERE NOT EXISTS (SELECT 1 FROM kept)), "
+            ));
+        }
+        None => {
+            qb.push(format_args!(
+                ", a AS (SELECT {COLUMNS}, false AS kept FROM exact), "
+            ));
+        }
+    }
+    qb.push(format_args!(
+        "js AS (SELECT j.id, j.intent, j.started_at, \
+           {index} AS effort_index, j.customer_touchpoints, j.distinct_channels, \
            j.channel_switches, j.failed_self_service, j.transfers, j.repeated_information, \
            j.customer_seconds, j.resolved, j.first_customer_resolved, j.has_assisted, \
            j.first_assisted_resolved \
@@ -83,12 +140,10 @@ pub async fn customer_read(
     .push_bind(tenant.0)
     .push(" AND j.customer_id = ")
     .push_bind(customer.to_owned());
-    scope.push_window(&mut qb, "j.started_at");
-    scope.push_labels(&mut qb, "j.labels");
+    scope.push_window(qb, "j.started_at");
+    scope.push_labels(qb, "j.labels");
     qb.push(
-        "), worst AS (SELECT * FROM js \
-           ORDER BY effort_index DESC, started_at DESC, id COLLATE \"C\" LIMIT 1), \
-         listed AS (SELECT id, intent, started_at, effort_index FROM js \
+        "), listed AS (SELECT id, intent, started_at, effort_index FROM js \
            ORDER BY started_at DESC, id COLLATE \"C\" LIMIT ",
     )
     .push_bind(journey_limit)
@@ -107,15 +162,11 @@ pub async fn customer_read(
         tier = effort_tier_sql("effort_index", model),
     ))
     .push_bind(etag.map(str::to_owned))
-    .push(format_args!(
+    .push(
         " THEN coalesce(m.model, 'null'::jsonb) END AS model, \
-           c.latest_ease, c.latest_ease_response_id, \
-           CASE WHEN c.latest_ease IS NOT NULL THEN \
-             (CASE WHEN c.latest_ease >= {EASE_LOW_EFFORT_MIN} THEN {low} \
-                   WHEN c.latest_ease <= {EASE_HIGH_EFFORT_MAX} THEN {high} ELSE {medium} END) \
-             ELSE {index_tier} END AS tier, \
-           CASE WHEN c.latest_ease IS NOT NULL THEN {ces} ELSE {journeys} END AS tier_source, \
-           w.id AS worst_journey_id, w.effort_index AS worst_effort_index, \
+           coalesce(a.kept, false) AS kept, \
+           a.latest_ease, a.latest_ease_response_id, a.tier, a.tier_source, \
+           a.worst_journey_id, a.worst_effort_index, \
            w.customer_touchpoints, w.distinct_channels, w.channel_switches, \
            w.failed_self_service, w.transfers, w.repeated_information, w.customer_seconds, \
            w.resolved, w.first_customer_resolved, w.has_assisted, w.first_assisted_resolved, \
@@ -123,17 +174,16 @@ pub async fn customer_read(
            l.ids, l.intents, l.indexes, l.tiers \
          FROM (SELECT 1) one \
          LEFT JOIN scoring_models m ON m.tenant_id = ",
-        low = EffortTier::Low.number(),
-        medium = EffortTier::Medium.number(),
-        high = EffortTier::High.number(),
-        index_tier = effort_tier_sql("w.effort_index", model),
-        ces = TierSource::Ces.number(),
-        journeys = TierSource::Journeys.number(),
-    ))
+    )
     .push_bind(tenant.0)
-    .push(" LEFT JOIN ces c ON true LEFT JOIN worst w ON true CROSS JOIN l");
-    let row = qb.build().fetch_one(pool).await?;
+    // The worst journey is one of the scope's (the exact path assesses the
+    // scope's journeys; a kept row is used only when the scope holds all of
+    // the customer's), so its components come from `js`.
+    .push(" LEFT JOIN a ON true LEFT JOIN js w ON w.id = a.worst_journey_id CROSS JOIN l");
+}
 
+/// [`CustomerRead`] from the statement's row.
+fn read_row(row: &PgRow, customer: &str) -> StoreResult<CustomerRead> {
     let etag: String = row.try_get("etag")?;
     // `null` (no stored model): the default is in force.
     let model = row
@@ -141,10 +191,12 @@ pub async fn customer_read(
         .map(|m| m.0.unwrap_or_default());
     let latest_ease: Option<i32> = row.try_get("latest_ease")?;
     let worst_journey_id: Option<String> = row.try_get("worst_journey_id")?;
+    let kept: bool = row.try_get("kept")?;
     if latest_ease.is_none() && worst_journey_id.is_none() {
         return Ok(CustomerRead {
             etag,
             model,
+            kept,
             data: None,
         });
     }
@@ -191,6 +243,7 @@ pub async fn customer_read(
     Ok(CustomerRead {
         etag,
         model,
+        kept,
         data: Some(CustomerData {
             assessment,
             journeys,

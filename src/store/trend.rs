@@ -21,10 +21,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    StoreResult,
+    StoreResult, assessments,
     effort_sql::{effort_index_sql, effort_tier_sql},
     rollup,
 };
@@ -33,7 +33,7 @@ use crate::{
     scoring::{
         effort::{EASE_HIGH_EFFORT_MAX, EASE_LOW_EFFORT_MIN, EffortModel, EffortTier},
         loyalty::TierCounts,
-        trend::TrendBucket,
+        trend::{TrendBucket, bucket_floor},
     },
 };
 
@@ -228,8 +228,48 @@ pub async fn bucket_journey_sums(
 /// the greater response id, else the worst journey started in it; labels
 /// on both sources; `survey_id` and `intent` do not scope loyalty), the
 /// same rules as `store::loyalty`'s assessment, grouped by bucket.
+///
+/// `etag` is `model`'s when the caller knows it. When the whole-history
+/// rows answer the scope (`store::assessments::whole_history_span`, in the
+/// same snapshot) and every record falls in one bucket, that bucket's
+/// share of the window holds every record, so its counts are the rows'
+/// (and no other bucket has data): read from the rows. Otherwise assessed
+/// from the records.
 pub async fn bucket_tier_counts(
     pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    (model, etag): (&EffortModel, Option<&str>),
+    bucket: TrendBucket,
+) -> StoreResult<Vec<(DateTime<Utc>, TierCounts)>> {
+    let Some(etag) = etag else {
+        let mut conn = pool.acquire().await?;
+        return assessed_bucket_tier_counts(&mut conn, tenant, scope, model, bucket).await;
+    };
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    let span = assessments::whole_history_span(&mut tx, tenant, scope, etag).await?;
+    let one_bucket = span.and_then(|span| match (span.first, span.last) {
+        (Some(first), Some(last)) => {
+            let start = bucket_floor(first, bucket);
+            (bucket_floor(last, bucket) == start).then_some(Some(start))
+        }
+        // No record: no bucket has data.
+        _ => Some(None),
+    });
+    let counts = match one_bucket {
+        Some(Some(start)) => vec![(start, assessments::tier_counts(&mut tx, tenant).await?)],
+        Some(None) => Vec::new(),
+        None => assessed_bucket_tier_counts(&mut tx, tenant, scope, model, bucket).await?,
+    };
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// [`bucket_tier_counts`] assessed from the records.
+async fn assessed_bucket_tier_counts(
+    conn: &mut PgConnection,
     tenant: TenantId,
     scope: &Scope,
     model: &EffortModel,
@@ -278,7 +318,7 @@ pub async fn bucket_tier_counts(
         high = EffortTier::High.number(),
         index_tier = effort_tier_sql("w.worst_effort_index", model),
     ));
-    let rows: Vec<(NaiveDateTime, i32, i64)> = qb.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<(NaiveDateTime, i32, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
     let mut out: BTreeMap<DateTime<Utc>, TierCounts> = BTreeMap::new();
     for (bucket, tier, n) in rows {
         let counts = out.entry(utc(bucket)).or_default();
