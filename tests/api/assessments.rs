@@ -904,7 +904,7 @@ async fn customer_risk_on_a_kept_row_does_not_read_the_answers(pool: PgPool) {
                     &format!("r-{n}"),
                     "heavy",
                     &format!("2026-01-{:02}T{:02}:{:02}:00Z", 1 + n % 28, n % 24, n % 60),
-                    1 + (n % 7) as i32,
+                    1 + (n % 7),
                 )
             })
             .collect();
@@ -929,7 +929,6 @@ async fn customer_risk_on_a_kept_row_does_not_read_the_answers(pool: PgPool) {
     let (model, etag) = model(&app).await;
     let plan = |etag: Option<String>| {
         let app = &app;
-        let model = model.clone();
         async move {
             risk::customer_read_plan(
                 &app.pool,
@@ -959,7 +958,6 @@ async fn customer_risk_on_a_kept_row_does_not_read_the_answers(pool: PgPool) {
     // And the two paths agree.
     let read = |etag: Option<String>| {
         let app = &app;
-        let model = model.clone();
         async move {
             risk::customer_read(
                 &app.pool,
