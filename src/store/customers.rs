@@ -17,7 +17,7 @@
 use sqlx::PgConnection;
 
 use super::{
-    StoreResult, effort_rollup,
+    StoreResult, effort_rollup, frame_rollup,
     rollup::{self, Sign},
 };
 use crate::domain::TenantId;
@@ -80,11 +80,14 @@ pub struct ErasureCounts {
 /// another respondent) wait for each other instead of deadlocking.
 ///
 /// The responses' answers leave the daily rollup in the statement that
-/// deletes them (`store::rollup::deltas_of`), and that statement runs only
+/// deletes them (`store::rollup::deltas_of`), their framed answers the
+/// framed rollup in the same statement, whose snapshot still holds the
+/// EXPERIENCE answers they were paired with (`store::frame_rollup`), and
+/// that statement runs only
 /// once the responses are locked: its snapshot then holds every answer a
 /// concurrent re-send of those responses committed, and nothing can add
 /// one until this transaction ends, so the cascade from the responses
-/// finds no answer left whose delta was not appended.
+/// finds no answer (framed or not) left whose delta was not appended.
 pub async fn delete_customer_data(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -112,13 +115,19 @@ pub async fn delete_customer_data(
          ), gone AS (
              DELETE FROM answers WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
              RETURNING {}
+         ), {}, gone_framed AS (
+             DELETE FROM framed_answers
+             WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
+             RETURNING {}
          ), {}, responses AS (
              DELETE FROM survey_responses WHERE tenant_id = $1 AND rid IN (SELECT rid FROM doomed)
              RETURNING 1
          )
          SELECT count(*) FROM responses",
         rollup::ANSWER_KEY,
-        rollup::deltas_of("gone", Sign::Removed)
+        rollup::deltas_of("gone", Sign::Removed),
+        frame_rollup::FRAMED_KEY,
+        frame_rollup::deltas_of("gone_framed", Sign::Removed)
     )))
     .bind(tenant.0)
     .bind(customer_id)

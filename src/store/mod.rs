@@ -13,6 +13,7 @@ pub mod effort_rollup;
 pub mod effort_sql;
 pub mod events;
 pub mod follow_ups;
+pub mod frame_rollup;
 pub mod frames;
 pub mod gap;
 pub mod journeys;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, types::Json};
 
 use super::{
-    StoreResult,
+    StoreResult, frame_rollup,
     rollup::{self, Sign},
 };
 use crate::domain::{
@@ -247,26 +247,28 @@ pub async fn upsert(
         .map(|(_, rid, _, _)| *rid)
         .collect();
     if !replaced.is_empty() {
-        // The replaced answers leave the rollup in the statement that
-        // deletes them.
+        // The replaced answers leave the rollups in the statement that
+        // deletes them. One statement for both tables: its snapshot still
+        // holds the EXPERIENCE answers the framed ones were paired with
+        // (store::frame_rollup).
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "WITH gone AS (
                  DELETE FROM answers WHERE tenant_id = $1 AND rid = ANY($2)
                  RETURNING {}
+             ), {}, gone_framed AS (
+                 DELETE FROM framed_answers WHERE tenant_id = $1 AND rid = ANY($2)
+                 RETURNING {}
              ), {}
              SELECT 1",
             rollup::ANSWER_KEY,
-            rollup::deltas_of("gone", Sign::Removed)
+            rollup::deltas_of("gone", Sign::Removed),
+            frame_rollup::FRAMED_KEY,
+            frame_rollup::deltas_of("gone_framed", Sign::Removed)
         )))
         .bind(tenant.0)
         .bind(&replaced)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("DELETE FROM framed_answers WHERE tenant_id = $1 AND rid = ANY($2)")
-            .bind(tenant.0)
-            .bind(&replaced)
-            .execute(&mut *conn)
-            .await?;
     }
 
     let by_id: HashMap<&str, &ResponseRecord> = order.iter().map(|r| (r.id.as_str(), *r)).collect();
@@ -352,7 +354,10 @@ async fn insert_experience(
 }
 
 /// Inserts the answers in every other frame into `framed_answers`, with
-/// their position among all of the record's answers.
+/// their position among all of the record's answers, and their rollup
+/// deltas in the same statement. Runs after [`insert_experience`]: the
+/// deltas pair each framed answer with the EXPERIENCE answer of its
+/// response, which this statement's snapshot then holds.
 async fn insert_framed(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -392,16 +397,22 @@ async fn insert_framed(
         comments.push(a.comment.as_deref());
         ordinals.push(ordinal as i16);
     }
-    sqlx::query(
-        "INSERT INTO framed_answers
-             (tenant_id, rid, question, frame, competitor, role, submitted_at, survey_id, score,
-              comment, ordinal)
-         SELECT $1, t.*
-         FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::smallint[],
-                     $7::timestamptz[], $8::text[], $9::int[], $10::text[], $11::smallint[])
-              AS t(rid, question, frame, competitor, role, submitted_at, survey_id, score,
-                   comment, ordinal)",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH added AS (
+             INSERT INTO framed_answers
+                 (tenant_id, rid, question, frame, competitor, role, submitted_at, survey_id,
+                  score, comment, ordinal)
+             SELECT $1, t.*
+             FROM UNNEST($2::bigint[], $3::text[], $4::smallint[], $5::text[], $6::smallint[],
+                         $7::timestamptz[], $8::text[], $9::int[], $10::text[], $11::smallint[])
+                  AS t(rid, question, frame, competitor, role, submitted_at, survey_id, score,
+                       comment, ordinal)
+             RETURNING {}
+         ), {}
+         SELECT 1",
+        frame_rollup::FRAMED_KEY,
+        frame_rollup::deltas_of("added", Sign::Added)
+    )))
     .bind(tenant.0)
     .bind(&rids)
     .bind(&questions)

@@ -72,8 +72,9 @@ const LOGS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` and
-/// the effort report's `effort_daily`; returns the rows removed by
+/// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup`, the
+/// effort report's `effort_daily` and the framed answers' `frame_daily`
+/// (`super::frame_rollup`); returns the rows removed by
 /// folding, all tables together.
 ///
 /// One transaction: in each table the pending rows are deleted and their
@@ -126,11 +127,12 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
         };
         removed += (deleted - folded + zeroes).max(0) as u64;
     }
-    // The channel rollup of the effort report folds with it: one pass of
-    // the compactor keeps both small.
+    // The channel rollup of the effort report and the framed answers'
+    // rollup fold with it: one pass of the compactor keeps them all small.
     let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
+    let frames = super::frame_rollup::compact(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok(removed + effort)
+    Ok(removed + effort + frames)
 }
 
 /// What one pass of the compactor did.
@@ -153,6 +155,7 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
         "SELECT tenant_id FROM gap_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM effort_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM gap_label_rollup WHERE NOT compacted
+         UNION SELECT tenant_id FROM frame_daily WHERE NOT compacted
          ORDER BY tenant_id",
     )
     .fetch_all(pool)

@@ -202,6 +202,33 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
         drift.is_empty(),
         "rollup differs from the answers: {drift:?}"
     );
+    // And the framed answers' rollup: per tenant and key, its sums are
+    // those of the framed answers paired with their EXPERIENCE answers.
+    let frame_drift: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT tenant_id, question, sum(n)::bigint FROM (
+             SELECT f.tenant_id, (f.submitted_at AT TIME ZONE 'UTC')::date AS day, f.question,
+                    f.frame, f.competitor, f.role, f.survey_id, e.score IS NOT NULL AS paired,
+                    1::bigint AS n, coalesce(e.score, 0)::bigint AS se, f.score::bigint AS sf,
+                    coalesce((e.score - f.score)::bigint * (e.score - f.score), 0) AS sd
+             FROM framed_answers f
+             LEFT JOIN answers e ON e.tenant_id = f.tenant_id AND e.rid = f.rid
+                                AND e.question = f.question
+             UNION ALL
+             SELECT tenant_id, day, question, frame, competitor, role, survey_id, paired,
+                    -answers, -sum_experience, -sum_framed, -sum_sq_difference
+             FROM frame_daily
+         ) d
+         GROUP BY tenant_id, day, question, frame, competitor, role, survey_id, paired
+         HAVING sum(n) <> 0 OR sum(se) <> 0 OR sum(sf) <> 0 OR sum(sd) <> 0
+         LIMIT 5",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        frame_drift.is_empty(),
+        "frame rollup differs from the framed answers: {frame_drift:?}"
+    );
     let md = report.to_markdown();
     assert!(md.contains("| responses: stream |"), "{md}");
 }

@@ -23,6 +23,7 @@ mod events;
 mod expectation;
 mod faults;
 mod follow_ups;
+mod frame_rollup;
 mod frames;
 mod fuzz;
 mod gap;

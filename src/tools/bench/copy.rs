@@ -18,7 +18,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::{
     domain::{Numbered, TenantId, enums::AnswerFrame, question::Question},
     store::{
-        StoreResult, effort_rollup,
+        StoreResult, effort_rollup, frame_rollup,
         journeys::{NewJourney, Touchpoint},
         responses::ResponseRecord,
         rollup::{self, Sign},
@@ -292,6 +292,21 @@ pub async fn copy_responses(
             "COPY framed_answers (tenant_id, rid, question, frame, competitor, role, submitted_at, survey_id, score, comment, ordinal) FROM STDIN (FORMAT binary)",
             framed.finish(),
         )
+        .await?;
+        // As for answers: the framed rollup's deltas of exactly these
+        // responses' framed answers, after their EXPERIENCE answers are in
+        // (each is paired with the one of its response).
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH copied AS (
+                 SELECT {} FROM framed_answers WHERE tenant_id = $1 AND rid = ANY($2)
+             ), {}
+             SELECT 1",
+            frame_rollup::FRAMED_KEY,
+            frame_rollup::deltas_of("copied", Sign::Added)
+        )))
+        .bind(tenant.0)
+        .bind(&rids)
+        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;

@@ -7,7 +7,10 @@
 
 pub use gapscore::{
     config::ServeArgs,
-    domain::{Scope, TenantId, Window},
+    domain::{
+        Scope, TenantId, Window,
+        enums::{AnswerFrame as StoredFrame, Role as StoredRole},
+    },
     http::{
         self as json_http, descriptors as json_descriptors,
         routes::{Route, Routes},
@@ -26,6 +29,7 @@ pub use gapscore::{
             ease_histogram_rollup,
         },
         effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
+        frames::{self as frame_store, FrameMoments, FrameQuery, PairedSums},
         gap::{self, GapQuery, ScoreCount},
         loyalty::{AtRiskKey, at_risk_customers},
         migrate, rollup,

@@ -48,9 +48,10 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 /// touchpoints, rollup counts and the label sets only they name) are left
 /// out; `""` excludes nothing.
 ///
-/// `gap_daily`, `gap_label_rollup` and `effort_daily` are digested as
-/// what they mean, the sum of their signed deltas per key: the server's
-/// background compactor folds deltas at any moment without changing that.
+/// `gap_daily`, `gap_label_rollup`, `effort_daily` and `frame_daily` are
+/// digested as what they mean, the sum of their signed deltas per key: the
+/// server's background compactor folds deltas at any moment without
+/// changing that.
 /// `assessed_under`, which only that background work writes, is left out.
 pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
     // '' LIKE-matches only the empty id, which is never stored.
@@ -136,6 +137,38 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                    GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0
                  ) t"
             ),
+            // As gap_daily: the sums per key, less the excluded responses'
+            // framed answers, each paired with its response's EXPERIENCE
+            // answer as store::frame_rollup pairs them.
+            "frame_daily" => "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM (
+                   SELECT tenant_id, day, question, frame, competitor, role, survey_id, paired,
+                          sum(n) AS answers, sum(se) AS sum_experience, sum(sf) AS sum_framed,
+                          sum(sf2) AS sum_sq_framed, sum(sd) AS sum_sq_difference,
+                          sum(ab) AS above, sum(be) AS below
+                   FROM (
+                     SELECT tenant_id, day, question, frame, competitor, role, survey_id, paired,
+                            answers AS n, sum_experience AS se, sum_framed AS sf,
+                            sum_sq_framed AS sf2, sum_sq_difference AS sd, above AS ab,
+                            below AS be
+                     FROM frame_daily
+                     UNION ALL
+                     SELECT f.tenant_id, (f.submitted_at AT TIME ZONE 'UTC')::date, f.question,
+                            f.frame, f.competitor, f.role, f.survey_id, e.score IS NOT NULL, -1,
+                            -coalesce(e.score, 0), -f.score, -f.score::bigint * f.score,
+                            -coalesce((e.score - f.score)::bigint * (e.score - f.score), 0),
+                            -(e.score > f.score)::int, -(e.score < f.score)::int
+                     FROM framed_answers f
+                     LEFT JOIN answers e ON e.tenant_id = f.tenant_id AND e.rid = f.rid
+                                        AND e.question = f.question
+                     WHERE EXISTS (SELECT 1 FROM survey_responses s
+                                   WHERE s.tenant_id = f.tenant_id AND s.rid = f.rid
+                                   AND s.id LIKE $1)
+                   ) d
+                   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+                   HAVING sum(n) <> 0 OR sum(se) <> 0 OR sum(sf) <> 0 OR sum(sf2) <> 0
+                       OR sum(sd) <> 0 OR sum(ab) <> 0 OR sum(be) <> 0
+                 ) t"
+            .to_owned(),
             // The background recompute's mark that a tenant's whole-history
             // assessments are all under its model: written by the server's
             // upkeep on its own schedule (a new tenant's first pass lands
