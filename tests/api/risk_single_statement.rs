@@ -12,11 +12,7 @@ use gapscore::{
     proto::v1::*,
     store::{loyalty, risk},
 };
-use proptest::{
-    prelude::*,
-    strategy::ValueTree,
-    test_runner::{Config, TestRunner},
-};
+use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
 use sqlx::PgPool;
 
 use crate::{
@@ -27,7 +23,7 @@ use crate::{
 #[sqlx::test]
 async fn the_single_statement_equals_the_old_composition_for_random_customers(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let mut runner = TestRunner::new(Config::default());
+    let mut runner = TestRunner::deterministic();
     let h = history().new_tree(&mut runner).unwrap().current();
     load(&app, 0, &h).await;
     let scope_choice = (
