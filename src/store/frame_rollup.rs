@@ -31,6 +31,16 @@ pub const FRAMED_KEY: &str =
 /// sibling CTE deleting that row does not hide it), and is unpaired when
 /// there is none or it has no score, as `store::frames::raw_paired_sums`
 /// pairs. One row per key and statement.
+///
+/// The question is matched with `IS NOT DISTINCT FROM` (the same as `=`
+/// for a NOT NULL column) because no index can serve that operator: the
+/// primary key's (tenant, rid) prefix, the response's few answers, is then
+/// the only access path. With `=`, on tables the planner had no
+/// statistics for yet (a new tenant's first minutes of ingest), it chose
+/// the index-only scan of `answers_question_scores` on (tenant, question)
+/// with `rid` as a filter, every answer to the question per framed answer,
+/// and 1,000-record batches took 11-20 s at 27k responses (auto_explain,
+/// 2026-12-02; `write_plans::a_framed_answer_is_paired_by_lookup_not_by_scan`).
 pub fn deltas_of(cte: &str, sign: Sign) -> String {
     let sign = match sign {
         Sign::Added => "",
@@ -52,7 +62,7 @@ pub fn deltas_of(cte: &str, sign: Sign) -> String {
                     {sign}count(*) FILTER (WHERE e.score < c.score)
              FROM {cte} c
              LEFT JOIN answers e ON e.tenant_id = c.tenant_id AND e.rid = c.rid
-                                AND e.question = c.question
+                                AND e.question IS NOT DISTINCT FROM c.question
              GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
          )"
     )

@@ -122,6 +122,20 @@ fn push_assessed(
 /// `<name>` (without `WITH`), `<name>` being the assessments of
 /// [`push_assessed`]: so one statement can assess the same customers over
 /// two scopes.
+///
+/// For some customers (a write batch's, one customer's), their responses
+/// and journeys are first read by customer alone into `MATERIALIZED`
+/// CTEs (`<name>_r`, `<name>_j`), and the window, labels and the `ease`
+/// answers apply to those few rows: the customer indexes
+/// (`survey_responses_respondent`, `journeys_customer`) are then the only
+/// access path there is, whatever the statistics say, and their answers
+/// are found by response. In one statement
+/// the planner can instead start from every `ease` answer of the tenant,
+/// or range over the tenant's window on `journeys_customer` with the
+/// customers as a filter; on tables it had no statistics for yet (a new
+/// tenant's first minutes of ingest) it did both, and the assessment of a
+/// 1,000-record batch grew with the tenant's whole history (auto_explain,
+/// 2026-12-02).
 pub(super) fn push_assessed_as(
     qb: &mut QueryBuilder<Postgres>,
     name: &str,
@@ -130,40 +144,73 @@ pub(super) fn push_assessed_as(
     model: &EffortModel,
     customers: Customers<'_>,
 ) {
+    let selected = !matches!(customers, Customers::All);
+    let (response_rows, journey_rows) = if selected {
+        qb.push(format_args!(
+            "{name}_r AS MATERIALIZED (SELECT r.tenant_id, r.rid, r.id, r.respondent_id, \
+               r.submitted_at, r.labels FROM survey_responses r WHERE r.tenant_id = "
+        ))
+        .push_bind(tenant.0);
+        customers.push_condition(qb, "r.respondent_id");
+        qb.push(format_args!(
+            "), {name}_j AS MATERIALIZED (SELECT j.* FROM journeys j WHERE j.tenant_id = "
+        ))
+        .push_bind(tenant.0);
+        customers.push_condition(qb, "j.customer_id");
+        qb.push("), ");
+        (format!("{name}_r"), format!("{name}_j"))
+    } else {
+        ("survey_responses".to_owned(), "journeys".to_owned())
+    };
     qb.push(format_args!(
         "{name}_ces AS (SELECT DISTINCT ON (r.respondent_id) \
            r.respondent_id AS customer_id, a.score AS latest_ease, \
            r.id AS latest_ease_response_id \
-         FROM survey_responses r \
+         FROM {response_rows} r \
          JOIN answers a ON a.tenant_id = r.tenant_id AND a.rid = r.rid \
          WHERE r.tenant_id = "
     ))
     .push_bind(tenant.0)
     .push(format_args!(
-        " AND a.role = {} AND r.respondent_id IS NOT NULL \
-          AND a.score IS NOT NULL AND a.question = ",
+        " AND a.role = {} AND r.respondent_id IS NOT NULL AND a.score IS NOT NULL",
         Role::Customer.db()
-    ))
+    ));
+    // For selected customers the question is a filter on their responses'
+    // answers, found by the primary key's (tenant, rid) prefix:
+    // `IS NOT DISTINCT FROM` (`=` for a NOT NULL column) is an operator no
+    // index serves, so the planner cannot start from every `ease` answer.
+    qb.push(if selected {
+        " AND a.question IS NOT DISTINCT FROM "
+    } else {
+        " AND a.question = "
+    })
     .push_bind(EASE_QUESTION);
     // The window on both copies of submitted_at: the answers' index applies
-    // to a window scan, survey_responses' time index to its side of the join.
-    scope.push_window(qb, "a.submitted_at");
+    // to a window scan, survey_responses' time index to its side of the
+    // join. Selected customers' answers are found by response only.
+    if !selected {
+        scope.push_window(qb, "a.submitted_at");
+    }
     scope.push_window(qb, "r.submitted_at");
     scope.push_labels(qb, "r.labels");
-    customers.push_condition(qb, "r.respondent_id");
+    if !selected {
+        customers.push_condition(qb, "r.respondent_id");
+    }
     qb.push(format_args!(
         " ORDER BY r.respondent_id, r.submitted_at DESC, r.id COLLATE \"C\" DESC), \
          {name}_worst AS (SELECT DISTINCT ON (j.customer_id) j.customer_id, "
     ))
     .push(format_args!(
         "{} AS worst_effort_index, j.id AS worst_journey_id \
-         FROM journeys j WHERE j.tenant_id = ",
+         FROM {journey_rows} j WHERE j.tenant_id = ",
         effort_index_sql("j", model)
     ))
     .push_bind(tenant.0);
     scope.push_window(qb, "j.started_at");
     scope.push_labels(qb, "j.labels");
-    customers.push_condition(qb, "j.customer_id");
+    if !selected {
+        customers.push_condition(qb, "j.customer_id");
+    }
     qb.push(format_args!(
         " ORDER BY j.customer_id, worst_effort_index DESC, j.started_at DESC, j.id COLLATE \"C\"), \
          {name} AS (SELECT coalesce(c.customer_id, w.customer_id) AS customer_id, \

@@ -57,3 +57,4 @@ mod tls;
 mod traces;
 mod trend_grouped;
 mod webhooks;
+mod write_plans;
