@@ -2,30 +2,39 @@
 //!
 //! A write that can change tiers (journeys, survey responses with a
 //! respondent, their re-sends) runs, inside its own transaction:
-//! [`before_write`] — lock the batch's stored records, take the tier lock
-//! of every customer it touches (the batch's and the current owners of its
-//! record ids), then read the model and assess them over the rolling
-//! window ending now — then its upsert, then [`Pending::after_write`] —
-//! assess them again over the same window while rewriting their
-//! whole-history assessments (`store::assessments`), store the current
-//! tiers and record an `AtRiskEvent` for each raise, as the transaction's
-//! last statements (`store::events::record_events`, then `pg_notify`).
+//! [`before_write`] — lock the batch's stored records, read the model,
+//! the stored current tiers of every customer it touches (the batch's and
+//! the current owners of its record ids) and their assessment over the
+//! rolling window ending now — then its upsert, then
+//! [`Pending::after_write`] — take the customers' tier locks, assess them
+//! again over the same window while rewriting their whole-history
+//! assessments (`store::assessments`), store the current tiers and record
+//! an `AtRiskEvent` for each raise, as the transaction's last statements
+//! (`store::events::record_events`, then `pg_notify`).
 //!
-//! The tier locks serialize the writes of one customer from before their
-//! first assessment to their commit, so each write's "before" already
-//! holds what an earlier write of the customer committed: a raise is
-//! reported once, and the whole-history row a write leaves is computed
-//! from every committed record of the customer (see `store::assessments`
-//! for why the model is read after the locks).
+//! The tier locks serialize only that last part of the writes of one
+//! customer, so the upserts of batches sharing customers run side by side
+//! (the 10M benchmark of 2026-12-02 found batches of uniformly drawn
+//! customers serialized end to end when the locks were taken before the
+//! first assessment). Each write's whole-history row is still computed
+//! from every committed record of the customer: its statement starts
+//! after the lock, when every earlier writer of the customer has
+//! committed (see `store::assessments` for why the model is read after
+//! the locks).
 //!
 //! "Previous tier" is the tier over the window ending *now*, just before
-//! this write — not the stored `customer_tiers` row, which may be stale
-//! (journeys aged out of the window since it was written, or the model
-//! changed). So a raise is exactly "this write made the tier higher":
-//! records merely ageing out never look like a raise at the next write, a
-//! re-send of an unchanged record compares equal, and a write that keeps a
-//! HIGH customer HIGH raises nothing. Both assessments are of the same
-//! instant, so they differ only by what the write changed.
+//! this write — not a stale stored `customer_tiers` row (journeys aged out
+//! of the window since it was written, or the model changed). So a raise
+//! is exactly "this write made the tier higher": records merely ageing out
+//! never look like a raise at the next write, a re-send of an unchanged
+//! record compares equal, and a write that keeps a HIGH customer HIGH
+//! raises nothing. It is assessed before the upsert, without the lock; a
+//! write of the same customer that commits in between writes its stored
+//! row (version and `assessed_at` change), and then that row — the
+//! customer's tier after the other write, as that write assessed it a
+//! moment earlier, without this one — is the previous tier instead. A
+//! model changed in between makes the write run again from the start
+//! (`StoreError::Conflict`), so both assessments are under one model.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -33,6 +42,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::{ServiceError, ServiceResult};
+use crate::store::StoreError;
 use crate::{
     domain::{Numbered, Scope, TenantId, Window, enums::EffortTier, model::ScoringModel},
     scoring::{
@@ -74,6 +84,8 @@ pub struct Pending {
     /// Sorted, distinct.
     customers: Vec<String>,
     before: HashMap<String, i32>,
+    /// The stored current tiers as read before `before` was assessed.
+    stored: HashMap<String, db::StoredTier>,
     /// Per customer, the batch's records that belong (or belonged) to them,
     /// in batch order.
     records: HashMap<String, Vec<String>>,
@@ -93,8 +105,9 @@ fn current_window(now: DateTime<Utc>, days: i32) -> Scope {
     }
 }
 
-/// Locks the customers `written` touches and assesses them, before its
-/// upsert (see the module docs). Call it right after the erasure fence.
+/// Reads the stored tiers of the customers `written` touches and assesses
+/// them, before its upsert (see the module docs). Call it right after the
+/// erasure fence.
 pub async fn before_write(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -131,14 +144,20 @@ pub async fn before_write(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    db::lock_customers(conn, tenant, &customers).await?;
-    let (model, etag, key) =
-        db::model_and_key(conn, tenant)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                what: "tenant",
-                id: tenant.0.to_string(),
-            })?;
+    // Read before the assessment: a write committing between the two is in
+    // the assessment and changes the stored row after it, so it is seen
+    // either way (the row then says the same as the assessment, or more).
+    let db::WriteStart {
+        model,
+        etag,
+        key,
+        stored,
+    } = db::model_key_and_stored_tiers(conn, tenant, &customers)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "tenant",
+            id: tenant.0.to_string(),
+        })?;
     let now = Utc::now();
     let window = current_window(now, model.risk_window_days);
     let before = assess_customers(conn, tenant, &window, &model.effort_model(), &customers)
@@ -154,6 +173,7 @@ pub async fn before_write(
         now,
         customers,
         before,
+        stored,
         records,
         journeys,
     })
@@ -172,6 +192,29 @@ impl Pending {
         if self.customers.is_empty() {
             return Ok(Vec::new());
         }
+        db::lock_customers(conn, tenant, &self.customers).await?;
+        // A statement of its own, after the lock: it sees every write of
+        // these customers that committed while this one waited.
+        let (etag, stored) = db::etag_and_stored_tiers(conn, tenant, &self.customers).await?;
+        if etag != self.etag {
+            return Err(ServiceError::Store(StoreError::Conflict(
+                sqlx::Error::Protocol(
+                    "the scoring model changed during the write; running it again".into(),
+                ),
+            )));
+        }
+        let mut previous = self.before.clone();
+        for customer in &self.customers {
+            let now = stored.get(customer);
+            if now != self.stored.get(customer) {
+                // Another write of the customer committed since `before`
+                // was read: its stored row is the tier without this write.
+                match now {
+                    Some(row) => previous.insert(customer.clone(), row.tier),
+                    None => previous.remove(customer),
+                };
+            }
+        }
         let effort_model = self.model.effort_model();
         let after = assess_and_record(
             conn,
@@ -181,7 +224,7 @@ impl Pending {
             &self.customers,
         )
         .await?;
-        let previous = &self.before;
+        let previous = &previous;
         db::store_tiers(conn, tenant, &self.customers, &after, self.now).await?;
         let mut raised: Vec<&Assessment> = after
             .iter()

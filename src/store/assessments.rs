@@ -9,19 +9,20 @@
 //! that is the model in force (see [`whole_history`]), because:
 //! - every write that can change a customer's assessment (its ease answers,
 //!   its journeys, which customer a record belongs to) takes the tier lock
-//!   of every customer it touches (`store::tiers::lock_customers`) before it
-//!   reads the model, and rewrites their rows after its own rows are
-//!   written ([`assess_and_record`]), in a statement of its own after the
-//!   lock, so it sees what a previous writer of the same customer committed;
+//!   of every customer it touches (`store::tiers::lock_customers`) after
+//!   its own rows are written, then checks that the model it read is still
+//!   the one in force (else it runs again), and rewrites their rows
+//!   ([`assess_and_record`]) in a statement of its own after the lock, so
+//!   it sees what a previous writer of the same customer committed;
 //! - an erasure takes the customer's tier lock after deleting the records,
 //!   then deletes the row (`store::tiers::erase_customer`);
 //! - after a model change, the background pass (`service::tiers`) rewrites
 //!   every customer's row under the new model, each batch under the
 //!   customers' tier locks, and only when it has walked them all records
 //!   the new model in `assessed_under` ([`mark_complete`]). A write that
-//!   read the old model holds the locks of its customers, so the pass
-//!   reaches them after it committed; a write that takes them later reads
-//!   the new model.
+//!   found the old model in force under its customers' locks holds them,
+//!   so the pass reaches them after it committed; a write that takes them
+//!   later finds the new model and runs again under it.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};

@@ -25,11 +25,12 @@ const TIER_LOCK_KEY: &str = "pg_advisory_xact_lock($1::int, hashtext(customer_id
 /// lock of each of `customers`, in key order (so two writers of
 /// overlapping customers cannot deadlock on these locks).
 ///
-/// A write takes it for every customer it touches, after locking its
-/// stored records and before its first assessment (see `service::tiers`);
-/// an erasure after deleting the records; a recompute batch before it
-/// assesses. Every holder takes its row locks of records before its tier
-/// locks and no record lock after them, so the two kinds cannot deadlock.
+/// A write takes it for every customer it touches after its upsert,
+/// before it assesses them again (see `service::tiers`); an erasure after
+/// deleting the records; a recompute batch before it assesses. Every
+/// holder takes its row locks of records (and of label sets and
+/// questions) before its tier locks and none after them, so the two kinds
+/// cannot deadlock.
 pub async fn lock_customers(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -52,24 +53,74 @@ pub async fn lock_customers(
     Ok(())
 }
 
-/// The stored (tier, version) of those of `customers` with a stored tier.
-pub async fn stored_tiers(
+/// A stored current tier, with what tells one write of the row from
+/// another: `version` counts the row's writes, and `assessed_at` (the
+/// writer's instant) tells a row deleted and written again apart from the
+/// one before it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredTier {
+    pub tier: i32,
+    pub version: i64,
+    pub assessed_at: DateTime<Utc>,
+}
+
+/// The stored tiers of the customers `$2` of tenant `$1`, as four
+/// parallel arrays in one row (NULL for none).
+const STORED_TIERS: &str = "SELECT array_agg(customer_id), array_agg(tier::int4), \
+      array_agg(version), array_agg(assessed_at) \
+    FROM customer_tiers WHERE tenant_id = $1 AND customer_id = ANY($2::text[])";
+
+type StoredArrays = (
+    Option<Vec<String>>,
+    Option<Vec<i32>>,
+    Option<Vec<i64>>,
+    Option<Vec<DateTime<Utc>>>,
+);
+
+fn by_customer((ids, tiers, versions, times): StoredArrays) -> HashMap<String, StoredTier> {
+    ids.unwrap_or_default()
+        .into_iter()
+        .zip(tiers.unwrap_or_default())
+        .zip(versions.unwrap_or_default())
+        .zip(times.unwrap_or_default())
+        .map(|(((c, tier), version), assessed_at)| {
+            (
+                c,
+                StoredTier {
+                    tier,
+                    version,
+                    assessed_at,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The etag of the model in force (empty without a stored model) and the
+/// stored current tiers of those of `customers` with one, in one
+/// statement: what a write compares with once it holds its customers'
+/// tier locks (`service::tiers`).
+pub async fn etag_and_stored_tiers(
     conn: &mut PgConnection,
     tenant: TenantId,
     customers: &[String],
-) -> StoreResult<HashMap<String, (i16, i64)>> {
-    if customers.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, i16, i64)> = sqlx::query_as(
-        "SELECT customer_id, tier, version FROM customer_tiers \
-         WHERE tenant_id = $1 AND customer_id = ANY($2::text[])",
-    )
+) -> StoreResult<(String, HashMap<String, StoredTier>)> {
+    type Row = (
+        String,
+        Option<Vec<String>>,
+        Option<Vec<i32>>,
+        Option<Vec<i64>>,
+        Option<Vec<DateTime<Utc>>>,
+    );
+    let (etag, ids, tiers, versions, times): Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT coalesce((SELECT etag FROM scoring_models WHERE tenant_id = $1), ''), s.* \
+         FROM ({STORED_TIERS}) s"
+    )))
     .bind(tenant.0)
     .bind(customers)
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(rows.into_iter().map(|(c, t, v)| (c, (t, v))).collect())
+    Ok((etag, by_customer((ids, tiers, versions, times))))
 }
 
 /// (id, customer) of those of `ids` that are stored journeys now, locked
@@ -406,30 +457,49 @@ pub async fn customers_after(
     .await?)
 }
 
-/// The scoring model in force, its etag (empty without a stored model)
-/// and the tenant's page-token key (the root of its holdout key), read
-/// inside the caller's transaction; `None` for an unknown tenant.
-pub async fn model_and_key(
+/// What a write reads before its upsert (`service::tiers`), in one
+/// statement inside the caller's transaction: the scoring model in force,
+/// its etag (empty without a stored model), the tenant's page-token key
+/// (the root of its holdout key) and the stored current tiers of those of
+/// `customers` with one; `None` for an unknown tenant.
+pub async fn model_key_and_stored_tiers(
     conn: &mut PgConnection,
     tenant: TenantId,
-) -> StoreResult<Option<(crate::domain::model::ScoringModel, String, Vec<u8>)>> {
+    customers: &[String],
+) -> StoreResult<Option<WriteStart>> {
     type Row = (
         Vec<u8>,
         Option<sqlx::types::Json<crate::domain::model::ScoringModel>>,
         Option<String>,
+        Option<Vec<String>>,
+        Option<Vec<i32>>,
+        Option<Vec<i64>>,
+        Option<Vec<DateTime<Utc>>>,
     );
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT t.page_token_key, m.model, m.etag FROM tenants t \
-             LEFT JOIN scoring_models m ON m.tenant_id = t.tenant_id WHERE t.tenant_id = $1",
-    )
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT t.page_token_key, m.model, m.etag, s.* FROM tenants t \
+             LEFT JOIN scoring_models m ON m.tenant_id = t.tenant_id \
+             CROSS JOIN ({STORED_TIERS}) s WHERE t.tenant_id = $1"
+    )))
     .bind(tenant.0)
+    .bind(customers)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(key, model, etag)| {
-        (
-            model.map(|m| m.0).unwrap_or_default(),
-            etag.unwrap_or_default(),
+    Ok(row.map(
+        |(key, model, etag, ids, tiers, versions, times)| WriteStart {
+            model: model.map(|m| m.0).unwrap_or_default(),
+            etag: etag.unwrap_or_default(),
             key,
-        )
-    }))
+            stored: by_customer((ids, tiers, versions, times)),
+        },
+    ))
+}
+
+/// What [`model_key_and_stored_tiers`] reads.
+#[derive(Debug, Clone)]
+pub struct WriteStart {
+    pub model: crate::domain::model::ScoringModel,
+    pub etag: String,
+    pub key: Vec<u8>,
+    pub stored: HashMap<String, StoredTier>,
 }
