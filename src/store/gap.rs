@@ -164,9 +164,12 @@ struct LabelledCount {
 /// One statement (one snapshot): the tenant's label sets that match the
 /// filter, each with its `group_by` value (NULL when it lacks the label,
 /// as the raw path's `labels ->> key`), at most `max_sets + 1` of them;
-/// then, if they fit, the rollup's whole days and the edge days' raw
-/// answers (whose `label_set` is a copy of the response's) joined to
-/// those sets and summed per group. A response is counted exactly when
+/// then, if they fit, the window's whole calendar months from
+/// `gap_label_month` with those months' pending daily deltas (the fold
+/// moves a delta from one to the other in one transaction), its other
+/// whole days from `gap_label_rollup`, and the edge days' raw answers
+/// (whose `label_set` is a copy of the response's), all joined to those
+/// sets and summed per group. A response is counted exactly when
 /// its set matches the filter, as `r.labels @> filter` counts it, and in
 /// the group of its set's value. The groups are cut at the first
 /// [`MAX_GROUPS`] + 1 values in byte order, NULL last, after summing,
@@ -199,25 +202,19 @@ pub async fn label_rollup_histograms(
     // `split` always has at least one part.
     let mut separator = "";
     if let Some((from, until)) = split.days {
-        qb.push(
-            "SELECT s.group_value, g.question, g.role, g.score, g.answers AS n
-             FROM gap_label_rollup g JOIN sets s ON s.id = g.label_set
-             WHERE (SELECT fits FROM fits) AND g.tenant_id = ",
-        )
-        .push_bind(tenant.0)
-        .push(" AND g.question = ANY(")
-        .push_bind(q.questions.to_vec())
-        .push(")");
-        if let Some(from) = from {
-            qb.push(" AND g.day >= ").push_bind(from);
+        let months = rollup::split_months(from, until);
+        for days in months.days.iter().flatten() {
+            qb.push(separator);
+            push_label_rows(&mut qb, tenant, q, LabelRows::Days, *days);
+            separator = " UNION ALL ";
         }
-        if let Some(until) = until {
-            qb.push(" AND g.day < ").push_bind(until);
+        if let Some(range) = months.months {
+            qb.push(separator);
+            push_label_rows(&mut qb, tenant, q, LabelRows::Months, range);
+            qb.push(" UNION ALL ");
+            push_label_rows(&mut qb, tenant, q, LabelRows::PendingDays, range);
+            separator = " UNION ALL ";
         }
-        if let Some(survey) = &q.scope.survey_id {
-            qb.push(" AND g.survey_id = ").push_bind(survey.clone());
-        }
-        separator = " UNION ALL ";
     }
     for window in split.raw.iter().flatten() {
         qb.push(separator)
@@ -272,6 +269,55 @@ pub async fn label_rollup_histograms(
         });
     }
     Ok(Some(out))
+}
+
+/// Which rows of the label-set rollup a part of
+/// [`label_rollup_histograms`] sums.
+#[derive(Clone, Copy)]
+enum LabelRows {
+    /// Every daily row (folded and pending) of the days.
+    Days,
+    /// The month rows of whole months: the folded days' sums.
+    Months,
+    /// The pending daily deltas of whole months, not yet in their month row.
+    PendingDays,
+}
+
+/// One part of [`label_rollup_histograms`]: `SELECT group_value, question,
+/// role, score, n` over the `rows` of the label-set rollup in `range`
+/// (days, or months by their first days), joined to the sets in scope.
+fn push_label_rows(
+    qb: &mut QueryBuilder<Postgres>,
+    tenant: TenantId,
+    q: GapQuery<'_>,
+    rows: LabelRows,
+    (from, until): rollup::DayRange,
+) {
+    let (table, column) = match rows {
+        LabelRows::Days | LabelRows::PendingDays => ("gap_label_rollup", "day"),
+        LabelRows::Months => ("gap_label_month", "month"),
+    };
+    qb.push(format_args!(
+        "SELECT s.group_value, g.question, g.role, g.score, g.answers AS n
+         FROM {table} g JOIN sets s ON s.id = g.label_set
+         WHERE (SELECT fits FROM fits) AND g.tenant_id = "
+    ))
+    .push_bind(tenant.0)
+    .push(" AND g.question = ANY(")
+    .push_bind(q.questions.to_vec())
+    .push(")");
+    if matches!(rows, LabelRows::PendingDays) {
+        qb.push(" AND NOT g.compacted");
+    }
+    if let Some(from) = from {
+        qb.push(format_args!(" AND g.{column} >= ")).push_bind(from);
+    }
+    if let Some(until) = until {
+        qb.push(format_args!(" AND g.{column} < ")).push_bind(until);
+    }
+    if let Some(survey) = &q.scope.survey_id {
+        qb.push(" AND g.survey_id = ").push_bind(survey.clone());
+    }
 }
 
 /// [`rating_histograms`] from the raw answers alone.

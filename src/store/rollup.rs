@@ -14,7 +14,7 @@
 //! only keeps it *small*: it moves the pending deltas into the one folded
 //! row of their key.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, Utc};
 use sqlx::PgPool;
 
 use super::{StoreError, StoreResult};
@@ -63,19 +63,38 @@ pub enum Sign {
     Removed,
 }
 
-/// The delta logs the compactor folds, with their key columns.
-const LOGS: [(&str, &str); 2] = [
-    ("gap_daily", "day, question, role, score, survey_id"),
+/// The delta logs the compactor folds, with their key columns and the
+/// statement that keeps a coarser table in step with the folded rows.
+const LOGS: [(&str, &str, &str); 2] = [
+    ("gap_daily", "day, question, role, score, survey_id", ""),
     (
         "gap_label_rollup",
         "day, label_set, question, role, score, survey_id",
+        LABEL_MONTH_FOLD,
     ),
 ];
 
-/// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup`, the
-/// effort report's `effort_daily` and the framed answers' `frame_daily`
-/// (`super::frame_rollup`); returns the rows removed by
-/// folding, all tables together.
+/// The month grain of the label-set level (`gap_label_month`, migration
+/// 0022): what a fold adds to the folded daily rows, summed by calendar
+/// month, in the fold's own statement (so in one snapshot and one
+/// transaction with the delete of the pending deltas it moves). Keys in
+/// key order, as the daily upsert's.
+const LABEL_MONTH_FOLD: &str = ", months AS (
+         INSERT INTO gap_label_month
+             (tenant_id, month, label_set, question, role, score, survey_id, answers)
+         SELECT $1, date_trunc('month', day::timestamp)::date, label_set, question, role,
+                score, survey_id, sum(answers)
+         FROM sums
+         GROUP BY 2, 3, 4, 5, 6, 7
+         ORDER BY 2, 3, 4, 5, 6, 7
+         ON CONFLICT (tenant_id, month, label_set, question, role, score, survey_id)
+         DO UPDATE SET answers = gap_label_month.answers + EXCLUDED.answers
+     )";
+
+/// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` (and
+/// its month grain `gap_label_month`), the effort report's `effort_daily`
+/// and the framed answers' `frame_daily` (`super::frame_rollup`); returns
+/// the rows removed by folding, all tables together.
 ///
 /// One transaction: in each table the pending rows are deleted and their
 /// sums added to the folded row of each key (inserted if new), then folded
@@ -89,7 +108,8 @@ const LOGS: [(&str, &str); 2] = [
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
     let mut removed = 0;
-    for (table, key) in LOGS {
+    let mut month_rows_changed = false;
+    for (table, key, coarser) in LOGS {
         // Table and key names are the constants above.
         let (deleted, folded): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "WITH moved AS (
@@ -107,7 +127,7 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
                  ON CONFLICT (tenant_id, {key}) WHERE compacted
                  DO UPDATE SET answers = {table}.answers + EXCLUDED.answers
                  RETURNING 1
-             )
+             ){coarser}
              SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM upserted)"
         )))
         .bind(tenant.0)
@@ -126,6 +146,15 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
             0
         };
         removed += (deleted - folded + zeroes).max(0) as u64;
+        month_rows_changed |= deleted > 0 && !coarser.is_empty();
+    }
+    if month_rows_changed {
+        // Months whose answers were all deleted (`gap_label_month_zero`).
+        removed += sqlx::query("DELETE FROM gap_label_month WHERE tenant_id = $1 AND answers = 0")
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     }
     // The channel rollup of the effort report and the framed answers'
     // rollup fold with it: one pass of the compactor keeps them all small.
@@ -232,6 +261,68 @@ pub fn split_days(window: Window) -> DaySplit {
     DaySplit {
         days: Some((from, until)),
         raw: [head, tail],
+    }
+}
+
+/// Whole days `[from, until)` (`None` bounds open) split into the whole
+/// UTC calendar months among them, answered from `gap_label_month`, and
+/// the days outside those months, answered from the daily rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthSplit {
+    /// Whole months `[from, until)`, as their first days; `None` when the
+    /// days hold no whole month.
+    pub months: Option<DayRange>,
+    /// Day ranges outside those months (at most two).
+    pub days: [Option<DayRange>; 2],
+}
+
+/// Days `[from, until)`; `None` bounds are open.
+pub type DayRange = (Option<NaiveDate>, Option<NaiveDate>);
+
+/// The first day of the month after `day`'s.
+fn next_month(day: NaiveDate) -> Option<NaiveDate> {
+    day.with_day(1)?.checked_add_months(Months::new(1))
+}
+
+/// Splits the whole days `[from, until)` of a [`DaySplit`].
+pub fn split_months(from: Option<NaiveDate>, until: Option<NaiveDate>) -> MonthSplit {
+    let days_only = MonthSplit {
+        months: None,
+        days: [Some((from, until)), None],
+    };
+    // The first whole month: `from`'s own if it is the 1st.
+    let first = match from {
+        None => None,
+        Some(f) if f.day() == 1 => Some(f),
+        Some(f) => match next_month(f) {
+            Some(m) => Some(m),
+            None => return days_only,
+        },
+    };
+    // Every month before `until`'s own ends by `until`.
+    let last = match until {
+        None => None,
+        Some(u) => match u.with_day(1) {
+            Some(m) => Some(m),
+            None => return days_only,
+        },
+    };
+    if let (Some(f), Some(l)) = (first, last)
+        && f >= l
+    {
+        return days_only;
+    }
+    let head = match (from, first) {
+        (Some(f), Some(m)) if f < m => Some((Some(f), Some(m))),
+        _ => None,
+    };
+    let tail = match (until, last) {
+        (Some(u), Some(m)) if m < u => Some((Some(m), Some(u))),
+        _ => None,
+    };
+    MonthSplit {
+        months: Some((first, last)),
+        days: [head, tail],
     }
 }
 
@@ -344,6 +435,115 @@ mod tests {
             let inside = at >= start && at < end;
             assert_eq!(usize::from(in_days) + in_raw, usize::from(inside), "{at}");
             at += chrono::Duration::minutes(30);
+        }
+    }
+
+    fn months(from: Option<&str>, until: Option<&str>) -> MonthSplit {
+        split_months(from.map(d), until.map(d))
+    }
+
+    #[test]
+    fn open_days_are_all_months() {
+        assert_eq!(
+            months(None, None),
+            MonthSplit {
+                months: Some((None, None)),
+                days: [None, None]
+            }
+        );
+    }
+
+    #[test]
+    fn days_around_whole_months_stay_days() {
+        let s = months(Some("2024-01-15"), Some("2024-04-10"));
+        assert_eq!(
+            s.months,
+            Some((Some(d("2024-02-01")), Some(d("2024-04-01"))))
+        );
+        assert_eq!(
+            s.days,
+            [
+                Some((Some(d("2024-01-15")), Some(d("2024-02-01")))),
+                Some((Some(d("2024-04-01")), Some(d("2024-04-10")))),
+            ]
+        );
+        // The bench's two years: 23 whole months and December's 30 days.
+        let s = months(Some("2024-01-01"), Some("2025-12-31"));
+        assert_eq!(
+            s.months,
+            Some((Some(d("2024-01-01")), Some(d("2025-12-01"))))
+        );
+        assert_eq!(
+            s.days,
+            [None, Some((Some(d("2025-12-01")), Some(d("2025-12-31"))))]
+        );
+    }
+
+    #[test]
+    fn days_within_one_month_or_across_one_boundary_are_all_days() {
+        for (a, b) in [
+            ("2024-01-02", "2024-01-30"),
+            ("2024-01-02", "2024-02-20"),
+            ("2024-01-02", "2024-02-01"),
+            ("2024-01-01", "2024-01-31"),
+        ] {
+            let s = months(Some(a), Some(b));
+            assert_eq!(s.months, None, "{a}..{b}");
+            assert_eq!(s.days, [Some((Some(d(a)), Some(d(b)))), None]);
+        }
+        let s = months(Some("2024-01-01"), Some("2024-02-01"));
+        assert_eq!(
+            s.months,
+            Some((Some(d("2024-01-01")), Some(d("2024-02-01"))))
+        );
+        assert_eq!(s.days, [None, None]);
+    }
+
+    #[test]
+    fn half_open_days_keep_their_open_side() {
+        let s = months(Some("2024-02-29"), None);
+        assert_eq!(s.months, Some((Some(d("2024-03-01")), None)));
+        assert_eq!(
+            s.days,
+            [Some((Some(d("2024-02-29")), Some(d("2024-03-01")))), None]
+        );
+        let s = months(None, Some("2024-03-02"));
+        assert_eq!(s.months, Some((None, Some(d("2024-03-01")))));
+        assert_eq!(
+            s.days,
+            [None, Some((Some(d("2024-03-01")), Some(d("2024-03-02"))))]
+        );
+    }
+
+    #[test]
+    fn every_day_falls_in_exactly_one_part() {
+        let inside = |r: &DayRange, day: NaiveDate| {
+            r.0.is_none_or(|f| day >= f) && r.1.is_none_or(|u| day < u)
+        };
+        let start = d("2023-12-01");
+        for (from, until) in [
+            (Some("2024-01-31"), Some("2024-05-02")),
+            (Some("2024-02-01"), Some("2024-02-29")),
+            (None, Some("2024-03-15")),
+            (Some("2024-03-15"), None),
+            (Some("2024-01-10"), Some("2024-01-11")),
+        ] {
+            let s = months(from, until);
+            let whole = (from.map(d), until.map(d));
+            let mut day = start;
+            while day < d("2024-07-01") {
+                let in_months = s.months.is_some_and(|m| {
+                    let month = day.with_day(1).unwrap();
+                    inside(&m, month)
+                });
+                let in_days = s.days.iter().flatten().filter(|r| inside(r, day)).count();
+                assert_eq!(
+                    usize::from(in_months) + in_days,
+                    usize::from(inside(&whole, day)),
+                    "{from:?}..{until:?}: {day}"
+                );
+                day = day.succ_opt().unwrap();
+            }
         }
     }
 }

@@ -3,9 +3,11 @@
 //! with changed labels, scores, times and surveys included), identical
 //! re-sends, erasures, tenant clears and compactions through the real
 //! server, label-filtered and grouped histograms read from the label-set
-//! rollup plus raw edge days equal those computed from the raw answer rows
-//! alone, for aligned, unaligned, half-open and sub-day windows, with and
-//! without `survey_id`; and past the label-set bound the raw path answers.
+//! rollup (its month grain `gap_label_month`, migration 0022, included)
+//! plus raw edge days equal those computed from the raw answer rows alone,
+//! for aligned, unaligned, half-open, sub-day and month-spanning windows,
+//! with and without `survey_id`; and past the label-set bound the raw path
+//! answers.
 
 use std::collections::BTreeMap;
 
@@ -43,8 +45,11 @@ struct Resp {
     id: u8,
     role: u8,
     customer: u8,
-    /// Minutes after `base()`, over four days.
+    /// Minutes after `base()` (moved by `shift`), over four days.
     minute: u32,
+    /// Days added to `minute`: 0, or a month before or after (so the
+    /// history spans three calendar months).
+    shift: i64,
     survey: u8,
     region: u8,
     plan: u8,
@@ -63,18 +68,22 @@ enum Op {
 fn resp() -> impl Strategy<Value = Resp> {
     (
         (0u8..10, 0u8..3, 0u8..2),
-        0u32..4 * 24 * 60,
+        (
+            0u32..4 * 24 * 60,
+            prop_oneof![4 => Just(0i64), 1 => Just(-25), 1 => Just(35)],
+        ),
         0u8..2,
         0u8..3,
         0u8..3,
         prop::array::uniform2(prop::option::weighted(0.85, 0u8..7)),
     )
         .prop_map(
-            |((id, role, customer), minute, survey, region, plan, scores)| Resp {
+            |((id, role, customer), (minute, shift), survey, region, plan, scores)| Resp {
                 id,
                 role,
                 customer,
                 minute,
+                shift,
                 survey,
                 region,
                 plan,
@@ -124,7 +133,7 @@ impl Resp {
         if let Some(plan) = PLANS[self.plan as usize] {
             labels.insert("plan".to_owned(), plan.to_owned());
         }
-        let at = base() + Duration::minutes(i64::from(self.minute));
+        let at = base() + Duration::days(self.shift) + Duration::minutes(i64::from(self.minute));
         SurveyResponse {
             id: format!("r{}", self.id),
             role: role as i32,
@@ -144,11 +153,19 @@ impl Resp {
     }
 }
 
-/// Open, aligned, unaligned, half-open and sub-day windows.
+/// Open, aligned, unaligned, half-open and sub-day windows, and windows
+/// holding whole months (aligned to them, or not).
 fn windows() -> Vec<Window> {
     let b = base();
     let h = Duration::hours;
+    let at =
+        |m: u32, d: u32, hour: u32| Some(Utc.with_ymd_and_hms(2026, m, d, hour, 0, 0).unwrap());
     [
+        (at(2, 1, 0), at(5, 1, 0)),
+        (at(2, 4, 13), at(4, 7, 5)),
+        (at(3, 1, 0), None),
+        (None, at(4, 1, 0)),
+        (at(2, 1, 0), at(3, 31, 0)),
         (None, None),
         (Some(b), Some(b + Duration::days(4))),
         (Some(b + h(7)), Some(b + h(77))),
@@ -323,6 +340,7 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
         role: 2,
         customer: 0,
         minute: 600,
+        shift: 0,
         survey: 0,
         region: 0,
         plan: 2,
@@ -390,6 +408,21 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
     assert_eq!(counts(json!({"region": "apac"})).await, 1, "moved here");
     rollup::compact(&pool, app.tenant).await.unwrap();
     assert_eq!(counts(json!({"region": "apac"})).await, 1, "folded");
+    let month_rows: Vec<(chrono::NaiveDate, i64)> = sqlx::query_as(
+        "SELECT month, answers FROM gap_label_month WHERE tenant_id = $1 ORDER BY label_set",
+    )
+    .bind(app.tenant.0)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let march = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    // The moved-away set's month summed to zero and is gone; the other two
+    // sets (apac, {}) hold one answer each.
+    assert_eq!(
+        month_rows,
+        [(march, 1), (march, 1)],
+        "the fold's month rows"
+    );
     app.customers()
         .delete_customer_data(DeleteCustomerDataRequest {
             customer_id: "cust-0".into(),
@@ -405,4 +438,11 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
             .await
             .unwrap();
     assert_eq!(left, 0, "a zero sum leaves no row");
+    let months: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM gap_label_month WHERE tenant_id = $1")
+            .bind(app.tenant.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(months, 0, "nor a month row");
 }

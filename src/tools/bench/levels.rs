@@ -63,7 +63,7 @@ impl Loader<'_> {
         crate::store::rollup::compact(self.pool, self.tenant).await?;
         sqlx::query(
             "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily,
-                 gap_label_rollup, frame_daily, label_sets, journeys, touchpoints, outcomes,
+                 gap_label_rollup, gap_label_month, frame_daily, label_sets, journeys, touchpoints, outcomes,
                  assessments",
         )
         .execute(self.pool)

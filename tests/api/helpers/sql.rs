@@ -49,9 +49,9 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 /// out; `""` excludes nothing.
 ///
 /// `gap_daily`, `gap_label_rollup`, `effort_daily` and `frame_daily` are
-/// digested as what they mean, the sum of their signed deltas per key: the
-/// server's background compactor folds deltas at any moment without
-/// changing that.
+/// digested as what they mean, the sum of their signed deltas per key, and
+/// `gap_label_month` with the pending deltas of its months: the server's
+/// background compactor folds deltas at any moment without changing that.
 /// `assessed_under`, which only that background work writes, is left out.
 pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
     // '' LIKE-matches only the empty id, which is never stored.
@@ -132,6 +132,30 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                      UNION ALL
                      SELECT a.tenant_id, (a.submitted_at AT TIME ZONE 'UTC')::date, a.label_set,
                             a.question, a.role, a.score, a.survey_id, -1
+                     FROM answers a WHERE a.score IS NOT NULL AND {excluded_answers}
+                   ) d
+                   GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0
+                 ) t"
+            ),
+            // The month grain holds the folded days' sums (store::rollup::
+            // compact): with the pending daily deltas of its months it is
+            // the sum per month and key, which no fold changes.
+            "gap_label_month" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, month, label_set, question, role, score, survey_id,
+                          sum(n) AS answers
+                   FROM (
+                     SELECT tenant_id, month, label_set, question, role, score, survey_id,
+                            answers AS n
+                     FROM gap_label_month
+                     UNION ALL
+                     SELECT tenant_id, date_trunc('month', day::timestamp)::date, label_set,
+                            question, role, score, survey_id, answers
+                     FROM gap_label_rollup WHERE NOT compacted
+                     UNION ALL
+                     SELECT a.tenant_id,
+                            date_trunc('month', a.submitted_at AT TIME ZONE 'UTC')::date,
+                            a.label_set, a.question, a.role, a.score, a.survey_id, -1
                      FROM answers a WHERE a.score IS NOT NULL AND {excluded_answers}
                    ) d
                    GROUP BY 1, 2, 3, 4, 5, 6, 7 HAVING sum(n) <> 0
