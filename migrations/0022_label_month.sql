@@ -36,10 +36,10 @@ CREATE INDEX gap_label_month_question ON gap_label_month (tenant_id, question, m
 -- Keys whose answers were all deleted, removed after each fold.
 CREATE INDEX gap_label_month_zero ON gap_label_month (tenant_id) WHERE answers = 0;
 
--- The pending deltas of a whole month are read by day: the index that
--- found a tenant's pending rows now orders them by day as well.
-DROP INDEX gap_label_rollup_pending;
-CREATE INDEX gap_label_rollup_pending ON gap_label_rollup (tenant_id, day) WHERE NOT compacted;
+-- The pending deltas of whole months are found by `gap_label_rollup_pending`
+-- (tenant_id) WHERE NOT compacted, filtered by day: the compactor keeps them
+-- few. Not an index on (tenant_id, day): every delta insert would then land
+-- on a random leaf page instead of the end of the tenant's run of equal keys.
 
 -- The folded rows so far, by month.
 INSERT INTO gap_label_month

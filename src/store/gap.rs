@@ -254,7 +254,19 @@ pub async fn label_rollup_histograms(
         " UNION ALL
          SELECT NULL, NULL, 0::smallint, 0, 0::bigint FROM fits WHERE NOT fits",
     );
-    let rows: Vec<LabelledCount> = qb.build_query_as().fetch_all(pool).await?;
+    // Every part has an index that bounds it to this tenant's keys and
+    // range, but the planner's row estimates are per table: another
+    // tenant's backlog of unfolded deltas (a compactor failing for it, a
+    // bulk load) made it expect a large share of `gap_label_rollup` to be
+    // this tenant's pending rows, scan the whole table, and JIT-compile
+    // the plan (847 ms instead of 132 ms at 10M answers, BENCHMARKS.md).
+    // No sequential scan is ever the right plan for this statement.
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql("SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<LabelledCount> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(question) = row.question else {

@@ -431,18 +431,17 @@ async fn a_changed_label_set_moves_the_counts_and_sets_are_interned_once(pool: P
         .unwrap();
     assert_eq!(counts(json!({"region": "apac"})).await, 0, "erased");
     rollup::compact(&pool, app.tenant).await.unwrap();
-    let left: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM gap_label_rollup WHERE tenant_id = $1")
-            .bind(app.tenant.0)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(left, 0, "a zero sum leaves no row");
-    let months: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM gap_label_month WHERE tenant_id = $1")
-            .bind(app.tenant.0)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(months, 0, "nor a month row");
+    let left: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM gap_label_rollup WHERE tenant_id = $1),
+                (SELECT count(*) FROM gap_label_month WHERE tenant_id = $1)",
+    )
+    .bind(app.tenant.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        (0, 0),
+        "a zero sum leaves no daily row and no month row"
+    );
 }
