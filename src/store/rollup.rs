@@ -94,7 +94,8 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 /// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` (and
 /// its month grain `gap_label_month`), the effort report's `effort_daily`
 /// and the framed answers' `frame_daily` (`super::frame_rollup`); returns
-/// the rows removed by folding, all tables together.
+/// the rows removed by folding, all delta tables together (the month
+/// grain holds no deltas, so its zero rows are not counted).
 ///
 /// One transaction: in each table the pending rows are deleted and their
 /// sums added to the folded row of each key (inserted if new), then folded
@@ -150,11 +151,11 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     }
     if month_rows_changed {
         // Months whose answers were all deleted (`gap_label_month_zero`).
-        removed += sqlx::query("DELETE FROM gap_label_month WHERE tenant_id = $1 AND answers = 0")
+        // Not counted in `removed`: month rows are a grain, not deltas.
+        sqlx::query("DELETE FROM gap_label_month WHERE tenant_id = $1 AND answers = 0")
             .bind(tenant.0)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
     }
     // The channel rollup of the effort report and the framed answers'
     // rollup fold with it: one pass of the compactor keeps them all small.

@@ -332,6 +332,18 @@ async fn folding_leaves_one_row_per_key_and_drops_zeroes(pool: PgPool) {
     // As many again in the label-set rollup, which mirrors gap_daily.
     assert_eq!(rollup::compact(&pool, app.tenant).await.unwrap(), 12);
     assert_eq!(rows(pool.clone()).await, (1, 1));
+    let months = |pool: PgPool| async move {
+        sqlx::query_as::<_, (i64, i64)>(
+            "SELECT count(*), coalesce(sum(answers), 0)::bigint FROM gap_label_month
+             WHERE tenant_id = $1",
+        )
+        .bind(app.tenant.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    // The month grain kept the one month that does not sum to zero.
+    assert_eq!(months(pool.clone()).await, (1, 1));
 
     app.customers()
         .delete_customer_data(DeleteCustomerDataRequest {
@@ -342,6 +354,7 @@ async fn folding_leaves_one_row_per_key_and_drops_zeroes(pool: PgPool) {
     assert_eq!(rows(pool.clone()).await, (2, 0), "the erasure's −1 delta");
     rollup::compact(&pool, app.tenant).await.unwrap();
     assert_eq!(rows(pool.clone()).await, (0, 0), "a zero sum leaves no row");
+    assert_eq!(months(pool.clone()).await, (0, 0), "nor in the month grain");
     assert_eq!(rollup::compact(&pool, app.tenant).await.unwrap(), 0);
 }
 
