@@ -12,18 +12,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gapscore::proto::v1::*;
-use proptest::{
-    prelude::*,
-    strategy::ValueTree,
-    test_runner::{Config, TestRunner},
-};
+use proptest::{prelude::*, strategy::ValueTree, test_runner::TestRunner};
 use sqlx::PgPool;
 
 use crate::helpers::{
-    TestApp, framed,
+    framed,
+    histories::{self, Histories, Record},
     internals::{
         FrameMoments, FrameQuery, PairedSums, Scope, StoredFrame, StoredRole, TenantId, Window,
-        clear_tenant_data, create_tenant, frame_store, rollup,
+        frame_store, rollup,
     },
     rating, spawn_app, versus,
 };
@@ -69,15 +66,7 @@ struct Resp {
     questions: [Scores; 3],
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    Submit(Vec<Resp>),
-    /// Re-send the last submitted version of id `n` (modulo) unchanged.
-    Resend(u8),
-    Erase(u8),
-    Clear,
-    Compact,
-}
+type Op = histories::Op<Resp>;
 
 fn score() -> impl Strategy<Value = Option<u8>> {
     prop::option::weighted(0.6, 0u8..11)
@@ -121,7 +110,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-impl Resp {
+impl Record for Resp {
+    fn id(&self) -> u8 {
+        self.id
+    }
+
     fn to_proto(&self) -> SurveyResponse {
         let role = [
             RespondentRole::Leadership,
@@ -267,90 +260,18 @@ async fn assert_rollup_exact(pool: &PgPool, tenant: TenantId, context: &str) -> 
     compared
 }
 
-async fn apply(app: &TestApp, tenant: TenantId, key: &str, op: &Op, last: &mut BTreeMap<u8, Resp>) {
-    match op {
-        Op::Submit(batch) => {
-            // Ids must be unique within a batch: keep the last of each.
-            let mut by_id = BTreeMap::new();
-            for r in batch {
-                by_id.insert(r.id, r.clone());
-            }
-            let responses = by_id.values().map(Resp::to_proto).collect();
-            app.survey_as(Some(key))
-                .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-                .await
-                .expect("batch accepted");
-            last.extend(by_id);
-        }
-        Op::Resend(n) => {
-            if last.is_empty() {
-                return;
-            }
-            let r = last.values().nth(*n as usize % last.len()).unwrap().clone();
-            let reply = app
-                .survey_as(Some(key))
-                .submit_survey_responses(SubmitSurveyResponsesRequest {
-                    responses: vec![r.to_proto()],
-                })
-                .await
-                .expect("re-send accepted")
-                .into_inner()
-                .counts
-                .expect("counts");
-            // Erased meanwhile: the re-send is an insert again.
-            assert_eq!(reply.inserted + reply.unchanged, 1, "{reply:?}");
-        }
-        Op::Erase(c) => {
-            app.customers_as(Some(key))
-                .delete_customer_data(DeleteCustomerDataRequest {
-                    customer_id: CUSTOMERS[*c as usize].into(),
-                })
-                .await
-                .expect("erasure accepted");
-        }
-        Op::Clear => {
-            clear_tenant_data(&app.pool, tenant).await.unwrap();
-            last.clear();
-        }
-        Op::Compact => {
-            rollup::compact(&app.pool, tenant).await.unwrap();
-        }
-    }
-}
-
 #[sqlx::test]
 async fn frame_rollup_equals_the_raw_rows_under_random_histories(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let cases: u32 = std::env::var("GAPSCORE_FRAME_ROLLUP_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
-    let strategy = prop::collection::vec(op(), 1..20);
-    let mut compared = 0;
-    for case in 0..cases {
-        let ops = strategy.new_tree(&mut runner).unwrap().current();
-        // A fresh tenant per case; a second tenant shares every id, so a
-        // write path or a fold that crossed tenants would show.
-        let (tenant, k) = create_tenant(&pool, &format!("case-{case}")).await;
-        let (other, other_key) = create_tenant(&pool, &format!("other-{case}")).await;
-        let (mut last, mut other_last) = (BTreeMap::new(), BTreeMap::new());
-        for (step, op) in ops.iter().enumerate() {
-            apply(&app, tenant, &k, op, &mut last).await;
-            if step % 3 == 0 {
-                apply(&app, other, &other_key, op, &mut other_last).await;
-            }
-        }
-        compared += assert_rollup_exact(&pool, tenant, &format!("case {case} {ops:?}")).await;
-        rollup::compact(&pool, tenant).await.unwrap();
-        compared += assert_rollup_exact(&pool, tenant, &format!("case {case}, folded")).await;
-        compared += assert_rollup_exact(&pool, other, &format!("case {case}, other")).await;
-    }
-    eprintln!("{cases} histories, {compared} rows compared");
-    assert!(compared > 0, "the histories produced no framed answers");
+    let histories = Histories {
+        cases: histories::cases("GAPSCORE_FRAME_ROLLUP_CASES", 8),
+        customers: &CUSTOMERS,
+        other_every: 3,
+    };
+    let check = async |tenant, context: String| assert_rollup_exact(&pool, tenant, &context).await;
+    histories
+        .run(&app, prop::collection::vec(op(), 1..20), check)
+        .await;
 }
 
 /// The rows and the sums of a tenant's `frame_daily`.

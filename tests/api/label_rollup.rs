@@ -13,20 +13,13 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gapscore::proto::v1::*;
-use proptest::{
-    prelude::*,
-    strategy::ValueTree,
-    test_runner::{Config, TestRunner},
-};
+use proptest::prelude::*;
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::{
-    TestApp,
-    internals::{
-        GapQuery, Scope, ScoreCount, TenantId, Window, clear_tenant_data, create_tenant, gap,
-        rollup,
-    },
+    histories::{self, Histories, Record},
+    internals::{GapQuery, Scope, ScoreCount, TenantId, Window, gap, rollup},
     spawn_app,
 };
 
@@ -56,14 +49,7 @@ struct Resp {
     scores: [Option<u8>; 2],
 }
 
-#[derive(Debug, Clone)]
-enum Op {
-    /// New records, or re-sends of stored ids with other labels or scores.
-    Submit(Vec<Resp>),
-    Erase(u8),
-    Clear,
-    Compact,
-}
+type Op = histories::Op<Resp>;
 
 fn resp() -> impl Strategy<Value = Resp> {
     (
@@ -101,7 +87,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-impl Resp {
+impl Record for Resp {
+    fn id(&self) -> u8 {
+        self.id
+    }
+
     fn to_proto(&self) -> SurveyResponse {
         let role = [
             RespondentRole::Leadership,
@@ -266,67 +256,19 @@ async fn assert_label_rollup_exact(pool: &PgPool, tenant: TenantId, context: &st
     compared
 }
 
-async fn apply(app: &TestApp, tenant: TenantId, key: &str, op: &Op) {
-    match op {
-        Op::Submit(batch) => {
-            let mut by_id = BTreeMap::new();
-            for r in batch {
-                by_id.insert(r.id, r.clone());
-            }
-            let responses = by_id.values().map(Resp::to_proto).collect();
-            app.survey_as(Some(key))
-                .submit_survey_responses(SubmitSurveyResponsesRequest { responses })
-                .await
-                .expect("batch accepted");
-        }
-        Op::Erase(c) => {
-            app.customers_as(Some(key))
-                .delete_customer_data(DeleteCustomerDataRequest {
-                    customer_id: CUSTOMERS[*c as usize].into(),
-                })
-                .await
-                .expect("erasure accepted");
-        }
-        Op::Clear => clear_tenant_data(&app.pool, tenant).await.unwrap(),
-        Op::Compact => {
-            rollup::compact(&app.pool, tenant).await.unwrap();
-        }
-    }
-}
-
 #[sqlx::test]
 async fn label_rollup_histograms_equal_the_raw_answers_under_random_histories(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let cases: u32 = std::env::var("GAPSCORE_ROLLUP_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
-    let strategy = prop::collection::vec(op(), 1..14);
-    let mut compared = 0;
-    for case in 0..cases {
-        let ops = strategy.new_tree(&mut runner).unwrap().current();
-        // A second tenant shares every id and label set: a set or a delta
-        // that crossed tenants would show.
-        let (tenant, k) = create_tenant(&pool, &format!("case-{case}")).await;
-        let (other, other_key) = create_tenant(&pool, &format!("other-{case}")).await;
-        for (step, op) in ops.iter().enumerate() {
-            apply(&app, tenant, &k, op).await;
-            if step % 2 == 0 {
-                apply(&app, other, &other_key, op).await;
-            }
-        }
-        compared += assert_label_rollup_exact(&pool, tenant, &format!("case {case} {ops:?}")).await;
-        rollup::compact(&pool, tenant).await.unwrap();
-        compared +=
-            assert_label_rollup_exact(&pool, tenant, &format!("case {case}, compacted")).await;
-        compared += assert_label_rollup_exact(&pool, other, &format!("case {case}, other")).await;
-    }
-    eprintln!("{cases} histories, {compared} histogram bars compared");
-    assert!(compared > 0, "the histories produced no answers to compare");
+    let histories = Histories {
+        cases: histories::cases("GAPSCORE_ROLLUP_CASES", 8),
+        customers: &CUSTOMERS,
+        other_every: 2,
+    };
+    let check =
+        async |tenant, context: String| assert_label_rollup_exact(&pool, tenant, &context).await;
+    histories
+        .run(&app, prop::collection::vec(op(), 1..14), check)
+        .await;
 }
 
 /// A re-send that moves a response to another label set moves its counts

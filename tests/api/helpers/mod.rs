@@ -11,6 +11,7 @@
 //! - [`http`]: a plain HTTP/1.1 and HTTP/2 client for JSON over HTTP;
 //! - [`child`]: the real binary as a child process;
 //! - [`lists`]: the paginated RPCs behind one trait;
+//! - [`histories`]: random write histories for the rollup tests;
 //! - [`scores`]: every score that existed before answer frames, per tenant;
 //! - [`internals`]: every library internal the tests touch, re-exported so
 //!   only this folder changes when `src/` moves things.
@@ -20,6 +21,7 @@ pub mod app;
 pub mod assert;
 pub mod child;
 pub mod fixtures;
+pub mod histories;
 pub mod http;
 pub mod internals;
 pub mod lists;
