@@ -514,9 +514,14 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
     use Initiator::*;
     use TouchpointOutcome::*;
     // The service reaches the database through a proxy that counts round
-    // trips (unencrypted, so the proxy can read the protocol); the health
-    // watcher, the rollup compactor and the webhook worker stay quiet
-    // meanwhile.
+    // trips (unencrypted, so the proxy can read the protocol). Each of its
+    // pools holds one connection, so the warm-up leaves the connection the
+    // batches use with its statements prepared (a statement's first use on
+    // a connection costs a second round trip, to describe it: counted on
+    // whichever connection a batch happened to get, that made the count
+    // depend on the pool's choice). The background tasks (health, the
+    // rollup compactor, the webhook worker, the outbox's upkeep) run their
+    // first pass at startup and then not again during the test.
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let options = (*pool.connect_options())
         .clone()
@@ -524,14 +529,17 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
         .port(proxy.addr.port())
         .ssl_mode(PgSslMode::Disable);
     let service_pool = PgPoolOptions::new()
-        .max_connections(4)
+        .max_connections(1)
         .connect_with(options)
         .await
         .unwrap();
     let app = spawn_app_with(service_pool, |args| {
+        args.db_max_connections = 1;
+        args.db_control_connections = 1;
         args.health_interval_ms = 3_600_000;
         args.rollup_compact_interval_ms = 3_600_000;
         args.webhook_poll_ms = 3_600_000;
+        args.event_upkeep_interval_ms = 3_600_000;
     })
     .await;
     // Warm up: authentication, the scoring model and prepared statements.
@@ -541,6 +549,9 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
     )
     .await
     .unwrap();
+    proxy
+        .wait_until_quiet(std::time::Duration::from_millis(300))
+        .await;
     let journeys: Vec<Journey> = (0..1000)
         .map(|i| {
             let mut j = simple_journey(
@@ -573,18 +584,14 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
         })
         .collect();
     let trips = proxy.round_trips();
-    let started = std::time::Instant::now();
     assert_eq!(submit(&app, journeys.clone()).await.unwrap(), (1000, 0, 0));
-    let first = started.elapsed();
     let insert_trips = proxy.round_trips() - trips;
     let trips = proxy.round_trips();
-    let started = std::time::Instant::now();
     assert_eq!(submit(&app, journeys).await.unwrap(), (0, 0, 1000));
-    let again = started.elapsed();
     let resend_trips = proxy.round_trips() - trips;
     println!(
-        "1,000 journeys × 5 touchpoints: insert {first:?} in {insert_trips} round trips, \
-         unchanged re-send {again:?} in {resend_trips} round trips"
+        "1,000 journeys × 5 touchpoints: insert in {insert_trips} round trips, \
+         unchanged re-send in {resend_trips} round trips"
     );
     assert_eq!(stored_touchpoints(&app.pool).await, 5000 + 1);
     // A handful of statements per batch, not one (or more) per record.
@@ -596,15 +603,15 @@ async fn a_batch_of_1000_journeys_is_written_in_a_few_round_trips(pool: PgPool) 
         (1..=MAX_ROUND_TRIPS).contains(&resend_trips),
         "re-send: {resend_trips} round trips"
     );
-    // Generous bound for shared CI machines; locally this is tens of ms.
-    assert!(first < std::time::Duration::from_secs(5), "{first:?}");
 }
 
-/// Round trips to the database a batch of 1,000 journeys may take (the
-/// current-tier upkeep of SPEC §12.1 adds a constant handful per batch:
-/// the model, the previous owners, the stored tiers, two assessments, the
-/// tier rows).
-const MAX_ROUND_TRIPS: u64 = 30;
+/// Round trips to the database a batch of 1,000 journeys may take on warm
+/// connections: its transaction's statements (the current-tier upkeep of
+/// SPEC §12.1 adds a constant handful: the model, the previous owners, the
+/// stored tiers, two assessments, the tier rows), the key check, and the
+/// pools' ping of a connection as it is taken and given back (18 in all
+/// today, insert and re-send alike).
+const MAX_ROUND_TRIPS: u64 = 20;
 
 #[sqlx::test]
 async fn a_stream_commits_each_message_and_stops_at_an_invalid_one(pool: PgPool) {

@@ -103,6 +103,21 @@ impl Proxy {
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::SeqCst)
     }
+
+    /// Returns once no round trip began for `quiet`: the background passes
+    /// a server runs at startup are over, so what is counted next is the
+    /// test's own calls.
+    pub async fn wait_until_quiet(&self, quiet: std::time::Duration) {
+        let mut seen = self.round_trips();
+        loop {
+            tokio::time::sleep(quiet).await;
+            let now = self.round_trips();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+    }
 }
 
 /// Splits the frontend (client → server) byte stream into PostgreSQL
