@@ -198,7 +198,24 @@ pub async fn label_rollup_histograms(
         .push_bind(max_sets + 1)
         .push("), fits AS (SELECT count(*) <= ")
         .push_bind(max_sets)
-        .push(" AS fits FROM sets), parts AS (");
+        .push(" AS fits FROM sets), ");
+    // The tenant's pending deltas, for the whole months' part: found by
+    // the partial index `gap_label_rollup_pending` alone. Asked for next to
+    // the question and day ranges, the planner took the (tenant, question,
+    // day) index instead and walked every folded row of the months: a
+    // generic plan cannot tell this tenant's pending rows (none, after a
+    // fold) from another tenant's backlog, and at 1M answers that part
+    // alone took 3.5 s: it read 721,713 folded rows, 9 times over, to
+    // return none (0.2 ms this way; EXPLAIN ANALYZE on the benchmark's
+    // kept database, BENCHMARKS.md). Unreferenced (no whole month in the
+    // window), it is not run.
+    qb.push(
+        "pending AS MATERIALIZED (
+           SELECT tenant_id, day, label_set, question, role, score, survey_id, answers
+           FROM gap_label_rollup WHERE NOT compacted AND tenant_id = ",
+    )
+    .push_bind(tenant.0)
+    .push("), parts AS (");
     // `split` always has at least one part.
     let mut separator = "";
     if let Some((from, until)) = split.days {
@@ -291,7 +308,8 @@ enum LabelRows {
     Days,
     /// The month rows of whole months: the folded days' sums.
     Months,
-    /// The pending daily deltas of whole months, not yet in their month row.
+    /// The pending daily deltas of whole months, not yet in their month row
+    /// (from the statement's `pending`).
     PendingDays,
 }
 
@@ -306,8 +324,9 @@ fn push_label_rows(
     (from, until): rollup::DayRange,
 ) {
     let (table, column) = match rows {
-        LabelRows::Days | LabelRows::PendingDays => ("gap_label_rollup", "day"),
+        LabelRows::Days => ("gap_label_rollup", "day"),
         LabelRows::Months => ("gap_label_month", "month"),
+        LabelRows::PendingDays => ("pending", "day"),
     };
     qb.push(format_args!(
         "SELECT s.group_value, g.question, g.role, g.score, g.answers AS n
@@ -318,9 +337,6 @@ fn push_label_rows(
     .push(" AND g.question = ANY(")
     .push_bind(q.questions.to_vec())
     .push(")");
-    if matches!(rows, LabelRows::PendingDays) {
-        qb.push(" AND NOT g.compacted");
-    }
     if let Some(from) = from {
         qb.push(format_args!(" AND g.{column} >= ")).push_bind(from);
     }
