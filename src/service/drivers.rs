@@ -6,8 +6,8 @@
 //!   relative weights are `scoring::drivers`.
 //! - The bootstrap needs the cases themselves: at most
 //!   [`MAX_BOOTSTRAP_CASES`] of them are fetched, packed one byte per score
-//!   (`store::drivers::complete_cases`; above the cap a sample fixed by the
-//!   seed, drawn in SQL), and resampled off the async runtime
+//!   (`store::drivers::complete_cases`; above the cap the first cases in
+//!   a fixed pseudo-random order of the responses, walked from an index), and resampled off the async runtime
 //!   (`spawn_blocking`) with a cost bounded by
 //!   `scoring::drivers::bootstrap::MAX_BOOTSTRAP_WORK` (fewer resamples
 //!   when the bound requires it; the response says how many were drawn).
@@ -248,20 +248,26 @@ pub async fn key_drivers(
         scale_min: outcome_min,
     };
 
-    // Two queries at once.
-    let (sums, packed) = read!(services, tenant, 2, |pool| {
-        Ok(tokio::try_join!(
-            store::complete_case_sums(pool, tenant, &query.scope, outcome_variable, &variables),
-            store::complete_cases(
-                pool,
-                tenant,
-                &query.scope,
-                outcome_variable,
-                &variables,
-                MAX_BOOTSTRAP_CASES,
-                query.seed,
-            ),
-        )?)
+    // The sums first: their count of cases tells the sample whether it can
+    // be walked from its index (`store::drivers::Sample`).
+    let (sums, packed) = read!(services, tenant, 1, |pool| {
+        let sums =
+            store::complete_case_sums(pool, tenant, &query.scope, outcome_variable, &variables)
+                .await?;
+        if sums.cases < needed {
+            return Ok((sums, Vec::new()));
+        }
+        let sample = store::Sample::of(MAX_BOOTSTRAP_CASES, sums.cases);
+        let packed = store::complete_cases(
+            pool,
+            tenant,
+            &query.scope,
+            outcome_variable,
+            &variables,
+            sample,
+        )
+        .await?;
+        Ok((sums, packed))
     })?;
     if sums.cases < needed {
         return Err(too_few(sums.cases));

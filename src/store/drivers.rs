@@ -162,22 +162,65 @@ fn push_cases(
         .push(") c");
 }
 
+/// How [`complete_cases`] draws the bootstrap's sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Most cases returned.
+    pub cap: u32,
+    /// The complete cases in scope as a statement just before counted them
+    /// ([`complete_case_sums`]): above `cap`, the sample is walked from
+    /// the index first.
+    pub cases_in_scope: u64,
+    /// Most CUSTOMER responses the walk visits, in sample order, before
+    /// it gives up on a scope too narrow for it (the window, labels or
+    /// survey keep too few of the tenant's responses) and the cases in
+    /// scope are sorted instead.
+    pub walk_budget: u32,
+}
+
+impl Sample {
+    /// Visits per sampled case the walk is allowed: a scope holding at
+    /// least one in 8 of the tenant's CUSTOMER responses as complete cases
+    /// is walked.
+    pub const WALK_FACTOR: u32 = 8;
+
+    /// `cap` cases out of `cases_in_scope`, with the walk's default budget.
+    pub fn of(cap: u32, cases_in_scope: u64) -> Sample {
+        Sample {
+            cap,
+            cases_in_scope,
+            walk_budget: cap.saturating_mul(Self::WALK_FACTOR),
+        }
+    }
+}
+
+/// The sample order of complete cases: `hashint8extended(rid, 0)`, then
+/// `rid` (migration 0025's `survey_responses_case_sample` holds it for
+/// CUSTOMER responses). Pseudo-random in the responses, the same for the
+/// same stored data whatever the seed.
+const SAMPLE_ORDER: &str = "hashint8extended(c.rid, 0), c.rid";
+
 /// The complete cases of `drivers` and `outcome` (as
 /// [`complete_case_sums`] defines them), packed one byte per score in the
-/// layout of `scoring::drivers::bootstrap::PackedCases`: at most `cap`
-/// cases, and when there are more, the `cap` that come first in the order
-/// of `hashint8extended(rid, seed)`: a sample that is the same for the
-/// same stored data and seed, drawn in PostgreSQL (a top-`cap` sort) so
-/// that no more than `cap` rows reach Rust. Shifted scores lie in
-/// 0..=100 (SPEC §4 caps a scale's span at 100), so each fits a byte.
+/// layout of `scoring::drivers::bootstrap::PackedCases`: at most
+/// `sample.cap` cases, and when there are more, the `cap` that come first
+/// in [`SAMPLE_ORDER`], so that no more than `cap` rows reach Rust. Shifted
+/// scores lie in 0..=100 (SPEC §4 caps a scale's span at 100), so each
+/// fits a byte.
+///
+/// With more cases in scope than `cap`, the first `cap` are found by
+/// walking the tenant's CUSTOMER responses in sample order
+/// ([`walk_sample`]): O(cap) when the scope keeps most of them, instead
+/// of grouping every answer in scope and sorting the cases. Otherwise, or
+/// when the walk's budget runs out first, the cases in scope are grouped
+/// and the first `cap` kept by a top-`cap` sort. Both give the same cases.
 pub async fn complete_cases(
     pool: &PgPool,
     tenant: TenantId,
     scope: &Scope,
     outcome: Variable<'_>,
     drivers: &[Variable<'_>],
-    cap: u32,
-    seed: u64,
+    sample: Sample,
 ) -> StoreResult<Vec<u8>> {
     assert!(
         drivers.len() <= MAX_DRIVERS,
@@ -185,21 +228,106 @@ pub async fn complete_cases(
         drivers.len()
     );
     let variables: Vec<Variable<'_>> = drivers.iter().copied().chain([outcome]).collect();
+    if sample.cases_in_scope > u64::from(sample.cap)
+        && let Some(packed) = walk_sample(pool, tenant, scope, &variables, sample).await?
+    {
+        return Ok(packed);
+    }
     let mut qb = QueryBuilder::new("SELECT ARRAY[");
-    for j in 1..=variables.len() {
+    push_case_columns(&mut qb, variables.len());
+    qb.push("]::smallint[] FROM ");
+    push_cases(&mut qb, tenant, scope, &variables);
+    qb.push(format_args!(" ORDER BY {SAMPLE_ORDER} LIMIT "))
+        .push_bind(i64::from(sample.cap));
+    let rows: Vec<(Vec<i16>,)> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(pack(rows))
+}
+
+/// The first `sample.cap` complete cases in scope in [`SAMPLE_ORDER`],
+/// read from the first `sample.walk_budget` CUSTOMER responses of the
+/// tenant in that order (`survey_responses_case_sample`); `None` when
+/// those held fewer than `cap` (the budget ran out, or a concurrent write
+/// removed cases since they were counted): the caller sorts instead.
+///
+/// Exact because every response before the last one visited was visited:
+/// the complete cases found are the first ones in the order, whatever
+/// the scope. Each visited response in the scope's window, labels and
+/// survey costs one range of the answers' primary key for its variables.
+pub async fn walk_sample(
+    pool: &PgPool,
+    tenant: TenantId,
+    scope: &Scope,
+    variables: &[Variable<'_>],
+    sample: Sample,
+) -> StoreResult<Option<Vec<u8>>> {
+    let m = variables.len();
+    let mut qb = QueryBuilder::new("SELECT ARRAY[");
+    push_case_columns(&mut qb, m);
+    // The walk: the index's first `walk_budget` entries, in its order
+    // (`LIMIT` in a subquery keeps the plan an ordered index scan), then
+    // the scope's conditions on each response, then its variables.
+    qb.push(format_args!(
+        "]::smallint[] FROM (SELECT hashint8extended(r.rid, 0) AS k, r.rid, r.submitted_at, \
+           r.labels, r.survey_id \
+         FROM survey_responses r WHERE r.tenant_id = "
+    ))
+    .push_bind(tenant.0)
+    .push(format_args!(
+        " AND r.role = {} ORDER BY 1, 2 LIMIT ",
+        Role::Customer.number()
+    ))
+    .push_bind(i64::from(sample.walk_budget))
+    .push(") r CROSS JOIN LATERAL (SELECT count(*) AS answered");
+    for (j, v) in variables.iter().enumerate() {
+        qb.push(", max(a.score - ")
+            .push_bind(v.scale_min)
+            .push(") FILTER (WHERE a.question = ")
+            .push_bind(v.question.to_owned())
+            .push(format_args!(") AS x{}", j + 1));
+    }
+    let keys: Vec<String> = variables.iter().map(|v| v.question.to_owned()).collect();
+    qb.push(" FROM answers a WHERE a.tenant_id = ")
+        .push_bind(tenant.0)
+        .push(" AND a.rid = r.rid AND a.question = ANY(")
+        .push_bind(keys)
+        .push(format_args!(
+            ") AND a.score IS NOT NULL AND a.role = {}) c WHERE true",
+            Role::Customer.number()
+        ));
+    scope.push_response_conditions(&mut qb, "r.submitted_at", "r");
+    // Ordered by the subquery's own columns, so the rows come out of the
+    // index scan in order and the LIMIT stops the walk at the `cap`-th
+    // case (no sort of the visited responses).
+    qb.push(" AND c.answered = ")
+        .push_bind(m as i64)
+        .push(" ORDER BY r.k, r.rid LIMIT ")
+        .push_bind(i64::from(sample.cap));
+    // The planner costs the walk as if every one of the tenant's CUSTOMER
+    // responses were visited (it cannot know the LIMIT stops it at the
+    // `cap`-th case), which crosses `jit_above_cost` and adds about 100 ms
+    // of compilation to a 150 ms walk at 1M answers.
+    let mut tx = pool.begin().await?;
+    sqlx::raw_sql("SET LOCAL jit = off")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(Vec<i16>,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((rows.len() >= sample.cap as usize).then(|| pack(rows)))
+}
+
+/// `c.x1, …, c.xm`.
+fn push_case_columns(qb: &mut QueryBuilder<sqlx::Postgres>, m: usize) {
+    for j in 1..=m {
         let separator = if j > 1 { ", " } else { "" };
         qb.push(format_args!("{separator}c.x{j}"));
     }
-    qb.push("]::smallint[] FROM ");
-    push_cases(&mut qb, tenant, scope, &variables);
-    qb.push(" ORDER BY hashint8extended(c.rid, ")
-        .push_bind(seed as i64)
-        .push("), c.rid LIMIT ")
-        .push_bind(i64::from(cap));
-    let rows: Vec<(Vec<i16>,)> = qb.build_query_as().fetch_all(pool).await?;
-    let mut packed = Vec::with_capacity(rows.len() * variables.len());
+}
+
+/// The cases one byte per score, in order.
+fn pack(rows: Vec<(Vec<i16>,)>) -> Vec<u8> {
+    let mut packed = Vec::with_capacity(rows.iter().map(|(case,)| case.len()).sum());
     for (case,) in rows {
         packed.extend(case.into_iter().map(|x| x.clamp(0, 100) as u8));
     }
-    Ok(packed)
+    packed
 }
