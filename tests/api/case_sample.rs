@@ -193,45 +193,25 @@ async fn the_sample_is_the_first_cases_in_hash_order_walked_or_sorted(pool: PgPo
         for cap in [1u32, 7, in_scope as u32, 1000] {
             let want = expected(&cases, &scope, cap as usize);
             let what = format!("{name}, cap {cap}");
-            let sorted = complete_cases(
-                &app.pool,
-                app.tenant,
-                &scope,
-                OUTCOME,
-                &DRIVERS,
-                Sample {
-                    cap,
-                    cases_in_scope: 0,
-                    walk_budget: 0,
-                },
-            )
-            .await
-            .unwrap();
-            assert_eq!(sorted, want, "{what}: sorted");
-            let by_default = complete_cases(
-                &app.pool,
-                app.tenant,
-                &scope,
-                OUTCOME,
-                &DRIVERS,
-                Sample::of(cap, in_scope as u64),
-            )
-            .await
-            .unwrap();
-            assert_eq!(by_default, want, "{what}: default");
-            let walk = |budget| {
-                walk_sample(
-                    &app.pool,
-                    app.tenant,
-                    &scope,
-                    &variables,
-                    Sample {
-                        cap,
-                        cases_in_scope: u64::MAX,
-                        walk_budget: budget,
-                    },
-                )
+            let sampled = |sample: Sample| {
+                complete_cases(&app.pool, app.tenant, &scope, OUTCOME, &DRIVERS, sample)
             };
+            let walk = |walk_budget| {
+                let sample = Sample {
+                    cap,
+                    cases_in_scope: u64::MAX,
+                    walk_budget,
+                };
+                walk_sample(&app.pool, app.tenant, &scope, &variables, sample)
+            };
+            let sorted = Sample {
+                cap,
+                cases_in_scope: 0,
+                walk_budget: 0,
+            };
+            assert_eq!(sampled(sorted).await.unwrap(), want, "{what}: sorted");
+            let by_default = Sample::of(cap, in_scope as u64);
+            assert_eq!(sampled(by_default).await.unwrap(), want, "{what}: default");
             let full = walk(10_000).await.unwrap();
             if (cap as usize) <= in_scope {
                 assert_eq!(full.as_ref(), Some(&want), "{what}: walked");
@@ -246,20 +226,12 @@ async fn the_sample_is_the_first_cases_in_hash_order_walked_or_sorted(pool: PgPo
                     "{what}: a budget below cap"
                 );
             }
-            let starved = complete_cases(
-                &app.pool,
-                app.tenant,
-                &scope,
-                OUTCOME,
-                &DRIVERS,
-                Sample {
-                    cap,
-                    cases_in_scope: u64::MAX,
-                    walk_budget: cap.saturating_sub(1),
-                },
-            )
-            .await
-            .unwrap();
+            let starved = Sample {
+                cap,
+                cases_in_scope: u64::MAX,
+                walk_budget: cap.saturating_sub(1),
+            };
+            let starved = sampled(starved).await.unwrap();
             assert_eq!(starved, want, "{what}: walk gave up, sorted");
         }
     }
