@@ -112,8 +112,16 @@ async fn journey_sums(
     )
     .push_bind(tenant.0);
     scope.push_journey_conditions(&mut qb, "j");
+    // `OFFSET 0` keeps `e` a subquery of its own: inlined and pulled up,
+    // every reference to `e.effort_index` in the aggregates below (eleven,
+    // with the tier's) was the whole index expression again, evaluated per
+    // journey each time (EXPLAIN ANALYZE at 1M answers: 300-440 ms, 80-110 ms
+    // fenced). The distinct count compares customer ids byte by byte
+    // (`COLLATE "C"`; equality under the database's deterministic
+    // collation is byte equality, so the count is the same).
     qb.push(format_args!(
-        ") SELECT count(*) AS journeys, count(DISTINCT e.customer_id) AS customers, \
+        " OFFSET 0) SELECT count(*) AS journeys, \
+           count(DISTINCT e.customer_id COLLATE \"C\") AS customers, \
            coalesce(sum(e.effort_index), 0)::float8 AS index_sum, \
            coalesce(sum(e.effort_index * e.effort_index), 0)::float8 AS index_sum_sq, \
            percentile_cont(0.5) WITHIN GROUP (ORDER BY e.effort_index) AS p50, \

@@ -197,8 +197,10 @@ pub async fn bucket_journey_sums(
     ));
     qb.push_bind(tenant.0);
     scope.push_journey_conditions(&mut qb, "j");
+    // `OFFSET 0`: the index expression is evaluated once per journey,
+    // not once per reference below (as in `store::effort`'s journey sums).
     qb.push(format_args!(
-        ") SELECT bucket, count(*) AS journeys, \
+        " OFFSET 0) SELECT bucket, count(*) AS journeys, \
            coalesce(sum(e.effort_index), 0)::float8 AS index_sum, \
            coalesce(sum(e.effort_index * e.effort_index), 0)::float8 AS index_sum_sq, \
            count(*) FILTER (WHERE {tier} = 3) AS high, \
