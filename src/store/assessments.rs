@@ -23,6 +23,13 @@
 //!   found the old model in force under its customers' locks holds them,
 //!   so the pass reaches them after it committed; a write that takes them
 //!   later finds the new model and runs again under it.
+//!
+//! The customers per tier are kept beside the rows as a signed delta log
+//! (`tier_count_log`, migration 0024, [`tier_counts`]): every statement
+//! that inserts, updates or deletes rows appends, in the same statement,
+//! what it changed ([`log_tier_changes`]), from the rows it `RETURN`s, so
+//! the log's sums are the rows' counts in every snapshot without relying
+//! on the locks above; the compactor folds it ([`compact_tier_counts`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -41,12 +48,22 @@ use crate::{
 };
 
 /// Pushes (without `WITH`, after any CTE and its comma) the CTE `whole`,
-/// the whole-history assessments of `customers` under `model`, and the two
+/// the whole-history assessments of `customers` under `model`, and the
 /// data-modifying CTEs that make their rows what `whole` says: an upsert
 /// of the assessed ones under `etag` (rows whose content is unchanged are
-/// not rewritten) and a delete of the others. The one builder of the
-/// rows' content, so a write batch, a recompute batch and a bulk load
-/// cannot keep them under different rules.
+/// not rewritten), a delete of the others, and the append of what both did
+/// to the tier counts ([`log_tier_changes`]). The one builder of the rows'
+/// content, so a write batch, a recompute batch and a bulk load cannot
+/// keep them under different rules.
+///
+/// The tiers left come from the rows the statement changed, not from a
+/// read of the customers' rows beside it: `prior_tier` is set from the
+/// conflicting row, which the upsert has locked in its latest committed
+/// version, and the delete returns the row it deleted. So the deltas are
+/// exact even where the statement's snapshot is older than a row it
+/// changes (a tenant clear commits its delete of the rows without the
+/// customers' tier locks while a recompute batch waits on them; the batch
+/// then inserts rows its snapshot saw as present).
 fn push_whole_and_record(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
@@ -68,8 +85,8 @@ fn push_whole_and_record(
     .push_bind(etag.to_owned())
     .push(
         " FROM whole ORDER BY customer_id COLLATE \"C\" \
-         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET tier = EXCLUDED.tier, \
-           tier_source = EXCLUDED.tier_source, latest_ease = EXCLUDED.latest_ease, \
+         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET prior_tier = assessments.tier, \
+           tier = EXCLUDED.tier, tier_source = EXCLUDED.tier_source, latest_ease = EXCLUDED.latest_ease, \
            latest_ease_response_id = EXCLUDED.latest_ease_response_id, \
            worst_effort_index = EXCLUDED.worst_effort_index, \
            worst_journey_id = EXCLUDED.worst_journey_id, model_etag = EXCLUDED.model_etag \
@@ -80,15 +97,39 @@ fn push_whole_and_record(
            (EXCLUDED.tier, EXCLUDED.tier_source, EXCLUDED.latest_ease, \
              EXCLUDED.latest_ease_response_id, EXCLUDED.worst_effort_index, \
              EXCLUDED.worst_journey_id, EXCLUDED.model_etag) \
-         RETURNING 1), \
+         RETURNING tenant_id, tier, prior_tier), \
          forgotten AS (DELETE FROM assessments d WHERE d.tenant_id = ",
     )
     .push_bind(tenant.0);
     customers.push_condition(qb, "d.customer_id");
     qb.push(
         " AND NOT EXISTS (SELECT 1 FROM whole w WHERE w.customer_id = d.customer_id) \
-         RETURNING 1) ",
+         RETURNING tenant_id, tier), ",
     );
+    qb.push(log_tier_changes(
+        "SELECT tenant_id, tier, 1 AS n FROM recorded \
+         UNION ALL SELECT tenant_id, prior_tier, -1 FROM recorded WHERE prior_tier IS NOT NULL \
+         UNION ALL SELECT tenant_id, tier, -1 FROM forgotten",
+    ));
+    qb.push(" ");
+}
+
+/// The data-modifying CTE `counted` (without `WITH` or a comma after it)
+/// that appends to `tier_count_log` (migration 0024) what one statement
+/// did to `assessments` rows: `changes` is a query of `(tenant_id, tier,
+/// n)` rows, `n` +1 for a row now in `tier` and −1 for a row that left it,
+/// taken from the `RETURNING` rows of the statement's own writes, so that
+/// they are exactly the rows it changed. At most one row per tier and
+/// statement, none for a tier whose changes cancel out (a statement that
+/// moves no customer between tiers appends nothing). Every statement that
+/// inserts, updates or deletes `assessments` rows carries it, so that the
+/// log's sum per tier is the rows' count per tier in every snapshot.
+pub(super) fn log_tier_changes(changes: &str) -> String {
+    format!(
+        "counted AS (INSERT INTO tier_count_log (tenant_id, tier, customers) \
+           SELECT tenant_id, tier, sum(n) FROM ({changes}) c \
+           GROUP BY tenant_id, tier HAVING sum(n) <> 0 ORDER BY tenant_id, tier)"
+    )
 }
 
 /// Assesses `customers` (a write batch's, or a recompute batch's) over
@@ -286,20 +327,38 @@ pub(super) fn push_kept_row(
     qb.push(") ");
 }
 
-/// Customers per tier, from the rows (an index-only scan of
-/// `assessments_at_risk` once the table is vacuumed).
+/// Customers per tier, in the caller's snapshot: the sums of the
+/// tenant's `tier_count_log` rows (migration 0024), which equal the rows'
+/// counts per tier in every snapshot (every writer of the rows appends
+/// what it changed, in the same statement, [`log_tier_changes`]), whether
+/// or not the compactor has folded them ([`compact_tier_counts`]). At most
+/// three folded rows, by the unique index, and the pending deltas since the
+/// last fold: O(writes since the fold), not O(customers).
+///
+/// The pending part is a `MATERIALIZED` CTE whose only condition is the
+/// pending index's own predicate (`tenant_id = $1 AND NOT compacted`), as
+/// the label rollup reads its pending deltas
+/// (docs/decisions/label-rollup.md): with no other condition beside it, a
+/// generic plan has no other index to trade that one for, and reads only
+/// this tenant's backlog (docs/decisions/assessments.md, "Tier counts",
+/// says what is not guarded).
 pub async fn tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<TierCounts> {
     let rows: Vec<(i16, i64)> = sqlx::query_as(
-        "SELECT rank_tier, count(*) FROM assessments WHERE tenant_id = $1 \
-         GROUP BY rank_tier",
+        "WITH pending AS MATERIALIZED ( \
+           SELECT tier, customers FROM tier_count_log WHERE tenant_id = $1 AND NOT compacted \
+         ) \
+         SELECT tier, sum(customers)::bigint FROM ( \
+           SELECT tier, customers FROM tier_count_log WHERE tenant_id = $1 AND compacted \
+           UNION ALL SELECT tier, customers FROM pending \
+         ) t GROUP BY tier",
     )
     .bind(tenant.0)
     .fetch_all(conn)
     .await?;
     let mut counts = TierCounts::default();
-    for (rank, n) in rows {
+    for (tier, n) in rows {
         let n = u64::try_from(n).unwrap_or(0);
-        match EffortTier::from_number(-i32::from(rank)) {
+        match EffortTier::from_number(i32::from(tier)) {
             Some(EffortTier::Low) => counts.low = n,
             Some(EffortTier::Medium) => counts.medium = n,
             Some(EffortTier::High) => counts.high = n,
@@ -307,6 +366,49 @@ pub async fn tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResu
         }
     }
     Ok(counts)
+}
+
+/// Folds `tenant`'s pending `tier_count_log` deltas inside the caller's
+/// transaction (the compactor's, [`super::rollup::compact`]); returns the
+/// rows removed. The fold of `gap_daily`: the pending rows deleted (those
+/// of the DELETE's snapshot; a delta committed later waits for the next
+/// fold), their sums added to the one folded row per tier, in tier order
+/// (so two compactors cannot deadlock), folded tiers that reached zero
+/// removed. Readers sum pending and folded rows alike, so a snapshot sees a
+/// delta either pending or folded, never both, and the counts never depend
+/// on the fold.
+pub async fn compact_tier_counts(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<u64> {
+    let (deleted, folded): (i64, i64) = sqlx::query_as(
+        "WITH moved AS ( \
+             DELETE FROM tier_count_log WHERE tenant_id = $1 AND NOT compacted \
+             RETURNING tier, customers \
+         ), sums AS ( \
+             SELECT tier, sum(customers)::bigint AS customers FROM moved GROUP BY tier \
+         ), upserted AS ( \
+             INSERT INTO tier_count_log (tenant_id, tier, customers, compacted) \
+             SELECT $1, tier, customers, true FROM sums ORDER BY tier \
+             ON CONFLICT (tenant_id, tier) WHERE compacted \
+             DO UPDATE SET customers = tier_count_log.customers + EXCLUDED.customers \
+             RETURNING 1 \
+         ) \
+         SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM upserted)",
+    )
+    .bind(tenant.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    // Tiers whose customers all left (found by `tier_count_log_zero`).
+    let zeroes = if deleted > 0 {
+        sqlx::query(
+            "DELETE FROM tier_count_log WHERE tenant_id = $1 AND compacted AND customers = 0",
+        )
+        .bind(tenant.0)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64
+    } else {
+        0
+    };
+    Ok((deleted - folded + zeroes).max(0) as u64)
 }
 
 /// Up to `limit` rows with tier ≥ `min_tier` after `after`, in

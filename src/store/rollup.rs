@@ -93,7 +93,8 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 
 /// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` (and
 /// its month grain `gap_label_month`), the effort report's `effort_daily`
-/// and the framed answers' `frame_daily` (`super::frame_rollup`); returns
+/// and the framed answers' `frame_daily` (`super::frame_rollup`), and the
+/// whole-history tier counts' `tier_count_log` (`super::assessments`); returns
 /// the rows removed by folding, all delta tables together (the month
 /// grain holds no deltas, so its zero rows are not counted).
 ///
@@ -161,8 +162,10 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     // rollup fold with it: one pass of the compactor keeps them all small.
     let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
     let frames = super::frame_rollup::compact(&mut tx, tenant).await?;
+    // The whole-history tier counts' log (migration 0024).
+    let tiers = super::assessments::compact_tier_counts(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok(removed + effort + frames)
+    Ok(removed + effort + frames + tiers)
 }
 
 /// What one pass of the compactor did.
@@ -186,6 +189,7 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
          UNION SELECT tenant_id FROM effort_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM gap_label_rollup WHERE NOT compacted
          UNION SELECT tenant_id FROM frame_daily WHERE NOT compacted
+         UNION SELECT tenant_id FROM tier_count_log WHERE NOT compacted
          ORDER BY tenant_id",
     )
     .fetch_all(pool)

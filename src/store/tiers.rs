@@ -340,8 +340,19 @@ pub async fn erase_customer(
     customer: &str,
 ) -> StoreResult<ErasedEvents> {
     // `assessments` first: the order in which a write reaches the
-    // customer's derived rows.
-    for table in ["assessments", "customer_tiers", "high_tier_starts"] {
+    // customer's derived rows. Its tier count goes with the row, in the
+    // same statement, from the row the delete returns (none if a racing
+    // statement deleted it first).
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH gone AS (DELETE FROM assessments WHERE tenant_id = $1 AND customer_id = $2 \
+           RETURNING tenant_id, tier), {} SELECT 1",
+        super::assessments::log_tier_changes("SELECT tenant_id, tier, -1 AS n FROM gone")
+    )))
+    .bind(tenant.0)
+    .bind(customer)
+    .execute(&mut *conn)
+    .await?;
+    for table in ["customer_tiers", "high_tier_starts"] {
         // Table names are constants of this function.
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE tenant_id = $1 AND customer_id = $2"

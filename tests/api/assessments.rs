@@ -441,24 +441,37 @@ async fn racing_batches_of_the_same_customers_leave_exact_rows(pool: PgPool) {
 
 /// Plants (or removes) a HIGH row under the model in force for
 /// "ghost", a customer with no records: counted only by a read of the rows.
+/// Its tier count goes with it, in the same statement, as every writer of
+/// the rows appends its own (`store::assessments::log_tier_changes`).
 async fn ghost(app: &TestApp, present: bool) {
     let done = if present {
         sqlx::query(
-            "INSERT INTO assessments (tenant_id, customer_id, tier, tier_source, model_etag) \
-             SELECT $1, 'ghost', $2, $3, etag FROM scoring_models WHERE tenant_id = $1",
+            "WITH planted AS (INSERT INTO assessments \
+               (tenant_id, customer_id, tier, tier_source, model_etag) \
+               SELECT $1, 'ghost', $2, $3, etag FROM scoring_models WHERE tenant_id = $1 \
+               RETURNING tenant_id, tier), \
+             counted AS (INSERT INTO tier_count_log (tenant_id, tier, customers) \
+               SELECT tenant_id, tier, 1 FROM planted) \
+             SELECT 1 FROM planted",
         )
         .bind(app.tenant.0)
         .bind(EffortTier::High as i32 as i16)
         .bind(TierSource::Journeys as i32 as i16)
-        .execute(&app.pool)
+        .fetch_all(&app.pool)
         .await
     } else {
-        sqlx::query("DELETE FROM assessments WHERE tenant_id = $1 AND customer_id = 'ghost'")
-            .bind(app.tenant.0)
-            .execute(&app.pool)
-            .await
+        sqlx::query(
+            "WITH gone AS (DELETE FROM assessments \
+               WHERE tenant_id = $1 AND customer_id = 'ghost' RETURNING tenant_id, tier), \
+             counted AS (INSERT INTO tier_count_log (tenant_id, tier, customers) \
+               SELECT tenant_id, tier, -1 FROM gone) \
+             SELECT 1 FROM gone",
+        )
+        .bind(app.tenant.0)
+        .fetch_all(&app.pool)
+        .await
     };
-    assert_eq!(done.unwrap().rows_affected(), 1);
+    assert_eq!(done.unwrap().len(), 1);
 }
 
 /// Customers assessed in `scope` from the records, as (tier, count).

@@ -54,6 +54,7 @@ mod significance;
 mod stress_errors;
 mod survey;
 mod tenancy_ops;
+mod tier_counts;
 mod tier_locks;
 mod tls;
 mod traces;

@@ -64,7 +64,7 @@ impl Loader<'_> {
         sqlx::query(
             "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily,
                  gap_label_rollup, gap_label_month, frame_daily, label_sets, journeys, touchpoints, outcomes,
-                 assessments",
+                 assessments, tier_count_log",
         )
         .execute(self.pool)
         .await?;

@@ -181,9 +181,9 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
 }
 
 /// The tables a survey ingest writes (the rollups follow the answers, a
-/// new label set is interned, the whole-history assessments follow the
-/// respondents' ease answers).
-pub const SURVEY_TABLES: [&str; 7] = [
+/// new label set is interned, the whole-history assessments and their
+/// tier counts follow the respondents' ease answers).
+pub const SURVEY_TABLES: [&str; 8] = [
     "survey_responses",
     "answers",
     "gap_daily",
@@ -191,10 +191,18 @@ pub const SURVEY_TABLES: [&str; 7] = [
     "gap_label_month",
     "label_sets",
     "assessments",
+    "tier_count_log",
 ];
 /// The tables a journey ingest writes (the channel rollup follows the
-/// touchpoints, the whole-history assessments the journeys).
-pub const JOURNEY_TABLES: [&str; 4] = ["journeys", "touchpoints", "effort_daily", "assessments"];
+/// touchpoints, the whole-history assessments and their tier counts the
+/// journeys).
+pub const JOURNEY_TABLES: [&str; 5] = [
+    "journeys",
+    "touchpoints",
+    "effort_daily",
+    "assessments",
+    "tier_count_log",
+];
 
 /// The running server and what the checks need.
 pub struct Ctx {

@@ -48,8 +48,9 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
 /// touchpoints, rollup counts and the label sets only they name) are left
 /// out; `""` excludes nothing.
 ///
-/// `gap_daily`, `gap_label_rollup`, `effort_daily` and `frame_daily` are
-/// digested as what they mean, the sum of their signed deltas per key, and
+/// `gap_daily`, `gap_label_rollup`, `effort_daily`, `frame_daily` and
+/// `tier_count_log` are digested as what they mean, the sum of their
+/// signed deltas per key, and
 /// `gap_label_month` with the pending deltas of its months: the server's
 /// background compactor folds deltas at any moment without changing that.
 /// `assessed_under`, which only that background work writes, is left out.
@@ -193,6 +194,16 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                        OR sum(sd) <> 0 OR sum(ab) <> 0 OR sum(be) <> 0
                  ) t"
             .to_owned(),
+            // As gap_daily: customers per (tenant, tier), whatever the
+            // compactor has folded. Not less the excluded records' customers:
+            // the assessments they decide are digested whole too.
+            "tier_count_log" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, tier, sum(customers) AS customers
+                   FROM tier_count_log
+                   GROUP BY 1, 2 HAVING sum(customers) <> 0
+                 ) t WHERE $1::text = $1::text"
+            ),
             // The background recompute's mark that a tenant's whole-history
             // assessments are all under its model: written by the server's
             // upkeep on its own schedule (a new tenant's first pass lands
