@@ -112,8 +112,19 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 /// the sums of the rows it deleted itself. Keys are upserted in key order,
 /// and the tables in a fixed order, so two compactors cannot deadlock;
 /// ingest never touches folded rows.
+///
+/// The fold first takes a key-share lock on the tenant row, which a tenant
+/// clear or delete (`super::tenants`) takes `FOR UPDATE` before it
+/// deletes: the two then run one after the other. Without it they deadlocked
+/// (seen in `tests/api/case_rollup.rs`): the clear deletes the tables in
+/// name order (`case_daily` first), the fold in its own (`case_daily` last),
+/// and a fold that had inserted no new key held no lock on the tenant row.
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR KEY SHARE")
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
     let mut removed = 0;
     let mut month_rows_changed = false;
     for (table, key, coarser) in LOGS {

@@ -22,7 +22,7 @@ use crate::helpers::{
     internals::{
         CompleteCaseSums, Scope, TenantId, Variable, Window, case_rollup, drivers_store, rollup,
     },
-    rating, spawn_app, themes,
+    rating, spawn_app, sql, themes,
 };
 
 /// The questions the records answer, with their scales: built-in ones and
@@ -247,6 +247,23 @@ struct Seen {
 /// and through the rollup read itself; a read the rollup declines must
 /// have a wide row to decline for.
 async fn assert_rollup_exact(pool: &PgPool, tenant: TenantId, context: &str) -> Seen {
+    // The rows themselves: per key and term, what the answers say.
+    let drift: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT questions::text, i, sum(v)::bigint FROM (
+             SELECT tenant_id, day, survey_id, questions, i, v FROM ({}) a
+             UNION ALL
+             SELECT tenant_id, day, survey_id, questions, i, -v FROM ({}) r
+         ) d
+         WHERE tenant_id = $1
+         GROUP BY day, survey_id, questions, i HAVING sum(v) <> 0",
+        sql::case_terms_from_answers("true"),
+        sql::CASE_DAILY_TERMS
+    )))
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(drift.is_empty(), "{context}: case_daily drifts: {drift:?}");
     let wide = wide_rows(pool, tenant).await;
     let mut seen = Seen::default();
     for window in windows() {
