@@ -73,9 +73,10 @@ WITH cases AS (
     SELECT c.tenant_id, c.day, c.survey_id, c.questions, t.i, sum(t.v) AS v
     FROM cases c
     CROSS JOIN LATERAL unnest(c.xs || ARRAY(
-        SELECT c.xs[i] * c.xs[j]
-        FROM generate_series(1, cardinality(c.xs)) i, generate_series(i, cardinality(c.xs)) j
-        ORDER BY i, j)) WITH ORDINALITY AS t(v, i)
+        SELECT a.x * b.x
+        FROM unnest(c.xs) WITH ORDINALITY AS a(x, i), unnest(c.xs) WITH ORDINALITY AS b(x, j)
+        WHERE a.i <= b.j
+        ORDER BY a.i, b.j)) WITH ORDINALITY AS t(v, i)
     WHERE cardinality(c.xs) <= 16
     GROUP BY 1, 2, 3, 4, 5
 ), arrays AS (

@@ -77,10 +77,11 @@ pub fn deltas_of(cte: &str, sign: Sign) -> String {
              SELECT r.tenant_id, r.day, r.survey_id, r.questions, t.i, sum(t.v) AS v
              FROM {cte}_case_rows r
              CROSS JOIN LATERAL unnest(r.xs || ARRAY(
-                 SELECT r.xs[i] * r.xs[j]
-                 FROM generate_series(1, cardinality(r.xs)) i,
-                      generate_series(i, cardinality(r.xs)) j
-                 ORDER BY i, j)) WITH ORDINALITY AS t(v, i)
+                 SELECT a.x * b.x
+                 FROM unnest(r.xs) WITH ORDINALITY AS a(x, i),
+                      unnest(r.xs) WITH ORDINALITY AS b(x, j)
+                 WHERE a.i <= b.j
+                 ORDER BY a.i, b.j)) WITH ORDINALITY AS t(v, i)
              WHERE cardinality(r.xs) <= {MAX_CASE_WIDTH}
              GROUP BY 1, 2, 3, 4, 5
          ), {cte}_cases AS (
