@@ -5,6 +5,7 @@
 //! which the transport maps to a status once, in `grpc::error`.
 
 pub mod assessments;
+pub mod case_rollup;
 pub mod catalog;
 pub mod customers;
 pub mod drivers;

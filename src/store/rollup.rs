@@ -21,19 +21,24 @@ use super::{StoreError, StoreResult};
 use crate::domain::{TenantId, Window};
 
 /// What a write of `answers` returns for [`deltas_of`]: the key of a
-/// rollup row, as stored on each answer.
-pub const ANSWER_KEY: &str = "tenant_id, submitted_at, question, role, score, survey_id, label_set";
+/// rollup row, as stored on each answer, and the response (`rid`), which
+/// the complete-case rollup groups by (`super::case_rollup`).
+pub const ANSWER_KEY: &str =
+    "tenant_id, submitted_at, question, role, score, survey_id, label_set, rid";
 
 /// The rollup appends of one statement that inserted (`sign` +1) or
-/// deleted (`sign` −1) answers: two data-modifying CTEs, `{cte}_daily`
-/// (into `gap_daily`) and `{cte}_labelled` (into `gap_label_rollup`,
-/// migration 0017), to follow `WITH {cte} AS (<the write> RETURNING
-/// {ANSWER_KEY}), ` in the same statement (PostgreSQL runs every
-/// data-modifying CTE, referenced or not). One row per key, table and
-/// statement, the count of the rows it changed (unscored THEMES answers
-/// count nowhere). Nothing is appended for a statement that changed no
-/// scored answer.
+/// deleted (`sign` −1) answers: data-modifying CTEs `{cte}_daily`
+/// (into `gap_daily`), `{cte}_labelled` (into `gap_label_rollup`,
+/// migration 0017) and `{cte}_cases` (into `case_daily`, migration 0023,
+/// with the CTEs it reads: [`super::case_rollup::deltas_of`]), to
+/// follow `WITH {cte} AS (<the write> RETURNING {ANSWER_KEY}), ` in the
+/// same statement (PostgreSQL runs every data-modifying CTE, referenced
+/// or not). One row per key, table and statement: in the first two the
+/// count of the rows it changed (unscored THEMES answers count nowhere),
+/// in `case_daily` the CUSTOMER responses and their sums. Nothing is
+/// appended for a statement that changed no scored answer.
 pub fn deltas_of(cte: &str, sign: Sign) -> String {
+    let cases = super::case_rollup::deltas_of(cte, sign);
     let sign = match sign {
         Sign::Added => "",
         Sign::Removed => "-",
@@ -52,7 +57,7 @@ pub fn deltas_of(cte: &str, sign: Sign) -> String {
                     role, score, survey_id, {sign}count(*)
              FROM {cte} WHERE score IS NOT NULL
              GROUP BY 1, 2, 3, 4, 5, 6, 7
-         )"
+         ), {cases}"
     )
 }
 
@@ -92,8 +97,9 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
      )";
 
 /// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` (and
-/// its month grain `gap_label_month`), the effort report's `effort_daily`
-/// and the framed answers' `frame_daily` (`super::frame_rollup`), and the
+/// its month grain `gap_label_month`), the effort report's `effort_daily`,
+/// the framed answers' `frame_daily` (`super::frame_rollup`), the
+/// complete cases' `case_daily` (`super::case_rollup`) and the
 /// whole-history tier counts' `tier_count_log` (`super::assessments`); returns
 /// the rows removed by folding, all delta tables together (the month
 /// grain holds no deltas, so its zero rows are not counted).
@@ -107,8 +113,19 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 /// the sums of the rows it deleted itself. Keys are upserted in key order,
 /// and the tables in a fixed order, so two compactors cannot deadlock;
 /// ingest never touches folded rows.
+///
+/// The fold first takes a key-share lock on the tenant row, which a tenant
+/// clear or delete (`super::tenants`) takes `FOR UPDATE` before it
+/// deletes: the two then run one after the other. Without it they deadlocked
+/// (seen in `tests/api/case_rollup.rs`): the clear deletes the tables in
+/// name order (`case_daily` first), the fold in its own (`case_daily` last),
+/// and a fold that had inserted no new key held no lock on the tenant row.
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR KEY SHARE")
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await?;
     let mut removed = 0;
     let mut month_rows_changed = false;
     for (table, key, coarser) in LOGS {
@@ -162,10 +179,11 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     // rollup fold with it: one pass of the compactor keeps them all small.
     let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
     let frames = super::frame_rollup::compact(&mut tx, tenant).await?;
+    let cases = super::case_rollup::compact(&mut tx, tenant).await?;
     // The whole-history tier counts' log (migration 0024).
     let tiers = super::assessments::compact_tier_counts(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok(removed + effort + frames + tiers)
+    Ok(removed + effort + frames + cases + tiers)
 }
 
 /// What one pass of the compactor did.
@@ -189,6 +207,7 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
          UNION SELECT tenant_id FROM effort_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM gap_label_rollup WHERE NOT compacted
          UNION SELECT tenant_id FROM frame_daily WHERE NOT compacted
+         UNION SELECT tenant_id FROM case_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM tier_count_log WHERE NOT compacted
          ORDER BY tenant_id",
     )

@@ -37,15 +37,23 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
     assert_eq!(report.loads.len(), cfg.levels.len());
     assert_eq!(report.load.len(), 2);
     // Four perception-gap cases (plain, label filter, group_by, unaligned
-    // window) and two effort cases (plain, unaligned window) at each level,
-    // before and after the fold; before it, deltas were pending.
-    assert_eq!(report.exact.len(), 12 * cfg.levels.len());
+    // window), two effort cases and two key-driver cases (plain, unaligned
+    // window) at each level, before and after the fold; before it, deltas
+    // were pending.
+    assert_eq!(report.exact.len(), 16 * cfg.levels.len());
     assert!(
         report
             .exact
             .iter()
             .any(|c| c.case == "effort unaligned window"),
         "GetEffortIndex judged"
+    );
+    assert!(
+        report
+            .exact
+            .iter()
+            .any(|c| c.case == "drivers unaligned window"),
+        "GetKeyDrivers judged"
     );
     for c in &report.exact {
         assert!(c.matches && c.cells > 0, "{c:?}");
@@ -229,6 +237,32 @@ async fn the_benchmark_harness_runs_at_smoke_scale(pool: PgPool) {
         frame_drift.is_empty(),
         "frame rollup differs from the framed answers: {frame_drift:?}"
     );
+    // And the complete cases' rollup: per tenant, key and term, its sums
+    // are those of the customer responses' scored answers.
+    let case_drift: Vec<(i64, String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT tenant_id, questions::text, i, sum(v)::bigint FROM (
+             SELECT tenant_id, day, survey_id, questions, i, v FROM ({}) a
+             UNION ALL
+             SELECT tenant_id, day, survey_id, questions, i, -v FROM ({}) r
+         ) d
+         GROUP BY tenant_id, day, survey_id, questions, i
+         HAVING sum(v) <> 0
+         LIMIT 5",
+        crate::helpers::sql::case_terms_from_answers("true"),
+        crate::helpers::sql::CASE_DAILY_TERMS
+    )))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        case_drift.is_empty(),
+        "case rollup differs from the answers: {case_drift:?}"
+    );
+    let case_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM case_daily WHERE cases > 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(case_rows > 0, "the COPY loader appended no case deltas");
     let md = report.to_markdown();
     assert!(md.contains("| responses: stream |"), "{md}");
 }

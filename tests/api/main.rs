@@ -7,6 +7,7 @@ mod bench;
 mod bounded_work;
 mod budgets;
 mod bulk;
+mod case_rollup;
 mod case_sample;
 mod catalog;
 mod change;

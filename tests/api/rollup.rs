@@ -246,8 +246,10 @@ async fn folding_leaves_one_row_per_key_and_drops_zeroes(pool: PgPool) {
     let (deltas, total) = rows(pool.clone()).await;
     assert_eq!(total, 1, "one answer stands");
     assert_eq!(deltas, 7, "1 insert + 3 × (delete, insert) deltas");
-    // As many again in the label-set rollup, which mirrors gap_daily.
-    assert_eq!(rollup::compact(&pool, app.tenant).await.unwrap(), 12);
+    // As many again in the label-set rollup, which mirrors gap_daily, and
+    // in the complete cases' rollup (`case_daily`), whose one key here is
+    // the CUSTOMER response's one question.
+    assert_eq!(rollup::compact(&pool, app.tenant).await.unwrap(), 18);
     assert_eq!(rows(pool.clone()).await, (1, 1));
     let months = |pool: PgPool| async move {
         sqlx::query_as::<_, (i64, i64)>(

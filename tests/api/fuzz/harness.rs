@@ -183,10 +183,11 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
 /// The tables a survey ingest writes (the rollups follow the answers, a
 /// new label set is interned, the whole-history assessments and their
 /// tier counts follow the respondents' ease answers).
-pub const SURVEY_TABLES: [&str; 8] = [
+pub const SURVEY_TABLES: [&str; 9] = [
     "survey_responses",
     "answers",
     "gap_daily",
+    "case_daily",
     "gap_label_rollup",
     "gap_label_month",
     "label_sets",

@@ -1,5 +1,5 @@
 //! Random write histories through the real server, for the rollup tests
-//! (`gap_daily`, the label-set level, `frame_daily`): one vocabulary of
+//! (`gap_daily`, the label-set level, `frame_daily`, `case_daily`): one vocabulary of
 //! writes, one way to apply them and one driver, so that each test holds
 //! only its records and its exactness check, and a write path added to
 //! the service is added to every history at once.
@@ -131,6 +131,19 @@ impl Histories<'_> {
         ops: impl Strategy<Value = Vec<Op<R>>>,
         check: impl AsyncFn(TenantId, String) -> usize,
     ) -> usize {
+        self.run_prepared(app, ops, async |_: &str| {}, check).await
+    }
+
+    /// [`Histories::run`] with `prepare(key)` run as each tenant (API key
+    /// `key`) when it is created and after each of its `Op::Clear`s (which
+    /// reset its catalog): custom questions the records answer.
+    pub async fn run_prepared<R: Record>(
+        &self,
+        app: &TestApp,
+        ops: impl Strategy<Value = Vec<Op<R>>>,
+        prepare: impl AsyncFn(&str),
+        check: impl AsyncFn(TenantId, String) -> usize,
+    ) -> usize {
         let mut runner = TestRunner::new(Config {
             cases: self.cases,
             ..Config::default()
@@ -140,11 +153,20 @@ impl Histories<'_> {
             let ops = ops.new_tree(&mut runner).unwrap().current();
             let (tenant, key) = create_tenant(&app.pool, &format!("case-{case}")).await;
             let (other, other_key) = create_tenant(&app.pool, &format!("other-{case}")).await;
+            prepare(&key).await;
+            prepare(&other_key).await;
             let (mut last, mut other_last) = (BTreeMap::new(), BTreeMap::new());
             for (step, op) in ops.iter().enumerate() {
+                let clear = matches!(op, Op::Clear);
                 apply(app, tenant, &key, self.customers, op, &mut last).await;
+                if clear {
+                    prepare(&key).await;
+                }
                 if step % self.other_every == 0 {
                     apply(app, other, &other_key, self.customers, op, &mut other_last).await;
+                    if clear {
+                        prepare(&other_key).await;
+                    }
                 }
             }
             compared += check(tenant, format!("case {case} {ops:?}")).await;

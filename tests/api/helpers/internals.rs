@@ -24,6 +24,8 @@ pub use gapscore::{
     },
     startup::Application,
     store::{
+        case_rollup,
+        drivers::{self as drivers_store, CompleteCaseSums, Variable},
         effort::{
             ChannelSums, channel_sums_raw, channel_sums_rollup, ease_histogram_raw,
             ease_histogram_rollup,

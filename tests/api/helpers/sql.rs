@@ -43,14 +43,62 @@ pub async fn tables(pool: &PgPool) -> Vec<String> {
     .expect("table list")
 }
 
+/// The complete-case rollup's meaning, computed from the answers alone and
+/// independently of how the write path builds its arrays: one row
+/// `(tenant_id, day, survey_id, questions, i, v)` per term of each CUSTOMER
+/// response whose answers satisfy `condition` (on `answers a`): `i = 0`
+/// counts the response, `i = 1..=k` are the shifted scores of its k
+/// scored questions in byte order, and `i > k` the products of its pairs
+/// (p ≤ q) in that order, found by joining the answers to themselves;
+/// responses wider than `MAX_CASE_WIDTH` have only `i = 0`, as
+/// `case_daily` keeps them. Summed per key and term, it is what
+/// `case_daily`'s rows sum to ([`case_daily_terms`]).
+pub fn case_terms_from_answers(condition: &str) -> String {
+    let width = super::internals::case_rollup::MAX_CASE_WIDTH;
+    format!(
+        "WITH cr AS (
+           SELECT a.tenant_id, a.rid, (a.submitted_at AT TIME ZONE 'UTC')::date AS day,
+                  a.survey_id, array_agg(a.question ORDER BY a.question COLLATE \"C\") AS questions
+           FROM answers a WHERE a.score IS NOT NULL AND a.role = 3 AND {condition}
+           GROUP BY a.tenant_id, a.rid, a.submitted_at, a.survey_id
+         ), cx AS (
+           SELECT cr.tenant_id, cr.rid, cr.day, cr.survey_id, cr.questions, u.i,
+                  a.score - q.scale_min AS x
+           FROM cr CROSS JOIN LATERAL unnest(cr.questions) WITH ORDINALITY AS u(question, i)
+           JOIN answers a ON a.tenant_id = cr.tenant_id AND a.rid = cr.rid
+                         AND a.question = u.question
+           JOIN questions q ON q.tenant_id = a.tenant_id AND q.key = a.question
+           WHERE cardinality(cr.questions) <= {width}
+         )
+         SELECT tenant_id, day, survey_id, questions, 0::bigint AS i, 1::bigint AS v FROM cr
+         UNION ALL
+         SELECT tenant_id, day, survey_id, questions, i, x FROM cx
+         UNION ALL
+         SELECT p.tenant_id, p.day, p.survey_id, p.questions,
+                cardinality(p.questions) + row_number() OVER (
+                  PARTITION BY p.tenant_id, p.rid ORDER BY p.i, q.i),
+                p.x::bigint * q.x
+         FROM cx p JOIN cx q ON q.tenant_id = p.tenant_id AND q.rid = p.rid AND q.i >= p.i"
+    )
+}
+
+/// `case_daily`'s rows as the terms of [`case_terms_from_answers`]: the
+/// cases as term 0, `sums || products` as terms 1…, every row signed as
+/// stored (pending deltas and folded rows alike).
+pub const CASE_DAILY_TERMS: &str =
+    "SELECT tenant_id, day, survey_id, questions, 0::bigint AS i, cases AS v FROM case_daily
+     UNION ALL
+     SELECT c.tenant_id, c.day, c.survey_id, c.questions, t.i, t.v
+     FROM case_daily c CROSS JOIN LATERAL unnest(c.sums || c.products) WITH ORDINALITY AS t(v, i)";
+
 /// The digest of every table (see [`tables`]). Survey responses, journeys
 /// and outcomes whose id starts with `exclude_prefix` (and their answers,
 /// touchpoints, rollup counts and the label sets only they name) are left
 /// out; `""` excludes nothing.
 ///
-/// `gap_daily`, `gap_label_rollup`, `effort_daily`, `frame_daily` and
-/// `tier_count_log` are digested as what they mean, the sum of their
-/// signed deltas per key, and
+/// `gap_daily`, `gap_label_rollup`, `effort_daily`, `frame_daily`,
+/// `case_daily` and `tier_count_log` are digested as what they mean, the
+/// sum of their signed deltas per key, and
 /// `gap_label_month` with the pending deltas of its months: the server's
 /// background compactor folds deltas at any moment without changing that.
 /// `assessed_under`, which only that background work writes, is left out.
@@ -203,6 +251,25 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                    FROM tier_count_log
                    GROUP BY 1, 2 HAVING sum(customers) <> 0
                  ) t WHERE $1::text = $1::text"
+            ),
+            // As gap_daily: the sums per key and term, less the excluded
+            // responses' terms, computed from their answers.
+            "case_daily" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, day, survey_id, questions,
+                          array_agg(i || ':' || v ORDER BY i) AS terms
+                   FROM (
+                     SELECT tenant_id, day, survey_id, questions, i, sum(v) AS v
+                     FROM (
+                       {CASE_DAILY_TERMS}
+                       UNION ALL
+                       SELECT tenant_id, day, survey_id, questions, i, -v FROM ({excluded}) e
+                     ) d
+                     GROUP BY 1, 2, 3, 4, 5 HAVING sum(v) <> 0
+                   ) k
+                   GROUP BY 1, 2, 3, 4
+                 ) t",
+                excluded = case_terms_from_answers(excluded_answers)
             ),
             // The background recompute's mark that a tenant's whole-history
             // assessments are all under its model: written by the server's
