@@ -324,6 +324,9 @@ pub async fn recompute_pending(pool: &sqlx::PgPool, batch: i64) -> ServiceResult
         let mut etag = pass.model_etag;
         loop {
             let mut tx = pool.begin().await?;
+            // It appends tier-count deltas: the tenant's key share first,
+            // as every write takes it (`store::tenants::hold`).
+            crate::store::tenants::hold(&mut tx, tenant).await?;
             let Some((model, current)) = db::model_with_etag(&mut tx, tenant).await? else {
                 break;
             };

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use super::{ServiceError, ServiceResult, Services};
 use crate::{
     domain::{IngestCounts, TenantId, Violations},
-    store::{StoreError, customers},
+    store::{StoreError, customers, tenants},
 };
 
 /// A field a transport converted from its wire form (a timestamp, an enum
@@ -42,7 +42,9 @@ pub const CONFLICT_RETRIES: u32 = 3;
 
 /// Runs `write` in one transaction of its own and commits it, running it
 /// again (from the start, in a new transaction) after a deadlock or
-/// serialization failure, at most [`CONFLICT_RETRIES`] times.
+/// serialization failure, at most [`CONFLICT_RETRIES`] times. Its first
+/// statement takes the tenant row's key share ([`tenants::hold`]), which a
+/// tenant clear or delete waits for.
 ///
 /// The calibration cache is told after each commit *attempt*, whatever its
 /// outcome: a commit whose reply was lost may still stand, and a reader
@@ -75,7 +77,12 @@ async fn transaction_telling<T>(
         let run = async {
             let db = services.db(tenant, 1).await?;
             let mut tx = db.begin().await?;
-            let value = match write(&mut tx).await {
+            // The tenant row's key share first ([`tenants::hold`]).
+            let written = match tenants::hold(&mut tx, tenant).await {
+                Ok(()) => write(&mut tx).await,
+                Err(err) => Err(err.into()),
+            };
+            let value = match written {
                 Ok(value) => value,
                 Err(err) => {
                     tx.rollback().await.ok();

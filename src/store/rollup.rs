@@ -122,10 +122,7 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 /// and a fold that had inserted no new key held no lock on the tenant row.
 pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR KEY SHARE")
-        .bind(tenant.0)
-        .execute(&mut *tx)
-        .await?;
+    super::tenants::hold(&mut tx, tenant).await?;
     let mut removed = 0;
     let mut month_rows_changed = false;
     for (table, key, coarser) in LOGS {

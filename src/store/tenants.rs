@@ -121,6 +121,25 @@ pub async fn revoke_key(pool: &PgPool, key_id: &str) -> StoreResult<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// Takes a key-share lock on the tenant row for the rest of the caller's
+/// transaction: the first statement of every write transaction of the
+/// service (`service::write::transaction`, the tier recompute) and of the
+/// rollup's fold. A tenant clear or delete takes the row `FOR UPDATE`
+/// before anything else, so it waits for the writes in flight and the
+/// writes that start later wait for it: no rollup delta is committed
+/// between the clear's delete of the records and its delete of the
+/// rollup. The delta logs once had this from their foreign key to
+/// `tenants`, checked per row; migration 0027 dropped those keys for
+/// ingest's sake and this one statement per transaction replaces them.
+/// Everyone takes the tenant row first, so the lock orders no deadlock.
+pub async fn hold(conn: &mut sqlx::PgConnection, tenant: TenantId) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR KEY SHARE")
+        .bind(tenant.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Resolves a presented key to its tenant. Unknown, malformed and revoked keys
 /// all give `None`, so callers cannot tell them apart.
 pub async fn authenticate(pool: &PgPool, key: &str) -> StoreResult<Option<TenantId>> {
@@ -155,24 +174,14 @@ const KEPT_BY_CLEAR: [&str; 3] = ["api_keys", "event_counters", "webhooks"];
 /// current tiers, events and their deliveries, follow-ups): a tier left
 /// behind would make the next write compare against a customer who no
 /// longer exists. The rollup is emptied in the same transaction as the
-/// answers: every transaction that appends rollup deltas checks
-/// `gap_daily`'s foreign key and so holds a key-share lock on the tenant
-/// row, which a `FOR UPDATE` of that row waits for and then keeps out until
-/// this one commits. No delta can thus be committed between the answers'
-/// delete and the rollup's, and the cleared tenant's rollup is exactly
-/// empty. The responses are locked before the tenant row, in id order, as
-/// ingest locks them before its foreign-key checks: an ingest holding a
-/// response this waits for is never waiting for the tenant row held here.
+/// answers: every transaction that appends rollup deltas holds a key-share
+/// lock on the tenant row from its first statement ([`hold`]), which the
+/// `FOR UPDATE` of that row here, taken first, waits for and then keeps
+/// out until this one commits. No delta can thus be committed between the
+/// answers' delete and the rollup's, and the cleared tenant's rollup is
+/// exactly empty.
 pub async fn clear_tenant_data(pool: &PgPool, tenant: TenantId) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "SELECT count(*) FROM (
-           SELECT 1 FROM survey_responses WHERE tenant_id = $1
-           ORDER BY id COLLATE \"C\" FOR UPDATE) locked",
-    )
-    .bind(tenant.0)
-    .execute(&mut *tx)
-    .await?;
     sqlx::query("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE")
         .bind(tenant.0)
         .execute(&mut *tx)
@@ -208,16 +217,14 @@ pub struct TenantRemoval {
 ///
 /// The tables are found in `information_schema`, so a table a later
 /// migration adds is counted and emptied without editing this function.
-/// The tenant row is locked first (`FOR UPDATE`): an insert in flight
-/// holds a key-share lock on it through its foreign key, so the removal
-/// waits for it, and an insert that starts later waits for the removal and
-/// then fails its foreign-key check. The counts are taken under that lock;
-/// only a re-send already in flight (it updates rows without that lock)
-/// can change them before the delete, and its rows are removed all the
-/// same. Deleting the tenant row cascades to every table that
-/// references it (`gap_daily` included: no write path appends rollup
-/// deltas for a tenant being removed); a table holding `tenant_id`
-/// without such a foreign key is emptied explicitly after the cascade.
+/// The tenant row is locked first (`FOR UPDATE`): every write in flight
+/// holds a key-share lock on it ([`hold`]), so the removal waits for it,
+/// and a write that starts later waits for the removal and then finds no
+/// tenant row (its inserts fail their foreign-key check). The counts are
+/// taken under that lock. Deleting the tenant row cascades to every table
+/// that references it; the tables holding `tenant_id` without such a
+/// foreign key (the delta logs, migration 0027) are emptied explicitly
+/// after the cascade.
 pub async fn delete_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<TenantRemoval>> {
     let mut tx = pool.begin().await?;
     let Some(tenant) = sqlx::query_as::<_, Tenant>(
