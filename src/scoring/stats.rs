@@ -205,7 +205,7 @@ pub fn beta_variance(alpha: f64, beta: f64) -> Option<f64> {
 /// [F⁻¹((1 − c)/2), F⁻¹((1 + c)/2)]
 /// ```
 ///
-/// with `F⁻¹` the Beta quantile function (statrs `Beta::inverse_cdf`).
+/// with `F⁻¹` the Beta quantile function ([`beta_quantile`]).
 ///
 /// statrs's quantile is used only where it is known to answer (both shapes
 /// from [`SMALL_SHAPE`] to [`LARGE_SHAPE`]: outside, it loops without end,
@@ -239,9 +239,46 @@ pub fn beta_credible_interval(alpha: f64, beta: f64, confidence: f64) -> Option<
     }
     let quantiles = Beta::new(alpha, beta)
         .ok()
-        .map(|dist| Interval::new(dist.inverse_cdf(tail), dist.inverse_cdf(1.0 - tail)))
+        .map(|dist| Interval::new(beta_quantile(&dist, tail), beta_quantile(&dist, 1.0 - tail)))
         .filter(|ci| 0.0 <= ci.lower && ci.lower <= ci.upper && ci.upper <= 1.0);
     Some(quantiles.unwrap_or_else(normal))
+}
+
+/// The `q`-quantile of `dist`, `inf {x : F(x) ≥ q}`: statrs's
+/// `inverse_cdf` where its answer checks out (`F(x)` within 1e-9 of `q`,
+/// `F` by [`beta_cdf`]), else found by bisection on `F`. statrs's search stops early where the
+/// quantile lies closer to 0 or 1 than an `f64` can tell apart: for
+/// Beta(0.998, 0.00226) every quantile above 0.07 is within 1e-40 of 1
+/// (so 1.0 in `f64`), and statrs answered 0.99999999999996 for the
+/// 0.218-quantile (`F` there is 0.067) and 0.99999999999989 for the
+/// median, below it (found by `beta_interval_is_ordered_and_holds_the_median`).
+pub fn beta_quantile(dist: &Beta, q: f64) -> f64 {
+    let cdf = |x: f64| beta_cdf(dist, x);
+    let x = dist.inverse_cdf(q);
+    if x.is_finite() && (cdf(x) - q).abs() <= 1e-9 {
+        return x;
+    }
+    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+    // Each step halves [lo, hi]; 1,100 steps reach adjacent floats
+    // anywhere in [0, 1], subnormals included.
+    for _ in 0..1_100 {
+        let mid = lo + (hi - lo) / 2.0;
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if cdf(mid) >= q {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
+/// `F(x)` of `dist` by [`incomplete_beta`] (statrs's `cdf` answers 1 at
+/// the float below 1 for Beta(0.998, 0.00226), where `F` is about 0.08).
+pub fn beta_cdf(dist: &Beta, x: f64) -> f64 {
+    incomplete_beta::regularized_incomplete_beta(dist.shape_a(), dist.shape_b(), x, 1.0 - x)
 }
 
 /// The smallest Beta shape whose quantiles statrs is asked for (see

@@ -398,8 +398,23 @@ proptest! {
         prop_assert!(0.0 <= ci.lower && ci.lower <= ci.upper && ci.upper <= 1.0);
         // Any central interval holds the median (for very skewed shapes
         // it need not hold the mean).
-        let median = Beta::new(a, b).unwrap().inverse_cdf(0.5);
-        prop_assert!(ci.contains(median));
+        let median = beta_quantile(&Beta::new(a, b).unwrap(), 0.5);
+        prop_assert!(ci.contains(median), "{ci:?} vs {median}");
+    }
+
+    #[test]
+    fn beta_quantile_is_the_generalized_inverse_of_the_cdf(
+        mean in 0.001f64..0.999, strength in 1.0f64..500.0, q in 0.0005f64..0.9995,
+    ) {
+        // inf {x : F(x) ≥ q}: F reaches q at x, and not one float below.
+        let dist = Beta::new(mean * strength, (1.0 - mean) * strength).unwrap();
+        let x = beta_quantile(&dist, q);
+        prop_assert!((0.0..=1.0).contains(&x));
+        prop_assert!(beta_cdf(&dist, x) >= q - 1e-9, "F({x}) = {} < {q}", beta_cdf(&dist, x));
+        if x > 0.0 {
+            let below = f64::from_bits(x.to_bits() - 1);
+            prop_assert!(beta_cdf(&dist, below) <= q + 1e-9, "F({below}) = {} > {q}", beta_cdf(&dist, below));
+        }
     }
 }
 
@@ -424,4 +439,29 @@ fn a_tiny_prior_strength_gives_finite_figures() {
             "s = {s}: {ci:?}"
         );
     }
+}
+
+#[test]
+fn a_beta_quantile_beyond_f64_resolution_is_the_endpoint() {
+    // The case proptest found: Beta(0.99774, 0.00226) at 0.5636. Near 1,
+    // P(X > x) ≈ (1 − x)^β, so the 0.218-quantile is 1 − 0.782^(1/β) ≈
+    // 1 − 5e-48 and the 0.782-quantile nearer still: both 1.0 in f64 (F at
+    // the float just below 1 is about 0.08). statrs gave 0.99999999999996 and,
+    // for the median, 0.99999999999989, outside its own interval.
+    let a = 0.997743083112334;
+    let dist = Beta::new(a, 1.0 - a).unwrap();
+    let below_one = f64::from_bits(1.0_f64.to_bits() - 1);
+    assert!(
+        beta_cdf(&dist, below_one) < 0.1,
+        "{}",
+        beta_cdf(&dist, below_one)
+    );
+    let ci = beta_credible_interval(a, 1.0 - a, 0.56359758215457).unwrap();
+    assert_eq!((ci.lower, ci.upper), (1.0, 1.0));
+    assert_eq!(beta_quantile(&dist, 0.5), 1.0);
+    // Where statrs answers, its answer stands: the Beta(2, 3) median, the
+    // root of F(x) = x²(6 − 8x + 3x²) = 0.5, is 0.38572756813238956
+    // (python3: 200 bisection steps on that polynomial).
+    let regular = Beta::new(2.0, 3.0).unwrap();
+    assert!((beta_quantile(&regular, 0.5) - 0.385_727_568_132_389_56).abs() < 1e-9);
 }
