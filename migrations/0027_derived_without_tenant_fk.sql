@@ -1,5 +1,5 @@
 -- The delta logs drop their foreign key to `tenants` (issue 12, the ingest
--- profile in BENCHMARKS.md, "The 10M run of 2026-12-04"): a foreign key
+-- profile in BENCHMARKS.md, "The first 10M run of 2026-12-04"): a foreign key
 -- is checked by a trigger per inserted row, and these tables take a row
 -- per answer (gap_daily, gap_label_rollup), per framed answer, per
 -- response (case_daily), per journey day and channel (effort_daily) and
