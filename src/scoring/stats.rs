@@ -246,12 +246,13 @@ pub fn beta_credible_interval(alpha: f64, beta: f64, confidence: f64) -> Option<
 
 /// The `q`-quantile of `dist`, `inf {x : F(x) ≥ q}`: statrs's
 /// `inverse_cdf` where its answer checks out (`F(x)` within 1e-9 of `q`,
-/// `F` by [`beta_cdf`]), else found by bisection on `F`. statrs's search stops early where the
-/// quantile lies closer to 0 or 1 than an `f64` can tell apart: for
-/// Beta(0.998, 0.00226) every quantile above 0.07 is within 1e-40 of 1
-/// (so 1.0 in `f64`), and statrs answered 0.99999999999996 for the
-/// 0.218-quantile (`F` there is 0.067) and 0.99999999999989 for the
-/// median, below it (found by `beta_interval_is_ordered_and_holds_the_median`).
+/// `F` by [`beta_cdf`]), else found by bisection on `F`. statrs's search
+/// stops early where the quantile lies closer to 0 or 1 than an `f64` can
+/// tell apart: for Beta(0.998, 0.00226) every quantile above about 0.08
+/// rounds to 1.0 (the 0.218-quantile is 1 − 5e-48), and statrs answered
+/// 0.99999999999996 for the 0.218-quantile (`F` there is 0.067) and
+/// 0.99999999999989 for the median, below it (found by
+/// `beta_interval_is_ordered_and_holds_the_median`).
 pub fn beta_quantile(dist: &Beta, q: f64) -> f64 {
     let cdf = |x: f64| beta_cdf(dist, x);
     let x = dist.inverse_cdf(q);
