@@ -268,8 +268,9 @@ pub async fn delete_tenant(pool: &PgPool, name: &str) -> StoreResult<Option<Tena
 }
 
 /// The base tables of the current schema with a `tenant_id` column, other
-/// than `tenants` itself, as quoted identifiers.
-async fn tenant_tables(conn: &mut sqlx::PgConnection) -> StoreResult<Vec<String>> {
+/// than `tenants` itself, as quoted identifiers: what a clear empties, a
+/// delete removes, and the benchmark vacuums after a fold.
+pub async fn tenant_tables(conn: &mut sqlx::PgConnection) -> StoreResult<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT quote_ident(c.table_name::text) FROM information_schema.columns c
          JOIN information_schema.tables t USING (table_schema, table_name)

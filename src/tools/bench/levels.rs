@@ -57,21 +57,26 @@ impl Loader<'_> {
     /// Folds the rollup's pending deltas (what the server's compactor does
     /// within seconds of a load; the benchmark's server runs it rarely, so
     /// that the state before the fold can be checked) and runs
-    /// `VACUUM (ANALYZE)` on every table the load or the fold wrote (the
-    /// steady state autovacuum reaches); returns the seconds it took.
-    /// `case_daily` and `effort_daily` were missing until 2026-12-04: at
-    /// 10M the folded case deltas left 753,223 dead entries in
-    /// `case_daily_day`, and the complete-case reads of GetPriorityMap,
-    /// GetKeyDrivers and GetScorecard walked them (47,824 heap pages for
-    /// 730 live rows).
+    /// `VACUUM (ANALYZE)` on every table with a `tenant_id` (the steady
+    /// state autovacuum reaches); returns the seconds it took. The tables
+    /// come from the catalog (`store::tenants::tenant_tables`), not a list
+    /// here: a hand-written list missed `case_daily` and `effort_daily`
+    /// until 2026-12-04, and at 10M the folded case deltas left 753,223
+    /// dead entries in `case_daily_day` that the complete-case reads of
+    /// GetPriorityMap, GetKeyDrivers and GetScorecard walked (47,824 heap
+    /// pages for 730 live rows).
     pub async fn settle(&self) -> anyhow::Result<f64> {
         let started = Instant::now();
         crate::store::rollup::compact(self.pool, self.tenant).await?;
-        sqlx::query(
-            "VACUUM (ANALYZE) survey_responses, answers, framed_answers, gap_daily,
-                 gap_label_rollup, gap_label_month, frame_daily, case_daily, effort_daily, label_sets,
-                 journeys, touchpoints, outcomes, assessments, tier_count_log",
-        )
+        let tables = {
+            let mut conn = self.pool.acquire().await?;
+            crate::store::tenants::tenant_tables(&mut conn).await?
+        };
+        // Names from the catalog, quoted by `quote_ident`.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "VACUUM (ANALYZE) {}",
+            tables.join(", ")
+        )))
         .execute(self.pool)
         .await?;
         Ok(started.elapsed().as_secs_f64())
