@@ -24,8 +24,8 @@ pub async fn effort_index(
     let (scope, confidence) =
         scope_and_confidence(request.filter.as_ref(), request.confidence_level)?;
     let query = EffortQuery { scope, confidence };
-    let model = context::scoring_model(services, tenant).await?;
-    let report = service::effort_index(services, tenant, &query, &model).await?;
+    let (model, etag) = context::scoring_model_and_etag(services, tenant).await?;
+    let report = service::effort_index(services, tenant, &query, (&model, Some(&etag))).await?;
     Ok(response(&report))
 }
 

@@ -39,16 +39,19 @@ pub struct EffortReport {
     pub confidence: f64,
 }
 
-/// Computes the effort report of `query` under `model`.
+/// Computes the effort report of `query` under `model`; with the model's
+/// etag, the journey figures may come from state kept under it
+/// (`store::journey_efforts`, which checks it is still in force).
 pub async fn effort_index(
     services: &Services,
     tenant: TenantId,
     query: &EffortQuery,
-    model: &ScoringModel,
+    (model, etag): (&ScoringModel, Option<&str>),
 ) -> ServiceResult<EffortReport> {
     let confidence = context::confidence(query.confidence, model)?;
+    let effort_model = model.effort_model();
     let data = read!(services, tenant, 1, |db| {
-        Ok(store::effort_data(db, tenant, &query.scope, &model.effort_model()).await?)
+        Ok(store::effort_data(db, tenant, &query.scope, (&effort_model, etag)).await?)
     })?;
     Ok(EffortReport {
         journeys: EffortAggregate::from_sums(&data.journeys, confidence),

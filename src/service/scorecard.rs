@@ -117,7 +117,12 @@ pub async fn scorecard(
         expectation::expectation_gap(services, tenant, &expectation_plan),
     )?;
     let (effort, loyalty) = tokio::try_join!(
-        effort::effort_index(services, tenant, &effort_query, &ctx.model),
+        effort::effort_index(
+            services,
+            tenant,
+            &effort_query,
+            (&ctx.model, Some(&ctx.etag))
+        ),
         loyalty::loyalty_risk(
             services,
             tenant,

@@ -411,7 +411,7 @@ pub(super) async fn point_for(
                     scope,
                     confidence: query.confidence,
                 },
-                &ctx.model,
+                (&ctx.model, Some(&ctx.etag)),
             )
             .await?;
             Ok(if matches!(metric, Metric::CesMean) {

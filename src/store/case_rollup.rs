@@ -157,14 +157,6 @@ pub async fn compact(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<u
     .await?;
     // A key's sums are over the cases it counts: with none left, every
     // sum is zero (migration 0023's `case_daily_zero`).
-    let zeroes = if deleted > 0 {
-        sqlx::query("DELETE FROM case_daily WHERE tenant_id = $1 AND compacted AND cases = 0")
-            .bind(tenant.0)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected() as i64
-    } else {
-        0
-    };
-    Ok((deleted - folded + zeroes).max(0) as u64)
+    super::rollup::remove_empty_keys(conn, tenant, ("case_daily", "cases = 0"), (deleted, folded))
+        .await
 }

@@ -4,8 +4,11 @@
 //! snapshot so the parts of a report agree:
 //!
 //! 1. over journeys: each journey's effort index and component points under
-//!    the tenant's model (`effort_index_sql`, `effort_points_sql`), then
-//!    counts, sums and `percentile_cont` over them: one row;
+//!    the tenant's model, then counts, sums and percentiles over them:
+//!    without labels or intent, from the per-journey rows kept under the
+//!    model in force and their daily rollup (`store::journey_efforts`),
+//!    else (or while a model change is being recomputed) from the journeys
+//!    (`effort_index_sql`, `effort_points_sql`, `percentile_cont`);
 //! 2. over the customer touchpoints of those journeys, per channel: without
 //!    labels or intent, whole UTC days from the `effort_daily` rollup
 //!    (`store::effort_rollup`) and the partial edge days raw;
@@ -14,8 +17,8 @@
 //!
 //! The rollup parts are exact (they sum the same rows, split by
 //! `rollup::split_days`); tests hold them equal to the raw queries, which
-//! stay for the scopes the rollups cannot answer. Query 1 still reads
-//! every journey in scope (docs/decisions/effort-rollup.md).
+//! stay for the scopes the rollups cannot answer
+//! (docs/decisions/effort-rollup.md).
 //!
 //! The statistics (shares, Wilson intervals, drivers) are computed from
 //! these sums in `scoring::effort`.
@@ -26,7 +29,7 @@ use super::{
     StoreResult,
     effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
     gap::{self, GapQuery},
-    rollup,
+    journey_efforts, rollup,
 };
 use crate::{
     domain::{
@@ -63,17 +66,27 @@ pub struct EffortData {
     pub ease_histogram: Vec<(i32, u64)>,
 }
 
-/// Reads the effort data of `scope` under `model`, in one snapshot.
+/// Reads the effort data of `scope` under `model`, in one snapshot. With
+/// the model's `etag`, query 1 comes from the per-journey rows and their
+/// rollup (`store::journey_efforts`) when they answer the scope, else
+/// from the journeys.
 pub async fn effort_data(
     pool: &PgPool,
     tenant: TenantId,
     scope: &Scope,
-    model: &EffortModel,
+    (model, etag): (&EffortModel, Option<&str>),
 ) -> StoreResult<EffortData> {
     let mut tx = pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await?;
-    let (journeys, customers) = journey_sums(&mut tx, tenant, scope, model).await?;
+    let kept = match etag {
+        Some(etag) => journey_efforts::journey_sums(&mut tx, tenant, scope, etag).await?,
+        None => None,
+    };
+    let (journeys, customers) = match kept {
+        Some(sums) => sums,
+        None => journey_sums(&mut tx, tenant, scope, model).await?,
+    };
     let channels = channel_sums(&mut tx, tenant, scope).await?;
     let ease_histogram = ease_histogram(&mut tx, tenant, scope).await?;
     tx.commit().await?;
@@ -90,8 +103,9 @@ fn count(row: &sqlx::postgres::PgRow, column: &str) -> StoreResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Query 1: one row of counts and sums over the journeys in scope.
-async fn journey_sums(
+/// Query 1 from the journeys alone, for any scope: one row of counts and
+/// sums over the journeys in scope.
+pub async fn journey_sums(
     conn: &mut PgConnection,
     tenant: TenantId,
     scope: &Scope,
@@ -118,12 +132,15 @@ async fn journey_sums(
     // journey each time (EXPLAIN ANALYZE at 1M answers: 300-440 ms, 80-110 ms
     // fenced). The distinct count compares customer ids byte by byte
     // (`COLLATE "C"`; equality under the database's deterministic
-    // collation is byte equality, so the count is the same).
+    // collation is byte equality, so the count is the same). The float
+    // sums are taken in `numeric`, exactly, as `store::journey_efforts`
+    // takes them: the report is the same, to the last bit, whichever
+    // path answers it, and in any row order.
     qb.push(format_args!(
         " OFFSET 0) SELECT count(*) AS journeys, \
            count(DISTINCT e.customer_id COLLATE \"C\") AS customers, \
-           coalesce(sum(e.effort_index), 0)::float8 AS index_sum, \
-           coalesce(sum(e.effort_index * e.effort_index), 0)::float8 AS index_sum_sq, \
+           coalesce(sum(e.effort_index::numeric), 0)::float8 AS index_sum, \
+           coalesce(sum((e.effort_index * e.effort_index)::numeric), 0)::float8 AS index_sum_sq, \
            percentile_cont(0.5) WITHIN GROUP (ORDER BY e.effort_index) AS p50, \
            percentile_cont(0.9) WITHIN GROUP (ORDER BY e.effort_index) AS p90, \
            count(*) FILTER (WHERE {tier} = 3) AS high, \
@@ -138,7 +155,9 @@ async fn journey_sums(
            count(*) FILTER (WHERE e.first_customer_resolved) AS one_touch"
     ));
     for i in 0..points.len() {
-        qb.push(format_args!(", coalesce(sum(e.p{i}), 0)::float8 AS s{i}"));
+        qb.push(format_args!(
+            ", coalesce(sum(e.p{i}::numeric), 0)::float8 AS s{i}"
+        ));
     }
     qb.push(" FROM e");
     let row = qb.build().fetch_one(&mut *conn).await?;

@@ -68,17 +68,14 @@ pub async fn compact(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<u
     .bind(tenant.0)
     .fetch_one(&mut *conn)
     .await?;
-    let zeroes = if deleted > 0 {
-        sqlx::query(
-            "DELETE FROM effort_daily WHERE tenant_id = $1 AND compacted
-             AND touchpoints = 0 AND unresolved = 0 AND wait_seconds = 0",
-        )
-        .bind(tenant.0)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected() as i64
-    } else {
-        0
-    };
-    Ok((deleted - folded + zeroes).max(0) as u64)
+    super::rollup::remove_empty_keys(
+        conn,
+        tenant,
+        (
+            "effort_daily",
+            "touchpoints = 0 AND unresolved = 0 AND wait_seconds = 0",
+        ),
+        (deleted, folded),
+    )
+    .await
 }

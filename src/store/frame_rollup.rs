@@ -113,14 +113,11 @@ pub async fn compact(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<u
     .await?;
     // A key's sums are over the framed answers it counts: with none left,
     // every sum is zero (migration 0021's `frame_daily_zero`).
-    let zeroes = if deleted > 0 {
-        sqlx::query("DELETE FROM frame_daily WHERE tenant_id = $1 AND compacted AND answers = 0")
-            .bind(tenant.0)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected() as i64
-    } else {
-        0
-    };
-    Ok((deleted - folded + zeroes).max(0) as u64)
+    super::rollup::remove_empty_keys(
+        conn,
+        tenant,
+        ("frame_daily", "answers = 0"),
+        (deleted, folded),
+    )
+    .await
 }

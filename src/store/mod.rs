@@ -17,6 +17,7 @@ pub mod follow_ups;
 pub mod frame_rollup;
 pub mod frames;
 pub mod gap;
+pub mod journey_efforts;
 pub mod journeys;
 pub mod loyalty;
 pub mod outcomes;

@@ -99,7 +99,8 @@ const LABEL_MONTH_FOLD: &str = ", months AS (
 /// Folds `tenant`'s pending deltas in `gap_daily`, `gap_label_rollup` (and
 /// its month grain `gap_label_month`), the effort report's `effort_daily`,
 /// the framed answers' `frame_daily` (`super::frame_rollup`), the
-/// complete cases' `case_daily` (`super::case_rollup`) and the
+/// complete cases' `case_daily` (`super::case_rollup`), the journeys'
+/// effort by index bin (`super::journey_efforts`) and the
 /// whole-history tier counts' `tier_count_log` (`super::assessments`); returns
 /// the rows removed by folding, all delta tables together (the month
 /// grain holds no deltas, so its zero rows are not counted).
@@ -150,18 +151,8 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
         .fetch_one(&mut *tx)
         .await?;
         // Keys whose answers were all deleted (found by `{table}_zero`).
-        let zeroes = if deleted > 0 {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE tenant_id = $1 AND compacted AND answers = 0"
-            )))
-            .bind(tenant.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected() as i64
-        } else {
-            0
-        };
-        removed += (deleted - folded + zeroes).max(0) as u64;
+        removed +=
+            remove_empty_keys(&mut tx, tenant, (table, "answers = 0"), (deleted, folded)).await?;
         month_rows_changed |= deleted > 0 && !coarser.is_empty();
     }
     if month_rows_changed {
@@ -177,10 +168,37 @@ pub async fn compact(pool: &PgPool, tenant: TenantId) -> StoreResult<u64> {
     let effort = super::effort_rollup::compact(&mut tx, tenant).await?;
     let frames = super::frame_rollup::compact(&mut tx, tenant).await?;
     let cases = super::case_rollup::compact(&mut tx, tenant).await?;
+    let journeys = super::journey_efforts::compact(&mut tx, tenant).await?;
     // The whole-history tier counts' log (migration 0024).
     let tiers = super::assessments::compact_tier_counts(&mut tx, tenant).await?;
     tx.commit().await?;
-    Ok(removed + effort + frames + cases + tiers)
+    Ok(removed + effort + frames + cases + journeys + tiers)
+}
+
+/// The end of a fold of one delta table, inside the compactor's
+/// transaction: once `deleted` pending rows went into `folded` folded
+/// rows, removes the folded rows of `table` whose key holds nothing left
+/// (`empty`, a condition its partial `_zero` index answers) and returns the
+/// rows the fold removed in all.
+pub(super) async fn remove_empty_keys(
+    conn: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    (table, empty): (&str, &str),
+    (deleted, folded): (i64, i64),
+) -> StoreResult<u64> {
+    let zeroes = if deleted > 0 {
+        // Table and condition are constants of the callers.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE tenant_id = $1 AND compacted AND {empty}"
+        )))
+        .bind(tenant.0)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected() as i64
+    } else {
+        0
+    };
+    Ok((deleted - folded + zeroes).max(0) as u64)
 }
 
 /// What one pass of the compactor did.
@@ -206,6 +224,7 @@ pub async fn compact_pending(pool: &PgPool) -> StoreResult<CompactionPass> {
          UNION SELECT tenant_id FROM frame_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM case_daily WHERE NOT compacted
          UNION SELECT tenant_id FROM tier_count_log WHERE NOT compacted
+         UNION SELECT tenant_id FROM journey_effort_daily WHERE NOT compacted
          ORDER BY tenant_id",
     )
     .fetch_all(pool)

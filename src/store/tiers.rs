@@ -352,6 +352,8 @@ pub async fn erase_customer(
     .bind(customer)
     .execute(&mut *conn)
     .await?;
+    // The rows of the customer's (deleted) journeys and their rollup sums.
+    super::journey_efforts::erase_customer(conn, tenant, customer).await?;
     for table in ["customer_tiers", "high_tier_starts"] {
         // Table names are constants of this function.
         sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -9,6 +9,7 @@ use gapscore::proto::v1::{
     Channel as ChannelValue, DeleteCustomerDataRequest, EffortSummary, GetEffortIndexRequest,
     GetEffortIndexResponse, RespondentRole, ScoreFilter,
 };
+use gapscore::service::tiers::recompute_pending;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::{PgPool, Row};
 use tonic::Code;
@@ -16,10 +17,11 @@ use tonic::Code;
 use crate::helpers::{
     TestApp, at, card_update, easy,
     internals::{
-        ChannelSums, EffortComponents, EffortModel, EffortWeights, Scope, ScoringTier, TenantId,
-        Window, channel_sums_raw, channel_sums_rollup, create_tenant, ease_histogram_raw,
+        ChannelSums, EffortComponents, EffortModel, EffortSums, EffortWeights, Scope, ScoringTier,
+        TenantId, Window, channel_sums_raw, channel_sums_rollup, create_tenant, ease_histogram_raw,
         ease_histogram_rollup, effort_breakdown, effort_index_sql, effort_points_sql,
-        effort_tier_sql, rollup, wilson_interval,
+        effort_tier_sql, get_scoring_model, journey_sums_kept, journey_sums_raw, rollup,
+        wilson_interval,
     },
     journey_from, refused_at, spawn_app,
     sql::insert_journey_components,
@@ -609,18 +611,40 @@ fn rollup_windows() -> Vec<Window> {
     .collect()
 }
 
+/// Asserts that the journey figures kept per journey and in their rollup
+/// (`store::journey_efforts`) are the raw query's, to the last bit: counts,
+/// distinct customers, percentiles (`percentile_cont` over the journeys
+/// against the rank lookup) and the float sums (both exact in `numeric`).
+fn assert_journey_sums_equal(kept: &(EffortSums, i64), raw: &(EffortSums, i64), context: &str) {
+    assert_eq!(kept, raw, "{context}: kept rows against the journeys");
+}
+
 /// Asserts, for every window (and for the ease histogram every survey),
 /// that the channel sums from `effort_daily` plus raw edge days equal the
-/// raw join, and the ease histogram from `gap_daily` plus raw edge days
-/// equals the raw answers; returns how many non-empty results it compared.
+/// raw join, the ease histogram from `gap_daily` plus raw edge days
+/// equals the raw answers, and the journey figures from `journey_efforts`
+/// and their rollup equal the raw query over the journeys (the tenant's
+/// recompute pass has ended, so the kept rows must answer every window);
+/// returns how many non-empty results it compared.
 async fn assert_effort_rollups_exact(pool: &PgPool, tenant: TenantId, context: &str) -> usize {
     let mut conn = pool.acquire().await.unwrap();
     let mut compared = 0;
+    let (model, etag) = get_scoring_model(pool, tenant).await.unwrap();
+    let effort_model = model.effort_model();
     for window in rollup_windows() {
         let scope = Scope {
             window,
             ..Scope::default()
         };
+        let kept = journey_sums_kept(&mut conn, tenant, &scope, &etag)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{context}: the kept rows answer window {window:?}"));
+        let raw = journey_sums_raw(&mut conn, tenant, &scope, &effort_model)
+            .await
+            .unwrap();
+        assert_journey_sums_equal(&kept, &raw, &format!("{context}, window {window:?}"));
+        compared += usize::from(raw.0.journeys > 0);
         let rolled: Vec<ChannelSums> = channel_sums_rollup(&mut conn, tenant, &scope)
             .await
             .unwrap();
@@ -669,8 +693,12 @@ async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) 
     };
     let all = [("all", "yes")];
     let mut compared = 0;
-    for step in 0..40 {
-        match rng.random_range(0..10) {
+    // The tenant's first pass records its model as complete for the kept
+    // rows (`assessed_under`); every write keeps them from then on.
+    recompute_pending(&pool, 500).await.unwrap();
+    let mut weight = 15.0;
+    for step in 0..48 {
+        match rng.random_range(0..11) {
             0..=5 => {
                 // A new journey or a changed re-send of one (ids repeat).
                 let id = format!("j{}", rng.random_range(0..12));
@@ -700,6 +728,17 @@ async fn effort_rollups_equal_the_raw_rows_under_random_histories(pool: PgPool) 
                     })
                     .await
                     .expect("erasure accepted");
+            }
+            9 => {
+                // Another model: the kept rows answer again once the
+                // recompute pass has rewritten them under it.
+                weight += 2.5;
+                app.update_scoring_model(|model| {
+                    model.weights.as_mut().unwrap().extra_contact = weight;
+                    model.high_effort_from = 40.0 + weight;
+                })
+                .await;
+                recompute_pending(&pool, 2).await.unwrap();
             }
             _ => {
                 rollup::compact(&pool, app.tenant).await.unwrap();
@@ -745,6 +784,8 @@ async fn a_resend_to_another_day_and_an_erasure_move_the_channel_rollup(pool: Pg
     let app =
         crate::helpers::spawn_app_with(pool.clone(), |a| a.rollup_compact_interval_ms = 86_400_000)
             .await;
+    // The kept journey rows answer once the tenant's first pass ended.
+    recompute_pending(&pool, 500).await.unwrap();
     let d = app.data();
     d.journey("j1", "ann", "2026-05-01T10:00:00Z", &card_update())
         .await;

@@ -342,9 +342,19 @@ pub async fn check_stream_outcome(
             // The whole-history assessments of the customers of the
             // messages committed before the bad one follow those messages
             // (and cannot be told apart by record id), and so do their
-            // tier counts; that a refused write leaves no assessment behind
-            // is checked on the unary calls.
-            unchanged_except(before, &after, &["assessments", "tier_count_log"])?;
+            // tier counts, and so do the kept effort rows of their journeys
+            // and that rollup; that a refused write leaves no assessment
+            // behind is checked on the unary calls.
+            unchanged_except(
+                before,
+                &after,
+                &[
+                    "assessments",
+                    "tier_count_log",
+                    "journey_efforts",
+                    "journey_effort_daily",
+                ],
+            )?;
             Ok(status.code())
         }
     }

@@ -182,8 +182,9 @@ pub fn unchanged(before: &Snapshot, after: &Snapshot) -> Result<(), TestCaseErro
 
 /// The tables a survey ingest writes (the rollups follow the answers, a
 /// new label set is interned, the whole-history assessments and their
-/// tier counts follow the respondents' ease answers).
-pub const SURVEY_TABLES: [&str; 9] = [
+/// tier counts follow the respondents' ease answers, and the respondents'
+/// kept journey efforts are rewritten with them).
+pub const SURVEY_TABLES: [&str; 11] = [
     "survey_responses",
     "answers",
     "gap_daily",
@@ -193,16 +194,20 @@ pub const SURVEY_TABLES: [&str; 9] = [
     "label_sets",
     "assessments",
     "tier_count_log",
+    "journey_efforts",
+    "journey_effort_daily",
 ];
 /// The tables a journey ingest writes (the channel rollup follows the
-/// touchpoints, the whole-history assessments and their tier counts the
-/// journeys).
-pub const JOURNEY_TABLES: [&str; 5] = [
+/// touchpoints, the whole-history assessments, their tier counts and the
+/// kept journey efforts and their rollup the journeys).
+pub const JOURNEY_TABLES: [&str; 7] = [
     "journeys",
     "touchpoints",
     "effort_daily",
     "assessments",
     "tier_count_log",
+    "journey_efforts",
+    "journey_effort_daily",
 ];
 
 /// The running server and what the checks need.

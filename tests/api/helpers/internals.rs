@@ -16,7 +16,7 @@ pub use gapscore::{
         routes::{Route, Routes},
     },
     scoring::{
-        EffortComponents, EffortModel, EffortTier as ScoringTier,
+        EffortComponents, EffortModel, EffortSums, EffortTier as ScoringTier,
         effort::EffortWeights,
         effort_breakdown,
         holdout::{holdout_key, is_holdout},
@@ -25,14 +25,16 @@ pub use gapscore::{
     startup::Application,
     store::{
         case_rollup,
+        catalog::get_scoring_model,
         drivers::{self as drivers_store, CompleteCaseSums, Variable},
         effort::{
             ChannelSums, channel_sums_raw, channel_sums_rollup, ease_histogram_raw,
-            ease_histogram_rollup,
+            ease_histogram_rollup, journey_sums as journey_sums_raw,
         },
         effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
         frames::{self as frame_store, FrameMoments, FrameQuery, PairedSums},
         gap::{self, GapQuery, ScoreCount},
+        journey_efforts::journey_sums as journey_sums_kept,
         loyalty::{AtRiskKey, at_risk_customers},
         migrate, rollup,
         tenants::{TenantRemoval, clear_tenant_data, page_token_key},

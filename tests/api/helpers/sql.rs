@@ -97,7 +97,8 @@ pub const CASE_DAILY_TERMS: &str =
 /// out; `""` excludes nothing.
 ///
 /// `gap_daily`, `gap_label_rollup`, `effort_daily`, `frame_daily`,
-/// `case_daily` and `tier_count_log` are digested as what they mean, the
+/// `case_daily`, `tier_count_log` and `journey_effort_daily` are digested
+/// as what they mean, the
 /// sum of their signed deltas per key, and
 /// `gap_label_month` with the pending deltas of its months: the server's
 /// background compactor folds deltas at any moment without changing that.
@@ -270,6 +271,21 @@ pub async fn snapshot(pool: &PgPool, exclude_prefix: &str) -> Snapshot {
                    GROUP BY 1, 2, 3, 4
                  ) t",
                 excluded = case_terms_from_answers(excluded_answers)
+            ),
+            // As gap_daily: the sums per key (exact, `numeric` and integer);
+            // a key without journeys has no figures. Not less the excluded
+            // journeys: the whole-history rows they decide are digested
+            // whole too.
+            "journey_effort_daily" => format!(
+                "SELECT {digest} FROM (
+                   SELECT tenant_id, day, model_etag, bin, tier, sum(journeys) AS journeys,
+                          sum(index_sum), sum(index_sum_sq), sum(p0), sum(p1), sum(p2),
+                          sum(p3), sum(p4), sum(p5), sum(p6), sum(contacts), sum(switches),
+                          sum(seconds), sum(unresolved), sum(assisted), sum(fcr),
+                          sum(one_touch), sum(customers)
+                   FROM journey_effort_daily
+                   GROUP BY 1, 2, 3, 4, 5 HAVING sum(journeys) <> 0
+                 ) t WHERE $1::text = $1::text"
             ),
             // The background recompute's mark that a tenant's whole-history
             // assessments are all under its model: written by the server's
