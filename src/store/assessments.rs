@@ -36,7 +36,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{
     StoreResult,
-    loyalty::{Assessment, AtRiskKey, Customers, push_assessed_as},
+    loyalty::{Assessment, AtRiskKey, Customers, assessed_journeys, push_assessed_as},
     scope::push_window,
 };
 use crate::{
@@ -158,7 +158,12 @@ pub async fn assess_and_record(
     qb.push(", ");
     push_whole_and_record(&mut qb, tenant, (model, etag), selection);
     qb.push(", ");
-    super::journey_efforts::push_rewrite(&mut qb, tenant, (model, etag), selection);
+    super::journey_efforts::push_rewrite(
+        &mut qb,
+        tenant,
+        (model, etag),
+        &assessed_journeys("whole", selection),
+    );
     qb.push("SELECT * FROM assessed");
     Ok(qb.build_query_as().fetch_all(&mut *conn).await?)
 }
@@ -175,7 +180,12 @@ pub async fn record_all(
     let mut qb = QueryBuilder::new("WITH ");
     push_whole_and_record(&mut qb, tenant, (model, etag), Customers::All);
     qb.push(", ");
-    super::journey_efforts::push_rewrite(&mut qb, tenant, (model, etag), Customers::All);
+    super::journey_efforts::push_rewrite(
+        &mut qb,
+        tenant,
+        (model, etag),
+        &assessed_journeys("whole", Customers::All),
+    );
     qb.push("SELECT 1");
     qb.build().execute(&mut *conn).await?;
     mark_complete(conn, tenant, etag).await

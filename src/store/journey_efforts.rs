@@ -26,7 +26,6 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use super::{
     StoreResult,
     effort_sql::{effort_index_sql, effort_points_sql, effort_tier_sql},
-    loyalty::Customers,
     rollup,
     scope::push_window,
 };
@@ -88,12 +87,9 @@ const FIGURES: [(&str, &str, bool); 18] = [
     ("customers", "{e}.first_of_customer::int4", true),
 ];
 
-fn figures() -> impl Iterator<Item = (&'static str, &'static str, bool)> {
-    FIGURES.into_iter()
-}
-
 fn figure_names() -> String {
-    figures()
+    FIGURES
+        .into_iter()
         .map(|(name, _, _)| name)
         .collect::<Vec<_>>()
         .join(", ")
@@ -104,7 +100,8 @@ fn figure_names() -> String {
 /// on the order its deltas arrive and fold in, and equal the raw query's
 /// (`store::effort`, which sums the same way).
 fn signed_sums(sign: &str, row: &str) -> String {
-    figures()
+    FIGURES
+        .into_iter()
         .map(|(name, value, int)| {
             let value = value.replace("{e}", row);
             if int {
@@ -120,7 +117,8 @@ fn signed_sums(sign: &str, row: &str) -> String {
 /// `sum(figure) AS figure, …`: the sums of rollup-shaped rows, the float
 /// figures kept `numeric` (a fold) or converted once at the end (a read).
 fn sums_of_sums(floats: &str) -> String {
-    figures()
+    FIGURES
+        .into_iter()
         .map(|(name, _, int)| {
             let cast = if int { "::int8" } else { floats };
             format!("coalesce(sum({name}), 0){cast} AS {name}")
@@ -151,13 +149,15 @@ fn push_deltas(qb: &mut QueryBuilder<Postgres>, signed_rows: &str) {
 }
 
 /// Pushes (after a comma, ending without one) the data-modifying CTEs that
-/// make `customers`' rows what their journeys are under `model` (of etag
-/// `etag`), and append what they changed to the rollup. Part of the
+/// make the rows of the journeys in `journeys` (the statement's own rows
+/// of its customers' journeys, `loyalty::assessed_journeys`, read once for
+/// both) what they are under `model` (of etag `etag`), and append what
+/// they changed to the rollup. Part of the
 /// statement that rewrites the customers' whole-history assessments
 /// (`store::assessments`), so both are computed from the same snapshot,
 /// taken after the customers' tier locks: every earlier writer of these
 /// customers has committed, and no other statement writes their rows
-/// meanwhile, so the rows read here (`je_old`) are the ones the upsert
+/// meanwhile, so the rows read here (`old`) are the ones the upsert
 /// replaces, and the deltas are exact.
 ///
 /// The old rows are found by the keys of the customers' journeys (the
@@ -173,7 +173,7 @@ pub(super) fn push_rewrite(
     qb: &mut QueryBuilder<Postgres>,
     tenant: TenantId,
     (model, etag): (&EffortModel, &str),
-    customers: Customers<'_>,
+    journeys: &str,
 ) {
     qb.push("je_computed AS (SELECT j.jid, j.customer_id, j.started_at, ");
     qb.push(format_args!(
@@ -188,10 +188,11 @@ pub(super) fn push_rewrite(
            j.has_assisted, j.first_assisted_resolved, j.first_customer_resolved, \
            row_number() OVER (PARTITION BY j.customer_id ORDER BY j.started_at, j.jid) = 1 \
              AS first_of_customer \
-         FROM journeys j WHERE j.tenant_id = ",
+         FROM ",
     )
+    .push(journeys)
+    .push(" j WHERE j.tenant_id = ")
     .push_bind(tenant.0);
-    customers.push_condition(qb, "j.customer_id");
     // Fenced, so the index expression is evaluated once per journey (see
     // `store::effort`'s query 1).
     qb.push(" OFFSET 0), je_new AS (SELECT ")
@@ -264,7 +265,8 @@ pub async fn erase_customer(
 /// (their other sums are zero but for rounding).
 pub async fn compact(conn: &mut PgConnection, tenant: TenantId) -> StoreResult<u64> {
     let names = figure_names();
-    let set = figures()
+    let set = FIGURES
+        .into_iter()
         .map(|(n, _, _)| format!("{n} = journey_effort_daily.{n} + EXCLUDED.{n}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -325,12 +327,9 @@ async fn answerable(
     Ok((current == Some(true)).then_some(first))
 }
 
-/// The figures of one (bin, tier) of the window, or (both `None`) of
-/// the whole window.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct BinFigures {
-    bin: Option<i16>,
-    tier: Option<i16>,
+/// The window's figures: the totals, and the journeys per (bin, tier).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct WindowFigures {
     journeys: i64,
     index_sum: f64,
     index_sum_sq: f64,
@@ -343,22 +342,23 @@ struct BinFigures {
     fcr: i64,
     one_touch: i64,
     customers: i64,
+    /// (bin, tier, journeys), in bin order.
+    per_bin: Vec<(i16, i16, i64)>,
 }
 
-/// The window's figures per (bin, tier) and in all: whole UTC days from
-/// the rollup, the partial days at the edges from the rows, in one
-/// statement.
-async fn bin_figures(
+/// The window's figures: whole UTC days from the rollup, the partial days
+/// at the edges from the rows, in one statement. The parts are read once
+/// (a materialized CTE); the totals are summed over them in `numeric`
+/// before the one conversion to float8, and the counts per (bin, tier),
+/// all the percentiles and tiers need, come as arrays beside them.
+async fn window_figures(
     conn: &mut PgConnection,
     tenant: TenantId,
     window: Window,
     etag: &str,
-) -> StoreResult<Vec<BinFigures>> {
+) -> StoreResult<WindowFigures> {
     let split = rollup::split_days(window);
-    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-        "SELECT bin, tier, {} FROM (",
-        sums_of_sums("::float8")
-    ));
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("WITH parts AS MATERIALIZED (");
     let names = figure_names();
     // `split` always has at least one part.
     let mut separator = "";
@@ -393,37 +393,44 @@ async fn bin_figures(
         qb.push(" GROUP BY e.bin, e.tier");
         separator = " UNION ALL ";
     }
-    // The window's totals are the grouping set `()` (bin and tier NULL),
-    // summed in `numeric` before the one conversion to float8.
-    qb.push(
-        ") parts GROUP BY GROUPING SETS ((bin, tier), ()) HAVING sum(journeys) <> 0 \
-         ORDER BY bin, tier",
-    );
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|row| {
-            let mut points = [0.0; 7];
-            for (i, p) in points.iter_mut().enumerate() {
-                *p = row.try_get(format!("p{i}").as_str())?;
-            }
-            Ok(BinFigures {
-                bin: row.try_get("bin")?,
-                tier: row.try_get("tier")?,
-                journeys: row.try_get("journeys")?,
-                index_sum: row.try_get("index_sum")?,
-                index_sum_sq: row.try_get("index_sum_sq")?,
-                points,
-                contacts: row.try_get("contacts")?,
-                switches: row.try_get("switches")?,
-                seconds: row.try_get("seconds")?,
-                unresolved: row.try_get("unresolved")?,
-                assisted: row.try_get("assisted")?,
-                fcr: row.try_get("fcr")?,
-                one_touch: row.try_get("one_touch")?,
-                customers: row.try_get("customers")?,
-            })
-        })
-        .collect()
+    qb.push(format_args!(
+        "), bins AS (SELECT bin, tier, sum(journeys)::int8 AS n FROM parts \
+           GROUP BY bin, tier HAVING sum(journeys) <> 0) \
+         SELECT {totals}, \
+           (SELECT coalesce(array_agg(bin ORDER BY bin, tier), '{{}}') FROM bins) AS bins, \
+           (SELECT coalesce(array_agg(tier ORDER BY bin, tier), '{{}}') FROM bins) AS tiers, \
+           (SELECT coalesce(array_agg(n ORDER BY bin, tier), '{{}}') FROM bins) AS counts \
+         FROM parts",
+        totals = sums_of_sums("::float8"),
+    ));
+    let row = qb.build().fetch_one(&mut *conn).await?;
+    let mut points = [0.0; 7];
+    for (i, p) in points.iter_mut().enumerate() {
+        *p = row.try_get(format!("p{i}").as_str())?;
+    }
+    let bins: Vec<i16> = row.try_get("bins")?;
+    let tiers: Vec<i16> = row.try_get("tiers")?;
+    let counts: Vec<i64> = row.try_get("counts")?;
+    Ok(WindowFigures {
+        journeys: row.try_get("journeys")?,
+        index_sum: row.try_get("index_sum")?,
+        index_sum_sq: row.try_get("index_sum_sq")?,
+        points,
+        contacts: row.try_get("contacts")?,
+        switches: row.try_get("switches")?,
+        seconds: row.try_get("seconds")?,
+        unresolved: row.try_get("unresolved")?,
+        assisted: row.try_get("assisted")?,
+        fcr: row.try_get("fcr")?,
+        one_touch: row.try_get("one_touch")?,
+        customers: row.try_get("customers")?,
+        per_bin: bins
+            .into_iter()
+            .zip(tiers)
+            .zip(counts)
+            .map(|((b, t), n)| (b, t, n))
+            .collect(),
+    })
 }
 
 /// Where `percentile_cont(p)` over `n` sorted values reads them, as
@@ -522,13 +529,8 @@ pub async fn journey_sums(
     let Some(first_journey) = answerable(conn, tenant, scope, etag).await? else {
         return Ok(None);
     };
-    let bins = bin_figures(conn, tenant, scope.window, etag).await?;
+    let all = window_figures(conn, tenant, scope.window, etag).await?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    let all = bins
-        .iter()
-        .find(|b| b.bin.is_none())
-        .copied()
-        .unwrap_or_default();
     let mut sums = EffortSums {
         journeys: count(all.journeys),
         effort_index_sum: all.index_sum,
@@ -549,11 +551,8 @@ pub async fn journey_sums(
     };
     let first_journeys = all.customers;
     let mut per_bin: BTreeMap<i16, u64> = BTreeMap::new();
-    for b in &bins {
-        let (Some(bin), Some(tier)) = (b.bin, b.tier) else {
-            continue;
-        };
-        let n = count(b.journeys);
+    for &(bin, tier, n) in &all.per_bin {
+        let n = count(n);
         match tier {
             3 => sums.high_journeys += n,
             2 => sums.medium_journeys += n,

@@ -136,6 +136,17 @@ fn push_assessed(
 /// tenant's first minutes of ingest) it did both, and the assessment of a
 /// 1,000-record batch grew with the tenant's whole history (auto_explain,
 /// 2026-12-02).
+/// The journey rows [`push_assessed_as`] with `name` reads: its own
+/// materialized CTE `{name}_j` of the selected customers' journeys, or the
+/// table for all customers. A later CTE of the same statement can read
+/// them again without another lookup.
+pub(super) fn assessed_journeys(name: &str, customers: Customers<'_>) -> String {
+    match customers {
+        Customers::All => "journeys".to_owned(),
+        _ => format!("{name}_j"),
+    }
+}
+
 pub(super) fn push_assessed_as(
     qb: &mut QueryBuilder<Postgres>,
     name: &str,
@@ -145,7 +156,8 @@ pub(super) fn push_assessed_as(
     customers: Customers<'_>,
 ) {
     let selected = !matches!(customers, Customers::All);
-    let (response_rows, journey_rows) = if selected {
+    let journey_rows = assessed_journeys(name, customers);
+    let response_rows = if selected {
         qb.push(format_args!(
             "{name}_r AS MATERIALIZED (SELECT r.tenant_id, r.rid, r.id, r.respondent_id, \
                r.submitted_at, r.labels FROM survey_responses r WHERE r.tenant_id = "
@@ -158,9 +170,9 @@ pub(super) fn push_assessed_as(
         .push_bind(tenant.0);
         customers.push_condition(qb, "j.customer_id");
         qb.push("), ");
-        (format!("{name}_r"), format!("{name}_j"))
+        format!("{name}_r")
     } else {
-        ("survey_responses".to_owned(), "journeys".to_owned())
+        "survey_responses".to_owned()
     };
     qb.push(format_args!(
         "{name}_ces AS (SELECT DISTINCT ON (r.respondent_id) \
